@@ -1,0 +1,16 @@
+"""Faithful PyTorch reference implementations of the original projects trtnn mirrors.
+
+Written for trtnn's tests (no ultralytics / torchvision dependency):
+
+* :mod:`.unet` -- milesial/Pytorch-UNet ``UNet``.
+* :mod:`.yolo` -- ultralytics YOLOv8 / YOLO11 and ultralytics/yolov5 v7.0 detection models.
+* :mod:`.detect_postprocess` -- the originals' predict-time NMS and letterbox box mapping.
+
+Module trees (and so ``state_dict`` keys) match the originals exactly; see
+/work/shared/reference/MODELS.md and keys/*.keys.
+"""
+
+from .unet import UNet, unet
+from .yolo import randomize_bn, yolo11, yolov5, yolov8
+
+__all__ = ["UNet", "unet", "yolov8", "yolo11", "yolov5", "randomize_bn"]

@@ -1,0 +1,17 @@
+"""trtnn: write TensorRT networks by hand the way you write PyTorch models — no ONNX in between."""
+from . import functional, layers
+from .build import Engine, Input, Network, build, build_network, define
+from .errors import (BackendError, BuildError, CheckpointError, InputError, ShapeError, StateDictError, TrtnnError,
+                     UnsupportedError)
+from .layers import ModuleDict, ModuleList, Sequential
+from .module import Module
+from .parameter import Parameter
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendError", "BuildError", "CheckpointError", "Engine", "Input", "InputError", "Module", "ModuleDict",
+    "ModuleList", "Network", "Parameter", "Sequential", "ShapeError", "StateDictError", "Tensor", "TrtnnError",
+    "UnsupportedError", "build", "build_network", "define", "functional", "layers",
+]

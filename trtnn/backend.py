@@ -1,0 +1,161 @@
+"""The one place that knows which TensorRT is in use and how the flavours differ.
+
+`tensorrt` (full TensorRT) is preferred when importable, else `tensorrt_rtx` (TensorRT for RTX).
+`TRTNN_BACKEND=tensorrt|tensorrt_rtx` forces one.
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib
+import logging
+import os
+from functools import lru_cache
+from types import ModuleType
+from typing import List, Tuple
+
+from .errors import BackendError
+
+NAMES = ("tensorrt", "tensorrt_rtx")
+INSTALL_HINT = (
+    "install one: `pip install tensorrt-rtx-cu12==1.7.1.116` (TensorRT for RTX, builds on any machine; "
+    "or `pip install trtnn[rtx]`) or `pip install tensorrt` (full TensorRT, from NVIDIA's package index)"
+)
+# Compute capabilities TensorRT-RTX runs on (TENSORRT.md).
+RTX_RUNTIME_SM = {(8, 0), (8, 6), (8, 9)}
+log = logging.getLogger("trtnn.tensorrt")
+
+
+@lru_cache(maxsize=None)
+def get() -> ModuleType:
+    """The TensorRT Python module in use."""
+    forced = os.environ.get("TRTNN_BACKEND")
+    if forced and forced not in NAMES:
+        raise BackendError(f"TRTNN_BACKEND={forced!r} is not one of {', '.join(NAMES)}")
+    errors = []
+    for name in (forced,) if forced else NAMES:
+        try:
+            return importlib.import_module(name)
+        except ImportError as e:  # pragma: no cover - depends on the machine
+            errors.append(f"{name}: {e}")
+    raise BackendError("no TensorRT Python package could be imported (" + "; ".join(errors) + "); " + INSTALL_HINT)
+
+
+def name() -> str:
+    return get().__name__
+
+
+def is_rtx() -> bool:
+    return name() == "tensorrt_rtx"
+
+
+def version() -> str:
+    return get().__version__
+
+
+def network_flags() -> int:
+    """Creation flags for a strongly typed network (the bit value differs between versions)."""
+    flag = get().NetworkDefinitionCreationFlag
+    return 1 << int(flag.STRONGLY_TYPED) if hasattr(flag, "STRONGLY_TYPED") else 0
+
+
+class Logger:
+    """A TensorRT ILogger that forwards to Python `logging` and keeps the errors for BuildError."""
+
+    def __new__(cls, *args, **kwargs):
+        trt = get()
+
+        class _Impl(trt.ILogger):
+            def __init__(self) -> None:
+                trt.ILogger.__init__(self)
+                self.errors: List[str] = []
+                self._levels = {
+                    trt.ILogger.INTERNAL_ERROR: logging.CRITICAL,
+                    trt.ILogger.ERROR: logging.ERROR,
+                    trt.ILogger.WARNING: logging.WARNING,
+                    trt.ILogger.INFO: logging.INFO,
+                    trt.ILogger.VERBOSE: logging.DEBUG,
+                }
+
+            def log(self, severity, msg):  # must never raise
+                try:
+                    level = self._levels.get(severity, logging.INFO)
+                    if "catchCudaError" in str(msg):  # expected on machines without a GPU (CPU-only AOT builds)
+                        level = logging.DEBUG
+                    if level >= logging.ERROR:
+                        self.errors.append(str(msg))
+                    log.log(level, "%s", msg)
+                except Exception:
+                    pass
+
+            def take_errors(self) -> List[str]:
+                errs, self.errors = self.errors, []
+                return errs
+
+        return _Impl()
+
+
+@lru_cache(maxsize=None)
+def logger():
+    """One process-wide logger: TensorRT requires it to outlive every builder and runtime."""
+    return Logger()
+
+
+def _cuda_devices() -> Tuple[List[Tuple[str, Tuple[int, int]]], str]:
+    """(name, compute capability) of each CUDA device, via the driver API; or an empty list and why."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return [], "no NVIDIA driver (libcuda.so.1 not found)"
+    if cuda.cuInit(0) != 0:
+        return [], "the NVIDIA driver found no usable GPU (cuInit failed)"
+    count = ctypes.c_int()
+    if cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value == 0:
+        return [], "no CUDA device present"
+    devices = []
+    for i in range(count.value):
+        major, minor, buf = ctypes.c_int(), ctypes.c_int(), ctypes.create_string_buffer(256)
+        cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, i)  # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
+        cuda.cuDeviceGetAttribute(ctypes.byref(minor), 76, i)  # ..._MINOR
+        cuda.cuDeviceGetName(buf, 256, i)
+        devices.append((buf.value.decode(errors="replace"), (major.value, minor.value)))
+    return devices, ""
+
+
+def runtime_status() -> Tuple[bool, str]:
+    """Whether an engine built by this backend can run on this machine, and why (not)."""
+    try:
+        get()
+    except BackendError as e:
+        return False, str(e)
+    devices, why = _cuda_devices()
+    if not devices:
+        return False, why
+    dev_name, sm = devices[0]
+    if is_rtx() and not (sm in RTX_RUNTIME_SM or sm[0] == 12):
+        return False, f"{dev_name} has compute capability {sm[0]}.{sm[1]}; TensorRT-RTX runs on 8.0, 8.6, 8.9, 12.x"
+    return True, f"{dev_name} (compute capability {sm[0]}.{sm[1]})"
+
+
+def require_runtime() -> None:
+    ok, why = runtime_status()
+    if not ok:
+        raise BackendError(f"cannot execute TensorRT engines here: {why}")
+
+
+def set_workspace(config, nbytes: int) -> None:
+    config.set_memory_pool_limit(get().MemoryPoolType.WORKSPACE, int(nbytes))
+
+
+def info() -> dict:
+    """Backend, versions and runtime availability, for `trtnn info`."""
+    out = {}
+    try:
+        out["backend"] = name()
+        out["tensorrt_version"] = version()
+    except BackendError as e:
+        out["backend"] = None
+        out["error"] = str(e)
+    ok, why = runtime_status()
+    out["can_run_engines"] = ok
+    out["runtime"] = why
+    return out

@@ -1,0 +1,144 @@
+"""BuildContext: the explicit owner of one TensorRT network while a model's forward emits layers into it."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from . import backend, dtypes
+from .errors import ShapeError, TrtnnError, UnsupportedError
+
+
+class BuildContext:
+    """Holds the network, the weight arrays TensorRT points into, and the module-path naming scope.
+
+    Tensors carry their context, so `forward` code needs no global network. Layer names are
+    `module.path:op`; a module's output tensor is named by its module path (`backbone.layer1.0.conv1`).
+    """
+
+    def __init__(self, *, fold_bn: bool = True, network: Any = None) -> None:
+        trt = backend.get()
+        self.trt = trt
+        self.logger = backend.logger()
+        self.builder = trt.Builder(self.logger)
+        self.network = network if network is not None else self.builder.create_network(backend.network_flags())
+        self.fold_bn = fold_bn
+        self._keep: List[Any] = []  # arrays behind trt.Weights: alive until the build ends
+        self._names: Dict[str, int] = {}
+        self._scope: List[str] = []
+        self._paths: Dict[int, str] = {}
+        self.module_outputs: Dict[str, List[str]] = {}  # module path -> output tensor names
+        self.folded: Dict[str, str] = {}  # conv module path -> BN module path it absorbed
+
+    # ---- naming -------------------------------------------------------------------------
+    def register_model(self, model: Any) -> None:
+        """Learn every submodule's path so layers can be named after it."""
+        for path, mod in model.named_modules():
+            self._paths.setdefault(id(mod), path)
+
+    def path_of(self, module: Any) -> str:
+        path = self._paths.get(id(module))
+        if path is None:  # a module not registered under the model: name it by class within the caller
+            path = self.unique(self.join(type(module).__name__.lower()))
+            self._paths[id(module)] = path
+        return path
+
+    @property
+    def scope(self) -> str:
+        return self._scope[-1] if self._scope else ""
+
+    def join(self, op: str) -> str:
+        return f"{self.scope}:{op}" if self.scope else op
+
+    def unique(self, name: str) -> str:
+        n = self._names.get(name, 0)
+        self._names[name] = n + 1
+        return name if n == 0 else f"{name}#{n}"
+
+    @contextmanager
+    def module_scope(self, path: str) -> Iterator[None]:
+        self._scope.append(path)
+        try:
+            yield
+        finally:
+            self._scope.pop()
+
+    def name_layer(self, layer: Any, name: str) -> None:
+        layer.name = name
+        for i in range(layer.num_outputs):
+            layer.get_output(i).name = name if layer.num_outputs == 1 else f"{name}:{i}"
+
+    # ---- emission -----------------------------------------------------------------------
+    def add(self, op: str, method: str, *args: Any, **attrs: Any) -> Any:
+        """Call `network.<method>(*args)`, turn failures into trtnn errors, name the layer, set attrs."""
+        self.logger.take_errors()
+        try:
+            layer = getattr(self.network, method)(*args)
+        except TrtnnError:
+            raise
+        except (TypeError, RuntimeError, ValueError) as e:
+            raise UnsupportedError(f"TensorRT rejected {op} ({method}): {e}") from None
+        if layer is None:
+            msgs = self.logger.take_errors()
+            raise ShapeError(f"TensorRT could not add {op} ({method})" + (": " + "; ".join(msgs) if msgs else ""))
+        self.name_layer(layer, self.unique(self.join(op)))
+        for k, v in attrs.items():
+            setattr(layer, k, v)
+        msgs = self.logger.take_errors()
+        if msgs:
+            raise ShapeError(f"TensorRT rejected {op}: " + "; ".join(msgs))
+        return layer
+
+    def weights(self, value: Any, dtype: Any = None) -> Any:
+        """trt.Weights over a contiguous CPU copy of `value` (kept alive until the build ends)."""
+        t = value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
+        if dtype is not None:
+            t = t.to(dtypes.to_torch(dtype))
+        t = t.detach().contiguous().cpu()
+        self._keep.append(t)
+        if t.numel() == 0:
+            return self.trt.Weights(dtypes.to_trt(t.dtype))
+        return self.trt.Weights(dtypes.to_trt(t.dtype), t.data_ptr(), t.numel())
+
+    def constant(self, value: Any, dtype: Any = None, shape: Optional[Sequence[int]] = None, op: str = "const"):
+        """A constant tensor (torch/numpy/python value) in `dtype`."""
+        from .tensor import Tensor
+
+        t = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+        if dtype is not None:
+            t = t.to(dtypes.to_torch(dtype))
+        if t.dtype == torch.float64:
+            t = t.float()
+        if shape is not None:
+            t = t.reshape(tuple(shape))
+        if t.dim() == 0:  # TensorRT constants of rank 0 are fine, but keep shape explicit
+            t = t.reshape(())
+        layer = self.add(op, "add_constant", tuple(t.shape), self.weights(t))
+        return Tensor(layer.get_output(0), self)
+
+    def add_input(self, name: str, shape: Sequence[int], dtype: Any):
+        from .tensor import Tensor
+
+        if any(self.network.get_input(i).name == name for i in range(self.network.num_inputs)):
+            raise ShapeError(f"duplicate input name {name!r}")
+        itensor = self.network.add_input(name, dtypes.to_trt(dtype), tuple(int(d) for d in shape))
+        self._names[name] = 1
+        return Tensor(itensor, self)
+
+    def mark_output(self, tensor: Any, name: str, dtype: Any = None) -> Any:
+        """Mark `tensor` as a network output named `name`, cast to `dtype` when given."""
+        if dtype is not None and tensor.dtype != dtypes.to_torch(dtype):
+            tensor = tensor.to(dtype)
+        itensor = tensor.trt
+        if itensor.is_network_output or itensor.is_network_input:
+            itensor = self.add(f"output_{name}", "add_identity", itensor).get_output(0)
+        itensor.name = name
+        self.network.mark_output(itensor)
+        return itensor
+
+    def release(self) -> None:
+        """Drop the kept weight arrays (after the builder is done with them)."""
+        self._keep.clear()
+

@@ -1,0 +1,85 @@
+"""Activation modules with torch.nn's names and arguments."""
+from __future__ import annotations
+
+from .. import functional as F
+from ..module import Module
+
+
+class _Activation(Module):
+    """An activation without parameters; subclasses name the functional op."""
+
+    op = staticmethod(F.relu)
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return type(self).op(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_Activation): op = staticmethod(F.relu)
+class ReLU6(_Activation): op = staticmethod(F.relu6)
+class Sigmoid(_Activation): op = staticmethod(F.sigmoid)
+class Tanh(_Activation): op = staticmethod(F.tanh)
+class SiLU(_Activation): op = staticmethod(F.silu)
+class Hardswish(_Activation): op = staticmethod(F.hardswish)
+class Hardsigmoid(_Activation): op = staticmethod(F.hardsigmoid)
+class Mish(_Activation): op = staticmethod(F.mish)
+class SELU(_Activation): op = staticmethod(F.selu)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class GELU(Module):
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate='{self.approximate}'"
+
+
+class Softmax(Module):
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.log_softmax(input, self.dim)

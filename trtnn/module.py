@@ -1,0 +1,292 @@
+"""trtnn.Module: torch.nn.Module's API, whose forward emits TensorRT layers into a build context."""
+from __future__ import annotations
+
+import fnmatch
+import traceback
+from collections import OrderedDict
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from . import dtypes
+from .errors import StateDictError, TrtnnError, user_frame
+from .parameter import Parameter
+from .tensor import Tensor
+
+ArrayLike = Union[torch.Tensor, np.ndarray]
+
+
+class IncompatibleKeys(NamedTuple):
+    missing_keys: List[str]
+    unexpected_keys: List[str]
+
+
+class Module:
+    """Base class of every trtnn network and layer (mirrors torch.nn.Module)."""
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    # ---- attribute registration ----------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise TrtnnError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        for d in (self._parameters, self._buffers, self._modules):
+            d.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        for key in ("_parameters", "_buffers", "_modules"):
+            d = self.__dict__.get(key)
+            if d is not None and name in d:
+                return d[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for d in (self._parameters, self._buffers, self._modules):
+            if name in d:
+                del d[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, value: Optional[ArrayLike], persistent: bool = True) -> None:
+        self._buffers[name] = None if value is None else torch.as_tensor(value)
+        if not persistent:
+            self._non_persistent_buffers.add(name)
+
+    def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
+        self._parameters[name] = param
+
+    def add_module(self, name: str, module: Optional["Module"]) -> None:
+        self._modules[name] = module
+
+    # ---- traversal -----------------------------------------------------------------------------
+    def named_modules(self, prefix: str = "", memo: Optional[set] = None) -> Iterator[Tuple[str, "Module"]]:
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, mod in self._modules.items():
+            if mod is not None:
+                yield from mod.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+
+    def modules(self) -> Iterator["Module"]:
+        return (m for _, m in self.named_modules())
+
+    def named_children(self) -> Iterator[Tuple[str, "Module"]]:
+        return ((n, m) for n, m in self._modules.items() if m is not None)
+
+    def children(self) -> Iterator["Module"]:
+        return (m for _, m in self.named_children())
+
+    def _named_members(self, attr: str, persistent_only: bool = False) -> Iterator[Tuple[str, Any]]:
+        for path, mod in self.named_modules():
+            skip = mod._non_persistent_buffers if persistent_only else ()
+            for name, value in getattr(mod, attr).items():
+                if value is not None and name not in skip:
+                    yield (f"{path}.{name}" if path else name), value
+
+    def named_parameters(self) -> Iterator[Tuple[str, Parameter]]:
+        return self._named_members("_parameters")
+
+    def parameters(self) -> Iterator[Parameter]:
+        return (p for _, p in self.named_parameters())
+
+    def named_buffers(self) -> Iterator[Tuple[str, torch.Tensor]]:
+        return self._named_members("_buffers")
+
+    def buffers(self) -> Iterator[torch.Tensor]:
+        return (b for _, b in self.named_buffers())
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ---- state dict ----------------------------------------------------------------------------
+    def state_dict(self) -> "OrderedDict[str, torch.Tensor]":
+        """Parameters and persistent buffers in torch's order (each module: params, buffers, children)."""
+        out: "OrderedDict[str, torch.Tensor]" = OrderedDict()
+        for path, mod in self.named_modules():
+            pre = f"{path}." if path else ""
+            for name, p in mod._parameters.items():
+                if p is not None:
+                    out[pre + name] = p.data
+            for name, b in mod._buffers.items():
+                if b is not None and name not in mod._non_persistent_buffers:
+                    out[pre + name] = b
+        return out
+
+    def _state_slots(self) -> "OrderedDict[str, Tuple[Module, str, bool]]":
+        slots: "OrderedDict[str, Tuple[Module, str, bool]]" = OrderedDict()
+        for path, mod in self.named_modules():
+            pre = f"{path}." if path else ""
+            for name, p in mod._parameters.items():
+                if p is not None:
+                    slots[pre + name] = (mod, name, True)
+            for name, b in mod._buffers.items():
+                if b is not None and name not in mod._non_persistent_buffers:
+                    slots[pre + name] = (mod, name, False)
+        return slots
+
+    def load_state_dict(
+        self, state_dict: "Dict[str, ArrayLike]", strict: bool = True, ignore: Sequence[str] = ()
+    ) -> IncompatibleKeys:
+        """Copy weights from a torch/numpy state_dict.
+
+        Shapes must match (a flat 1-D array of the right size, as tensorrtx `.wts` files hold, is reshaped).
+        `ignore`: glob patterns of keys to leave out of the missing/unexpected check (e.g. `*.num_batches_tracked`).
+        With strict=True, missing or unexpected keys raise StateDictError; otherwise they are returned.
+        """
+        slots = self._state_slots()
+        ignored = lambda k: any(fnmatch.fnmatchcase(k, pat) for pat in ignore)  # noqa: E731
+        missing = [k for k in slots if k not in state_dict and not ignored(k)]
+        unexpected = [k for k in state_dict if k not in slots and not ignored(k)]
+        staged = []
+        for key, value in state_dict.items():
+            if key in slots:
+                mod, name, is_param = slots[key]
+                target = mod._parameters[name] if is_param else mod._buffers[name]
+                staged.append((mod, name, is_param, _checked_value(key, value, tuple(target.shape), target.dtype)))
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing keys ({len(missing)}): " + ", ".join(missing[:20]) + _more(missing))
+            if unexpected:
+                parts.append(f"unexpected keys ({len(unexpected)}): " + ", ".join(unexpected[:20]) + _more(unexpected))
+            raise StateDictError(
+                f"{type(self).__name__}.load_state_dict(strict=True): " + "; ".join(parts), missing, unexpected
+            )
+        for mod, name, is_param, value in staged:  # nothing changes unless everything checked out
+            if is_param:
+                mod._parameters[name].data = value
+            else:
+                mod._buffers[name] = value
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- dtype -----------------------------------------------------------------------------------
+    def to(self, dtype: Any) -> "Module":
+        """Convert floating parameters and buffers to `dtype` (in place, like torch)."""
+        dt = dtypes.to_torch(dtype)
+        for mod in self.modules():
+            for p in mod._parameters.values():
+                if p is not None and p.dtype.is_floating_point:
+                    p.to(dt)
+            for k, b in mod._buffers.items():
+                if b is not None and b.dtype.is_floating_point:
+                    mod._buffers[k] = b.to(dt)
+        return self
+
+    def half(self) -> "Module":
+        return self.to(torch.float16)
+
+    def float(self) -> "Module":
+        return self.to(torch.float32)
+
+    def bfloat16(self) -> "Module":
+        return self.to(torch.bfloat16)
+
+    def eval(self) -> "Module":
+        return self
+
+    # ---- calling -----------------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        ctx = _find_ctx(args, kwargs)
+        if ctx is None:
+            return self.forward(*args, **kwargs)
+        path = ctx.path_of(self)
+        first_layer = ctx.network.num_layers
+        with ctx.module_scope(path):
+            try:
+                out = self.forward(*args, **kwargs)
+            except TrtnnError as e:
+                raise e.attach(module=path or type(self).__name__, where=user_frame(traceback.extract_tb(e.__traceback__)))
+        _name_outputs(ctx, path, out, first_layer)
+        return out
+
+    # ---- repr --------------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): " + _indent(repr(mod)) for name, mod in self._modules.items()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _more(keys: List[str]) -> str:
+    return f", ... ({len(keys) - 20} more)" if len(keys) > 20 else ""
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
+
+
+def _checked_value(key: str, value: Any, shape: Tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    if isinstance(value, Parameter):
+        value = value.data
+    try:
+        t = torch.as_tensor(value).detach().cpu()
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise StateDictError(f"state_dict['{key}']: expected a tensor or array, got {type(value).__name__} ({e})") from None
+    if tuple(t.shape) != shape:
+        if t.dim() == 1 and t.numel() == int(np.prod(shape, dtype=np.int64)) and len(shape) != 1:
+            t = t.reshape(shape)  # flat tensorrtx-style weights
+        else:
+            raise StateDictError(f"size mismatch for '{key}': expected shape {shape}, got {tuple(t.shape)}")
+    if t.dtype != dtype:
+        if t.dtype.is_floating_point != dtype.is_floating_point and not (t.numel() <= 1 and not dtype.is_floating_point):
+            raise StateDictError(f"dtype mismatch for '{key}': expected {dtypes.short(dtype)}, got {dtypes.short(t.dtype)}")
+        t = t.to(dtype)
+    return t.contiguous()
+
+
+def _find_ctx(args: Iterable[Any], kwargs: Dict[str, Any]) -> Any:
+    for a in list(args) + list(kwargs.values()):
+        if isinstance(a, Tensor):
+            return a.ctx
+        if isinstance(a, (list, tuple)):
+            for b in a:
+                if isinstance(b, Tensor):
+                    return b.ctx
+    return None
+
+
+def _flat_tensors(out: Any) -> List[Tensor]:
+    if isinstance(out, Tensor):
+        return [out]
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _flat_tensors(o)]
+    if isinstance(out, dict):
+        return [t for o in out.values() for t in _flat_tensors(o)]
+    return []
+
+
+def _name_outputs(ctx: Any, path: str, out: Any, first_layer: int) -> None:
+    """Name what a module call produced after its path (a single emitted layer too); alias pass-throughs."""
+    if not path:
+        return
+    base = ctx.unique(path)
+    if ctx.network.num_layers - first_layer == 1:
+        ctx.network.get_layer(first_layer).name = base
+    tensors = _flat_tensors(out)
+    names = []
+    for i, t in enumerate(tensors):
+        it = t.trt
+        if t._born >= first_layer and not it.is_network_input and not it.is_network_output:
+            it.name = base if len(tensors) == 1 else f"{base}:{i}"
+        names.append(it.name)
+    ctx.module_outputs[base] = names

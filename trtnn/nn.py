@@ -1,0 +1,8 @@
+"""`import trtnn.nn as nn` reads like `import torch.nn as nn`: modules, Parameter and functional in one place."""
+from . import functional
+from .layers import *  # noqa: F401,F403
+from .layers import __all__ as _layers
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Module", "Parameter", "functional", *_layers]

@@ -1,0 +1,176 @@
+"""Compile a TensorRT INetworkDefinition into a plan of PyTorch closures and run it on the CPU."""
+from __future__ import annotations
+
+import heapq
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from ..errors import InputError, ShapeError, TrtnnError, UnsupportedError
+from . import control, ops_conv, ops_elementwise, ops_misc, ops_shape  # noqa: F401  (register handlers)
+from .common import HANDLERS, Node, dims, read_node, torch_dtype
+
+# (run(*inputs) -> tensor | tuple, input names, output names, names freed afterwards, layer name, layer kind)
+Step = Tuple[Any, Tuple[Optional[str], ...], Tuple[str, ...], Tuple[str, ...], str, str]
+Inputs = Union[Mapping[str, Any], Sequence[Any]]
+
+
+def build_step(item: Union[Node, "control.Region"]) -> Step:
+    """A step for one layer, or for a whole loop / if-conditional (compiled recursively)."""
+    if isinstance(item, control.Region):
+        fn, ins, outs = control.build_region(item, compile_nodes, run_steps)
+        return fn, tuple(ins), tuple(outs), (), item.name, item.kind
+    node = item
+    if node.kind not in HANDLERS or node.kind in control.BOUNDARY_KINDS:
+        raise UnsupportedError(f"layer '{node.name}' of kind {node.kind} is not supported by the CPU executor")
+    fn = HANDLERS[node.kind][1](node)
+    return fn, tuple(node.inputs), tuple(node.outputs), (), node.name, node.kind
+
+
+def _toposort(items: List[Any]) -> List[Any]:
+    """Order layers and regions so every tensor is produced before it is read (stable in layer order)."""
+    producer = {}
+    for k, it in enumerate(items):
+        for name in it.outputs:
+            producer[name] = k
+    deps: List[set] = [set() for _ in items]
+    users: List[List[int]] = [[] for _ in items]
+    for k, it in enumerate(items):
+        for name in it.inputs:
+            p = producer.get(name)
+            if p is not None and p != k and p not in deps[k]:
+                deps[k].add(p)
+                users[p].append(k)
+    ready = [(items[k].index, k) for k in range(len(items)) if not deps[k]]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, k = heapq.heappop(ready)
+        order.append(items[k])
+        for u in users[k]:
+            deps[u].discard(k)
+            if not deps[u]:
+                heapq.heappush(ready, (items[u].index, u))
+    if len(order) != len(items):
+        stuck = [items[k].name for k in range(len(items)) if deps[k]]
+        raise UnsupportedError(f"the network has a cycle outside any loop (layers {stuck[:5]})")
+    return order
+
+
+def compile_nodes(nodes: List[Node]) -> List[Step]:
+    """Steps for a list of layers (a network, a loop body or a conditional branch), in execution order."""
+    return [build_step(it) for it in _toposort(control.group(nodes))]
+
+
+def _with_frees(steps: List[Step], keep: set) -> List[Step]:
+    """Attach to each step the tensors nobody reads afterwards (network outputs are kept)."""
+    last: Dict[str, int] = {}
+    for i, (_, ins, outs, _, _, _) in enumerate(steps):
+        for n in outs:
+            last[n] = i
+        for n in ins:
+            if n is not None:
+                last[n] = i
+    frees: List[List[str]] = [[] for _ in steps]
+    for n, i in last.items():
+        if n not in keep:
+            frees[i].append(n)
+    return [(fn, ins, outs, tuple(frees[i]), name, kind) for i, (fn, ins, outs, _, name, kind) in enumerate(steps)]
+
+
+def run_steps(steps: List[Step], env: Dict[Optional[str], Any], free: bool = False) -> None:
+    """Execute steps over `env` (tensor name -> value); optionally drop dead tensors as soon as possible."""
+    step = None
+    try:
+        for step in steps:
+            fn, ins, outs = step[0], step[1], step[2]
+            res = fn(*[env[n] for n in ins])
+            if len(outs) == 1:
+                env[outs[0]] = res
+            else:
+                env.update(zip(outs, res))
+            if free:
+                for n in step[3]:
+                    del env[n]
+    except TrtnnError:
+        raise
+    except Exception as e:
+        where = f"layer '{step[4]}' ({step[5]})" if step is not None else "the network"
+        raise ShapeError(f"{where} failed on the CPU: {type(e).__name__}: {e}") from e
+
+
+class Executor:
+    """Runs a TensorRT network definition layer by layer with PyTorch CPU ops (see module docstring)."""
+
+    def __init__(self, network: Any) -> None:
+        self.network = network
+        self.input_specs: List[Tuple[str, Tuple[int, ...], torch.dtype]] = []
+        for i in range(network.num_inputs):
+            t = network.get_input(i)
+            self.input_specs.append((t.name, dims(t.shape), torch_dtype(t.dtype, f"network input '{t.name}'")))
+        self.output_names = [network.get_output(i).name for i in range(network.num_outputs)]
+        nodes = [read_node(network.get_layer(i), i) for i in range(network.num_layers)]
+        self._layer_outputs = [n for node in nodes for n in node.outputs]
+        keep = set(self.output_names)
+        self._steps = _with_frees(compile_nodes(nodes), keep)
+
+    def _bind(self, inputs: Inputs) -> Dict[Optional[str], Any]:
+        names = [s[0] for s in self.input_specs]
+        if isinstance(inputs, Mapping):
+            unknown = [k for k in inputs if k not in names]
+            if unknown:
+                raise InputError(f"unknown input(s) {unknown}; the network's inputs are {self._describe()}")
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise InputError(f"missing input(s) {missing}; the network's inputs are {self._describe()}")
+            given = [inputs[n] for n in names]
+        else:
+            given = list(inputs)
+            if len(given) != len(names):
+                raise InputError(f"got {len(given)} inputs, the network takes {len(names)}: {self._describe()}")
+        env: Dict[Optional[str], Any] = {None: None}
+        for (name, shape, dtype), value in zip(self.input_specs, given):
+            env[name] = self._check(name, shape, dtype, value)
+        return env
+
+    def _describe(self) -> str:
+        return ", ".join(f"'{n}' {_fmt(s)} {str(d).replace('torch.', '')}" for n, s, d in self.input_specs)
+
+    @staticmethod
+    def _check(name: str, shape: Tuple[int, ...], dtype: torch.dtype, value: Any) -> torch.Tensor:
+        if isinstance(value, np.ndarray):
+            try:
+                value = torch.from_numpy(value)
+            except TypeError as e:
+                raise InputError(f"input '{name}': numpy dtype {value.dtype} cannot be used ({e}); "
+                                 f"expected {str(dtype).replace('torch.', '')} of shape {_fmt(shape)}") from e
+        elif not isinstance(value, torch.Tensor):
+            raise InputError(f"input '{name}': expected a numpy array or torch tensor of shape {_fmt(shape)} "
+                             f"and dtype {str(dtype).replace('torch.', '')}, got {type(value).__name__}")
+        got = tuple(value.shape)
+        ok_shape = len(got) == len(shape) and all(e < 0 or e == g for e, g in zip(shape, got))
+        if value.dtype != dtype or not ok_shape:
+            raise InputError(f"input '{name}': expected shape {_fmt(shape)} (-1 = any) and dtype "
+                             f"{str(dtype).replace('torch.', '')}, got shape {_fmt(got)} and dtype "
+                             f"{str(value.dtype).replace('torch.', '')}")
+        return value.detach() if value.device.type == "cpu" else value.detach().cpu()
+
+    def __call__(self, inputs: Inputs, keep_all: bool = False) -> Dict[str, torch.Tensor]:
+        env = self._bind(inputs)
+        with torch.inference_mode():
+            run_steps(self._steps, env, free=not keep_all)
+        if keep_all:
+            out = {n: env[n] for n in self._layer_outputs if n in env}
+            out.update((n, env[n]) for n in self.output_names)
+            return out
+        return {n: env[n] for n in self.output_names}
+
+
+def _fmt(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def run(network: Any, inputs: Inputs, keep_all: bool = False) -> Dict[str, torch.Tensor]:
+    """Compile `network` and run it once on `inputs` (see Executor)."""
+    return Executor(network)(inputs, keep_all=keep_all)
