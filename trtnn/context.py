@@ -86,10 +86,18 @@ class BuildContext:
         self.name_layer(layer, self.unique(self.join(op)))
         for k, v in attrs.items():
             setattr(layer, k, v)
+        return layer
+
+    def check(self, layer: Any) -> None:
+        """Ask TensorRT for the output shapes now, so an invalid layer fails here and not inside the builder."""
+        try:
+            for i in range(layer.num_outputs):
+                layer.get_output(i).shape
+        except (RuntimeError, ValueError):
+            pass
         msgs = self.logger.take_errors()
         if msgs:
-            raise ShapeError(f"TensorRT rejected {op}: " + "; ".join(msgs))
-        return layer
+            raise ShapeError(f"TensorRT rejected layer '{layer.name}': " + "; ".join(msgs))
 
     def weights(self, value: Any, dtype: Any = None) -> Any:
         """trt.Weights over a contiguous CPU copy of `value` (kept alive until the build ends)."""

@@ -40,6 +40,8 @@ def _ctx(*xs: Any) -> Any:
 
 
 def _out(layer: Any, ctx: Any, i: int = 0) -> Tensor:
+    if i == 0:
+        ctx.check(layer)
     return Tensor(layer.get_output(i), ctx)
 
 
@@ -122,7 +124,7 @@ def _broadcast(*xs: Any) -> List[Tensor]:
     """Lift constants (at the common rank), promote dtypes, align ranks (TensorRT needs equal ranks), check sizes."""
     tensors = [x for x in xs if isinstance(x, Tensor)]
     like = tensors[0]
-    rank = builtins.max(builtins.max(t.ndim for t in tensors), *(_value(x).dim() for x in xs if not isinstance(x, Tensor)))
+    rank = builtins.max([t.ndim for t in tensors] + [_value(x).dim() for x in xs if not isinstance(x, Tensor)])
     ts = []
     for x in xs:
         if not isinstance(x, Tensor):
@@ -634,6 +636,9 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         raise ShapeError(f"topk k={k} is larger than dim {d} (size {n}) of '{input.name}'")
     if input.ndim - d > 4:
         raise UnsupportedError(f"topk over dim {d} of a rank-{input.ndim} tensor: TensorRT reduces one of the last four dims")
+    if input.ndim == 1:  # TensorRT's TopK needs rank >= 2
+        values, indices = topk(unsqueeze(input, 0), k, 1, largest, sorted)
+        return ValuesIndices(squeeze(values, 0), squeeze(indices, 0))
     x = input.ctx
     kind = _trt(input).TopKOperation.MAX if largest else _trt(input).TopKOperation.MIN
     layer = x.add("topk", "add_topk", input.use(), kind, int(k), 1 << d)
@@ -642,46 +647,49 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
 def argmax(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return reshape(topk(flatten(input), 1, 0).indices, ())
+        return reshape(topk(reshape(input, (1, -1)), 1, 1).indices, ())
     return max(input, dim, keepdim).indices
 
 
 def argmin(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return reshape(topk(flatten(input), 1, 0, largest=False).indices, ())
+        return reshape(topk(reshape(input, (1, -1)), 1, 1, largest=False).indices, ())
     return min(input, dim, keepdim).indices
 
 
 # ---- linear algebra -----------------------------------------------------------------------------------------
 def matmul(input: Tensor, other: Any) -> Tensor:
+    """torch.matmul: 1-D operands become matrices (and the added dim is removed), batch dims broadcast."""
     a = input
     b = _lift(other, a)
     dt = dtypes.promote(a.dtype, b.dtype)
     a, b = cast(a, dt), cast(b, dt)
-    trt = _trt(a)
-    op_a = trt.MatrixOperation.VECTOR if a.ndim == 1 else trt.MatrixOperation.NONE
-    op_b = trt.MatrixOperation.VECTOR if b.ndim == 1 else trt.MatrixOperation.NONE
-    ka = a.shape[-1]
-    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
-    if ka >= 0 and kb >= 0 and ka != kb:
-        raise ShapeError(f"matmul: '{a.name}' {a.shape} and '{b.name}' {b.shape} cannot be multiplied ({ka} != {kb})")
-    ra, rb = builtins.max(a.ndim - (a.ndim != 1) * 2, 0), builtins.max(b.ndim - (b.ndim != 1) * 2, 0)
-    batch = builtins.max(ra, rb)
-    if a.ndim != 1:
-        a = _unsqueeze_front(a, batch - ra)
-    if b.ndim != 1:
-        b = _unsqueeze_front(b, batch - rb)
-    return _out(a.ctx.add("matmul", "add_matrix_multiply", a.use(), op_a, b.use(), op_b), a.ctx)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError("matmul: both arguments need at least 1 dimension")
+    vec_a, vec_b = a.ndim == 1, b.ndim == 1
+    a = unsqueeze(a, 0) if vec_a else a
+    b = unsqueeze(b, 1) if vec_b else b
+    if a.shape[-1] >= 0 and b.shape[-2] >= 0 and a.shape[-1] != b.shape[-2]:
+        raise ShapeError(f"matmul: '{input.name}' {input.shape} and '{b.name}' {b.shape} cannot be multiplied "
+                         f"({a.shape[-1]} != {b.shape[-2]})")
+    rank = builtins.max(a.ndim, b.ndim)
+    a, b = _unsqueeze_front(a, rank - a.ndim), _unsqueeze_front(b, rank - b.ndim)
+    none = _trt(a).MatrixOperation.NONE
+    y = _out(a.ctx.add("matmul", "add_matrix_multiply", a.use(), none, b.use(), none), a.ctx)
+    if vec_a:
+        y = squeeze(y, -2)
+    return squeeze(y, -1) if vec_b else y
 
 
 def linear(input: Tensor, weight: Any, bias: Any = None) -> Tensor:
     w = _value(weight)
     if w.dim() != 2 or (input.shape[-1] >= 0 and w.shape[1] != input.shape[-1]):
         raise ShapeError(f"linear: input '{input.name}' {input.shape} does not fit weight of shape {tuple(w.shape)}")
-    wt = input.ctx.constant(w.reshape((1,) * builtins.max(input.ndim - 2, 0) + tuple(w.shape)), input.dtype, op="weight")
-    trt = _trt(input)
-    op_x = trt.MatrixOperation.VECTOR if input.ndim == 1 else trt.MatrixOperation.NONE
-    y = _out(input.ctx.add("linear", "add_matrix_multiply", input.use(), op_x, wt.use(), trt.MatrixOperation.TRANSPOSE), input.ctx)
+    x = unsqueeze(input, 0) if input.ndim == 1 else input
+    wt = input.ctx.constant(w.reshape((1,) * (x.ndim - 2) + tuple(w.shape)), input.dtype, op="weight")
+    mo = _trt(input).MatrixOperation
+    y = _out(input.ctx.add("linear", "add_matrix_multiply", x.use(), mo.NONE, wt.use(), mo.TRANSPOSE), input.ctx)
+    y = squeeze(y, 0) if input.ndim == 1 else y
     return y if bias is None else add(y, _value(bias))
 
 
@@ -778,6 +786,10 @@ def conv_transpose2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOr
     for op, s, d in zip(output_padding, stride, dilation):
         if op >= builtins.max(s, d):
             raise ShapeError(f"conv_transpose2d: output_padding {output_padding} must be smaller than stride or dilation")
+    if dilation != (1, 1):  # TensorRT rejects strided+dilated deconvolution: dilate the kernel with zeros instead
+        dil = torch.zeros(in_c, out_per_group, dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1, dtype=w.dtype)
+        dil[:, :, ::dilation[0], ::dilation[1]] = w
+        w, kh, kw, dilation = dil, dil.shape[2], dil.shape[3], (1, 1)
     dt = input.dtype
     ctx = input.ctx
     post = tuple(p - op for p, op in zip(padding, output_padding))

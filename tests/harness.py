@@ -1,0 +1,75 @@
+"""Shared test helpers: define a network from a function, run it on the CPU executor, compare with torch."""
+from __future__ import annotations
+
+from typing import Any, Callable, List, Sequence
+
+import torch
+
+import trtnn
+from trtnn.reference import Executor
+
+
+class Fn(trtnn.Module):
+    """Wrap a function of trtnn Tensors as a module."""
+
+    def __init__(self, fn: Callable) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *xs):
+        return self.fn(*xs)
+
+
+class TorchNS:
+    """torch.nn.functional, falling back to torch: the namespace trtnn.functional mirrors."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(torch.nn.functional, name, None) or getattr(torch, name)
+
+
+TORCH = TorchNS()
+
+
+def rel_err(got: torch.Tensor, ref: torch.Tensor) -> float:
+    """max |got - ref| / max |ref| (norm-relative, so values near zero don't dominate)."""
+    got, ref = got.double(), ref.double()
+    if ref.numel() == 0:
+        return 0.0
+    return ((got - ref).abs().max() / ref.abs().max().clamp_min(1e-12)).item()
+
+
+def as_list(out: Any) -> List[torch.Tensor]:
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in as_list(o)]
+    return [out]
+
+
+def define_and_run(model: trtnn.Module, inputs: Sequence[torch.Tensor], dtype: str = "fp32", **kw):
+    specs = [trtnn.Input(f"x{i}", tuple(t.shape), t.dtype) for i, t in enumerate(inputs)]
+    net = trtnn.define(model, specs, dtype=dtype, **kw)
+    outs = Executor(net.network)({f"x{i}": t for i, t in enumerate(inputs)})
+    return net, list(outs.values())
+
+
+def check(fn: Callable, inputs: Sequence[torch.Tensor], dtype: str = "fp32", tol: float = None, build: bool = True,
+          ref_fn: Callable = None):
+    """fn(ns, *xs) is evaluated with ns=torch and ns=trtnn.functional; shapes, dtypes and values must agree.
+
+    Returns (network, outputs, engine or None)."""
+    ref = as_list((ref_fn or fn)(TORCH, *inputs))
+    net, got = define_and_run(Fn(lambda *xs: fn(trtnn.functional, *xs)), inputs, dtype)
+    assert len(got) == len(ref)
+    tol = tol if tol is not None else (1e-5 if dtype == "fp32" else 1e-2)
+    for g, r, info in zip(got, ref, net.outputs):
+        assert tuple(info.shape) == tuple(r.shape), (info, r.shape)
+        assert info.dtype == r.dtype, (info, r.dtype)
+        assert g.dtype == r.dtype and tuple(g.shape) == tuple(r.shape)
+        if r.dtype.is_floating_point:
+            err = rel_err(g, r)
+            assert err <= tol, f"relative error {err:.3g} > {tol}"
+        else:
+            assert torch.equal(g, r), (g, r)
+    engine = trtnn.build_network(net) if build else None
+    if engine is not None:
+        assert engine.nbytes > 0
+    return net, got, engine
