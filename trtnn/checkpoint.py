@@ -28,7 +28,6 @@ from .errors import CheckpointError
 from .fileio import atomic_path
 
 PathLike = Union[str, "os.PathLike[str]"]
-StateDict = "OrderedDict[str, torch.Tensor]"
 
 SAVE_FORMATS = (".safetensors", ".npz", ".wts", ".pt", ".pth")
 # Wrapper keys tried, in order, when a checkpoint dict holds no tensors itself
@@ -208,10 +207,12 @@ def _storage_id(pid: Any, length: int) -> Tuple[torch.dtype, str, int]:
     return storage_type.dtype, key, numel
 
 
-def _new_storage(dtype: torch.dtype, numel: int) -> Tuple[bytearray, torch.Tensor]:
-    """A zeroed buffer and the flat tensor viewing it (filled in place later)."""
-    buf = bytearray(numel * dtype.itemsize)
-    return buf, (torch.frombuffer(buf, dtype=dtype) if numel else torch.empty(0, dtype=dtype))
+def _flat(buf: bytearray, dtype: torch.dtype, offset: int = 0, count: int = -1) -> torch.Tensor:
+    """A 1-D tensor sharing `buf`'s memory from element `offset` on (so filling `buf` later fills it)."""
+    count = len(buf) // dtype.itemsize - offset if count < 0 else count
+    if count == 0:
+        return torch.empty(0, dtype=dtype)
+    return torch.frombuffer(buf, dtype=dtype, offset=offset * dtype.itemsize, count=count)
 
 
 def _byteswap(buf: bytearray, dtype: torch.dtype) -> None:
@@ -232,36 +233,40 @@ def _read_torch_zip(path: str) -> Any:
             raise CheckpointError("a TorchScript archive (torch.jit.save); load it with "
                                   "torch.jit.load(path).state_dict() or pass trusted=True")
         order = zf.read(prefix + "byteorder").decode() if prefix + "byteorder" in names else sys.byteorder
+        if order not in ("little", "big"):
+            raise CheckpointError(f"unknown byte order {order!r}")
         storages: Dict[str, torch.Tensor] = {}
 
         def load_storage(pid: Any) -> torch.Tensor:
             dtype, key, numel = _storage_id(pid, 5)
             if key not in storages:
                 info = zf.getinfo(f"{prefix}data/{key}")
-                buf, storages[key] = _new_storage(dtype, numel)
-                if info.file_size != len(buf):
-                    raise CheckpointError(f"storage '{key}' holds {info.file_size} bytes, expected {len(buf)}")
+                if info.file_size != numel * dtype.itemsize:
+                    raise CheckpointError(f"storage '{key}' holds {info.file_size} bytes, "
+                                          f"expected {numel * dtype.itemsize}")
+                buf = bytearray(info.file_size)
                 with zf.open(info) as f:
                     if f.readinto(buf) != len(buf) or f.read(1):  # type: ignore[attr-defined]
                         raise CheckpointError(f"storage '{key}' is truncated")
                 if order != sys.byteorder:
                     _byteswap(buf, dtype)
+                storages[key] = _flat(buf, dtype)
             return storages[key]
 
         return _Unpickler(io.BytesIO(zf.read(pickles[0])), load_storage).load()
 
 
 def _read_torch_legacy(path: str) -> Any:
-    """The pre-1.6 format: pickles for magic, version, sys info, the object, storage keys; then raw storages."""
+    """The pre-1.6 format: pickles for magic, version, sys info, the object, storage keys; then the storages,
+    each an int64 element count and its data, both little-endian whatever machine wrote them."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if _Unpickler(f).load() != _LEGACY_MAGIC:
             raise CheckpointError("a pickle file, not a torch.save checkpoint (no torch magic number)")
         if _Unpickler(f).load() != _LEGACY_PROTOCOL:
             raise CheckpointError("unsupported legacy torch protocol version")
-        sys_info = _Unpickler(f).load()
-        little = sys_info.get("little_endian", True) if isinstance(sys_info, dict) else True
-        storages: Dict[str, Tuple[torch.dtype, bytearray, torch.Tensor]] = {}
+        _Unpickler(f).load()  # sys info
+        storages: Dict[str, Tuple[torch.dtype, bytearray]] = {}  # filled once the object is read
 
         def load_storage(pid: Any) -> Any:
             if isinstance(pid, tuple) and len(pid) == 4 and pid[0] == "module":
@@ -270,20 +275,20 @@ def _read_torch_legacy(path: str) -> Any:
             if key not in storages:
                 if numel * dtype.itemsize > size:
                     raise CheckpointError(f"storage '{key}' claims {numel} elements, more than the file holds")
-                storages[key] = (dtype, *_new_storage(dtype, numel))
-            view, tensor = pid[5], storages[key][2]
-            if view is not None:
-                _, offset, length = view
-                tensor = tensor[offset: offset + length]
-            return tensor
+                storages[key] = (dtype, bytearray(numel * dtype.itemsize))
+            buf, view = storages[key][1], pid[5]
+            if view is None:
+                return _flat(buf, dtype)
+            _, offset, count = view  # a storage that is a slice of another one
+            return _flat(buf, dtype, offset, count)
 
         result = _Unpickler(f, load_storage).load()
         for key in _Unpickler(f).load():
-            dtype, buf, _ = storages[key]
+            dtype, buf = storages[key]
             (numel,) = struct.unpack("<q", f.read(8))
             if numel * dtype.itemsize != len(buf) or f.readinto(buf) != len(buf):
                 raise CheckpointError(f"storage '{key}' is truncated or has the wrong size")
-            if little != (sys.byteorder == "little"):
+            if sys.byteorder == "big":
                 _byteswap(buf, dtype)
         return result
 
@@ -299,9 +304,8 @@ def _module_state(obj: Any) -> Optional[Dict[str, Any]]:
     state = obj.state if isinstance(obj, _StandIn) else None
     if isinstance(state, tuple) and len(state) == 2:
         state = state[0]
-    if isinstance(state, dict) and isinstance(state.get("_parameters"), dict) and isinstance(state.get("_modules"), dict):
-        return state
-    return None
+    is_module = isinstance(state, dict) and all(isinstance(state.get(k), dict) for k in ("_parameters", "_modules"))
+    return state if is_module else None
 
 
 def _stand_in_state_dict(state: Dict[str, Any], prefix: str, out: "OrderedDict[str, torch.Tensor]") -> None:
@@ -338,8 +342,9 @@ def _weights(obj: Any) -> Tuple["OrderedDict[str, torch.Tensor]", bool]:
     if isinstance(obj, Mapping):
         if not any(isinstance(v, torch.Tensor) for v in obj.values()):
             for key in WRAPPER_KEYS:
-                if obj.get(key) is not None:
-                    return _weights(obj[key])
+                inner = obj.get(key)
+                if isinstance(inner, (Mapping, torch.nn.Module)) or _module_state(inner) is not None:
+                    return _weights(inner)
         tensors = OrderedDict((k, v) for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor))
         if obj and not tensors:
             raise CheckpointError(f"no tensors found; top-level keys: {list(obj)[:10]} "
@@ -435,8 +440,9 @@ def _detect(path: str) -> str:
     if head.split(b"\n", 1)[0].strip().isdigit():
         return "wts"
     ext = os.path.splitext(path)[1] or "no extension"
-    raise CheckpointError(f"unknown checkpoint format ({ext}; " + (f"starts with {head[:16]!r})" if head else "empty file)")
-                          + "; expected a torch.save file, .safetensors, .npz or tensorrtx .wts")
+    seen = f"starts with {head[:16]!r}" if head else "empty file"
+    raise CheckpointError(f"unknown checkpoint format ({ext}; {seen}); "
+                          "expected a torch.save file, .safetensors, .npz or tensorrtx .wts")
 
 
 def load_checkpoint(path: PathLike, *, trusted: bool = False) -> "OrderedDict[str, torch.Tensor]":
@@ -447,22 +453,23 @@ def load_checkpoint(path: PathLike, *, trusted: bool = False) -> "OrderedDict[st
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise CheckpointError(f"checkpoint file not found: '{path}'")
-    kind = "unknown"
+        raise CheckpointError(f"checkpoint file not found: '{path}'" if not os.path.exists(path)
+                              else f"checkpoint '{path}' is not a file")
+    kind = ""
     try:
         kind = _detect(path)
         if kind in _TENSOR_FILES:
             return _TENSOR_FILES[kind](path)
         try:
-            obj = _PICKLED[kind](path)
+            return _state_dict_from_object(_PICKLED[kind](path))
         except Exception:
             if not trusted:
                 raise
-            obj = torch.load(path, map_location="cpu", weights_only=False)
-        return _state_dict_from_object(obj)
+        return _state_dict_from_object(torch.load(path, map_location="cpu", weights_only=False))
     except Exception as e:
         detail = e.message if isinstance(e, CheckpointError) else f"{type(e).__name__}: {e}"
-        raise CheckpointError(f"cannot load checkpoint '{path}' ({kind}): {detail}") from e
+        fmt = f" ({kind} format)" if kind else ""
+        raise CheckpointError(f"cannot load checkpoint '{path}'{fmt}: {detail}") from e
 
 
 def _plain_tensors(state_dict: Mapping[str, torch.Tensor]) -> "OrderedDict[str, torch.Tensor]":
@@ -471,7 +478,7 @@ def _plain_tensors(state_dict: Mapping[str, torch.Tensor]) -> "OrderedDict[str, 
     seen = set()
     for key, value in state_dict.items():
         if not isinstance(key, str) or not isinstance(value, torch.Tensor):
-            raise CheckpointError(f"entry {key!r} is a {type(value).__name__}, not a tensor under a str key")
+            raise CheckpointError(f"entry {key!r}: expected a str key and a tensor, got a {type(value).__name__}")
         t = value.detach().cpu().contiguous()
         ptr = t.untyped_storage().data_ptr()
         if t.numel() and ptr in seen:
@@ -511,7 +518,8 @@ def _write_wts(tensors: "OrderedDict[str, torch.Tensor]", tmp: str) -> None:
 
 
 def _write_torch(tensors: "OrderedDict[str, torch.Tensor]", tmp: str) -> None:
-    torch.save(dict(tensors), tmp)
+    with open(tmp, "wb") as f:  # a file object: the archive is named 'archive', not after the temp file
+        torch.save(dict(tensors), f)
 
 
 _WRITERS = {".safetensors": _write_safetensors, ".npz": _write_npz, ".wts": _write_wts,

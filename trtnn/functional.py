@@ -1015,3 +1015,28 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Option
         return input
     fill = value if mode == "constant" and value else None
     return _slice(input, f"pad_{mode}", start, size, [1] * input.ndim, mode=modes[mode], fill=fill)
+
+
+# ---- control flow (trtnn extension, no torch counterpart) ---------------------------------------------------
+def fixed_point(fn: Any, init: Tensor) -> Tensor:
+    """Iterate `x = fn(x)` from `init` inside one TensorRT while-loop until x stops changing; return that x.
+
+    `fn` (Tensor -> Tensor of the same shape and non-bool dtype) runs at least once and must reach a fixed point,
+    e.g. a triangular update x[i] = f(x[:i]), exact after at most len(x) + 1 iterations.
+    """
+    ctx, trt = init.ctx, init.ctx.trt
+    loop = ctx.network.add_loop()
+    name = ctx.unique(ctx.join("fixed_point"))
+    loop.name = name
+    rec_x = loop.add_recurrence(init.use())
+    rec_go = loop.add_recurrence(ctx.constant(torch.tensor(True)).use())
+    trip = loop.add_trip_limit(rec_go.get_output(0), trt.TripLimit.WHILE)
+    for layer, part in ((rec_x, "x"), (rec_go, "go"), (trip, "while")):
+        ctx.name_layer(layer, f"{name}:{part}")
+    x = _out(rec_x, ctx)
+    y = fn(x)
+    rec_x.set_input(1, y.use())
+    rec_go.set_input(1, gt(amax(cast(ne(y, x), torch.float32)), 0.0).use())
+    out = loop.add_loop_output(y.use(), trt.LoopOutput.LAST_VALUE)
+    ctx.name_layer(out, f"{name}:out")
+    return _out(out, ctx)

@@ -286,7 +286,8 @@ def _name_outputs(ctx: Any, path: str, out: Any, first_layer: int) -> None:
     names = []
     for i, t in enumerate(tensors):
         it = t.trt
-        if t._born >= first_layer and not it.is_network_input and not it.is_network_output:
+        if t._born >= first_layer and not t._named and not it.is_network_input and not it.is_network_output:
             it.name = base if len(tensors) == 1 else f"{base}:{i}"
+            t._named = True
         names.append(it.name)
     ctx.module_outputs[base] = names

@@ -13,16 +13,13 @@ from ._init import fill
 
 class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device: Any = None, dtype: Any = torch.float32) -> None:
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = torch.float32, *,
+                 bias: bool = True) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter((num_features,), dtype, init=fill(1.0))
-            self.bias = Parameter((num_features,), dtype)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self.affine, self.track_running_stats, self.use_bias = affine, track_running_stats, bias
+        self.register_parameter("weight", Parameter((num_features,), dtype, init=fill(1.0)) if affine else None)
+        self.register_parameter("bias", Parameter((num_features,), dtype) if affine and bias else None)
         self.register_buffer("running_mean", torch.zeros(num_features, dtype=dtype))
         self.register_buffer("running_var", torch.ones(num_features, dtype=dtype))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.int64))
@@ -33,7 +30,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.use_bias}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm2d(_BatchNorm):

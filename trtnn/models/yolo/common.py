@@ -1,0 +1,323 @@
+"""YOLO building blocks and heads in trtnn, as in ultralytics/nn/modules/{conv,block,head}.py and yolov5 models/yolo.py.
+
+Same class names, arguments, attribute names and forward code as the originals, so state_dict keys match.
+"""
+from __future__ import annotations
+
+import math
+from typing import List, Sequence, Tuple
+
+import torch
+
+import trtnn
+import trtnn.functional as F
+import trtnn.nn as nn
+
+Tensor = trtnn.Tensor
+
+
+def autopad(k, p=None, d=1):
+    """Pad to 'same' shape outputs."""
+    if d > 1:
+        k = d * (k - 1) + 1 if isinstance(k, int) else [d * (x - 1) + 1 for x in k]
+    if p is None:
+        p = k // 2 if isinstance(k, int) else [x // 2 for x in k]
+    return p
+
+
+# ---- ultralytics/nn/modules/conv.py ---------------------------------------------------------------------------
+class Conv(trtnn.Module):
+    """Conv2d(bias=False) + BatchNorm2d + activation (SiLU by default; the BN folds into the conv)."""
+
+    default_act = nn.SiLU  # a class here: each Conv gets its own instance, so layers are named by their own path
+
+    def __init__(self, c1, c2, k=1, s=1, p=None, g=1, d=1, act=True):
+        super().__init__()
+        self.conv = nn.Conv2d(c1, c2, k, s, autopad(k, p, d), groups=g, dilation=d, bias=False)
+        self.bn = nn.BatchNorm2d(c2)
+        self.act = self.default_act() if act is True else act if isinstance(act, trtnn.Module) else nn.Identity()
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+class DWConv(Conv):
+    """Depth-wise convolution."""
+
+    def __init__(self, c1, c2, k=1, s=1, d=1, act=True):
+        super().__init__(c1, c2, k, s, g=math.gcd(c1, c2), d=d, act=act)
+
+
+class Concat(trtnn.Module):
+    def __init__(self, dimension=1):
+        super().__init__()
+        self.d = dimension
+
+    def forward(self, x):
+        return F.cat(x, self.d)
+
+
+# ---- ultralytics/nn/modules/block.py --------------------------------------------------------------------------
+class Bottleneck(trtnn.Module):
+    """Standard bottleneck."""
+
+    def __init__(self, c1, c2, shortcut=True, g=1, k=(3, 3), e=0.5):
+        super().__init__()
+        c_ = int(c2 * e)  # hidden channels
+        self.cv1 = Conv(c1, c_, k[0], 1)
+        self.cv2 = Conv(c_, c2, k[1], 1, g=g)
+        self.add = shortcut and c1 == c2
+
+    def forward(self, x):
+        return x + self.cv2(self.cv1(x)) if self.add else self.cv2(self.cv1(x))
+
+
+class C2f(trtnn.Module):
+    """Faster Implementation of CSP Bottleneck with 2 convolutions."""
+
+    def __init__(self, c1, c2, n=1, shortcut=False, g=1, e=0.5):
+        super().__init__()
+        self.c = int(c2 * e)  # hidden channels
+        self.cv1 = Conv(c1, 2 * self.c, 1, 1)
+        self.cv2 = Conv((2 + n) * self.c, c2, 1)
+        self.m = nn.ModuleList(Bottleneck(self.c, self.c, shortcut, g, k=((3, 3), (3, 3)), e=1.0) for _ in range(n))
+
+    def forward(self, x):
+        y = list(self.cv1(x).chunk(2, 1))
+        y.extend(m(y[-1]) for m in self.m)
+        return self.cv2(F.cat(y, 1))
+
+
+class C3(trtnn.Module):
+    """CSP Bottleneck with 3 convolutions (yolov5 and ultralytics)."""
+
+    def __init__(self, c1, c2, n=1, shortcut=True, g=1, e=0.5):
+        super().__init__()
+        c_ = int(c2 * e)  # hidden channels
+        self.cv1 = Conv(c1, c_, 1, 1)
+        self.cv2 = Conv(c1, c_, 1, 1)
+        self.cv3 = Conv(2 * c_, c2, 1)
+        self.m = nn.Sequential(*(Bottleneck(c_, c_, shortcut, g, k=((1, 1), (3, 3)), e=1.0) for _ in range(n)))
+
+    def forward(self, x):
+        return self.cv3(F.cat((self.m(self.cv1(x)), self.cv2(x)), 1))
+
+
+class C3k(C3):
+    """C3 with customizable kernel sizes (YOLO11)."""
+
+    def __init__(self, c1, c2, n=1, shortcut=True, g=1, e=0.5, k=3):
+        super().__init__(c1, c2, n, shortcut, g, e)
+        c_ = int(c2 * e)  # hidden channels
+        self.m = nn.Sequential(*(Bottleneck(c_, c_, shortcut, g, k=(k, k), e=1.0) for _ in range(n)))
+
+
+class C3k2(C2f):
+    """Faster Implementation of CSP Bottleneck with 2 convolutions, holding C3k or Bottleneck blocks (YOLO11)."""
+
+    def __init__(self, c1, c2, n=1, c3k=False, e=0.5, g=1, shortcut=True):
+        super().__init__(c1, c2, n, shortcut, g, e)
+        self.m = nn.ModuleList(
+            C3k(self.c, self.c, 2, shortcut, g) if c3k else Bottleneck(self.c, self.c, shortcut, g) for _ in range(n)
+        )
+
+
+class SPPF(trtnn.Module):
+    """Spatial Pyramid Pooling - Fast (SPPF) layer for YOLOv5 by Glenn Jocher."""
+
+    def __init__(self, c1, c2, k=5):
+        super().__init__()
+        c_ = c1 // 2  # hidden channels
+        self.cv1 = Conv(c1, c_, 1, 1)
+        self.cv2 = Conv(c_ * 4, c2, 1, 1)
+        self.m = nn.MaxPool2d(kernel_size=k, stride=1, padding=k // 2)
+
+    def forward(self, x):
+        y = [self.cv1(x)]
+        y.extend(self.m(y[-1]) for _ in range(3))
+        return self.cv2(F.cat(y, 1))
+
+
+class Attention(trtnn.Module):
+    """Multi-head self-attention over H*W positions with a depthwise positional encoding of v (YOLO11)."""
+
+    def __init__(self, dim, num_heads=8, attn_ratio=0.5):
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        self.key_dim = int(self.head_dim * attn_ratio)
+        self.scale = self.key_dim**-0.5
+        nh_kd = self.key_dim * num_heads
+        h = dim + nh_kd * 2
+        self.qkv = Conv(dim, h, 1, act=False)
+        self.proj = Conv(dim, dim, 1, act=False)
+        self.pe = Conv(dim, dim, 3, 1, g=dim, act=False)
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        N = H * W
+        qkv = self.qkv(x)
+        q, k, v = qkv.view(B, self.num_heads, self.key_dim * 2 + self.head_dim, N).split(
+            [self.key_dim, self.key_dim, self.head_dim], dim=2
+        )
+        attn = (q.transpose(-2, -1) @ k) * self.scale
+        attn = attn.softmax(dim=-1)
+        x = (v @ attn.transpose(-2, -1)).view(B, C, H, W) + self.pe(v.reshape(B, C, H, W))
+        x = self.proj(x)
+        return x
+
+
+class PSABlock(trtnn.Module):
+    """Position-sensitive attention block: x + attn(x), then x + ffn(x)."""
+
+    def __init__(self, c, attn_ratio=0.5, num_heads=4, shortcut=True):
+        super().__init__()
+        self.attn = Attention(c, attn_ratio=attn_ratio, num_heads=num_heads)
+        self.ffn = nn.Sequential(Conv(c, c * 2, 1), Conv(c * 2, c, 1, act=False))
+        self.add = shortcut
+
+    def forward(self, x):
+        x = x + self.attn(x) if self.add else self.attn(x)
+        x = x + self.ffn(x) if self.add else self.ffn(x)
+        return x
+
+
+class C2PSA(trtnn.Module):
+    """C2PSA module with attention mechanism (YOLO11)."""
+
+    def __init__(self, c1, c2, n=1, e=0.5):
+        super().__init__()
+        assert c1 == c2
+        self.c = int(c1 * e)
+        self.cv1 = Conv(c1, 2 * self.c, 1, 1)
+        self.cv2 = Conv(2 * self.c, c1, 1)
+        self.m = nn.Sequential(*(PSABlock(self.c, attn_ratio=0.5, num_heads=self.c // 64) for _ in range(n)))
+
+    def forward(self, x):
+        a, b = self.cv1(x).split((self.c, self.c), dim=1)
+        b = self.m(b)
+        return self.cv2(F.cat((a, b), 1))
+
+
+class DFL(trtnn.Module):
+    """Integral module of Distribution Focal Loss: softmax over c1 bins, expectation by a 1x1 conv of weight arange(c1)."""
+
+    def __init__(self, c1=16):
+        super().__init__()
+        self.conv = nn.Conv2d(c1, 1, 1, bias=False)
+        self.conv.weight = trtnn.Parameter(torch.arange(c1, dtype=torch.float32).view(1, c1, 1, 1))
+        self.c1 = c1
+
+    def forward(self, x):
+        b, _, a = x.shape  # batch, channels, anchors
+        return self.conv(x.view(b, 4, self.c1, a).transpose(2, 1).softmax(1)).view(b, 4, a)
+
+
+# ---- ultralytics/utils/tal.py -----------------------------------------------------------------------------------
+def make_anchors(feats: Sequence[Tensor], strides, grid_cell_offset=0.5) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Anchor points and strides from the feature maps' static shapes: constants computed in Python."""
+    anchor_points, stride_tensor = [], []
+    for i, stride in enumerate(strides):
+        _, _, h, w = feats[i].shape
+        sx = torch.arange(end=w, dtype=torch.float32) + grid_cell_offset  # shift x
+        sy = torch.arange(end=h, dtype=torch.float32) + grid_cell_offset  # shift y
+        sy, sx = torch.meshgrid(sy, sx, indexing="ij")
+        anchor_points.append(torch.stack((sx, sy), -1).view(-1, 2))
+        stride_tensor.append(torch.full((h * w, 1), float(stride)))
+    return torch.cat(anchor_points), torch.cat(stride_tensor)
+
+
+def dist2bbox(distance, anchor_points, xywh=True, dim=-1):
+    """Transform distance(ltrb) to box(xywh or xyxy)."""
+    lt, rb = distance.chunk(2, dim)
+    x1y1 = anchor_points - lt
+    x2y2 = anchor_points + rb
+    if xywh:
+        c_xy = (x1y1 + x2y2) / 2
+        wh = x2y2 - x1y1
+        return F.cat((c_xy, wh), dim)  # xywh bbox
+    return F.cat((x1y1, x2y2), dim)  # xyxy bbox
+
+
+# ---- ultralytics/nn/modules/head.py -----------------------------------------------------------------------------
+class Detect(trtnn.Module):
+    """YOLOv8 / YOLO11 Detect head; forward returns the export output [B, 4 + nc, A] (xywh pixels, sigmoid cls)."""
+
+    def __init__(self, nc=80, ch=(), legacy=True):
+        super().__init__()
+        self.nc = nc  # number of classes
+        self.nl = len(ch)  # number of detection layers
+        self.reg_max = 16  # DFL channels
+        self.no = nc + self.reg_max * 4  # number of outputs per anchor
+        self.stride = torch.tensor([8.0, 16.0, 32.0])  # the original measures these with a 256x256 dry run
+        self.legacy = legacy
+        c2, c3 = max((16, ch[0] // 4, self.reg_max * 4)), max(ch[0], min(self.nc, 100))  # channels
+        self.cv2 = nn.ModuleList(
+            nn.Sequential(Conv(x, c2, 3), Conv(c2, c2, 3), nn.Conv2d(c2, 4 * self.reg_max, 1)) for x in ch
+        )
+        self.cv3 = (
+            nn.ModuleList(nn.Sequential(Conv(x, c3, 3), Conv(c3, c3, 3), nn.Conv2d(c3, self.nc, 1)) for x in ch)
+            if self.legacy
+            else nn.ModuleList(
+                nn.Sequential(
+                    nn.Sequential(DWConv(x, x, 3), Conv(x, c3, 1)),
+                    nn.Sequential(DWConv(c3, c3, 3), Conv(c3, c3, 1)),
+                    nn.Conv2d(c3, self.nc, 1),
+                )
+                for x in ch
+            )
+        )
+        self.dfl = DFL(self.reg_max)
+
+    def forward(self, x: List[Tensor]) -> Tensor:
+        for i in range(self.nl):
+            x[i] = F.cat((self.cv2[i](x[i]), self.cv3[i](x[i])), 1)
+        return self._inference(x)
+
+    def _inference(self, x: List[Tensor]) -> Tensor:
+        shape = x[0].shape  # BCHW
+        x_cat = F.cat([xi.view(shape[0], self.no, -1) for xi in x], 2)
+        anchors, strides = (t.transpose(0, 1) for t in make_anchors(x, self.stride, 0.5))
+        box, cls = x_cat.split((self.reg_max * 4, self.nc), 1)
+        dbox = dist2bbox(self.dfl(box), anchors.unsqueeze(0), xywh=True, dim=1) * strides
+        return F.cat((dbox, cls.sigmoid()), 1)
+
+
+class V5Detect(trtnn.Module):
+    """yolov5 v7.0 Detect head (models/yolo.py); forward returns the export output [B, N, 5 + nc].
+
+    `anchors` (nl, na, 2) is a buffer in grid units, as in the checkpoints; the grids are constants.
+    """
+
+    def __init__(self, nc=80, anchors=(), ch=()):
+        super().__init__()
+        self.nc = nc  # number of classes
+        self.no = nc + 5  # number of outputs per anchor
+        self.nl = len(anchors)  # number of detection layers
+        self.na = len(anchors[0]) // 2  # number of anchors
+        self.stride = torch.tensor([8.0, 16.0, 32.0])  # the original measures these with a 256x256 dry run
+        # pixels in the yaml; yolov5's Model.__init__ divides them by the stride
+        self.register_buffer("anchors", torch.tensor(anchors).float().view(self.nl, -1, 2) / self.stride.view(-1, 1, 1))
+        self.m = nn.ModuleList(nn.Conv2d(x, self.no * self.na, 1) for x in ch)  # output conv
+
+    def forward(self, x: List[Tensor]) -> Tensor:
+        z = []  # inference output
+        for i in range(self.nl):
+            x[i] = self.m[i](x[i])  # conv
+            bs, _, ny, nx = x[i].shape  # x(bs,255,20,20) to x(bs,3,20,20,85)
+            x[i] = x[i].view(bs, self.na, self.no, ny, nx).permute(0, 1, 3, 4, 2)
+            grid, anchor_grid = self._make_grid(nx, ny, i)
+            xy, wh, conf = x[i].sigmoid().split((2, 2, self.nc + 1), 4)
+            xy = (xy * 2 + grid) * float(self.stride[i])  # xy
+            wh = (wh * 2) ** 2 * anchor_grid  # wh
+            z.append(F.cat((xy, wh, conf), 4).view(bs, self.na * nx * ny, self.no))
+        return F.cat(z, 1)
+
+    def _make_grid(self, nx=20, ny=20, i=0) -> Tuple[torch.Tensor, torch.Tensor]:
+        t = torch.float32
+        shape = 1, self.na, ny, nx, 2  # grid shape
+        y, x = torch.arange(ny, dtype=t), torch.arange(nx, dtype=t)
+        yv, xv = torch.meshgrid(y, x, indexing="ij")
+        grid = torch.stack((xv, yv), 2).expand(shape) - 0.5  # add grid offset, i.e. y = 2.0 * x - 0.5
+        anchor_grid = (self.anchors[i].float() * self.stride[i]).view((1, self.na, 1, 1, 2)).expand(shape)
+        return grid, anchor_grid

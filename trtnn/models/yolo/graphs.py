@@ -1,0 +1,120 @@
+"""The originals' model yaml files as Python: layer graphs ([from, repeats, module, args]) and scales.
+
+ultralytics/cfg/models/v8/yolov8.yaml, ultralytics/cfg/models/11/yolo11.yaml, yolov5 v7.0 models/yolov5{s}.yaml.
+"""
+import math
+
+import trtnn.nn as nn
+from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, V5Detect
+
+UP = (nn.Upsample, [None, 2, "nearest"])
+
+YOLOV8 = {
+    "scales": {  # [depth, width, max_channels]
+        "n": [0.33, 0.25, 1024], "s": [0.33, 0.50, 1024], "m": [0.67, 0.75, 768],
+        "l": [1.00, 1.00, 512], "x": [1.00, 1.25, 512],
+    },
+    "backbone": [
+        [-1, 1, Conv, [64, 3, 2]],  # 0-P1/2
+        [-1, 1, Conv, [128, 3, 2]],  # 1-P2/4
+        [-1, 3, C2f, [128, True]],
+        [-1, 1, Conv, [256, 3, 2]],  # 3-P3/8
+        [-1, 6, C2f, [256, True]],
+        [-1, 1, Conv, [512, 3, 2]],  # 5-P4/16
+        [-1, 6, C2f, [512, True]],
+        [-1, 1, Conv, [1024, 3, 2]],  # 7-P5/32
+        [-1, 3, C2f, [1024, True]],
+        [-1, 1, SPPF, [1024, 5]],  # 9
+    ],
+    "head": [
+        [-1, 1, *UP],
+        [[-1, 6], 1, Concat, [1]],  # cat backbone P4
+        [-1, 3, C2f, [512]],  # 12
+        [-1, 1, *UP],
+        [[-1, 4], 1, Concat, [1]],  # cat backbone P3
+        [-1, 3, C2f, [256]],  # 15 (P3/8-small)
+        [-1, 1, Conv, [256, 3, 2]],
+        [[-1, 12], 1, Concat, [1]],  # cat head P4
+        [-1, 3, C2f, [512]],  # 18 (P4/16-medium)
+        [-1, 1, Conv, [512, 3, 2]],
+        [[-1, 9], 1, Concat, [1]],  # cat head P5
+        [-1, 3, C2f, [1024]],  # 21 (P5/32-large)
+        [[15, 18, 21], 1, Detect, ["nc"]],  # Detect(P3, P4, P5)
+    ],
+}
+
+YOLO11 = {
+    "scales": {  # [depth, width, max_channels]
+        "n": [0.50, 0.25, 1024], "s": [0.50, 0.50, 1024], "m": [0.50, 1.00, 512],
+        "l": [1.00, 1.00, 512], "x": [1.00, 1.50, 512],
+    },
+    "backbone": [
+        [-1, 1, Conv, [64, 3, 2]],  # 0-P1/2
+        [-1, 1, Conv, [128, 3, 2]],  # 1-P2/4
+        [-1, 2, C3k2, [256, False, 0.25]],
+        [-1, 1, Conv, [256, 3, 2]],  # 3-P3/8
+        [-1, 2, C3k2, [512, False, 0.25]],
+        [-1, 1, Conv, [512, 3, 2]],  # 5-P4/16
+        [-1, 2, C3k2, [512, True]],
+        [-1, 1, Conv, [1024, 3, 2]],  # 7-P5/32
+        [-1, 2, C3k2, [1024, True]],
+        [-1, 1, SPPF, [1024, 5]],  # 9
+        [-1, 2, C2PSA, [1024]],  # 10
+    ],
+    "head": [
+        [-1, 1, *UP],
+        [[-1, 6], 1, Concat, [1]],  # cat backbone P4
+        [-1, 2, C3k2, [512, False]],  # 13
+        [-1, 1, *UP],
+        [[-1, 4], 1, Concat, [1]],  # cat backbone P3
+        [-1, 2, C3k2, [256, False]],  # 16 (P3/8-small)
+        [-1, 1, Conv, [256, 3, 2]],
+        [[-1, 13], 1, Concat, [1]],  # cat head P4
+        [-1, 2, C3k2, [512, False]],  # 19 (P4/16-medium)
+        [-1, 1, Conv, [512, 3, 2]],
+        [[-1, 10], 1, Concat, [1]],  # cat head P5
+        [-1, 2, C3k2, [1024, True]],  # 22 (P5/32-large)
+        [[16, 19, 22], 1, Detect, ["nc"]],  # Detect(P3, P4, P5)
+    ],
+}
+
+YOLOV5 = {
+    "scales": {  # [depth_multiple, width_multiple, max_channels]: v5 has no channel cap
+        "n": [0.33, 0.25, math.inf], "s": [0.33, 0.50, math.inf], "m": [0.67, 0.75, math.inf],
+        "l": [1.00, 1.00, math.inf], "x": [1.33, 1.25, math.inf],
+    },
+    "anchors": [
+        [10, 13, 16, 30, 33, 23],  # P3/8
+        [30, 61, 62, 45, 59, 119],  # P4/16
+        [116, 90, 156, 198, 373, 326],  # P5/32
+    ],
+    "backbone": [
+        [-1, 1, Conv, [64, 6, 2, 2]],  # 0-P1/2
+        [-1, 1, Conv, [128, 3, 2]],  # 1-P2/4
+        [-1, 3, C3, [128]],
+        [-1, 1, Conv, [256, 3, 2]],  # 3-P3/8
+        [-1, 6, C3, [256]],
+        [-1, 1, Conv, [512, 3, 2]],  # 5-P4/16
+        [-1, 9, C3, [512]],
+        [-1, 1, Conv, [1024, 3, 2]],  # 7-P5/32
+        [-1, 3, C3, [1024]],
+        [-1, 1, SPPF, [1024, 5]],  # 9
+    ],
+    "head": [
+        [-1, 1, Conv, [512, 1, 1]],
+        [-1, 1, *UP],
+        [[-1, 6], 1, Concat, [1]],  # cat backbone P4
+        [-1, 3, C3, [512, False]],  # 13
+        [-1, 1, Conv, [256, 1, 1]],
+        [-1, 1, *UP],
+        [[-1, 4], 1, Concat, [1]],  # cat backbone P3
+        [-1, 3, C3, [256, False]],  # 17 (P3/8-small)
+        [-1, 1, Conv, [256, 3, 2]],
+        [[-1, 14], 1, Concat, [1]],  # cat head P4
+        [-1, 3, C3, [512, False]],  # 20 (P4/16-medium)
+        [-1, 1, Conv, [512, 3, 2]],
+        [[-1, 10], 1, Concat, [1]],  # cat head P5
+        [-1, 3, C3, [1024, False]],  # 23 (P5/32-large)
+        [[17, 20, 23], 1, V5Detect, ["nc", "anchors"]],  # Detect(P3, P4, P5)
+    ],
+}

@@ -1,0 +1,92 @@
+"""parse_model and DetectionModel (ultralytics/nn/tasks.py, yolov5 models/yolo.py) plus the factories."""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Tuple
+
+import trtnn
+import trtnn.nn as nn
+from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, V5Detect
+from .graphs import YOLO11, YOLOV5, YOLOV8
+
+SCALES = "nsmlx"
+
+
+def make_divisible(x, divisor):
+    """Returns nearest x divisible by divisor."""
+    return math.ceil(x / divisor) * divisor
+
+
+def parse_model(d: Dict[str, Any], scale: str, nc: int, ch: int = 3) -> Tuple[nn.ModuleList, List[int]]:
+    """Build the layer list from a graph dict, as the originals' parse_model do."""
+    depth, width, max_channels = d["scales"][scale]
+    legacy = True  # Detect keeps the v8 classification branch unless the graph has C3k2 (YOLO11)
+    ch = [ch]
+    layers, save, c2 = [], [], ch[-1]  # layers, savelist, ch out
+    for i, (f, n, m, args) in enumerate(d["backbone"] + d["head"]):  # from, number, module, args
+        args = [nc if a == "nc" else d["anchors"] if a == "anchors" else a for a in args]
+        n = max(round(n * depth), 1) if n > 1 else n  # depth gain
+        if m in (Conv, C2f, C3k2, C3, SPPF, C2PSA):
+            c1, c2 = ch[f], make_divisible(min(args[0], max_channels) * width, 8)
+            args = [c1, c2, *args[1:]]
+            if m in (C2f, C3k2, C3, C2PSA):
+                args.insert(2, n)  # number of repeats
+                n = 1
+            if m is C3k2:
+                legacy = False
+                if scale in "mlx":  # for M/L/X sizes
+                    args[3] = True
+        elif m is Concat:
+            c2 = sum(ch[x] for x in f)
+        elif m is Detect:
+            args = [args[0], [ch[x] for x in f], legacy]
+        elif m is V5Detect:
+            args = [*args, [ch[x] for x in f]]
+        else:
+            c2 = ch[f]
+        m_ = nn.Sequential(*(m(*args) for _ in range(n))) if n > 1 else m(*args)  # module
+        m_.i, m_.f, m_.type = i, f, m.__name__  # attach index, 'from' index, type
+        save.extend(x % i for x in ([f] if isinstance(f, int) else f) if x != -1)  # append to savelist
+        layers.append(m_)
+        if i == 0:
+            ch = []
+        ch.append(c2)
+    return nn.ModuleList(layers), sorted(save)
+
+
+class DetectionModel(trtnn.Module):
+    """ultralytics DetectionModel / yolov5 Model: `model` holds the layers, wired by each layer's `f` (from)."""
+
+    def __init__(self, cfg: Dict[str, Any], scale: str = "n", nc: int = 80, ch: int = 3) -> None:
+        super().__init__()
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of n/s/m/l/x, got {scale!r}")
+        self.model, self.save = parse_model(cfg, scale, nc, ch)
+        self.stride = self.model[-1].stride
+        for m in self.modules():  # initialize_weights()
+            if isinstance(m, nn.BatchNorm2d):
+                m.eps, m.momentum = 1e-3, 0.03
+
+    def forward(self, x: trtnn.Tensor) -> trtnn.Tensor:
+        y = []  # outputs
+        for m in self.model:
+            if m.f != -1:  # if not from previous layer
+                x = y[m.f] if isinstance(m.f, int) else [x if j == -1 else y[j] for j in m.f]  # from earlier layers
+            x = m(x)  # run
+            y.append(x if m.i in self.save else None)  # save output
+        return x
+
+
+def yolov8(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLOv8{scale} detection model; output [B, 4 + nc, A] (xywh pixels, class scores)."""
+    return DetectionModel(YOLOV8, scale, nc)
+
+
+def yolo11(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLO11{scale} detection model; output [B, 4 + nc, A] (xywh pixels, class scores)."""
+    return DetectionModel(YOLO11, scale, nc)
+
+
+def yolov5(scale: str = "s", nc: int = 80) -> DetectionModel:
+    """YOLOv5{scale} v7.0 detection model; output [B, N, 5 + nc] (cx, cy, w, h, obj, cls...)."""
+    return DetectionModel(YOLOV5, scale, nc)
