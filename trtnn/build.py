@@ -128,6 +128,7 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
     for name, t in _flatten_outputs(out, output_names):
         it = ctx.mark_output(t, name, out_dt if t.dtype.is_floating_point else None)
         net.outputs.append(TensorInfo(name, tuple(it.shape), dtypes.to_torch(it.dtype)))
+    ctx.finalize()
     for path in debug_outputs:
         if path not in ctx.module_outputs:
             near = [p for p in ctx.module_outputs if p.startswith(path.split(".")[0])][:8]

@@ -111,8 +111,8 @@ def _rebuild_from_type_v2(func: Any, new_type: Any, args: Any, state: Any) -> An
 
 
 # The only things a pickle may call; anything else it calls becomes a _StandIn.
-_CALLABLES = (OrderedDict, set, frozenset, torch.Size, _rebuild_tensor_v2, _rebuild_tensor_v3,
-              _rebuild_parameter, _rebuild_from_type_v2)
+_CALLABLES = frozenset(map(id, (OrderedDict, set, frozenset, torch.Size, _rebuild_tensor_v2, _rebuild_tensor_v3,
+                                _rebuild_parameter, _rebuild_from_type_v2)))
 _GLOBALS: Dict[Tuple[str, str], Any] = {
     ("collections", "OrderedDict"): OrderedDict,
     ("builtins", "set"): set,
@@ -127,7 +127,7 @@ _GLOBALS: Dict[Tuple[str, str], Any] = {
 
 
 def _call(func: Any, args: Any) -> Any:
-    if any(func is f for f in _CALLABLES):
+    if id(func) in _CALLABLES:  # module-level objects: their ids never change or get reused
         if not isinstance(args, tuple):
             raise CheckpointError(f"malformed pickle: {func!r} called with {type(args).__name__} arguments")
         return func(*args)
@@ -448,6 +448,9 @@ def _detect(path: str) -> str:
 def load_checkpoint(path: PathLike, *, trusted: bool = False) -> "OrderedDict[str, torch.Tensor]":
     """Read a checkpoint's tensors as an ordered state_dict, never running code from the file.
 
+    The format is recognised by content: torch.save (zip or legacy), safetensors, .npz, tensorrtx .wts.
+    Dicts without tensors are unwrapped through WRAPPER_KEYS; pickled modules give their state_dict();
+    non-tensor entries are dropped and a `module.` prefix shared by every key is stripped.
     `trusted=True` falls back to `torch.load(weights_only=False)` (which runs the file's pickle) for
     torch files the safe reader cannot handle (TorchScript, legacy tar, quantized tensors...).
     """

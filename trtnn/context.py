@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -31,6 +31,7 @@ class BuildContext:
         self._paths: Dict[int, str] = {}
         self.module_outputs: Dict[str, List[str]] = {}  # module path -> output tensor names
         self.folded: Dict[str, str] = {}  # conv module path -> BN module path it absorbed
+        self._finalizers: List[Callable[[], None]] = []
 
     # ---- naming -------------------------------------------------------------------------
     def register_model(self, model: Any) -> None:
@@ -110,6 +111,13 @@ class BuildContext:
             return self.trt.Weights(dtypes.to_trt(t.dtype))
         return self.trt.Weights(dtypes.to_trt(t.dtype), t.data_ptr(), t.numel())
 
+    def placeholder(self, count: int, dtype: Any) -> Any:
+        """Weights of `count` uninitialized elements, nearly free (their pages are never touched): only for layers
+        whose real weights are set before the build (see `defer`)."""
+        t = torch.empty(count, dtype=dtypes.to_torch(dtype))
+        self._keep.append(t)
+        return self.trt.Weights(dtypes.to_trt(t.dtype), t.data_ptr(), count)
+
     def constant(self, value: Any, dtype: Any = None, shape: Optional[Sequence[int]] = None, op: str = "const"):
         """A constant tensor (torch/numpy/python value) in `dtype`."""
         from .tensor import Tensor
@@ -145,6 +153,15 @@ class BuildContext:
         itensor.name = name
         self.network.mark_output(itensor)
         return itensor
+
+    def defer(self, fn: Callable[[], None]) -> None:
+        """Run `fn` when the forward pass is over (e.g. cast weights no BatchNorm was folded into)."""
+        self._finalizers.append(fn)
+
+    def finalize(self) -> None:
+        for fn in self._finalizers:
+            fn()
+        self._finalizers.clear()
 
     def release(self) -> None:
         """Drop the kept weight arrays (after the builder is done with them)."""

@@ -1,6 +1,7 @@
 """dtype names: one mapping between strings, torch, numpy and TensorRT DataType."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -38,11 +39,16 @@ def to_torch(dtype: Any) -> torch.dtype:
             return torch.from_numpy(np.zeros(0, dtype=dtype)).dtype
         except TypeError as e:
             raise UnsupportedError(f"unsupported dtype {dtype!r}") from e
+    t = _from_trt().get(dtype)
+    if t is None:
+        raise UnsupportedError(f"unsupported dtype {dtype!r}")
+    return t
+
+
+@lru_cache(maxsize=None)
+def _from_trt() -> dict:
     trt = backend.get()
-    for t, name in _TRT:
-        if hasattr(trt.DataType, name) and dtype == getattr(trt.DataType, name):
-            return t
-    raise UnsupportedError(f"unsupported dtype {dtype!r}")
+    return {getattr(trt.DataType, name): t for t, name in _TRT if hasattr(trt.DataType, name)}
 
 
 def to_trt(dtype: Any):

@@ -57,7 +57,7 @@ class Node:
     in_dtypes: List[Optional[torch.dtype]] = field(default_factory=list)
     out_dtypes: List[torch.dtype] = field(default_factory=list)
     in_shapes: List[Optional[Tuple[int, ...]]] = field(default_factory=list)
-    out_shapes: List[Tuple[int, ...]] = field(default_factory=list)
+    out_shapes: List[Optional[Tuple[int, ...]]] = field(default_factory=list)
 
     def unsupported(self, what: str) -> UnsupportedError:
         return UnsupportedError(f"layer '{self.name}' ({self.kind}): {what} is not supported by the CPU executor")
@@ -78,11 +78,19 @@ def read_node(layer: Any, index: int) -> Node:
                 [t.name for t in outs])
     for t in ins:
         node.in_dtypes.append(None if t is None else _dtype_or_none(t.dtype))
-        node.in_shapes.append(None if t is None else dims(t.shape))
+        node.in_shapes.append(None if t is None else _shape(t))
     for t in outs:
         node.out_dtypes.append(_dtype_or_none(t.dtype))
-        node.out_shapes.append(dims(t.shape))
+        node.out_shapes.append(_shape(t))
     return node
+
+
+def _shape(tensor: Any) -> Optional[Tuple[int, ...]]:
+    """Static dims (-1 = dynamic), or None where TensorRT cannot tell (a layer it rejects)."""
+    try:
+        return dims(tensor.shape)
+    except RuntimeError:
+        return None
 
 
 def _dtype_or_none(dt: Any) -> Optional[torch.dtype]:

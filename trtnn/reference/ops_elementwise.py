@@ -99,6 +99,13 @@ def cast(node: Node):
     dtype = node.out_dtypes[0]
     if dtype is None:
         raise node.unsupported(f"cast to {node.layer.to_type.name}")
+    if node.in_dtypes[0] in FLOATS and dtype not in FLOATS and dtype != torch.bool:
+        # float -> integer truncates toward zero and saturates; NaN -> 0 (what TensorRT's GPU kernels do)
+        info = torch.iinfo(dtype)
+        lo, hi = float(info.min), float(torch.tensor(info.max, dtype=torch.float64).item())
+        if hi > info.max:  # int64 max is not a double: take the largest double below it
+            hi = float(torch.nextafter(torch.tensor(hi, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64)))
+        return lambda x: torch.nan_to_num(x.double(), nan=0.0).clamp(lo, hi).to(dtype)
     return lambda x: x.to(dtype)
 
 

@@ -51,7 +51,8 @@ def topk(node: Node):
     axes = _bits(int(layer.axes))
     if len(axes) != 1:
         raise node.unsupported(f"topk over axes {axes}")
-    axis, k0, largest = axes[0], int(layer.k), layer.op.name == "MAX"
+    axis, largest = axes[0], layer.op.name == "MAX"
+    k0 = int(layer.k) if not node.has_input(1) else None
     idx_dtype = node.out_dtypes[1]
 
     def run(x, k=None):

@@ -71,7 +71,10 @@ def _slice_index(start: int, size: int, stride: int, n: int, mode: str):
 def slice_(node: Node):
     layer = node.layer
     mode = layer.mode.name
-    start0, size0, stride0 = dims(layer.start), dims(layer.shape), dims(layer.stride)
+    # attributes given by an input tensor are not read (TensorRT warns when asked for them)
+    start0 = dims(layer.start) if not node.has_input(1) else None
+    size0 = dims(layer.shape) if not node.has_input(2) else None
+    stride0 = dims(layer.stride) if not node.has_input(3) else None
     axes0 = dims(layer.axes) if not node.has_input(5) else None
     dynamic = any(node.has_input(i) for i in (1, 2, 3, 5))
     if not dynamic and mode == "STRICT_BOUNDS" and axes0 is None and all(s > 0 for s in stride0):
@@ -186,8 +189,9 @@ def shape(node: Node):
 def fill(node: Node):
     layer = node.layer
     op, dtype = layer.operation.name, node.out_dtypes[0]
-    shape0 = dims(layer.shape)
-    alpha0, beta0 = float(layer.alpha), float(layer.beta)
+    shape0 = dims(layer.shape) if not node.has_input(0) else None
+    alpha0 = float(layer.alpha) if not node.has_input(1) else None
+    beta0 = float(layer.beta) if not node.has_input(2) else None
 
     def run(shape=None, alpha=None, beta=None):
         size = _ints(shape) if shape is not None else list(shape0)

@@ -297,7 +297,8 @@ class V5Detect(trtnn.Module):
         self.na = len(anchors[0]) // 2  # number of anchors
         self.stride = torch.tensor([8.0, 16.0, 32.0])  # the original measures these with a 256x256 dry run
         # pixels in the yaml; yolov5's Model.__init__ divides them by the stride
-        self.register_buffer("anchors", torch.tensor(anchors).float().view(self.nl, -1, 2) / self.stride.view(-1, 1, 1))
+        anchors_px = torch.tensor(anchors).float().view(self.nl, -1, 2)
+        self.register_buffer("anchors", anchors_px / self.stride.view(-1, 1, 1))
         self.m = nn.ModuleList(nn.Conv2d(x, self.no * self.na, 1) for x in ch)  # output conv
 
     def forward(self, x: List[Tensor]) -> Tensor:

@@ -1,0 +1,42 @@
+"""Small helpers shared by the benchmark scripts: timing and table output."""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from typing import Callable, List, Sequence
+
+RESULTS = os.path.join(os.path.dirname(__file__), "results")
+
+
+def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def table(headers: Sequence[str], rows: List[Sequence[object]]) -> str:
+    cells = [[str(c) for c in r] for r in [headers, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    return "\n".join([line(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells[1:])])
+
+
+def report(name: str, title: str, headers: Sequence[str], rows: List[Sequence[object]], notes: str = "") -> str:
+    """Print the table and write it (with the machine it ran on) to benchmarks/results/<name>.md."""
+    text = f"# {title}\n\n{table(headers, rows)}\n"
+    if notes:
+        text += f"\n{notes}\n"
+    text += f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n"
+    print(text)
+    os.makedirs(RESULTS, exist_ok=True)
+    from trtnn.fileio import atomic_write_bytes
+
+    atomic_write_bytes(os.path.join(RESULTS, f"{name}.md"), text.encode())
+    return text

@@ -1,0 +1,28 @@
+"""Build a YOLOv5 (v7.0) TensorRT engine (random weights unless a checkpoint is given).
+
+    python examples/yolov5.py [yolov5s.pt] [--scale s] [--nc 80] [--imgsz 640 640] [--dtype fp16]
+
+The engine takes `images` [1, 3, H, W] (RGB, /255) and returns `output0` [1, N, 5 + nc]: (cx, cy, w, h) in input
+pixels, objectness, class scores (score = obj * cls), the output of yolov5's export (NMS not included).
+"""
+import argparse
+
+import trtnn
+from trtnn.checkpoint import load_checkpoint
+from trtnn.models import yolov5
+
+p = argparse.ArgumentParser(description="YOLOv5 -> TensorRT engine")
+p.add_argument("weights", nargs="?", help="yolov5 .pt or a state_dict file (random weights if omitted)")
+p.add_argument("--scale", default="s", choices=list("nsmlx"))
+p.add_argument("--nc", type=int, default=80)
+p.add_argument("--imgsz", type=int, nargs=2, default=(640, 640), metavar=("H", "W"))
+p.add_argument("--dtype", default="fp16", choices=("fp16", "fp32"))
+p.add_argument("--out", default="yolov5.engine")
+args = p.parse_args()
+
+model = yolov5(args.scale, args.nc)
+if args.weights:
+    model.load_state_dict(load_checkpoint(args.weights), strict=True)
+engine = trtnn.build(model, [trtnn.Input("images", (1, 3, *args.imgsz))], dtype=args.dtype, output_names=["output0"])
+engine.save(args.out)
+print(f"{engine} -> {args.out}")

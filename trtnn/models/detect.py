@@ -1,0 +1,267 @@
+"""End-to-end YOLO detection inside the engine: preprocess, decode and class-aware greedy NMS from standard layers.
+
+No INMSLayer and no plugin (TensorRT-RTX's CPU builder rejects INMSLayer, TensorRT 11 dropped the NMS plugins), so
+the network builds with TensorRT-RTX and full TensorRT alike. Outputs use EfficientNMS' layout and names:
+num_dets [B, 1] int32, det_boxes [B, max_det, 4] (x1, y1, x2, y2), det_scores [B, max_det], det_classes
+[B, max_det] int32; rows past num_dets are zero. Results equal the originals' predict-time NMS with torchvision
+semantics and a stable order among equal scores (tests/refmodels/detect_postprocess.py).
+
+NMS, per image of N boxes and C classes:
+1. each box's best class (the first maximum, as torch.max) and score;
+2. the K = min(N, pre_nms_topk) best boxes ordered by (score desc, index asc), exactly also with ties: TopK on
+   unique keys, then a rank sort by pairwise comparison;
+3. S[j, i] = "box j suppresses box i": j before i, same class, IoU > iou (IoU as torchvision computes it, on boxes
+   shifted by class * 7680 as the originals do);
+4. keep = valid & !any_j(keep[j] & S[j, i]), a triangular system solved by fixed-point iteration in one while-loop
+   (unique solution, reached after at most K + 1 iterations; in practice the depth of suppression chains, a handful);
+5. the first max_det kept boxes; num_dets = min(#kept, max_det).
+Exact when the top K boxes hold max_det kept ones or all boxes above conf; K is at most 3840 (TensorRT's TopK).
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+
+from .. import dtypes
+from .. import functional as F
+from ..build import Input
+from ..errors import ShapeError
+from ..module import Module
+from ..tensor import Tensor
+
+MAX_WH = 7680  # class offset of the originals' batched NMS
+MAX_PRE_NMS = 3840  # TensorRT TopK limit
+OUTPUT_NAMES = ("num_dets", "det_boxes", "det_scores", "det_classes")
+Threshold = Union[float, Tensor]
+
+
+def _f32(x: Tensor) -> Tensor:
+    return F.cast(x, torch.float32)
+
+
+def _arange(n: int, like: Tensor, shape: Sequence[int]) -> Tensor:
+    return like.ctx.constant(torch.arange(n, dtype=torch.float32).reshape(tuple(shape)))
+
+
+def _threshold(t: Threshold) -> Threshold:
+    return _f32(t) if isinstance(t, Tensor) else float(t)
+
+
+# ---- preprocessing -----------------------------------------------------------------------------------------
+class Preprocess(Module):
+    """uint8 images (NHWC or NCHW, BGR or RGB) -> NCHW RGB in `dtype`: x / 255, then (x - mean) / std if given."""
+
+    def __init__(self, layout: str = "NHWC", bgr: bool = True, mean: Optional[Sequence[float]] = None,
+                 std: Optional[Sequence[float]] = None, dtype: object = torch.float32) -> None:
+        super().__init__()
+        if layout not in ("NHWC", "NCHW"):
+            raise ShapeError(f"Preprocess layout must be 'NHWC' or 'NCHW', got {layout!r}")
+        if (mean is None) != (std is None):
+            raise ShapeError("Preprocess: give both mean and std, or neither")
+        self.layout, self.bgr, self.dtype = layout, bgr, dtypes.to_torch(dtype)
+        self.mean = None if mean is None else torch.tensor(mean, dtype=torch.float32).reshape(1, -1, 1, 1)
+        self.std = None if std is None else torch.tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1)
+
+    def forward(self, images: Tensor) -> Tensor:
+        x = images.to(self.dtype)
+        if self.layout == "NHWC":
+            x = x.permute(0, 3, 1, 2)
+        if self.bgr:
+            x = x[:, [2, 1, 0]]
+        x = x / 255
+        if self.mean is not None:
+            x = (x - self.mean) / self.std
+        return x
+
+
+# ---- decoding ------------------------------------------------------------------------------------------------
+def xywh2xyxy(xywh: Tensor) -> Tensor:
+    """(cx, cy, w, h) -> (x1, y1, x2, y2) along the last dim."""
+    xy, half = xywh[..., :2], xywh[..., 2:4] / 2
+    return F.cat([xy - half, xy + half], -1)
+
+
+def decode_v8(pred: Tensor) -> Tuple[Tensor, Tensor]:
+    """YOLOv8/11 raw output [B, 4 + nc, A] -> boxes x1y1x2y2 [B, A, 4], class scores [B, A, nc] (fp32)."""
+    x = _f32(pred).permute(0, 2, 1)
+    return xywh2xyxy(x[..., :4]), x[..., 4:]
+
+
+def decode_v5(pred: Tensor, conf: Threshold = 0.25) -> Tuple[Tensor, Tensor]:
+    """YOLOv5 raw output [B, N, 5 + nc] -> boxes x1y1x2y2 [B, N, 4], scores obj * cls [B, N, nc] (fp32).
+
+    YOLOv5 keeps a box only if obj > conf (and obj * cls > conf): rows with obj <= conf get scores -inf.
+    """
+    x = _f32(pred)
+    obj = x[..., 4:5]
+    scores = F.where(F.gt(obj, _threshold(conf)), x[..., 5:] * obj, float("-inf"))
+    return xywh2xyxy(x[..., :4]), scores
+
+
+# ---- NMS -----------------------------------------------------------------------------------------------------------
+def _stable_topk(x: Tensor, k: int) -> Tensor:
+    """Indices [B, k] of the k largest of x [B, N], ordered by (value desc, index asc) whatever TopK does with ties."""
+    n = x.shape[1]
+    idx = _arange(n, x, (1, n))
+    sel = None
+    if k < n:  # the exact set: all values above the k-th, then the lowest indices equal to it (unique keys)
+        kth = F.topk(x, k).values[:, k - 1:k]
+        key = F.where(x > kth, 2 * n - idx, F.where(F.eq(x, kth), n - idx, -1.0))
+        sel = F.topk(key, k).indices
+        x, idx = F.gather(x, 1, sel), F.gather(F.expand(idx, x.shape), 1, sel)
+    xi, xj, ii, ij = x.unsqueeze(2), x.unsqueeze(1), idx.unsqueeze(2), idx.unsqueeze(1)
+    ahead = (xj > xi) | (F.eq(xj, xi) & (ij < ii))  # [B, i, j]: j comes before i
+    rank = F.sum(_f32(ahead), -1)
+    order = F.topk(rank, k, largest=False).indices
+    return order if sel is None else F.gather(sel, 1, order)
+
+
+def _suppression(boxes: Tensor, classes: Tensor, iou: Threshold) -> Tensor:
+    """[B, K, K] fp16 0/1, [b, j, i] = 1 when box j (earlier) suppresses box i: j < i, same class, IoU > iou."""
+    k = boxes.shape[1]
+    x1, y1, x2, y2 = (boxes[..., t] for t in range(4))
+    area = (x2 - x1) * (y2 - y1)
+
+    def pair(v: Tensor, op) -> Tensor:
+        return op(v.unsqueeze(2), v.unsqueeze(1))
+
+    w = F.clamp(pair(x2, F.minimum) - pair(x1, F.maximum), min=0.0)
+    h = F.clamp(pair(y2, F.minimum) - pair(y1, F.maximum), min=0.0)
+    inter = w * h
+    overlap = inter / (pair(area, F.add) - inter) > iou
+    earlier = boxes.ctx.constant(torch.ones(k, k, dtype=torch.bool).triu(1).reshape(1, k, k))
+    return F.cast(overlap & F.eq(classes.unsqueeze(2), classes.unsqueeze(1)) & earlier, torch.float16)
+
+
+def _row_mask(num_dets: Tensor, rows: int) -> Tensor:
+    """[B, rows] bool: row r < num_dets."""
+    return _arange(rows, num_dets, (1, rows)) < _f32(num_dets)
+
+
+class NMS(Module):
+    """Greedy class-aware NMS (torchvision semantics, one best class per box) with EfficientNMS-style outputs.
+
+    forward(boxes [B, N, 4] x1y1x2y2, scores [B, N, C], conf=None, iou=None): `conf` / `iou` tensors (0-D or [1])
+    override the build-time thresholds. Boxes with best score > conf are candidates; a box suppresses later boxes
+    of its class whose IoU with it is > iou.
+    """
+
+    def __init__(self, conf: float = 0.25, iou: float = 0.7, max_det: int = 300, pre_nms_topk: int = 1000) -> None:
+        super().__init__()
+        if not 1 <= pre_nms_topk <= MAX_PRE_NMS:
+            raise ShapeError(f"pre_nms_topk must be in [1, {MAX_PRE_NMS}] (TensorRT TopK), got {pre_nms_topk}")
+        if max_det < 1:
+            raise ShapeError(f"max_det must be positive, got {max_det}")
+        self.conf, self.iou, self.max_det, self.pre_nms_topk = conf, iou, max_det, pre_nms_topk
+
+    def extra_repr(self) -> str:
+        return f"conf={self.conf}, iou={self.iou}, max_det={self.max_det}, pre_nms_topk={self.pre_nms_topk}"
+
+    def forward(self, boxes: Tensor, scores: Tensor, conf: Optional[Tensor] = None,
+                iou: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        if boxes.ndim != 3 or boxes.shape[2] != 4 or scores.ndim != 3 or scores.shape[:2] != boxes.shape[:2]:
+            raise ShapeError(f"NMS expects boxes [B, N, 4] and scores [B, N, C], got {boxes.shape} and {scores.shape}")
+        b, n, c = scores.shape
+        conf = _threshold(self.conf if conf is None else conf)
+        iou = _threshold(self.iou if iou is None else iou)
+        boxes, scores = _f32(boxes), _f32(scores)
+        best = F.amax(scores, -1)
+        first_max = F.where(F.eq(scores, best.unsqueeze(2)), _arange(c, scores, (1, 1, c)), float(c))
+        classes = F.amin(first_max, -1)
+        k = min(n, self.pre_nms_topk)
+        order = _stable_topk(best, k)
+        best, classes = F.gather(best, 1, order), F.gather(classes, 1, order)
+        boxes = F.gather(boxes, 1, F.expand(order.unsqueeze(2), (b, k, 4)))
+        valid = F.cast(best > conf, torch.float16).unsqueeze(1)  # [B, 1, K]
+        suppress = _suppression(boxes + classes.unsqueeze(2) * MAX_WH, classes, iou)
+        keep = F.fixed_point(lambda kp: F.where(F.matmul(kp, suppress) > 0, 0.0, valid), valid)
+        keep = _f32(keep.squeeze(1))  # [B, K]
+        m = min(self.max_det, k)
+        first = F.topk(keep * (k - _arange(k, keep, (1, k))), m).indices  # kept boxes, in order
+        num_dets = F.minimum(F.sum(keep, -1, keepdim=True), float(self.max_det))
+        rows = _row_mask(num_dets, m)
+        pad = self.max_det - m
+        det_boxes = F.where(rows.unsqueeze(2), F.gather(boxes, 1, F.expand(first.unsqueeze(2), (b, m, 4))), 0.0)
+        det_scores = F.where(rows, F.gather(best, 1, first), 0.0)
+        det_classes = F.where(rows, F.gather(classes, 1, first), 0.0)
+        return {
+            "num_dets": F.cast(num_dets, torch.int32),
+            "det_boxes": F.pad(det_boxes, (0, 0, 0, pad)),
+            "det_scores": F.pad(det_scores, (0, pad)),
+            "det_classes": F.cast(F.pad(det_classes, (0, pad)), torch.int32),
+        }
+
+
+# ---- back to the original image --------------------------------------------------------------------------------
+def scale_boxes(boxes: Tensor, orig_size: Tensor, input_hw: Tuple[int, int], yolov5: bool = False) -> Tensor:
+    """Map x1y1x2y2 boxes [B, M, 4] from the letterboxed network input (h, w) = input_hw back to the original
+    images, orig_size [B, 2] (h, w), and clip them (ultralytics ops.scale_boxes: padding rounded with
+    round(p - 0.1); yolov5=True keeps it fractional)."""
+    size = _f32(orig_size)
+    h0, w0 = size[:, 0:1], size[:, 1:2]
+    h1, w1 = input_hw
+    gain = F.minimum(h1 / h0, w1 / w0)
+    pad_x, pad_y = (w1 - w0 * gain) / 2, (h1 - h0 * gain) / 2
+    if not yolov5:
+        pad_x, pad_y = F.round(pad_x - 0.1), F.round(pad_y - 0.1)
+    pad = F.cat([pad_x, pad_y, pad_x, pad_y], -1).unsqueeze(1)
+    limit = F.cat([w0, h0, w0, h0], -1).unsqueeze(1)
+    return F.minimum(F.clamp((boxes - pad) / gain.unsqueeze(1), min=0.0), limit)
+
+
+# ---- end to end ------------------------------------------------------------------------------------------------------
+class End2End(Module):
+    """preprocess -> raw YOLO model -> decode -> NMS, returning {num_dets, det_boxes, det_scores, det_classes}.
+
+    kind 'v8' (YOLOv8 / YOLO11 output [B, 4 + nc, A]; defaults iou 0.7, max_det 300) or 'v5' ([B, N, 5 + nc];
+    iou 0.45, max_det 1000). Network inputs, in the order `inputs()` lists them: images (uint8 when `preprocess`
+    is given, else float NCHW), then conf_thres and iou_thres (fp32 [1]) if runtime_thresholds, then orig_size
+    (int32 [B, 2], (h, w)) if scale_to_orig: boxes are then mapped back to the original images and clipped.
+    """
+
+    DEFAULTS = {"v8": (0.7, 300), "v5": (0.45, 1000)}
+
+    def __init__(self, model: Module, kind: str = "v8", conf: float = 0.25, iou: Optional[float] = None,
+                 max_det: Optional[int] = None, preprocess: Optional[Preprocess] = None,
+                 runtime_thresholds: bool = False, scale_to_orig: bool = False, pre_nms_topk: int = 1000) -> None:
+        super().__init__()
+        if kind not in self.DEFAULTS:
+            raise ShapeError(f"End2End kind must be 'v8' or 'v5', got {kind!r}")
+        d_iou, d_max = self.DEFAULTS[kind]
+        self.kind, self.runtime_thresholds, self.scale_to_orig = kind, runtime_thresholds, scale_to_orig
+        self.preprocess = preprocess
+        self.model = model
+        self.nms = NMS(conf, d_iou if iou is None else iou, d_max if max_det is None else max_det, pre_nms_topk)
+
+    def inputs(self, imgsz: Tuple[int, int], batch: int = 1) -> List[Input]:
+        """The network inputs for images of (h, w) = imgsz, in forward's order."""
+        h, w = imgsz
+        if self.preprocess is None:
+            specs = [Input("images", (batch, 3, h, w), "fp32")]
+        else:
+            shape = (batch, h, w, 3) if self.preprocess.layout == "NHWC" else (batch, 3, h, w)
+            specs = [Input("images", shape, torch.uint8)]
+        if self.runtime_thresholds:
+            specs += [Input("conf_thres", (1,), "fp32"), Input("iou_thres", (1,), "fp32")]
+        if self.scale_to_orig:
+            specs.append(Input("orig_size", (batch, 2), torch.int32))
+        return specs
+
+    def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
+        want = 2 * self.runtime_thresholds + self.scale_to_orig
+        if len(extra) != want:
+            raise ShapeError(f"End2End takes images plus {want} extra input(s) (see End2End.inputs), got {len(extra)}")
+        conf, iou = extra[:2] if self.runtime_thresholds else (None, None)
+        x = images if self.preprocess is None else self.preprocess(images)
+        raw = self.model(x)
+        if self.kind == "v8":
+            boxes, scores = decode_v8(raw)
+        else:
+            boxes, scores = decode_v5(raw, self.nms.conf if conf is None else conf)
+        out = self.nms(boxes, scores, conf, iou)
+        if self.scale_to_orig:
+            scaled = scale_boxes(out["det_boxes"], extra[-1], tuple(x.shape[2:]), yolov5=self.kind == "v5")
+            rows = _row_mask(out["num_dets"], self.nms.max_det).unsqueeze(2)
+            out["det_boxes"] = F.where(rows, scaled, 0.0)
+        return out
