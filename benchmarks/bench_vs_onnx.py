@@ -114,16 +114,19 @@ def child_trtnn(case: str, dtype: str, ckpt: str, plan_path: str) -> dict:
     t0 = time.perf_counter()
     state = trtnn.checkpoint.load_checkpoint(ckpt)
     t1 = time.perf_counter()
+    marks = [("load", _rss_kb(), _maxrss_kb())]
     model = trtnn.models.get(CASES[case][0])()
     model.load_state_dict(state, strict=True)
     # I/O in the compute dtype, like the ONNX network of a .half() model (fp16 in, fp16 out)
     net = trtnn.define(model, [trtnn.Input("images", SHAPE, dtype=dtype)], dtype=dtype)
     t2 = time.perf_counter()
+    marks.append(("define", _rss_kb(), _maxrss_kb()))
     engine = trtnn.build_network(net, progress=False)
     engine.save(plan_path)
     t3 = time.perf_counter()
+    marks.append(("build", _rss_kb(), _maxrss_kb()))
     return {**base, "load": t1 - t0, "define": t2 - t1, "build": t3 - t2, "total": t3 - t0,
-            "layers": net.network.num_layers, "plan_bytes": engine.nbytes}
+            "layers": net.network.num_layers, "plan_bytes": engine.nbytes, "marks": marks}
 
 
 def child_onnx(case: str, dtype: str, ckpt: str, plan_path: str, exporter: str) -> dict:
@@ -150,6 +153,7 @@ def child_onnx(case: str, dtype: str, ckpt: str, plan_path: str, exporter: str) 
     else:
         state = torch.load(ckpt, map_location="cpu")  # weights_only=True (the default)
     t1 = time.perf_counter()
+    marks = [("load", _rss_kb(), _maxrss_kb())]
     if state is not None:
         model = yolov8("s") if CASES[case][0] == "yolov8s" else unet(3, 2, bilinear=False)
         model.load_state_dict(state, strict=True)
@@ -166,6 +170,7 @@ def child_onnx(case: str, dtype: str, ckpt: str, plan_path: str, exporter: str) 
     del model, state, x  # as if export and build were separate processes: the torch model is gone
     gc.collect()
     t2 = time.perf_counter()
+    marks.append(("export", _rss_kb(), _maxrss_kb()))
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     flag = trt.NetworkDefinitionCreationFlag
@@ -174,6 +179,7 @@ def child_onnx(case: str, dtype: str, ckpt: str, plan_path: str, exporter: str) 
     if not parser.parse_from_file(onnx_path):
         raise RuntimeError("; ".join(str(parser.get_error(i)) for i in range(parser.num_errors)))
     t3 = time.perf_counter()
+    marks.append(("parse", _rss_kb(), _maxrss_kb()))
     config = builder.create_builder_config()  # the defaults, as trtnn.build_network uses them
     plan = builder.build_serialized_network(network, config)
     if plan is None:
@@ -181,8 +187,9 @@ def child_onnx(case: str, dtype: str, ckpt: str, plan_path: str, exporter: str) 
     with open(plan_path, "wb") as f:
         f.write(memoryview(plan))
     t4 = time.perf_counter()
+    marks.append(("build", _rss_kb(), _maxrss_kb()))
     return {**base, "load": t1 - t0, "export": t2 - t1, "parse": t3 - t2, "build": t4 - t3, "total": t4 - t0,
-            "layers": network.num_layers, "plan_bytes": plan.nbytes, "onnx_bytes": os.path.getsize(onnx_path)}
+            "layers": network.num_layers, "plan_bytes": plan.nbytes, "onnx_bytes": os.path.getsize(onnx_path), "marks": marks}
 
 
 def child_main(args: argparse.Namespace) -> None:
@@ -249,6 +256,8 @@ def parent_main(args: argparse.Namespace) -> None:
                               f"(maxrss {_mb(r['maxrss_kb'])} MB)  load avg {r['loadavg']:.1f}  "
                               + " ".join(f"{k}={r[k]:.2f}" for k in ("load", "define", "export", "parse", "build")
                                          if k in r), flush=True)
+                        print("    rss/maxrss MB after " + ", ".join(f"{n} {_mb(a)}/{_mb(m)}" for n, a, m in r["marks"]),
+                              flush=True)
 
     rows, detail, loads = [], [], []
     for c in cases:
@@ -268,7 +277,7 @@ def parent_main(args: argparse.Namespace) -> None:
     import tensorrt_rtx
     import torch
 
-    sys.path.insert(0, ROOT)
+    sys.path.insert(0, HERE)
     from common import report, table
 
     exp = ("torch.onnx.export(dynamo=False) (TorchScript exporter, opset 17, do_constant_folding)"

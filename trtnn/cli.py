@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   trtnn build unet --random-weights --imgsz 572x572 -o unet.plan
   trtnn inspect yolov8n --random-weights --imgsz 320
   trtnn convert yolov8n.pt yolov8n.safetensors
+  trtnn bench yolov8n.plan        (needs a supported GPU)
   trtnn info
 """
 
@@ -170,6 +171,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    from .runtime import Runner
+
+    runner = Runner(args.engine)
+    inputs = {i.name: (torch.rand(i.shape) * 255).to(i.dtype) for i in runner.inputs}
+    stats = runner.benchmark(inputs, iterations=args.iterations)
+    print(f"{args.engine}: " + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trtnn", description=__doc__, epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -199,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("src")
     p.add_argument("dst")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("bench", help="time an engine on this machine's GPU (random inputs)")
+    p.add_argument("engine")
+    p.add_argument("--iterations", type=int, default=100)
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("info", help="backend, versions, and whether engines can run on this machine")
     p.add_argument("--json", action="store_true")

@@ -1,0 +1,436 @@
+"""Layer-level debugging: compare every module's output with PyTorch, and mark module outputs for GPU debugging.
+
+    report = trtnn.debug.compare(trt_model, torch_model, x)   # CPU executor vs torch forward hooks
+    report.first_failure.path                                 # first module over tolerance, in execution order
+    trtnn.debug.mark_debug(net, ["backbone.layer2"])          # per-tensor debug state on the GPU
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from . import dtypes
+from .build import Input, Network, define as _trt_define
+from .errors import InputError, TrtnnError, UnsupportedError
+
+DEFAULT_RTOL = {torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 1e-2}
+DEFAULT_ATOL = {torch.float32: 1e-6, torch.float16: 1e-3, torch.bfloat16: 1e-3}
+ROOT = "<output>"  # the row of the model's own outputs (module path "")
+Inputs = Union[torch.Tensor, np.ndarray, Sequence[Any], Mapping[str, Any]]
+
+
+# ---- defining with exact module-output names ------------------------------------------------------------------
+class _Tap:
+    """Stands in for the model in `define` (same module paths) and notes its output tensor names before they are
+    renamed to network output names."""
+
+    def __init__(self, model: Any) -> None:
+        self.model, self.names = model, []
+
+    def named_modules(self, *a: Any, **kw: Any) -> Any:
+        return self.model.named_modules(*a, **kw)
+
+    def parameters(self) -> Any:
+        return self.model.parameters()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from .module import _flat_tensors
+
+        out = self.model(*args, **kwargs)
+        self.names = [t.trt.name for t in _flat_tensors(out)]
+        return out
+
+
+def define(model: Any, inputs: Sequence[Input], **kw: Any) -> Network:
+    """`trtnn.define` whose `module_outputs` also name the tensors that became network outputs (plain `define`
+    renames those tensors to the output names but leaves the old names in `module_outputs`)."""
+    tap = _Tap(model)
+    net = _trt_define(tap, inputs, **kw)
+    live = _tensor_names(net)
+    renamed = {old: out.name for old, out in zip(tap.names, net.outputs) if old not in live}
+    for path, names in net.ctx.module_outputs.items():
+        net.ctx.module_outputs[path] = [renamed.get(n, n) for n in names]
+    return net
+
+
+def _tensor_names(net: Network) -> set:
+    n = net.network
+    names = {n.get_input(i).name for i in range(n.num_inputs)}
+    for i in range(n.num_layers):
+        layer = n.get_layer(i)
+        names.update(layer.get_output(j).name for j in range(layer.num_outputs))
+    return names
+
+
+def _folded_into(net: Network) -> Dict[str, str]:
+    """Conv call path -> the BatchNorm call path it was folded into (`bn#k` for the k-th call of a shared block)."""
+    fused = {}
+    for i in range(net.network.num_layers):
+        layer = net.network.get_layer(i)
+        if " + " in layer.name:
+            fused[layer.name] = layer.get_output(0).name
+    out = {}
+    for conv, bn in net.ctx.folded.items():
+        call = fused.get(f"{conv} + {bn}", bn)
+        out[conv] = call if call in net.module_outputs else bn
+    return out
+
+
+# ---- GPU debug tensors ------------------------------------------------------------------------------------------
+def module_paths(net: Network) -> Dict[str, List[str]]:
+    """Module path (one entry per call: `path`, `path#1`...) -> names of its output tensors in the network.
+    A convolution whose BatchNorm was folded into it has no tensor of its own: it maps to []."""
+    live, folded = _tensor_names(net), _folded_into(net)
+    return {p: ([] if p in folded else [n for n in names if n in live]) for p, names in net.module_outputs.items()}
+
+
+def mark_debug(net: Network, paths: Sequence[str]) -> List[str]:
+    """Mark the output tensors of module `paths` as TensorRT debug tensors (toggled at run time with
+    `IExecutionContext.set_tensor_debug_state`, read with a debug listener). Returns the marked tensor names."""
+    network = net.network
+    if not hasattr(network, "mark_debug"):
+        raise UnsupportedError(f"{type(network).__module__} has no INetworkDefinition.mark_debug; "
+                               "use define(..., debug_outputs=paths) to make them network outputs instead")
+    tensors, folded, marked = {}, _folded_into(net), []
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        tensors.update((t.name, t) for t in (layer.get_output(j) for j in range(layer.num_outputs)))
+    for path in paths:
+        if path in folded:
+            raise TrtnnError(f"'{path}' was folded into BatchNorm '{folded[path]}' and has no output of its own; "
+                             f"mark '{folded[path]}' or define with fold_bn=False")
+        if path not in net.module_outputs:
+            raise TrtnnError(f"'{path}' is not a module path of this network; see trtnn.debug.module_paths(net)")
+        for name in net.module_outputs[path]:
+            if name not in tensors:
+                raise TrtnnError(f"module '{path}': tensor '{name}' is not a layer output of the network "
+                                 "(a network input, or renamed to a network output: define with trtnn.debug.define)")
+            if not network.mark_debug(tensors[name]):
+                raise UnsupportedError(f"TensorRT refused to mark tensor '{name}' of '{path}' as a debug tensor")
+            marked.append(name)
+    return marked
+
+
+# ---- the report -------------------------------------------------------------------------------------------------
+@dataclass
+class Row:
+    """One module call: status PASS | FAIL | SHAPE | MISSING | FOLDED (FOLDED and MISSING are not failures)."""
+
+    path: str
+    status: str
+    trt_shapes: List[Tuple[int, ...]] = field(default_factory=list)
+    torch_shapes: List[Tuple[int, ...]] = field(default_factory=list)
+    max_abs: Optional[float] = None
+    max_rel: Optional[float] = None  # max|a - b| / max|b|
+    note: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("FAIL", "SHAPE")
+
+
+@dataclass
+class CompareReport:
+    rows: List[Row]
+    dtype: str
+    rtol: float
+    atol: float
+
+    @property
+    def first_failure(self) -> Optional[Row]:
+        return next((r for r in self.rows if r.failed), None)
+
+    @property
+    def passed(self) -> bool:
+        return self.first_failure is None
+
+    def row(self, path: str) -> Row:
+        return next(r for r in self.rows if r.path == path)
+
+    def counts(self) -> Dict[str, int]:
+        out = {s: 0 for s in ("PASS", "FAIL", "SHAPE", "MISSING", "FOLDED")}
+        for r in self.rows:
+            out[r.status] += 1
+        return out
+
+    def to_dict(self) -> Dict[str, Any]:
+        first = self.first_failure
+        rows = [{**asdict(r), "trt_shapes": [list(s) for s in r.trt_shapes],
+                 "torch_shapes": [list(s) for s in r.torch_shapes]} for r in self.rows]
+        for r in rows:  # JSON has no inf/nan
+            for k in ("max_abs", "max_rel"):
+                if r[k] is not None and not math.isfinite(r[k]):
+                    r[k] = str(r[k])
+        return {"passed": self.passed, "first_failure": first.path if first else None, "dtype": self.dtype,
+                "rtol": self.rtol, "atol": self.atol, "counts": self.counts(), "rows": rows}
+
+    def summary(self) -> str:
+        c, first = self.counts(), self.first_failure
+        text = (f"{'PASS' if self.passed else 'FAIL'}: {c['PASS']} passed, {c['FAIL']} failed, {c['SHAPE']} shape "
+                f"mismatches, {c['FOLDED']} folded, {c['MISSING']} missing ({self.dtype}, rtol {self.rtol:g}, "
+                f"atol {self.atol:g})")
+        return text + (f"; first failure: {first.path}" if first else "")
+
+    def format(self, color: bool = False) -> str:
+        """The table in execution order; the first failing module is marked `>>` (and bold with color=True)."""
+        shape = lambda ss: ", ".join("x".join(map(str, s)) or "scalar" for s in ss)  # noqa: E731
+        num = lambda v: "" if v is None else f"{v:.3g}"  # noqa: E731
+        table = [("", "module", "status", "trt shape", "torch shape", "max abs", "max rel", "note")]
+        first = self.first_failure
+        for r in self.rows:
+            table.append((">>" if r is first else "", r.path, r.status, shape(r.trt_shapes), shape(r.torch_shapes),
+                          num(r.max_abs), num(r.max_rel), r.note))
+        widths = [max(len(t[i]) for t in table) for i in range(7)]
+        lines = []
+        for k, t in enumerate(table):
+            line = "  ".join(v.ljust(w) for v, w in zip(t, widths)) + ("  " + t[7] if t[7] else "")
+            bold = color and k > 0 and self.rows[k - 1] is first
+            lines.append(f"\033[1m{line.rstrip()}\033[0m" if bold else line.rstrip())
+        return "\n".join(lines + [self.summary()])
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+# ---- compare ----------------------------------------------------------------------------------------------------
+def _torch_flat(out: Any) -> List[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _torch_flat(o)]
+    if isinstance(out, dict):
+        return [t for o in out.values() for t in _torch_flat(o)]
+    return []
+
+
+def _named_inputs(inputs: Inputs) -> Dict[str, torch.Tensor]:
+    as_t = lambda v: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v  # noqa: E731
+    if isinstance(inputs, Mapping):
+        named = {k: as_t(v) for k, v in inputs.items()}
+    elif isinstance(inputs, (torch.Tensor, np.ndarray)):
+        named = {"x": as_t(inputs)}
+    else:
+        named = {f"x{i}": as_t(v) for i, v in enumerate(inputs)}
+    for k, v in named.items():
+        if not isinstance(v, torch.Tensor):
+            raise InputError(f"input '{k}': expected a torch tensor or numpy array, got {type(v).__name__}")
+    return named
+
+
+def _run_torch(model: Any, args: List[torch.Tensor]) -> Tuple[Dict[str, List[torch.Tensor]], List[str]]:
+    """Every module call's outputs (cloned: later in-place ops must not change them), keyed like trtnn names them."""
+    record: Dict[str, List[torch.Tensor]] = {}
+    order: List[str] = []
+    calls: Dict[str, int] = {}
+
+    def hook(path: str):
+        def fn(_mod: Any, _inp: Any, out: Any) -> None:
+            n = calls.get(path, 0)
+            calls[path] = n + 1
+            key = (path if n == 0 else f"{path}#{n}") if path else ROOT
+            record[key] = [t.detach().clone() for t in _torch_flat(out)]
+            order.append(key)
+        return fn
+
+    handles = [m.register_forward_hook(hook(p)) for p, m in model.named_modules()]
+    try:
+        model.eval()
+        with torch.inference_mode():
+            model(*[a.clone() for a in args])
+    finally:
+        for h in handles:
+            h.remove()
+    return record, order
+
+
+def _merge(first: List[str], second: List[str]) -> List[str]:
+    """`first`, with the paths only in `second` inserted after their predecessor in `second`."""
+    out, seen = list(first), set(first)
+    for i, p in enumerate(second):
+        if p not in seen:
+            prev = next((q for q in reversed(second[:i]) if q in seen), None)
+            out.insert(out.index(prev) + 1 if prev is not None else 0, p)
+            seen.add(p)
+    return out
+
+
+def _errors(a: torch.Tensor, b: torch.Tensor) -> Tuple[float, float, float]:
+    """(max abs error, max rel error = max|a-b| / max|b|, max|b|); NaN in the same place counts as equal."""
+    a, b = a.double(), b.double()
+    if b.numel() == 0:
+        return 0.0, 0.0, 0.0
+    diff = (a - b).abs()
+    diff = torch.where(torch.isnan(a) & torch.isnan(b), 0.0, torch.nan_to_num(diff, nan=math.inf))
+    d, ref = diff.max().item(), torch.nan_to_num(b.abs(), nan=0.0).max().item()
+    return d, (d / ref if ref > 0 else (0.0 if d == 0 else math.inf)), ref
+
+
+def compare(trt_model: Any, torch_model: Any, inputs: Inputs, *, dtype: Any = "fp32", rtol: Optional[float] = None,
+            atol: Optional[float] = None, fold_bn: bool = True, print_report: bool = True) -> CompareReport:
+    """Run `trt_model`'s network on the CPU executor and `torch_model` (in eval mode, as the reference) with forward
+    hooks, and compare each module call's outputs by module path.
+
+    inputs: a tensor/array (named "x"), a sequence (x0, x1...) or a dict name -> tensor, in forward's order.
+    A module passes when max|a-b| <= atol + rtol * max|b| (defaults: fp32 rtol 1e-4, fp16/bf16 1e-2).
+    """
+    compute = dtypes.to_torch(dtype)
+    rtol = DEFAULT_RTOL.get(compute, 1e-2) if rtol is None else rtol
+    atol = DEFAULT_ATOL.get(compute, 1e-3) if atol is None else atol
+    named = _named_inputs(inputs)
+    net = define(trt_model, [Input(k, tuple(v.shape), v.dtype) for k, v in named.items()], dtype=compute,
+                 fold_bn=fold_bn)
+    from .reference import Executor
+
+    env = dict(named)
+    env.update(Executor(net.network)(named, keep_all=True))
+    trt_outs = {**net.module_outputs, ROOT: [o.name for o in net.outputs]}
+    ref, order = _run_torch(torch_model, list(named.values()))
+    folded = _folded_into(net)
+    absorbed = {bn: conv for conv, bn in folded.items()}
+    rows = []
+    for path in _merge(order, list(trt_outs)):
+        if path in folded:
+            rows.append(Row(path, "FOLDED", note=f"folded into {folded[path]}"))
+            continue
+        names = trt_outs.get(path)
+        if path not in ref:
+            if names:
+                rows.append(Row(path, "MISSING", note="not called in the torch model"))
+            continue
+        want = ref[path]
+        if names is None:
+            rows.append(Row(path, "MISSING", torch_shapes=[tuple(t.shape) for t in want],
+                            note="no such module call in the trtnn model"))
+            continue
+        lost = [n for n in names if n not in env]
+        if lost:
+            conv = next((n for n in lost if n in folded), None)
+            rows.append(Row(path, "FOLDED" if conv else "MISSING", torch_shapes=[tuple(t.shape) for t in want],
+                            note=f"folded into {folded[conv]}" if conv else f"tensor(s) {lost} not in the network"))
+            continue
+        got = [env[n] for n in names]
+        row = Row(path, "PASS", [tuple(t.shape) for t in got], [tuple(t.shape) for t in want])
+        if path in absorbed:
+            row.note = f"includes folded {absorbed[path]}"
+        if len(got) != len(want) or row.trt_shapes != row.torch_shapes:
+            row.status = "SHAPE"
+            if len(got) != len(want):
+                row.note = f"{len(got)} outputs vs {len(want)} in torch"
+        else:
+            errs = [_errors(a, b) for a, b in zip(got, want)]
+            row.max_abs, row.max_rel = max((e[0] for e in errs), default=0.0), max((e[1] for e in errs), default=0.0)
+            if any(not e[0] <= atol + rtol * e[2] for e in errs):
+                row.status = "FAIL"
+        rows.append(row)
+    report = CompareReport(rows, dtypes.short(compute), rtol, atol)
+    if print_report:
+        print(report.format(color=sys.stdout.isatty()))
+    return report
+
+
+# ---- command line: trtnn compare TRT_TARGET TORCH_TARGET --input x:1x3x64x64 ----------------------------------
+def _load_target(target: str) -> Any:
+    """`pkg.module:factory` -> factory()."""
+    mod_name, sep, attr = target.partition(":")
+    if not sep or not mod_name or not attr:
+        raise InputError(f"target {target!r}: expected 'pkg.module:factory'")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(mod_name)
+    except ImportError as e:
+        raise InputError(f"target {target!r}: cannot import '{mod_name}': {e}") from e
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise InputError(f"target {target!r}: '{mod_name}' has no attribute '{attr}'")
+        obj = getattr(obj, part)
+    return obj()
+
+
+def _parse_input(spec: str) -> Tuple[str, Tuple[int, ...], torch.dtype]:
+    """`name:1x3x64x64[:dtype]`."""
+    parts = spec.split(":")
+    try:
+        if len(parts) not in (2, 3) or not parts[0]:
+            raise ValueError
+        shape = tuple(int(d) for d in parts[1].lower().split("x")) if parts[1] else ()
+        return parts[0], shape, dtypes.to_torch(parts[2] if len(parts) == 3 else "fp32")
+    except (ValueError, TrtnnError):
+        raise InputError(f"--input {spec!r}: expected NAME:SHAPE[:DTYPE], e.g. x:1x3x64x64 or ids:1x16:int32") from None
+
+
+def _make_inputs(specs: Sequence[str], files: Sequence[str], seed: int) -> Dict[str, torch.Tensor]:
+    parsed = [_parse_input(s) for s in specs]
+    given: Dict[str, torch.Tensor] = {}
+    for i, f in enumerate(files):  # NAME=FILE, else FILE for the i-th --input (or named after the file)
+        name, eq, path = f.partition("=")
+        if not eq:
+            path = f
+            name = parsed[i][0] if i < len(parsed) else os.path.splitext(os.path.basename(f))[0]
+        given[name] = torch.from_numpy(np.ascontiguousarray(np.load(path)))
+    gen = torch.Generator().manual_seed(seed)
+    out: Dict[str, torch.Tensor] = {}
+    for name, shape, dt in parsed:
+        if name in given:
+            if tuple(given[name].shape) != shape:
+                raise InputError(f"input '{name}': file has shape {tuple(given[name].shape)}, --input says {shape}")
+            out[name] = given.pop(name)
+        elif dt.is_floating_point:
+            out[name] = torch.randn(shape, generator=gen).to(dt)
+        else:
+            out[name] = torch.randint(0, 2, shape, generator=gen).to(dt)
+    out.update(given)
+    if not out:
+        raise InputError("give the inputs with --input NAME:SHAPE and/or --input-file FILE.npy")
+    return out
+
+
+def main_compare(args: argparse.Namespace) -> int:
+    """Body of `trtnn compare`: 0 when every module matches, 1 otherwise."""
+    trt_model, torch_model = _load_target(args.trt_target), _load_target(args.torch_target)
+    if args.weights:
+        from .checkpoint import load_checkpoint
+
+        state = load_checkpoint(args.weights, trusted=args.trusted)
+        trt_model.load_state_dict(state, strict=True)
+        torch_model.load_state_dict(state, strict=True)
+    inputs = _make_inputs(args.input or [], args.input_file or [], args.seed)
+    report = compare(trt_model, torch_model, inputs, dtype=args.dtype, rtol=args.rtol, atol=args.atol,
+                     fold_bn=not args.no_fold_bn, print_report=True)
+    if args.json:
+        from .fileio import atomic_write_bytes
+
+        data = {"trt_target": args.trt_target, "torch_target": args.torch_target,
+                "inputs": {k: list(v.shape) for k, v in inputs.items()}, **report.to_dict()}
+        atomic_write_bytes(args.json, (json.dumps(data, indent=2) + "\n").encode())
+    return 0 if report.passed else 1
+
+
+def add_compare_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `compare` on an argparse sub-parsers object (sets func=main_compare)."""
+    p = subparsers.add_parser("compare", help="compare every module's output with a PyTorch model",
+                              description="Run a trtnn model on the CPU executor and a torch model, and compare the "
+                                          "outputs module by module. Exit code 0 on PASS, 1 on FAIL.")
+    p.add_argument("trt_target", metavar="TRT_TARGET", help="pkg.module:factory returning a trtnn Module")
+    p.add_argument("torch_target", metavar="TORCH_TARGET", help="pkg.module:factory returning a torch nn.Module")
+    p.add_argument("--input", action="append", metavar="NAME:SHAPE[:DTYPE]", help="e.g. x:1x3x64x64 (repeatable)")
+    p.add_argument("--input-file", action="append", metavar="[NAME=]FILE.npy", help="input values instead of random")
+    p.add_argument("--weights", metavar="FILE", help="checkpoint loaded (strict) into both models")
+    p.add_argument("--trusted", action="store_true", help="allow torch.load of pickles the safe reader cannot read")
+    p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"], help="trtnn compute dtype")
+    p.add_argument("--rtol", type=float, help="relative tolerance (default fp32 1e-4, fp16/bf16 1e-2)")
+    p.add_argument("--atol", type=float, help="absolute tolerance (default fp32 1e-6, fp16/bf16 1e-3)")
+    p.add_argument("--no-fold-bn", action="store_true", help="keep BatchNorms as their own layers")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    p.add_argument("--json", metavar="OUT.json", help="also write the report as JSON")
+    p.set_defaults(func=main_compare)
+    return p
