@@ -106,7 +106,8 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
     """Run `model.forward` inside a fresh build context and mark its outputs.
 
     dtype: compute dtype ('fp32'|'fp16'|'bf16'; default: the model's parameter dtype). Floating inputs are cast to it
-    on entry; floating outputs are cast to `output_dtype` (default: the first floating input's dtype).
+    on entry; outputs in the compute dtype are cast back to the first floating input's dtype, or all floating
+    outputs to `output_dtype` when given.
     debug_outputs: module paths whose outputs become extra network outputs (named by the path).
     """
     t0 = time.perf_counter()
@@ -122,11 +123,15 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
             t = t.to(compute)
         args.append(t)
     float_in = [dtypes.to_torch(i.dtype) for i in inputs if dtypes.to_torch(i.dtype).is_floating_point]
-    out_dt = dtypes.to_torch(output_dtype) if output_dtype is not None else (float_in[0] if float_in else compute)
+    io_dt = float_in[0] if float_in else compute
     net = Network(ctx, list(inputs))
     out = model(*args)
     for name, t in _flatten_outputs(out, output_names):
-        it = ctx.mark_output(t, name, out_dt if t.dtype.is_floating_point else None)
+        if output_dtype is not None:  # every floating output in the dtype asked for
+            cast_to = dtypes.to_torch(output_dtype) if t.dtype.is_floating_point else None
+        else:  # compute-dtype outputs back to the inputs' dtype; explicit casts in forward are kept
+            cast_to = io_dt if t.dtype == compute else None
+        it = ctx.mark_output(t, name, cast_to)
         net.outputs.append(TensorInfo(name, tuple(it.shape), dtypes.to_torch(it.dtype)))
     ctx.finalize()
     for path in debug_outputs:
