@@ -337,3 +337,19 @@ def test_tensor_used_as_bool_is_explained():
 
     with pytest.raises(trtnn.ShapeError, match="used as a Python bool"):
         trtnn.define(Branchy(), [trtnn.Input("x", (2,))])
+
+
+def test_progress_monitor_and_log_bridge(capfd, caplog):
+    trtnn.build(Block(3, 4), [trtnn.Input("x", (1, 3, 8, 8))], progress=True)
+    err = capfd.readouterr().err
+    assert "Building" in err or "it/s" in err or "%" in err  # tqdm bars driven by TensorRT's phases
+    if not trtnn.backend.is_rtx():
+        return
+    net = trtnn.define(nn.Identity(), [trtnn.Input("boxes", (1, 10, 4))])
+    trt = trtnn.backend.get()
+    scores = net.network.add_input("scores", trt.float32, (1, 10, 3))
+    k = net.network.add_constant((), np.array(5, np.int32)).get_output(0)
+    net.network.mark_output(net.network.add_nms(net.network.get_input(0), scores, k).get_output(0))
+    with caplog.at_level("ERROR", logger="trtnn.tensorrt"), pytest.raises(trtnn.BuildError):
+        trtnn.build_network(net)
+    assert any(r.name == "trtnn.tensorrt" and "NMS" in r.getMessage() for r in caplog.records)
