@@ -161,12 +161,15 @@ def child_onnx(case: str, dtype: str, ckpt: str, plan_path: str, exporter: str) 
     x = torch.zeros(SHAPE, dtype=torch.float16 if half else torch.float32)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        if exporter == "torchscript":
-            torch.onnx.export(model, (x,), onnx_path, dynamo=False, opset_version=17, input_names=["images"],
-                              output_names=["output0"], do_constant_folding=True)
-        else:
-            torch.onnx.export(model, (x,), onnx_path, dynamo=True, opset_version=18, input_names=["images"],
-                              output_names=["output0"], external_data=False)
+        try:
+            if exporter == "torchscript":
+                torch.onnx.export(model, (x,), onnx_path, dynamo=False, opset_version=17, input_names=["images"],
+                                  output_names=["output0"], do_constant_folding=True)
+            else:
+                torch.onnx.export(model, (x,), onnx_path, dynamo=True, opset_version=18, input_names=["images"],
+                                  output_names=["output0"], external_data=False)
+        except Exception as e:  # the parent retries with the other exporter
+            return {"export_failed": f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:300]}"}
     del model, state, x  # as if export and build were separate processes: the torch model is gone
     gc.collect()
     t2 = time.perf_counter()
@@ -197,6 +200,9 @@ def child_main(args: argparse.Namespace) -> None:
         out = child_trtnn(args.case, args.dtype, args.ckpt, args.plan)
     else:
         out = child_onnx(args.case, args.dtype, args.ckpt, args.plan, args.exporter)
+    if "export_failed" in out:
+        print("RESULT " + json.dumps(out), flush=True)
+        return
     out["maxrss_kb"] = _maxrss_kb()
     out["peak_kb"] = out["maxrss_kb"] - out["rss_after_import_kb"]
     print("RESULT " + json.dumps(out), flush=True)
@@ -216,6 +222,7 @@ def run_child(path: str, case: str, dtype: str, ckpt: str, tmp: str, exporter: s
                            f"{p.stderr[-3000:]}")
     out = json.loads(lines[-1][len("RESULT "):])
     out["loadavg"] = (load_before + os.getloadavg()[0]) / 2
+    out["exporter"] = exporter
     for f in (plan, os.path.splitext(plan)[0] + ".onnx"):
         if os.path.exists(f):
             os.remove(f)
@@ -239,6 +246,7 @@ def parent_main(args: argparse.Namespace) -> None:
     cases = [c for c in args.cases.split(",") if c]
     dtypes = [d for d in args.dtypes.split(",") if d]
     results = {(c, d, p): [] for c in cases for d in dtypes for p in ("trtnn", "onnx")}
+    exporters, failures = {}, {}  # (case, dtype) -> exporter used by the ONNX path; TorchScript failures
     with tempfile.TemporaryDirectory(prefix="bench_vs_onnx_") as tmp:
         t = time.perf_counter()
         make_checkpoints(tmp)
@@ -250,7 +258,16 @@ def parent_main(args: argparse.Namespace) -> None:
                 for d in dtypes:
                     order = ("trtnn", "onnx") if rnd % 2 == 0 else ("onnx", "trtnn")  # alternate who goes first
                     for p in order:
-                        r = run_child(p, c, d, os.path.join(tmp, CASES[c][1]), tmp, args.exporter)
+                        exp = exporters.get((c, d), "torchscript" if args.exporter == "auto" else args.exporter)
+                        r = run_child(p, c, d, os.path.join(tmp, CASES[c][1]), tmp, exp)
+                        if "export_failed" in r and args.exporter == "auto" and exp == "torchscript":
+                            failures[(c, d)] = r["export_failed"]
+                            print(f"round {rnd + 1} {c:10s} {d} {p:5s}: TorchScript exporter failed "
+                                  f"({r['export_failed']}); using dynamo=True", flush=True)
+                            exp = exporters[(c, d)] = "dynamo"
+                            r = run_child(p, c, d, os.path.join(tmp, CASES[c][1]), tmp, exp)
+                        if "export_failed" in r:
+                            raise RuntimeError(f"{c}/{d}: ONNX export failed with {exp}: {r['export_failed']}")
                         results[(c, d, p)].append(r)
                         print(f"round {rnd + 1} {c:10s} {d} {p:5s}: {r['total']:6.1f} s  peak {_mb(r['peak_kb'])} MB "
                               f"(maxrss {_mb(r['maxrss_kb'])} MB)  load avg {r['loadavg']:.1f}  "
@@ -271,7 +288,8 @@ def parent_main(args: argparse.Namespace) -> None:
             detail.append([c, d, "trtnn", f"{_med(a, 'load'):.2f}", f"{_med(a, 'define'):.2f}", "-",
                            f"{_med(a, 'build'):.2f}", _spread(a, "total"), _mb(_med(a, "maxrss_kb")),
                            _mb(_med(a, "rss_after_import_kb")), a[0]["layers"]])
-            detail.append([c, d, "onnx", f"{_med(b, 'load'):.2f}", f"{_med(b, 'export'):.2f}",
+            ex = exporters.get((c, d), "torchscript" if args.exporter == "auto" else args.exporter)
+            detail.append([c, d, f"ONNX ({ex})", f"{_med(b, 'load'):.2f}", f"{_med(b, 'export'):.2f}",
                            f"{_med(b, 'parse'):.2f}", f"{_med(b, 'build'):.2f}", _spread(b, "total"),
                            _mb(_med(b, "maxrss_kb")), _mb(_med(b, "rss_after_import_kb")), b[0]["layers"]])
     import tensorrt_rtx
@@ -328,7 +346,8 @@ def parent_main(args: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--exporter", choices=("torchscript", "dynamo"), default="torchscript")
+    ap.add_argument("--exporter", choices=("auto", "torchscript", "dynamo"), default="auto",
+                    help="auto: the TorchScript exporter (dynamo=False), dynamo=True where it fails")
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--dtypes", default="fp32,fp16")
     ap.add_argument("--no-write", action="store_true", help="print only, do not write benchmarks/results/vs_onnx.md")

@@ -160,7 +160,7 @@ def test_layer_and_tensor_names_are_module_paths():
     assert "add" in layers and "getitem" in layers  # ops of the root module are named by the op alone
     assert net.module_outputs["backbone.0.bn1"] == ["backbone.0.bn1"]
     assert net.module_outputs["backbone.1"] == ["backbone.1.act"]  # passes its child's tensor through
-    assert net.module_outputs["head"] == ["head"]
+    assert net.module_outputs["head"] == ["output"]  # renamed to the network output it became
 
 
 def test_repeated_module_calls_get_unique_names():

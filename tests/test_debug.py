@@ -162,7 +162,7 @@ def test_missing_module_calls_are_reported_not_failed():
 
 
 def test_module_paths_and_mark_debug():
-    net = debug.define(make_trt(), [trtnn.Input("x", (1, 3, 16, 16))])
+    net = trtnn.define(make_trt(), [trtnn.Input("x", (1, 3, 16, 16))])
     paths = debug.module_paths(net)
     assert list(paths) == CALLS[:-1]
     assert paths["b2.conv"] == [] and paths["b2.bn"] == ["b2.bn"] and paths["shared"] == ["shared.act"]
@@ -178,13 +178,14 @@ def test_module_paths_and_mark_debug():
         debug.mark_debug(net, ["nope"])
 
 
-def test_define_keeps_names_of_modules_whose_output_became_a_network_output():
+def test_module_outputs_follow_network_output_renames():
     inputs = [trtnn.Input("x", (1, 3, 16, 16))]
-    assert trtnn.define(make_trt(), inputs).module_outputs["fc"] == ["fc"]  # stale: the tensor is now 'logits'
-    net = debug.define(make_trt(), inputs)
+    net = trtnn.define(make_trt(), inputs)
     assert net.module_outputs["fc"] == ["logits"] and net.module_outputs["shared#1"] == ["feat"]
     assert debug.module_paths(net)["fc"] == ["logits"]
-    assert debug.module_paths(trtnn.define(make_trt(), inputs))["fc"] == []  # the stale name is left out
+    assert trtnn.define(make_trt(), inputs, debug_outputs=["b2.bn"]).outputs[-1].name == "b2.bn"
+    with pytest.raises(trtnn.TrtnnError, match="its BatchNorm 'b2.bn' was folded into it"):
+        trtnn.define(make_trt(), inputs, debug_outputs=["b2.conv"])
 
 
 def _cli(*argv):

@@ -135,6 +135,9 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
         net.outputs.append(TensorInfo(name, tuple(it.shape), dtypes.to_torch(it.dtype)))
     ctx.finalize()
     for path in debug_outputs:
+        if path in ctx.folded:
+            raise TrtnnError(f"debug output '{path}': its BatchNorm '{ctx.folded[path]}' was folded into it, so it has "
+                             f"no output of its own; ask for '{ctx.folded[path]}' or define with fold_bn=False")
         if path not in ctx.module_outputs:
             near = [p for p in ctx.module_outputs if p.startswith(path.split(".")[0])][:8]
             raise TrtnnError(f"debug output '{path}' is not a module path of this network" + (f"; e.g. {near}" if near else ""))

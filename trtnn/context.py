@@ -30,7 +30,7 @@ class BuildContext:
         self._scope: List[str] = []
         self._paths: Dict[int, str] = {}
         self.module_outputs: Dict[str, List[str]] = {}  # module path -> output tensor names
-        self.folded: Dict[str, str] = {}  # conv module path -> BN module path it absorbed
+        self.folded: Dict[str, str] = {}  # conv call name -> the BatchNorm call folded into it (`bn`, `bn#1`...)
         self._finalizers: List[Callable[[], None]] = []
 
     # ---- naming -------------------------------------------------------------------------
@@ -150,7 +150,10 @@ class BuildContext:
         itensor = tensor.trt
         if itensor.is_network_output or itensor.is_network_input:
             itensor = self.add(f"output_{name}", "add_identity", itensor).get_output(0)
+        old = itensor.name
         itensor.name = name
+        for names in self.module_outputs.values():  # keep module path -> tensor name current
+            names[:] = [name if n == old else n for n in names]
         self.network.mark_output(itensor)
         return itensor
 

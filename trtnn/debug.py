@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import dtypes
-from .build import Input, Network, define as _trt_define
+from .build import Input, Network, define
 from .errors import InputError, TrtnnError, UnsupportedError
 
 DEFAULT_RTOL = {torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 1e-2}
@@ -28,69 +28,13 @@ ROOT = "<output>"  # the row of the model's own outputs (module path "")
 Inputs = Union[torch.Tensor, np.ndarray, Sequence[Any], Mapping[str, Any]]
 
 
-# ---- defining with exact module-output names ------------------------------------------------------------------
-class _Tap:
-    """Stands in for the model in `define` (same module paths) and notes its output tensor names before they are
-    renamed to network output names."""
-
-    def __init__(self, model: Any) -> None:
-        self.model, self.names = model, []
-
-    def named_modules(self, *a: Any, **kw: Any) -> Any:
-        return self.model.named_modules(*a, **kw)
-
-    def parameters(self) -> Any:
-        return self.model.parameters()
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from .module import _flat_tensors
-
-        out = self.model(*args, **kwargs)
-        self.names = [t.trt.name for t in _flat_tensors(out)]
-        return out
-
-
-def define(model: Any, inputs: Sequence[Input], **kw: Any) -> Network:
-    """`trtnn.define` whose `module_outputs` also name the tensors that became network outputs (plain `define`
-    renames those tensors to the output names but leaves the old names in `module_outputs`)."""
-    tap = _Tap(model)
-    net = _trt_define(tap, inputs, **kw)
-    live = _tensor_names(net)
-    renamed = {old: out.name for old, out in zip(tap.names, net.outputs) if old not in live}
-    for path, names in net.ctx.module_outputs.items():
-        net.ctx.module_outputs[path] = [renamed.get(n, n) for n in names]
-    return net
-
-
-def _tensor_names(net: Network) -> set:
-    n = net.network
-    names = {n.get_input(i).name for i in range(n.num_inputs)}
-    for i in range(n.num_layers):
-        layer = n.get_layer(i)
-        names.update(layer.get_output(j).name for j in range(layer.num_outputs))
-    return names
-
-
-def _folded_into(net: Network) -> Dict[str, str]:
-    """Conv call path -> the BatchNorm call path it was folded into (`bn#k` for the k-th call of a shared block)."""
-    fused = {}
-    for i in range(net.network.num_layers):
-        layer = net.network.get_layer(i)
-        if " + " in layer.name:
-            fused[layer.name] = layer.get_output(0).name
-    out = {}
-    for conv, bn in net.ctx.folded.items():
-        call = fused.get(f"{conv} + {bn}", bn)
-        out[conv] = call if call in net.module_outputs else bn
-    return out
-
-
 # ---- GPU debug tensors ------------------------------------------------------------------------------------------
 def module_paths(net: Network) -> Dict[str, List[str]]:
     """Module path (one entry per call: `path`, `path#1`...) -> names of its output tensors in the network.
-    A convolution whose BatchNorm was folded into it has no tensor of its own: it maps to []."""
-    live, folded = _tensor_names(net), _folded_into(net)
-    return {p: ([] if p in folded else [n for n in names if n in live]) for p, names in net.module_outputs.items()}
+    A convolution whose BatchNorm was folded into it has no tensor of its own: it maps to []. So do outputs that
+    `trtnn.define` renamed to network output names (`trtnn.debug.define` keeps track of those)."""
+    folded = net.ctx.folded
+    return {p: ([] if p in folded else list(names)) for p, names in net.module_outputs.items()}
 
 
 def mark_debug(net: Network, paths: Sequence[str]) -> List[str]:
@@ -100,7 +44,7 @@ def mark_debug(net: Network, paths: Sequence[str]) -> List[str]:
     if not hasattr(network, "mark_debug"):
         raise UnsupportedError(f"{type(network).__module__} has no INetworkDefinition.mark_debug; "
                                "use define(..., debug_outputs=paths) to make them network outputs instead")
-    tensors, folded, marked = {}, _folded_into(net), []
+    tensors, folded, marked = {}, net.ctx.folded, []
     for i in range(network.num_layers):
         layer = network.get_layer(i)
         tensors.update((t.name, t) for t in (layer.get_output(j) for j in range(layer.num_outputs)))
@@ -294,7 +238,7 @@ def compare(trt_model: Any, torch_model: Any, inputs: Inputs, *, dtype: Any = "f
     env.update(Executor(net.network)(named, keep_all=True))
     trt_outs = {**net.module_outputs, ROOT: [o.name for o in net.outputs]}
     ref, order = _run_torch(torch_model, list(named.values()))
-    folded = _folded_into(net)
+    folded = net.ctx.folded
     absorbed = {bn: conv for conv, bn in folded.items()}
     rows = []
     for path in _merge(order, list(trt_outs)):

@@ -251,7 +251,10 @@ def _checked_value(key: str, value: Any, shape: Tuple[int, ...], dtype: torch.dt
         if t.dtype.is_floating_point != dtype.is_floating_point and not (t.numel() <= 1 and not dtype.is_floating_point):
             raise StateDictError(f"dtype mismatch for '{key}': expected {dtypes.short(dtype)}, got {dtypes.short(t.dtype)}")
         t = t.to(dtype)
-    return t.contiguous()
+    t = t.contiguous()
+    if isinstance(value, torch.Tensor) and t.data_ptr() == value.data_ptr():
+        t = t.clone()  # like torch: the module owns its weights, later edits of the source don't leak in
+    return t
 
 
 def _find_ctx(args: Iterable[Any], kwargs: Dict[str, Any]) -> Any:
@@ -289,5 +292,7 @@ def _name_outputs(ctx: Any, path: str, out: Any, first_layer: int) -> None:
         if t._born >= first_layer and not t._named and not it.is_network_input and not it.is_network_output:
             it.name = base if len(tensors) == 1 else f"{base}:{i}"
             t._named = True
+            if t._folded_from is not None:
+                ctx.folded[t._folded_from] = base
         names.append(it.name)
     ctx.module_outputs[base] = names

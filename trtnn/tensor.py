@@ -22,7 +22,7 @@ def _functional():
 class Tensor:
     """A symbolic tensor of the network being built. Shapes are static where TensorRT knows them (-1 = dynamic)."""
 
-    __slots__ = ("_trt", "ctx", "_pending", "_conv", "_uses", "_born", "_named", "__weakref__")
+    __slots__ = ("_trt", "ctx", "_pending", "_conv", "_uses", "_born", "_named", "_folded_from", "__weakref__")
 
     def __init__(self, itensor: Any, ctx: Any) -> None:
         self._trt = itensor
@@ -32,6 +32,7 @@ class Tensor:
         self._uses = 0
         self._born = ctx.network.num_layers - 1
         self._named = False  # named after the innermost module that returned it
+        self._folded_from: Optional[str] = None  # the convolution call a BatchNorm was folded into
 
     # ---- the TensorRT side ----------------------------------------------------------------
     @property
