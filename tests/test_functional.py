@@ -130,6 +130,8 @@ CASES = {
     "mul_broadcast_ranks": (lambda F, a, b: a * b, [r(2, 3, 4, 5), r(4, 1)]),
     "div_neg_pow": (lambda F, a, b: (a / 3, -a, a ** 2, a / (b.abs() + 1)), [r(3, 4), r(4)]),
     "compare": (lambda F, a, b: (a > 0, a < b, a == a, a >= b, a != b, a <= 0), [r(3, 4), r(3, 4)]),
+    "compare_nan": (lambda F, a, b: (a >= b, a <= b, a != b, a == b),
+                    [torch.tensor([1.0, float("nan"), 2.0]), torch.tensor([1.0, 1.0, float("nan")])]),
     "logical": (lambda F, a, b: ((a > 0) & (b > 0), (a > 0) | (b > 0), ~(a > 0)), [r(3, 4), r(3, 4)]),
     "cast_half_float": (lambda F, x: (x.half(), x.half().float(), x.to(torch.int32)), [X * 10]),
     "int_arith": (lambda F, a, b: (a + b, a * 3, a // 2, a / 2), [torch.arange(12, dtype=torch.int32).reshape(3, 4),

@@ -191,32 +191,28 @@ def minimum(a: Any, b: Any) -> Tensor:
     return _elementwise(a, b, "minimum", "MIN")
 
 
-def _compare(a: Any, b: Any, op: str, kind: str) -> Tensor:
-    return _elementwise(a, b, op, kind)
-
-
 def eq(a: Any, b: Any) -> Tensor:
-    return _compare(a, b, "eq", "EQUAL")
+    return _elementwise(a, b, "eq", "EQUAL")
 
 
 def gt(a: Any, b: Any) -> Tensor:
-    return _compare(a, b, "gt", "GREATER")
+    return _elementwise(a, b, "gt", "GREATER")
 
 
 def lt(a: Any, b: Any) -> Tensor:
-    return _compare(a, b, "lt", "LESS")
+    return _elementwise(a, b, "lt", "LESS")
 
 
 def ne(a: Any, b: Any) -> Tensor:
     return logical_not(eq(a, b))
 
 
-def ge(a: Any, b: Any) -> Tensor:
-    return logical_not(lt(a, b))
+def ge(a: Any, b: Any) -> Tensor:  # not "not lt": comparisons with NaN are False, as in torch
+    return logical_or(gt(a, b), eq(a, b))
 
 
 def le(a: Any, b: Any) -> Tensor:
-    return logical_not(gt(a, b))
+    return logical_or(lt(a, b), eq(a, b))
 
 
 def _logical(a: Any, b: Any, op: str, kind: str) -> Tensor:
