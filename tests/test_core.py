@@ -353,3 +353,13 @@ def test_progress_monitor_and_log_bridge(capfd, caplog):
     with caplog.at_level("ERROR", logger="trtnn.tensorrt"), pytest.raises(trtnn.BuildError):
         trtnn.build_network(net)
     assert any(r.name == "trtnn.tensorrt" and "NMS" in r.getMessage() for r in caplog.records)
+
+
+def test_load_copies_unless_assign():
+    sd = torch_net().state_dict()
+    mine = Net()
+    mine.load_state_dict(sd)
+    sd["head.bias"].add_(1.0)  # editing the source afterwards must not leak into the model
+    assert not torch.equal(mine.head.bias.data, sd["head.bias"])
+    mine.load_state_dict(sd, assign=True)
+    assert mine.head.bias.data.data_ptr() == sd["head.bias"].data_ptr()

@@ -78,7 +78,7 @@ def load_model(args: argparse.Namespace) -> Tuple[Any, List[Input]]:
             kwargs["n_classes" if registered.startswith("unet") else "nc"] = args.nc
     model = factory(**kwargs)
     if state is not None:
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights
     if args.input:
         inputs = [parse_input(s) for s in args.input]
     elif registered:

@@ -141,11 +141,12 @@ class Module:
         return slots
 
     def load_state_dict(
-        self, state_dict: "Dict[str, ArrayLike]", strict: bool = True, ignore: Sequence[str] = ()
+        self, state_dict: "Dict[str, ArrayLike]", strict: bool = True, assign: bool = False, ignore: Sequence[str] = ()
     ) -> IncompatibleKeys:
         """Copy weights from a torch/numpy state_dict.
 
         Shapes must match (a flat 1-D array of the right size, as tensorrtx `.wts` files hold, is reshaped).
+        assign=True keeps the given tensors instead of copying them (as torch's `assign`): no extra memory.
         `ignore`: glob patterns of keys to leave out of the missing/unexpected check (e.g. `*.num_batches_tracked`).
         With strict=True, missing or unexpected keys raise StateDictError; otherwise they are returned.
         """
@@ -158,7 +159,10 @@ class Module:
             if key in slots:
                 mod, name, is_param = slots[key]
                 target = mod._parameters[name] if is_param else mod._buffers[name]
-                staged.append((mod, name, is_param, _checked_value(key, value, tuple(target.shape), target.dtype)))
+                value = _checked_value(key, value, tuple(target.shape), target.dtype)
+                if not assign and isinstance(state_dict[key], torch.Tensor) and value.data_ptr() == state_dict[key].data_ptr():
+                    value = value.clone()  # like torch: the module owns its weights; later edits of the source don't leak
+                staged.append((mod, name, is_param, value))
         if strict and (missing or unexpected):
             parts = []
             if missing:
@@ -251,10 +255,7 @@ def _checked_value(key: str, value: Any, shape: Tuple[int, ...], dtype: torch.dt
         if t.dtype.is_floating_point != dtype.is_floating_point and not (t.numel() <= 1 and not dtype.is_floating_point):
             raise StateDictError(f"dtype mismatch for '{key}': expected {dtypes.short(dtype)}, got {dtypes.short(t.dtype)}")
         t = t.to(dtype)
-    t = t.contiguous()
-    if isinstance(value, torch.Tensor) and t.data_ptr() == value.data_ptr():
-        t = t.clone()  # like torch: the module owns its weights, later edits of the source don't leak in
-    return t
+    return t.contiguous()
 
 
 def _find_ctx(args: Iterable[Any], kwargs: Dict[str, Any]) -> Any:
