@@ -156,7 +156,8 @@ def main() -> None:
     rows = [
         ("model", f"ResNet-50 (random weights, eval), input 1x3x224x224, {net.num_layers} TensorRT layers"),
         ("backend", f"{backend.name()} {backend.version()} OnnxParser; torch {torch.__version__}"),
-        ("machine", f"{platform.machine()}, {args.threads} torch threads, {os.cpu_count()} cores"),
+        ("machine", f"{platform.machine()}, {args.threads} torch threads, {os.cpu_count()} cores, "
+                    f"load average {os.getloadavg()[0]:.1f} (timings interleave, so load hits both sides)"),
         ("export+parse", f"{t_parse * 1e3:.0f} ms"),
         ("Executor compile", f"{t_compile * 1e3:.1f} ms"),
         ("torch eager (median)", f"{t_eager * 1e3:.1f} ms"),

@@ -1,7 +1,7 @@
 """Checkpoint -> TensorRT plan: trtnn against torch.onnx.export + TensorRT's OnnxParser, time and peak memory.
 
-    python benchmarks/bench_vs_onnx.py [--rounds 2] [--exporter torchscript|dynamo] [--cases yolov8s,yolov8s-ul,unet]
-                                       [--dtypes fp32,fp16] [--no-write]
+    python benchmarks/bench_vs_onnx.py [--rounds 2] [--exporter auto|torchscript|dynamo]
+                                       [--cases yolov8s,yolov8s-ul,unet] [--dtypes fp32,fp16] [--no-write]
 
 Targets (issue): trtnn takes at most 0.5x the time and at most 0.7x the peak memory of the ONNX path, for YOLOv8s
 and UNet, same machine, same builder settings. Prints the table and writes benchmarks/results/vs_onnx.md.
@@ -101,6 +101,27 @@ def _maxrss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
 
 
+class _Steps:
+    """Wall-clock time, RSS and ru_maxrss at the end of each measured step."""
+
+    def __init__(self) -> None:
+        self.base_rss, self.base_maxrss = _rss_kb(), _maxrss_kb()
+        self.t0 = time.perf_counter()
+        self.last = self.t0
+        self.steps = {}
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps[name] = {"s": now - self.last, "rss_kb": _rss_kb(), "maxrss_kb": _maxrss_kb()}
+        self.last = now
+
+    def result(self, **extra) -> dict:
+        maxrss = _maxrss_kb()
+        return {"steps": self.steps, "total": self.last - self.t0, "rss_after_import_kb": self.base_rss,
+                "maxrss_after_import_kb": self.base_maxrss, "maxrss_kb": maxrss, "peak_kb": maxrss - self.base_rss,
+                **extra}
+
+
 def child_trtnn(case: str, dtype: str, ckpt: str, plan_path: str) -> dict:
     # -- imports (not measured) --
     import trtnn
@@ -108,25 +129,24 @@ def child_trtnn(case: str, dtype: str, ckpt: str, plan_path: str) -> dict:
     import trtnn.models
 
     trtnn.backend.get()  # imports tensorrt_rtx
-    base = {"rss_after_import_kb": _rss_kb(), "maxrss_after_import_kb": _maxrss_kb()}
     gc.collect()
     # -- measured --
-    t0 = time.perf_counter()
+    st = _Steps()
     state = trtnn.checkpoint.load_checkpoint(ckpt)
-    t1 = time.perf_counter()
-    marks = [("load", _rss_kb(), _maxrss_kb())]
+    st.mark("load")
     model = trtnn.models.get(CASES[case][0])()
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights (no copy)
+    del state
+    st.mark("model")
     # I/O in the compute dtype, like the ONNX network of a .half() model (fp16 in, fp16 out)
     net = trtnn.define(model, [trtnn.Input("images", SHAPE, dtype=dtype)], dtype=dtype)
-    t2 = time.perf_counter()
-    marks.append(("define", _rss_kb(), _maxrss_kb()))
+    del model  # as `trtnn build` does: the network holds what the builder needs (ONNX path: torch model deleted)
+    layers = net.network.num_layers
+    st.mark("network")
     engine = trtnn.build_network(net, progress=False)
     engine.save(plan_path)
-    t3 = time.perf_counter()
-    marks.append(("build", _rss_kb(), _maxrss_kb()))
-    return {**base, "load": t1 - t0, "define": t2 - t1, "build": t3 - t2, "total": t3 - t0,
-            "layers": net.network.num_layers, "plan_bytes": engine.nbytes, "marks": marks}
+    st.mark("build")
+    return st.result(layers=layers, plan_bytes=engine.nbytes)
 
 
 def child_onnx(case: str, dtype: str, ckpt: str, plan_path: str, exporter: str) -> dict:
@@ -139,25 +159,24 @@ def child_onnx(case: str, dtype: str, ckpt: str, plan_path: str, exporter: str) 
     sys.path.insert(0, TESTS)
     from refmodels import unet, yolov8
 
-    if CASES[case][2] == "ultralytics":
+    ultralytics = CASES[case][2] == "ultralytics"
+    if ultralytics:
         _install_fake_ultralytics(rename=False)  # stands for `import ultralytics`
-    base = {"rss_after_import_kb": _rss_kb(), "maxrss_after_import_kb": _maxrss_kb()}
-    gc.collect()
     onnx_path = os.path.splitext(plan_path)[0] + ".onnx"
     half = dtype == "fp16"
+    gc.collect()
     # -- measured --
-    t0 = time.perf_counter()
-    if CASES[case][2] == "ultralytics":  # ultralytics' attempt_load_weights: the pickled module itself
-        model = torch.load(ckpt, map_location="cpu", weights_only=False)["model"]
-        state = None
+    st = _Steps()
+    if ultralytics:  # as ultralytics' attempt_load_weights: the pickled module itself
+        model, state = torch.load(ckpt, map_location="cpu", weights_only=False)["model"], None
     else:
         state = torch.load(ckpt, map_location="cpu")  # weights_only=True (the default)
-    t1 = time.perf_counter()
-    marks = [("load", _rss_kb(), _maxrss_kb())]
+    st.mark("load")
     if state is not None:
         model = yolov8("s") if CASES[case][0] == "yolov8s" else unet(3, 2, bilinear=False)
         model.load_state_dict(state, strict=True)
     model = (model.half() if half else model.float()).eval().requires_grad_(False)
+    st.mark("model")
     x = torch.zeros(SHAPE, dtype=torch.float16 if half else torch.float32)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
@@ -172,8 +191,7 @@ def child_onnx(case: str, dtype: str, ckpt: str, plan_path: str, exporter: str) 
             return {"export_failed": f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:300]}"}
     del model, state, x  # as if export and build were separate processes: the torch model is gone
     gc.collect()
-    t2 = time.perf_counter()
-    marks.append(("export", _rss_kb(), _maxrss_kb()))
+    st.mark("export")
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     flag = trt.NetworkDefinitionCreationFlag
@@ -181,18 +199,15 @@ def child_onnx(case: str, dtype: str, ckpt: str, plan_path: str, exporter: str) 
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(onnx_path):
         raise RuntimeError("; ".join(str(parser.get_error(i)) for i in range(parser.num_errors)))
-    t3 = time.perf_counter()
-    marks.append(("parse", _rss_kb(), _maxrss_kb()))
+    st.mark("parse")
     config = builder.create_builder_config()  # the defaults, as trtnn.build_network uses them
     plan = builder.build_serialized_network(network, config)
     if plan is None:
         raise RuntimeError("TensorRT build failed")
     with open(plan_path, "wb") as f:
         f.write(memoryview(plan))
-    t4 = time.perf_counter()
-    marks.append(("build", _rss_kb(), _maxrss_kb()))
-    return {**base, "load": t1 - t0, "export": t2 - t1, "parse": t3 - t2, "build": t4 - t3, "total": t4 - t0,
-            "layers": network.num_layers, "plan_bytes": plan.nbytes, "onnx_bytes": os.path.getsize(onnx_path), "marks": marks}
+    st.mark("build")
+    return st.result(layers=network.num_layers, plan_bytes=plan.nbytes, onnx_bytes=os.path.getsize(onnx_path))
 
 
 def child_main(args: argparse.Namespace) -> None:
@@ -200,11 +215,6 @@ def child_main(args: argparse.Namespace) -> None:
         out = child_trtnn(args.case, args.dtype, args.ckpt, args.plan)
     else:
         out = child_onnx(args.case, args.dtype, args.ckpt, args.plan, args.exporter)
-    if "export_failed" in out:
-        print("RESULT " + json.dumps(out), flush=True)
-        return
-    out["maxrss_kb"] = _maxrss_kb()
-    out["peak_kb"] = out["maxrss_kb"] - out["rss_after_import_kb"]
     print("RESULT " + json.dumps(out), flush=True)
 
 
@@ -233,110 +243,142 @@ def _mb(kb: float) -> str:
     return f"{kb / 1024:.0f}"
 
 
-def _med(runs, key):
-    return statistics.median(r[key] for r in runs)
+def _med(values) -> float:
+    return statistics.median(values)
 
 
-def _spread(runs, key) -> str:
-    vals = [r[key] for r in runs]
-    return f"{min(vals):.1f}-{max(vals):.1f}" if len(vals) > 1 else f"{vals[0]:.1f}"
+def _step(runs, name, key):
+    return _med([r["steps"][name][key] for r in runs if name in r["steps"]])
+
+
+def _line(r: dict) -> str:
+    base = r["rss_after_import_kb"]
+    steps = ", ".join(f"{n} {v['s']:.2f}s/+{_mb(v['rss_kb'] - base)}MB" for n, v in r["steps"].items())
+    return (f"{r['total']:6.1f} s  peak +{_mb(r['peak_kb'])} MB (ru_maxrss {_mb(r['maxrss_kb'])} MB)  "
+            f"load avg {r['loadavg']:.1f}  [{steps}]")
+
+
+STEP_NAMES = {"trtnn": ("load", "model", "network", "build"), "onnx": ("load", "model", "export", "parse", "build")}
 
 
 def parent_main(args: argparse.Namespace) -> None:
     cases = [c for c in args.cases.split(",") if c]
     dtypes = [d for d in args.dtypes.split(",") if d]
+    default_exporter = "torchscript" if args.exporter == "auto" else args.exporter
     results = {(c, d, p): [] for c in cases for d in dtypes for p in ("trtnn", "onnx")}
-    exporters, failures = {}, {}  # (case, dtype) -> exporter used by the ONNX path; TorchScript failures
+    exporters, failures = {}, {}  # (case, dtype) -> exporter the ONNX path used; TorchScript exporter failures
     with tempfile.TemporaryDirectory(prefix="bench_vs_onnx_") as tmp:
         t = time.perf_counter()
         make_checkpoints(tmp)
+        sizes = {c: os.path.getsize(os.path.join(tmp, CASES[c][1])) / 1e6 for c in CASES}
         print(f"checkpoints made in {time.perf_counter() - t:.1f}s: "
-              + ", ".join(f"{CASES[c][1]} {os.path.getsize(os.path.join(tmp, CASES[c][1])) / 1e6:.1f} MB"
-                          for c in CASES), flush=True)
+              + ", ".join(f"{CASES[c][1]} {sizes[c]:.1f} MB" for c in CASES), flush=True)
         for rnd in range(args.rounds):
             for c in cases:
                 for d in dtypes:
                     order = ("trtnn", "onnx") if rnd % 2 == 0 else ("onnx", "trtnn")  # alternate who goes first
                     for p in order:
-                        exp = exporters.get((c, d), "torchscript" if args.exporter == "auto" else args.exporter)
-                        r = run_child(p, c, d, os.path.join(tmp, CASES[c][1]), tmp, exp)
+                        ckpt = os.path.join(tmp, CASES[c][1])
+                        exp = exporters.get((c, d), default_exporter)
+                        r = run_child(p, c, d, ckpt, tmp, exp)
                         if "export_failed" in r and args.exporter == "auto" and exp == "torchscript":
                             failures[(c, d)] = r["export_failed"]
                             print(f"round {rnd + 1} {c:10s} {d} {p:5s}: TorchScript exporter failed "
                                   f"({r['export_failed']}); using dynamo=True", flush=True)
                             exp = exporters[(c, d)] = "dynamo"
-                            r = run_child(p, c, d, os.path.join(tmp, CASES[c][1]), tmp, exp)
+                            r = run_child(p, c, d, ckpt, tmp, exp)
                         if "export_failed" in r:
                             raise RuntimeError(f"{c}/{d}: ONNX export failed with {exp}: {r['export_failed']}")
                         results[(c, d, p)].append(r)
-                        print(f"round {rnd + 1} {c:10s} {d} {p:5s}: {r['total']:6.1f} s  peak {_mb(r['peak_kb'])} MB "
-                              f"(maxrss {_mb(r['maxrss_kb'])} MB)  load avg {r['loadavg']:.1f}  "
-                              + " ".join(f"{k}={r[k]:.2f}" for k in ("load", "define", "export", "parse", "build")
-                                         if k in r), flush=True)
-                        print("    rss/maxrss MB after " + ", ".join(f"{n} {_mb(a)}/{_mb(m)}" for n, a, m in r["marks"]),
-                              flush=True)
+                        print(f"round {rnd + 1} {c:10s} {d} {p:5s}: {_line(r)}", flush=True)
 
-    rows, detail, loads = [], [], []
+    rows, times, mems, loads = [], [], [], []
     for c in cases:
         for d in dtypes:
             a, b = results[(c, d, "trtnn")], results[(c, d, "onnx")]
             loads += [r["loadavg"] for r in a + b]
-            ta, tb, ma, mb = _med(a, "total"), _med(b, "total"), _med(a, "peak_kb"), _med(b, "peak_kb")
+            ex = exporters.get((c, d), default_exporter)
+            ta, tb = _med([r["total"] for r in a]), _med([r["total"] for r in b])
+            ma, mb = _med([r["peak_kb"] for r in a]), _med([r["peak_kb"] for r in b])
             tr, mr = ta / tb, ma / mb
-            rows.append([c, d, f"{ta:.1f}", f"{tb:.1f}", f"{tr:.2f}", "yes" if tr <= TIME_TARGET else "NO",
+            rows.append([c, d, ex, f"{ta:.1f}", f"{tb:.1f}", f"{tr:.2f}", "yes" if tr <= TIME_TARGET else "NO",
                          _mb(ma), _mb(mb), f"{mr:.2f}", "yes" if mr <= MEM_TARGET else "NO"])
-            detail.append([c, d, "trtnn", f"{_med(a, 'load'):.2f}", f"{_med(a, 'define'):.2f}", "-",
-                           f"{_med(a, 'build'):.2f}", _spread(a, "total"), _mb(_med(a, "maxrss_kb")),
-                           _mb(_med(a, "rss_after_import_kb")), a[0]["layers"]])
-            ex = exporters.get((c, d), "torchscript" if args.exporter == "auto" else args.exporter)
-            detail.append([c, d, f"ONNX ({ex})", f"{_med(b, 'load'):.2f}", f"{_med(b, 'export'):.2f}",
-                           f"{_med(b, 'parse'):.2f}", f"{_med(b, 'build'):.2f}", _spread(b, "total"),
-                           _mb(_med(b, "maxrss_kb")), _mb(_med(b, "rss_after_import_kb")), b[0]["layers"]])
+            for path, runs in (("trtnn", a), (f"ONNX ({ex})", b)):
+                names = STEP_NAMES["trtnn" if path == "trtnn" else "onnx"]
+                sec = {n: f"{_step(runs, n, 's'):.2f}" for n in names}
+                tot = [r["total"] for r in runs]
+                times.append([c, d, path, sec["load"], sec["model"], sec.get("network", "-"), sec.get("export", "-"),
+                              sec.get("parse", "-"), sec["build"], f"{min(tot):.1f}-{max(tot):.1f}",
+                              runs[0]["layers"], f"{runs[0]['plan_bytes'] / 1e6:.1f}"])
+                base = _med([r["rss_after_import_kb"] for r in runs])
+                grow = {n: f"+{_mb(_step(runs, n, 'rss_kb') - base)}" for n in names}
+                peaks = [r["peak_kb"] for r in runs]
+                mems.append([c, d, path, _mb(base), grow["load"], grow["model"], grow.get("network", "-"),
+                             grow.get("export", "-"), grow.get("parse", "-"),
+                             f"+{_mb(_med(peaks))} ({_mb(min(peaks))}-{_mb(max(peaks))})",
+                             _mb(_med([r["maxrss_kb"] for r in runs]))])
     import tensorrt_rtx
     import torch
 
     sys.path.insert(0, HERE)
     from common import report, table
 
-    exp = ("torch.onnx.export(dynamo=False) (TorchScript exporter, opset 17, do_constant_folding)"
-           if args.exporter == "torchscript" else "torch.onnx.export(dynamo=True) (torch.export-based, opset 18)")
+    failed = "; ".join(f"{c} {d}: {m}" for (c, d), m in failures.items())
     notes = "\n".join([
-        f"Medians of {args.rounds} rounds; every (case, dtype, path) ran in its own fresh `python` subprocess, "
-        f"trtnn and ONNX alternating which goes first. Input 1x3x640x640 for both models (UNet too, not 572x572). "
-        f"Load average during the runs: {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores "
-        f"(other jobs were running on the machine).",
+        f"Medians of {args.rounds} rounds (min-max shown below). Every (case, dtype, path) ran in its own fresh "
+        f"`python` subprocess, trtnn and ONNX alternating which goes first. Input 1x3x640x640 for both models "
+        f"(UNet too, not 572x572). Load average during the runs: {min(loads):.1f}-{max(loads):.1f} on "
+        f"{os.cpu_count()} cores (other jobs shared the machine, so times are noisy; the peak memory is stable).",
         "",
-        "* time: wall clock from the checkpoint file to the plan written to disk, imports excluded (each child "
-        "first imports torch, tensorrt_rtx and its path's packages: trtnn / onnx + refmodels, then measures).",
-        "* peak MB: child's `getrusage(RUSAGE_SELF).ru_maxrss` at the end minus its RSS (VmRSS) right after the "
-        "imports, i.e. the extra resident memory the work needed at its peak; raw ru_maxrss below.",
-        "* trtnn: `trtnn.checkpoint.load_checkpoint` -> `trtnn.models.get(name)()` -> `load_state_dict(strict=True)` "
-        "-> `trtnn.define(model, [Input('images', (1,3,640,640), dtype)], dtype=dtype)` -> `build_network` -> "
-        "`Engine.save`.",
-        f"* ONNX: `torch.load` (state_dict: weights_only=True; ultralytics .pt: weights_only=False, the pickled "
-        f"module itself, as ultralytics loads it) -> reference torch model from tests/refmodels, load_state_dict -> "
-        f"`.float()` or `.half()`, eval, requires_grad_(False) -> {exp} to a file with a zero input of the "
-        f"model's dtype -> torch model deleted (as if export and build were separate processes) -> "
-        f"`trt.OnnxParser.parse_from_file` into a strongly typed network -> `build_serialized_network` -> plan file.",
-        "* fp16: the ONNX model is fp16 throughout (`model.half()` before export, fp16 input, so fp16 I/O); trtnn "
-        "gets dtype='fp16' with an fp16 input so both engines have fp16 I/O. Both use a default builder config "
-        "(no workspace limit, default optimization level) and a strongly typed network.",
-        "* yolov8s-ul: an ultralytics-style checkpoint ({'model': DetectionModel.half(), 'ema': None, ...} pickled "
-        "under ultralytics' module names); trtnn reads it without ultralytics, the ONNX path unpickles the module "
-        "(the reference classes registered as `ultralytics.*`, standing in for the installed package).",
+        "How it is measured:",
         "",
-        "Phases (medians, seconds) and raw memory (MB):",
+        "* time: wall clock from reading the checkpoint file to the plan written to disk. Imports are excluded: each "
+        "child first imports torch, tensorrt_rtx and its path's packages (trtnn; or onnx, torch.onnx and the "
+        "reference model code), then measures. Everything TensorRT loads lazily (builder, parser, first-build "
+        "initialisation) counts, in both paths.",
+        "* peak MB: the child's `resource.getrusage(RUSAGE_SELF).ru_maxrss` at the end minus its RSS (VmRSS) right "
+        "after the imports: the extra resident memory the work needed at its peak. Raw ru_maxrss in the last column "
+        "below.",
+        "* trtnn: `trtnn.checkpoint.load_checkpoint` -> `trtnn.models.get(name)()` + `load_state_dict(strict=True, "
+        "assign=True)` -> `trtnn.define(model, [Input('images', (1,3,640,640), dtype)], dtype=dtype)` -> the model "
+        "is deleted -> `trtnn.build_network` -> `Engine.save` (what `trtnn build` does, split to time the steps).",
+        "* ONNX: `torch.load` (state_dict: weights_only=True; ultralytics .pt: weights_only=False and the pickled "
+        "module itself, as ultralytics loads it) -> reference torch model from tests/refmodels + load_state_dict -> "
+        "`.float()`/`.half()`, eval, requires_grad_(False) -> `torch.onnx.export` to a file under no_grad with a zero "
+        "input of the model's dtype: the TorchScript exporter (`dynamo=False`, opset 17, do_constant_folding, which "
+        "also folds BatchNorm) unless it fails, then `dynamo=True` (opset 18) -> the torch model is deleted (as if "
+        "export and build were separate processes) -> `trt.OnnxParser.parse_from_file` into a strongly typed "
+        "network -> `build_serialized_network` -> plan file."
+        + (f" TorchScript exporter failures: {failed}." if failed else ""),
+        "* same builder settings: a strongly typed network and a default `create_builder_config()` (no workspace "
+        "limit, default optimization level) in both paths.",
+        "* fp16: the ONNX model is fp16 throughout (`model.half()` before export, an fp16 input, so fp16 I/O); trtnn "
+        "gets `dtype='fp16'` and an fp16 `Input`, so both engines have fp16 I/O.",
+        "* checkpoints (made before, not measured; random weights, randomized BatchNorm statistics): yolov8s and unet "
+        f"are `torch.save(model.state_dict())` in fp32 ({sizes['yolov8s']:.0f} / {sizes['unet']:.0f} MB); "
+        f"yolov8s-ul is an ultralytics-style .pt ({sizes['yolov8s-ul']:.0f} MB): "
+        "`{'model': DetectionModel.half(), 'ema': None, ...}` pickled under ultralytics' module names. trtnn reads it "
+        "without ultralytics; the ONNX path unpickles the module with the reference classes registered as "
+        "`ultralytics.*` (standing in for the installed package).",
         "",
-        table(["case", "dtype", "path", "load", "define / export", "parse", "builder + write", "total min-max",
-               "ru_maxrss", "RSS after imports", "TRT layers"], detail),
+        "Time per step (medians, seconds; network = trtnn.define; model = construct + load_state_dict):",
+        "",
+        table(["case", "dtype", "path", "load", "model", "network", "export", "parse", "build + write",
+               "total min-max", "TRT layers", "plan MB"], times),
+        "",
+        "Memory: RSS after the imports (MB), RSS growth over it after each step (MB), peak growth (the peak MB "
+        "above, median and min-max) and raw ru_maxrss (MB):",
+        "",
+        table(["case", "dtype", "path", "RSS after imports", "load", "model", "network", "export", "parse",
+               "peak", "ru_maxrss"], mems),
         "",
         f"torch {torch.__version__}, {tensorrt_rtx.__name__} {tensorrt_rtx.__version__}, no GPU (TensorRT-RTX "
         f"builds ahead of time on the CPU).",
     ])
     title = f"Checkpoint -> plan: trtnn vs torch.onnx.export + OnnxParser ({tensorrt_rtx.__name__} " \
             f"{tensorrt_rtx.__version__})"
-    headers = ["case", "dtype", "trtnn s", "ONNX s", "time ratio", "<= 0.5", "trtnn peak MB", "ONNX peak MB",
-               "mem ratio", "<= 0.7"]
+    headers = ["case", "dtype", "ONNX exporter", "trtnn s", "ONNX s", "time ratio", "<= 0.5", "trtnn peak MB",
+               "ONNX peak MB", "mem ratio", "<= 0.7"]
     if args.no_write:
         print(f"# {title}\n\n{table(headers, rows)}\n\n{notes}")
     else:

@@ -171,7 +171,8 @@ def test_score_equal_to_conf_is_dropped():
 @pytest.mark.parametrize("n,max_det", [(600, 100), (30, 300)])
 def test_candidates_vs_max_det(n, max_det):
     g = torch.Generator().manual_seed(7)
-    xy = torch.arange(n, dtype=torch.float32).reshape(1, n, 1).expand(1, n, 2) * 20
+    i = torch.arange(n, dtype=torch.float32)
+    xy = torch.stack([i % 25, i // 25], -1)[None] * 20
     xyxy = torch.cat([xy, xy + 10], -1)  # disjoint
     pred = v8_pred(xyxy, torch.rand(1, n, 2, generator=g) * 0.7 + 0.3)
     check(run(pred, max_det=max_det), reference(pred, max_det=max_det), max_det)
@@ -214,7 +215,8 @@ def test_suppression_chain():
 # ---- runtime thresholds -------------------------------------------------------------------------------------
 def test_runtime_thresholds_match_build_time():
     pred = clustered(2, 1200, 6, seed=8)
-    ex = Executor(define(pred, runtime=True, max_det=200, pre_nms_topk=1200).network)
+    net = define(pred, runtime=True, max_det=200, pre_nms_topk=1200)  # keep net: it owns the weights
+    ex = Executor(net.network)
     for conf, iou in [(0.25, 0.7), (0.5, 0.45), (0.1, 0.3)]:
         got = ex({"pred": pred, "conf_thres": torch.tensor([conf]), "iou_thres": torch.tensor(iou)})
         fixed = run(pred, conf=conf, iou=iou, max_det=200, pre_nms_topk=1200)
@@ -227,7 +229,8 @@ def test_runtime_conf_for_v5():
     g = torch.Generator().manual_seed(9)
     pred = torch.cat([torch.rand(1, 800, 2, generator=g) * 320, torch.rand(1, 800, 2, generator=g) * 50 + 4,
                       torch.rand(1, 800, 4, generator=g)], -1)
-    ex = Executor(define(pred, "v5", runtime=True, max_det=100).network)
+    net = define(pred, "v5", runtime=True, max_det=100)
+    ex = Executor(net.network)
     for conf, iou in [(0.25, 0.45), (0.6, 0.6)]:
         got = ex({"pred": pred, "conf_thres": torch.tensor([conf]), "iou_thres": torch.tensor(iou)})
         check(got, reference(pred, "v5", conf=conf, iou=iou, max_det=100), 100)

@@ -122,28 +122,29 @@ def test_nms_center_sizes_and_topk_limit():
 
 
 # ---------------------------------------------------------------- loops and conditionals
-def _cumsum_loop(n: Net, x, reverse: bool):
+@pytest.mark.parametrize("reverse,axis", [(False, 0), (True, 0), (False, 1)])
+def test_loop_cumulative_sum(reverse, axis):
+    """Running sum over the rows (axis 0) or columns (axis 1) of x via a recurrence."""
+    n = Net()
+    x = n.input("x", (4, 3) if axis == 0 else (3, 4))
     loop = n.net.add_loop()
-    it = loop.add_iterator(x, 0, reverse)
+    it = loop.add_iterator(x, axis, reverse)
     rec = loop.add_recurrence(n.const(np.zeros(3, np.float32)))
     acc = n.net.add_elementwise(rec.get_output(0), it.get_output(0), trt.ElementWiseOperation.SUM)
     rec.set_input(1, acc.get_output(0))
     last = loop.add_loop_output(rec.get_output(0), trt.LoopOutput.LAST_VALUE)
     seq = loop.add_loop_output(acc.get_output(0), trt.LoopOutput.CONCATENATE, 1)
     seq.set_input(1, n.const(np.int32(4)))
-    return last.get_output(0), seq.get_output(0)
-
-
-@pytest.mark.parametrize("reverse", [False, True])
-def test_loop_cumulative_sum(reverse):
-    n = Net()
-    x = n.input("x", (4, 3))
-    n.output(*_cumsum_loop(n, x, reverse))
-    xv = torch.arange(12, dtype=torch.float32).reshape(4, 3) ** 2
-    last, seq = n.run(xv)
-    src = xv.flip(0) if reverse else xv
-    assert torch.equal(last, xv.sum(0))
-    assert torch.equal(seq, src.cumsum(0).T)
+    rev = loop.add_loop_output(acc.get_output(0), trt.LoopOutput.REVERSE, 0)
+    rev.set_input(1, n.const(np.int32(5)))  # one more slot than iterations: the tail is undefined (zeros here)
+    n.output(last.get_output(0), seq.get_output(0), rev.get_output(0))
+    rows = torch.arange(12, dtype=torch.float32).reshape(4, 3) ** 2
+    xv = rows if axis == 0 else rows.T.contiguous()
+    lastv, seqv, revv = n.run(xv)
+    src = rows.flip(0) if reverse else rows
+    assert torch.equal(lastv, rows.sum(0))
+    assert torch.equal(seqv, src.cumsum(0).T)
+    assert torch.equal(revv[:4], src.cumsum(0).flip(0)) and revv.shape == (5, 3)
 
 
 def test_while_loop_with_count_output():
@@ -482,6 +483,95 @@ def test_cast_float_to_int_truncates_and_saturates():
     i32, u8 = n.run(t([1.9, -1.9, float("nan"), float("inf"), float("-inf"), 3e9, 300.0]))
     assert i32.tolist() == [1, -1, 0, 2**31 - 1, -2**31, 2**31 - 1, 300]
     assert u8.tolist() == [1, 0, 0, 255, 0, 255, 255]
+
+
+def _act_ref(kind: str, x: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    """TensorRT's activation formulas, written out independently of the executor."""
+    return {
+        "RELU": lambda: x.clamp(min=0), "SIGMOID": lambda: 1 / (1 + torch.exp(-x)), "TANH": lambda: torch.tanh(x),
+        "LEAKY_RELU": lambda: torch.where(x >= 0, x, a * x),
+        "ELU": lambda: torch.where(x >= 0, x, a * (torch.exp(x) - 1)),
+        "SELU": lambda: b * torch.where(x >= 0, x, a * (torch.exp(x) - 1)), "SOFTSIGN": lambda: x / (1 + x.abs()),
+        "SOFTPLUS": lambda: a * torch.log(torch.exp(b * x) + 1), "CLIP": lambda: x.clamp(a, b),
+        "HARD_SIGMOID": lambda: (a * x + b).clamp(0, 1), "SCALED_TANH": lambda: a * torch.tanh(b * x),
+        "THRESHOLDED_RELU": lambda: torch.where(x > a, x, 0.0),
+        "GELU_ERF": lambda: 0.5 * x * (1 + torch.erf(x / 2 ** 0.5)),
+        "GELU_TANH": lambda: 0.5 * x * (1 + torch.tanh((2 / torch.pi) ** 0.5 * (x + 0.044715 * x ** 3))),
+    }[kind]()
+
+
+def test_every_activation_type_with_alpha_beta():
+    kinds = list(trt.ActivationType.__members__)
+    n = Net()
+    x = n.input("x", (9,))
+    for kind in kinds:
+        layer = n.net.add_activation(x, getattr(trt.ActivationType, kind))
+        layer.alpha, layer.beta = 0.3, 0.7
+        n.output(layer.get_output(0))
+    xv = t([-3, -1, -0.5, -0.1, 0, 0.2, 0.31, 1, 2.5])
+    for kind, out in zip(kinds, n.run(xv)):
+        ref = _act_ref(kind, xv.double(), 0.3, 0.7).float()
+        assert torch.allclose(out, ref, atol=1e-6), kind
+
+
+_UNARY_REF = {
+    "EXP": np.exp, "LOG": np.log, "SQRT": np.sqrt, "RECIP": lambda v: 1 / v, "ABS": np.abs, "NEG": np.negative,
+    "SIN": np.sin, "COS": np.cos, "TAN": np.tan, "SINH": np.sinh, "COSH": np.cosh, "ASIN": np.arcsin,
+    "ACOS": np.arccos, "ATAN": np.arctan, "ASINH": np.arcsinh, "ACOSH": lambda v: np.arccosh(v + 1),
+    "ATANH": np.arctanh, "CEIL": np.ceil, "FLOOR": np.floor, "SIGN": np.sign, "ROUND": np.round,
+}
+
+
+def test_every_float_unary_operation():
+    n = Net()
+    x = n.input("x", (6,))
+    one = n.const(np.ones(6, np.float32))
+    for op in _UNARY_REF:
+        src = x if op != "ACOSH" else n.net.add_elementwise(x, one, trt.ElementWiseOperation.SUM).get_output(0)
+        n.output(n.net.add_unary(src, getattr(trt.UnaryOperation, op)).get_output(0))
+    xv = np.array([0.1, 0.5, 0.25, 0.75, 2.5, 0.9], np.float32)  # ROUND: 0.5 -> 0, 2.5 -> 2 (half to even)
+    for op, out in zip(_UNARY_REF, n.run(torch.from_numpy(xv))):
+        with np.errstate(invalid="ignore"):  # 2.5 is outside asin/acos/atanh: NaN on both sides
+            ref = _UNARY_REF[op](xv.astype(np.float64))
+        assert np.allclose(out.numpy(), ref, rtol=1e-6, atol=1e-7, equal_nan=True), op
+
+
+def test_bool_unary_and_erf_isinf_isnan():
+    n = Net()
+    x = n.input("x", (4,))
+    b = n.input("b", (2,), trt.bool)
+    outs = [n.net.add_unary(x, getattr(trt.UnaryOperation, op)).get_output(0) for op in ("ERF", "ISINF", "ISNAN")]
+    outs.append(n.net.add_unary(b, trt.UnaryOperation.NOT).get_output(0))
+    n.output(*outs)
+    erf, isinf, isnan, not_b = n.run(t([0.5, float("inf"), float("nan"), -1.0]), torch.tensor([True, False]))
+    assert abs(float(erf[0]) - 0.5204998778) < 1e-6 and float(erf[1]) == 1.0
+    assert isinf.tolist() == [False, True, False, False] and isnan.tolist() == [False, False, True, False]
+    assert not_b.tolist() == [False, True]
+
+
+@pytest.mark.parametrize("mode,pads", [("SAME_UPPER", (1, 2)), ("SAME_LOWER", (2, 1))])
+def test_conv_same_padding_modes(mode, pads):
+    n = Net()
+    x = n.input("x", (1, 1, 5, 5))
+    w = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    n.keep.append(w)
+    conv = n.net.add_convolution_nd(x, 1, (4, 4), w, None)
+    conv.padding_mode = getattr(trt.PaddingMode, mode)
+    n.output(conv.get_output(0))
+    xv = torch.arange(25, dtype=torch.float32).reshape(1, 1, 5, 5)
+    (out,) = n.run(xv)
+    # total padding (5 - 1) + 4 - 5 = 3: SAME_UPPER puts the odd one after, SAME_LOWER before
+    a, b = pads
+    assert torch.equal(out, F.conv2d(F.pad(xv, (a, b, a, b)), torch.from_numpy(w)))
+
+
+def test_random_fill_bounds():
+    n = Net()
+    f = n.net.add_fill((1000,), trt.FillOperation.RANDOM_UNIFORM, trt.float32)
+    f.alpha, f.beta = -2.0, 3.0
+    n.output(f.get_output(0))
+    (out,) = n.run()
+    assert out.shape == (1000,) and float(out.min()) >= -2.0 and float(out.max()) <= 3.0 and float(out.std()) > 1.0
 
 
 # ---------------------------------------------------------------- dtypes and API

@@ -5,7 +5,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -197,7 +197,7 @@ class _Progress:
 class Engine:
     """A serialized TensorRT engine plus what it takes and returns."""
 
-    plan: bytes
+    plan: Union[bytes, memoryview]  # a view of TensorRT's serialized memory (no copy) or bytes
     inputs: List[TensorInfo]
     outputs: List[TensorInfo]
     backend: str
@@ -205,7 +205,7 @@ class Engine:
     build_seconds: float = 0.0
 
     def serialize(self) -> bytes:
-        return self.plan
+        return bytes(self.plan)
 
     def save(self, path: str) -> None:
         """Write the plan atomically (never a half-written file)."""
@@ -213,7 +213,7 @@ class Engine:
 
     @property
     def nbytes(self) -> int:
-        return len(self.plan)
+        return memoryview(self.plan).nbytes
 
     def __repr__(self) -> str:
         return (f"Engine({self.nbytes / 1e6:.2f} MB, backend={self.backend}, inputs={self.inputs}, "
@@ -248,7 +248,7 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     if plan is None:
         raise BuildError("TensorRT failed to build the network", ctx.logger.take_errors())
     ins = [TensorInfo(i.name, tuple(int(d) for d in i.shape), dtypes.to_torch(i.dtype)) for i in net.inputs]
-    engine = Engine(bytes(memoryview(plan)), ins, list(net.outputs), trt.__name__, net.define_seconds, seconds)
+    engine = Engine(memoryview(plan).cast("B"), ins, list(net.outputs), trt.__name__, net.define_seconds, seconds)
     ctx.release()
     log.info("built %s in %.2fs (definition %.3fs)", engine, seconds, net.define_seconds)
     return engine

@@ -114,6 +114,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         model, inputs = end2end_for(args, model, inputs)
     net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output,
                  output_dtype=args.output_dtype)
+    del model  # the network keeps what the builder needs; weights that BN folding replaced are freed
     engine = build_network(net, workspace=args.workspace << 20 if args.workspace else None)
     engine.save(args.output)
     print(f"wrote {args.output}: {engine.nbytes / 1e6:.2f} MB, {net.network.num_layers} layers, "

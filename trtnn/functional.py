@@ -776,7 +776,8 @@ def conv2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, 
     def cast_weights() -> None:
         if not rec.folded and not same:
             layer.kernel = ctx.weights(w_val, dt)
-            layer.bias = ctx.weights(b_val, dt) if b_val is not None else ctx.trt.Weights(dtypes.to_trt(dt))
+            if b_val is not None:
+                layer.bias = ctx.weights(b_val, dt)
 
     ctx.defer(cast_weights)
     return y
@@ -836,8 +837,10 @@ def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Any =
     ctx = input.ctx
     rec = input._conv
     if ctx.fold_bn and rec is not None and input._uses == 0 and input._trt is not None and not input.trt.is_network_output:
-        cw = rec.weight.float()  # one fp32 multiply per weight, row-wise (2x faster than a 4-D broadcast)
-        w = (cw.reshape(cw.shape[0], -1) * scale.float()[:, None]).reshape(cw.shape)
+        # one multiply per weight, row-wise (2x faster than a 4-D broadcast), in the weights' dtype when that is
+        # the compute dtype (no extra full-size copy), else in fp32 then cast
+        cw = rec.weight if rec.weight.dtype == input.dtype else rec.weight.float()
+        w = (cw.reshape(cw.shape[0], -1) * scale.to(cw.dtype)[:, None]).reshape(cw.shape)
         b = (rec.bias.double() * scale if rec.bias is not None else 0) + shift
         rec.layer.kernel = ctx.weights(w, input.dtype)
         rec.layer.bias = ctx.weights(b, input.dtype)

@@ -128,8 +128,9 @@ def weights_tensor(w: Any, shape: Optional[Sequence[int]] = None) -> Optional[to
         name = w.dtype.name
         if name in _NUMPY_VIEW:
             addr, count = _weights_buffer(w)
-            raw = np.ctypeslib.as_array((ctypes.c_uint8 * (count * np.dtype(_NUMPY_VIEW[name]).itemsize)).from_address(addr))
-            t = torch.from_numpy(raw.view(_NUMPY_VIEW[name]).copy()).view(torch_dtype(w.dtype, "weights"))
+            view = np.dtype(_NUMPY_VIEW[name])
+            raw = np.ctypeslib.as_array((ctypes.c_uint8 * (count * view.itemsize)).from_address(addr))
+            t = torch.from_numpy(raw.view(view).copy()).view(torch_dtype(w.dtype, "weights"))
         else:
             t = torch.from_numpy(np.array(w.numpy(), copy=True))
     return t.reshape(tuple(shape)) if shape is not None else t

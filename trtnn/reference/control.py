@@ -61,18 +61,14 @@ def group(nodes: List[Node]) -> List[Any]:
         members[k] = mem
     # k is nested in j when one of k's boundary layers lies inside j.
     parent = {k: [j for j in bounds if j != k and any(b.index in members[j] for b in bounds[k])] for k in bounds}
-    tops = [k for k in bounds if not parent[k]]
     owner: Dict[int, Tuple[str, str]] = {}
-    for top in tops:
-        stack, seen = [top], {top}
-        while stack:
-            k = stack.pop()
-            for i in members[k]:
-                owner[i] = top
-            for j in bounds:
-                if j not in seen and top in _ancestors(j, parent):
-                    seen.add(j)
-                    stack.append(j)
+    for k in bounds:
+        top, seen = k, {k}
+        while parent[top] and parent[top][0] not in seen:
+            top = parent[top][0]
+            seen.add(top)
+        for i in members[k]:
+            owner[i] = top  # every construct of one nest maps to the same outermost one
     out: List[Any] = []
     regions: Dict[Tuple[str, str], Region] = {}
     for n in nodes:
@@ -90,16 +86,6 @@ def group(nodes: List[Node]) -> List[Any]:
         exit_kind = "LOOP_OUTPUT" if r.kind == "LOOP" else "CONDITIONAL_OUTPUT"
         r.outputs = [o for n in r.members if n.kind == exit_kind and _key(n) == (r.kind, r.name) for o in n.outputs]
     return out
-
-
-def _ancestors(k, parent) -> Set:
-    seen, stack = set(), list(parent[k])
-    while stack:
-        j = stack.pop()
-        if j not in seen:
-            seen.add(j)
-            stack.extend(parent[j])
-    return seen
 
 
 def _needed(steps: List[Any], names: List[str]) -> List[Any]:

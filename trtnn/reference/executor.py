@@ -24,7 +24,12 @@ def build_step(item: Union[Node, "control.Region"]) -> Step:
     node = item
     if node.kind not in HANDLERS or node.kind in control.BOUNDARY_KINDS:
         raise UnsupportedError(f"layer '{node.name}' of kind {node.kind} is not supported by the CPU executor")
-    fn = HANDLERS[node.kind][1](node)
+    try:
+        fn = HANDLERS[node.kind][1](node)
+    except UnsupportedError as e:
+        if f"'{node.name}'" in e.message:
+            raise
+        raise UnsupportedError(f"layer '{node.name}' ({node.kind}): {e.message}") from e
     return fn, tuple(node.inputs), tuple(node.outputs), (), node.name, node.kind
 
 
@@ -79,6 +84,28 @@ def _with_frees(steps: List[Step], keep: set) -> List[Step]:
     return [(fn, ins, outs, tuple(frees[i]), name, kind) for i, (fn, ins, outs, _, name, kind) in enumerate(steps)]
 
 
+_NOT_FOLDABLE = {"FILL", "ASSERTION", "LOOP", "IF_CONDITIONAL"}  # random, side effects, regions
+
+
+def _fold_constants(steps: List[Step]) -> Tuple[List[Step], Dict[str, Any]]:
+    """Run once, at compile time, every step that reads only constants; returns (remaining steps, values)."""
+    values: Dict[str, Any] = {}
+    rest: List[Step] = []
+    with torch.inference_mode():
+        for step in steps:
+            fn, ins, outs, _, _, kind = step
+            if kind in _NOT_FOLDABLE or not outs or any(n is not None and n not in values for n in ins):
+                rest.append(step)
+                continue
+            try:
+                res = fn(*[values[n] if n is not None else None for n in ins])
+            except Exception:  # leave it to fail at run time, with the layer named
+                rest.append(step)
+                continue
+            values.update(zip(outs, res) if len(outs) != 1 else [(outs[0], res)])
+    return rest, values
+
+
 def run_steps(steps: List[Step], env: Dict[Optional[str], Any], free: bool = False) -> None:
     """Execute steps over `env` (tensor name -> value); optionally drop dead tensors as soon as possible."""
     step = None
@@ -101,10 +128,15 @@ def run_steps(steps: List[Step], env: Dict[Optional[str], Any], free: bool = Fal
 
 
 class Executor:
-    """Runs a TensorRT network definition layer by layer with PyTorch CPU ops (see module docstring)."""
+    """Runs a TensorRT INetworkDefinition layer by layer with PyTorch CPU ops, honoring each layer's settings.
+
+    `Executor(network)` reads every layer once into a plan (weights are copied: the executor does not need the
+    network afterwards). `ex(inputs)` takes a dict name -> array/tensor or a sequence in network input order and
+    returns {output name: torch.Tensor}; `keep_all=True` also returns every layer output outside loops/conditionals.
+    `input_specs` lists (name, shape with -1 for dynamic dims, torch dtype) per network input.
+    """
 
     def __init__(self, network: Any) -> None:
-        self.network = network
         self.input_specs: List[Tuple[str, Tuple[int, ...], torch.dtype]] = []
         for i in range(network.num_inputs):
             t = network.get_input(i)
@@ -112,8 +144,10 @@ class Executor:
         self.output_names = [network.get_output(i).name for i in range(network.num_outputs)]
         nodes = [read_node(network.get_layer(i), i) for i in range(network.num_layers)]
         self._layer_outputs = [n for node in nodes for n in node.outputs]
-        keep = set(self.output_names)
-        self._steps = _with_frees(compile_nodes(nodes), keep)
+        steps, self._consts = _fold_constants(compile_nodes(nodes))
+        self._steps = _with_frees(steps, set(self.output_names) | set(self._consts))
+        for node in nodes:  # the plan holds no TensorRT object: it stays valid after the network is gone
+            node.layer = None
 
     def _bind(self, inputs: Inputs) -> Dict[Optional[str], Any]:
         names = [s[0] for s in self.input_specs]
@@ -129,7 +163,8 @@ class Executor:
             given = list(inputs)
             if len(given) != len(names):
                 raise InputError(f"got {len(given)} inputs, the network takes {len(names)}: {self._describe()}")
-        env: Dict[Optional[str], Any] = {None: None}
+        env: Dict[Optional[str], Any] = dict(self._consts)
+        env[None] = None
         for (name, shape, dtype), value in zip(self.input_specs, given):
             env[name] = self._check(name, shape, dtype, value)
         return env
@@ -141,7 +176,7 @@ class Executor:
     def _check(name: str, shape: Tuple[int, ...], dtype: torch.dtype, value: Any) -> torch.Tensor:
         if isinstance(value, np.ndarray):
             try:
-                value = torch.from_numpy(value)
+                value = torch.from_numpy(value if value.flags.c_contiguous else np.ascontiguousarray(value))
             except TypeError as e:
                 raise InputError(f"input '{name}': numpy dtype {value.dtype} cannot be used ({e}); "
                                  f"expected {str(dtype).replace('torch.', '')} of shape {_fmt(shape)}") from e
@@ -160,11 +195,10 @@ class Executor:
         env = self._bind(inputs)
         with torch.inference_mode():
             run_steps(self._steps, env, free=not keep_all)
-        if keep_all:
-            out = {n: env[n] for n in self._layer_outputs if n in env}
-            out.update((n, env[n]) for n in self.output_names)
-            return out
-        return {n: env[n] for n in self.output_names}
+        names = [n for n in self._layer_outputs if n in env] if keep_all else []
+        names += self.output_names
+        # folded constants are shared between calls: hand out copies
+        return {n: env[n].clone() if n in self._consts else env[n] for n in names}
 
 
 def _fmt(shape: Sequence[int]) -> str:

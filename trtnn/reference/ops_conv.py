@@ -98,8 +98,9 @@ def deconvolution(node: Node):
     if win.mode in ("SAME_UPPER", "SAME_LOWER"):
         pads = []
         for span, s in zip(win.span, stride):
-            total = max(span - s, 0)
-            pads.append((total // 2, total - total // 2) if win.mode == "SAME_UPPER" else (total - total // 2, total // 2))
+            total = max(span - s, 0)  # output = input * stride
+            small, big = total // 2, total - total // 2
+            pads.append((small, big) if win.mode == "SAME_UPPER" else (big, small))
     else:
         pads = list(zip(win.pre, win.post))
     if any(a < 0 or b < 0 for a, b in pads):
