@@ -363,3 +363,25 @@ def test_load_copies_unless_assign():
     assert not torch.equal(mine.head.bias.data, sd["head.bias"])
     mine.load_state_dict(sd, assign=True)
     assert mine.head.bias.data.data_ptr() == sd["head.bias"].data_ptr()
+
+
+def test_weights_live_as_long_as_the_network():
+    """TensorRT keeps raw pointers into the weight arrays: they must outlive the Network/context wrapper and be
+    freed with the INetworkDefinition itself."""
+    import gc
+    import weakref
+
+    from trtnn.reference import Executor
+
+    m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+    net = trtnn.define(m, [trtnn.Input("x", (1, 3, 8, 8))])
+    kept = [weakref.ref(t) for t in net.ctx._keep]
+    network = net.network
+    del net
+    gc.collect()
+    assert kept and all(r() is not None for r in kept)
+    out = Executor(network)({"x": torch.ones(1, 3, 8, 8)})["output"]
+    assert out.shape == (1, 8, 6, 6) and bool(torch.isfinite(out).all())
+    del network
+    gc.collect()
+    assert all(r() is None for r in kept)

@@ -249,7 +249,6 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
         raise BuildError("TensorRT failed to build the network", ctx.logger.take_errors())
     ins = [TensorInfo(i.name, tuple(int(d) for d in i.shape), dtypes.to_torch(i.dtype)) for i in net.inputs]
     engine = Engine(memoryview(plan).cast("B"), ins, list(net.outputs), trt.__name__, net.define_seconds, seconds)
-    ctx.release()
     log.info("built %s in %.2fs (definition %.3fs)", engine, seconds, net.define_seconds)
     return engine
 

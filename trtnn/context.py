@@ -1,6 +1,7 @@
 """BuildContext: the explicit owner of one TensorRT network while a model's forward emits layers into it."""
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
@@ -23,9 +24,11 @@ class BuildContext:
         self.trt = trt
         self.logger = backend.logger()
         self.builder = trt.Builder(self.logger)
+        self._keep: List[Any] = []  # arrays behind trt.Weights
         self.network = network if network is not None else self.builder.create_network(backend.network_flags())
+        # TensorRT keeps pointers into weight arrays: they (and the builder) live exactly as long as the network.
+        weakref.finalize(self.network, _release, self._keep, self.builder)
         self.fold_bn = fold_bn
-        self._keep: List[Any] = []  # arrays behind trt.Weights: alive until the build ends
         self._names: Dict[str, int] = {}
         self._scope: List[str] = []
         self._paths: Dict[int, str] = {}
@@ -166,7 +169,7 @@ class BuildContext:
             fn()
         self._finalizers.clear()
 
-    def release(self) -> None:
-        """Drop the kept weight arrays (after the builder is done with them)."""
-        self._keep.clear()
 
+
+def _release(keep: List[Any], builder: Any) -> None:
+    keep.clear()

@@ -19,7 +19,7 @@ Exact when the top K boxes hold max_det kept ones or all boxes above conf; K is 
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -53,7 +53,7 @@ class Preprocess(Module):
     """uint8 images (NHWC or NCHW, BGR or RGB) -> NCHW RGB in `dtype`: x / 255, then (x - mean) / std if given."""
 
     def __init__(self, layout: str = "NHWC", bgr: bool = True, mean: Optional[Sequence[float]] = None,
-                 std: Optional[Sequence[float]] = None, dtype: object = torch.float32) -> None:
+                 std: Optional[Sequence[float]] = None, dtype: Any = torch.float32) -> None:
         super().__init__()
         if layout not in ("NHWC", "NCHW"):
             raise ShapeError(f"Preprocess layout must be 'NHWC' or 'NCHW', got {layout!r}")
@@ -123,7 +123,7 @@ def _suppression(boxes: Tensor, classes: Tensor, iou: Threshold) -> Tensor:
     x1, y1, x2, y2 = (boxes[..., t] for t in range(4))
     area = (x2 - x1) * (y2 - y1)
 
-    def pair(v: Tensor, op) -> Tensor:
+    def pair(v: Tensor, op: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
         return op(v.unsqueeze(2), v.unsqueeze(1))
 
     w = F.clamp(pair(x2, F.minimum) - pair(x1, F.maximum), min=0.0)
@@ -158,8 +158,8 @@ class NMS(Module):
     def extra_repr(self) -> str:
         return f"conf={self.conf}, iou={self.iou}, max_det={self.max_det}, pre_nms_topk={self.pre_nms_topk}"
 
-    def forward(self, boxes: Tensor, scores: Tensor, conf: Optional[Tensor] = None,
-                iou: Optional[Tensor] = None) -> Dict[str, Tensor]:
+    def forward(self, boxes: Tensor, scores: Tensor, conf: Optional[Threshold] = None,
+                iou: Optional[Threshold] = None) -> Dict[str, Tensor]:
         if boxes.ndim != 3 or boxes.shape[2] != 4 or scores.ndim != 3 or scores.shape[:2] != boxes.shape[:2]:
             raise ShapeError(f"NMS expects boxes [B, N, 4] and scores [B, N, C], got {boxes.shape} and {scores.shape}")
         b, n, c = scores.shape

@@ -40,7 +40,7 @@ def torch_dtype(dt: Any, what: str = "tensor") -> torch.dtype:
     return out
 
 
-def dims(d: Any) -> Tuple[int, ...]:
+def dims(d: Any) -> Optional[Tuple[int, ...]]:
     """A TensorRT Dims / sequence as a tuple of ints (None stays None)."""
     return None if d is None else tuple(int(v) for v in d)
 
