@@ -76,6 +76,10 @@ def load_model(args: argparse.Namespace) -> Tuple[Any, List[Input]]:
         kwargs = config_from_state_dict(registered, state) if state is not None else {}
         if args.nc is not None:
             kwargs["n_classes" if registered.startswith("unet") else "nc"] = args.nc
+        if getattr(args, "mask", False):
+            if not registered.startswith("unet"):
+                raise TrtnnError(f"--mask is for unet models, not {registered!r}")
+            kwargs["output"] = "mask"
     model = factory(**kwargs)
     if state is not None:
         model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights
@@ -108,12 +112,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .build import build_network, define
 
     model, inputs = load_model(args)
+    output_dtype = args.output_dtype
     if args.end2end:
-        from .models.detect import end2end_for
-
-        model, inputs = end2end_for(args, model, inputs)
+        model, inputs = _end2end(args, model, inputs)
+        output_dtype = output_dtype or "fp32"  # EfficientNMS layout: float32 boxes and scores
     net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output,
-                 output_dtype=args.output_dtype)
+                 output_dtype=output_dtype)
     del model  # the network keeps what the builder needs; weights that BN folding replaced are freed
     engine = build_network(net, workspace=args.workspace << 20 if args.workspace else None)
     engine.save(args.output)
@@ -123,6 +127,20 @@ def cmd_build(args: argparse.Namespace) -> int:
         for info in infos:
             print(f"  {kind:6} {info}")
     return 0
+
+
+def _end2end(args: argparse.Namespace, model: Any, inputs: List[Input]) -> Tuple[Any, List[Input]]:
+    """Wrap a YOLO model with in-engine preprocessing, decode and class-aware NMS."""
+    from .models.detect import End2End, Preprocess
+
+    if ":" in args.target or not args.target.startswith("yolo"):
+        raise TrtnnError(f"--end2end is for the registered YOLO models (yolov8n, yolo11s, yolov5m, ...), not {args.target!r}")
+    e2e = End2End(model, "v5" if args.target.startswith("yolov5") else "v8", conf=args.conf, iou=args.iou,
+                  max_det=args.max_det, preprocess=Preprocess() if args.preprocess else None,
+                  runtime_thresholds=args.runtime_thresholds, scale_to_orig=args.orig_size,
+                  pre_nms_topk=args.pre_nms_topk)
+    batch, _, h, w = inputs[0].shape
+    return e2e, e2e.inputs((h, w), batch)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -202,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     e2e.add_argument("--max-det", type=int, default=None, help="detections kept per image (default 300; yolov5 1000)")
     e2e.add_argument("--runtime-thresholds", action="store_true", help="conf/iou as engine inputs instead of constants")
     e2e.add_argument("--preprocess", action="store_true", help="take uint8 BGR NHWC images and normalize in the engine")
+    e2e.add_argument("--orig-size", action="store_true",
+                     help="add an orig_size [B,2] (h,w) input and map boxes back to the letterboxed originals")
+    e2e.add_argument("--pre-nms-topk", type=int, default=1000, help="candidates entering NMS (<= 3840, default 1000)")
+    p.add_argument("--mask", action="store_true", help="unet: also output the mask (argmax, or sigmoid > 0.5)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("inspect", help="list the layers of a model's TensorRT network (no GPU needed)")
