@@ -22,7 +22,7 @@ import trtnn.nn as nn  # noqa: E402
 from trtnn.models import MODELS, UNet, get, yolo11, yolov5, yolov8  # noqa: E402
 from trtnn.reference import Executor  # noqa: E402
 
-KEYS_DIR = Path("/work/shared/reference/keys")
+KEYS_DIR = Path(__file__).parent / "data" / "keys"  # copied from the reference facts (keys/*.keys)
 TOL = 1e-4
 
 PAIRS = {  # name -> (reference factory, trtnn factory)

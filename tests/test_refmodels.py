@@ -1,6 +1,6 @@
 """Checks of the PyTorch reference models in tests/refmodels against the originals' facts.
 
-Keys/shapes come from /work/shared/reference/keys/*.keys, parameter counts from MODELS.md
+Keys/shapes come from tests/data/keys/*.keys (the original projects' state_dicts), parameter counts from MODELS.md
 (YOLO11 s/m/l/x from the summary comments in ultralytics' yolo11.yaml). Big scales are
 built on the meta device (no memory, no forward).
 """
@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/ may or may not become a
 from refmodels import randomize_bn, unet, yolo11, yolov5, yolov8  # noqa: E402
 from refmodels import detect_postprocess as pp  # noqa: E402
 
-KEYS_DIR = Path("/work/shared/reference/keys")
+KEYS_DIR = Path(__file__).parent / "data" / "keys"  # copied from the reference facts (keys/*.keys)
 
 BUILDERS = {
     "unet": lambda: unet(3, 2, bilinear=False),

@@ -6,7 +6,7 @@ import sys
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KEYS = os.path.join(ROOT, "..", "shared", "reference", "keys")
+KEYS = os.path.join(ROOT, "tests", "data", "keys")
 
 
 def _run(*args):

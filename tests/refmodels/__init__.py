@@ -7,7 +7,7 @@ Written for trtnn's tests (no ultralytics / torchvision dependency):
 * :mod:`.detect_postprocess` -- the originals' predict-time NMS and letterbox box mapping.
 
 Module trees (and so ``state_dict`` keys) match the originals exactly; see
-/work/shared/reference/MODELS.md and keys/*.keys.
+the reference facts (module trees, parameter counts) and tests/data/keys/*.keys.
 """
 
 from .unet import UNet, unet
