@@ -83,3 +83,16 @@ def test_wrong_count_and_type(ex):
         ex([np.zeros((1, 3, 4, 4), np.float32)])
     with pytest.raises(InputError, match=r"input 'ids': expected a numpy array or torch tensor of shape \(2,\)"):
         ex({"x": np.zeros((1, 3, 4, 4), np.float32), "ids": [1, 2]})
+
+
+def test_trtnn_network_profile_is_checked():
+    import trtnn
+    import trtnn.nn as nn
+    from trtnn.reference import Executor
+
+    inp = trtnn.Input("x", (-1, 3, 4, 4), min_shape=(1, 3, 4, 4), max_shape=(2, 3, 4, 4))
+    ex = Executor.from_model(nn.ReLU(), [inp])
+    assert ex({"x": torch.ones(2, 3, 4, 4)})["output"].shape == (2, 3, 4, 4)
+    with pytest.raises(trtnn.InputError, match=r"input 'x': shape \(3, 3, 4, 4\) is outside the network's profile "
+                                               r"\(min \(1, 3, 4, 4\), max \(2, 3, 4, 4\)\)"):
+        ex({"x": torch.ones(3, 3, 4, 4)})

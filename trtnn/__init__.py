@@ -1,6 +1,7 @@
 """trtnn: write TensorRT networks by hand the way you write PyTorch models — no ONNX in between."""
 from . import functional, layers
 from .build import Engine, Input, Network, build, build_network, define
+from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import (BackendError, BuildError, CheckpointError, InputError, ShapeError, StateDictError, TrtnnError,
                      UnsupportedError)
 from .layers import ModuleDict, ModuleList, Sequential
@@ -8,10 +9,13 @@ from .module import Module
 from .parameter import Parameter
 from .tensor import Tensor
 
+from . import debug, models, reference  # noqa: E402  (they build on the names above)
+
 __version__ = "0.1.0"
 
 __all__ = [
     "BackendError", "BuildError", "CheckpointError", "Engine", "Input", "InputError", "Module", "ModuleDict",
     "ModuleList", "Network", "Parameter", "Sequential", "ShapeError", "StateDictError", "Tensor", "TrtnnError",
-    "UnsupportedError", "build", "build_network", "define", "functional", "layers",
+    "UnsupportedError", "build", "build_network", "debug", "define", "functional", "layers", "load_checkpoint",
+    "models", "reference", "save_checkpoint",
 ]

@@ -128,7 +128,8 @@ def run_steps(steps: List[Step], env: Dict[Optional[str], Any], free: bool = Fal
 
 
 class Executor:
-    """Runs a TensorRT INetworkDefinition layer by layer with PyTorch CPU ops, honoring each layer's settings.
+    """Runs a TensorRT INetworkDefinition (or a trtnn Network) layer by layer with PyTorch CPU ops, honoring each
+    layer's settings.
 
     `Executor(network)` reads every layer once into a plan (weights are copied: the executor does not need the
     network afterwards). `ex(inputs)` takes a dict name -> array/tensor or a sequence in network input order and
@@ -137,6 +138,9 @@ class Executor:
     """
 
     def __init__(self, network: Any) -> None:
+        # a trtnn Network also brings its inputs' profiles (min/max shapes of dynamic dims)
+        self._profiles = {i.name: i.profile() for i in getattr(network, "inputs", ()) if i.is_dynamic}
+        network = getattr(network, "network", network)
         self.input_specs: List[Tuple[str, Tuple[int, ...], torch.dtype]] = []
         for i in range(network.num_inputs):
             t = network.get_input(i)
@@ -167,7 +171,20 @@ class Executor:
         env[None] = None
         for (name, shape, dtype), value in zip(self.input_specs, given):
             env[name] = self._check(name, shape, dtype, value)
+            if name in self._profiles:
+                lo, _, hi = self._profiles[name]
+                got = tuple(env[name].shape)
+                if any(g < a or g > b for g, a, b in zip(got, lo, hi)):
+                    raise InputError(f"input '{name}': shape {_fmt(got)} is outside the network's profile "
+                                     f"(min {_fmt(lo)}, max {_fmt(hi)})")
         return env
+
+    @classmethod
+    def from_model(cls, model: Any, inputs: Sequence[Any], **define_kw: Any) -> "Executor":
+        """Define a trtnn model for `inputs` (trtnn.Input specs) and compile its network."""
+        from ..build import define
+
+        return cls(define(model, inputs, **define_kw))
 
     def _describe(self) -> str:
         return ", ".join(f"'{n}' {_fmt(s)} {str(d).replace('torch.', '')}" for n, s, d in self.input_specs)
