@@ -1,7 +1,8 @@
 """Shared test helpers: define a network from a function, run it on the CPU executor, compare with torch."""
 from __future__ import annotations
 
-from typing import Any, Callable, List, Sequence
+from pathlib import Path
+from typing import Any, Callable, List, Sequence, Tuple
 
 import torch
 
@@ -73,3 +74,16 @@ def check(fn: Callable, inputs: Sequence[torch.Tensor], dtype: str = "fp32", tol
     if engine is not None:
         assert engine.nbytes > 0
     return net, got, engine
+
+
+KEYS_DIR = Path(__file__).parent / "data" / "keys"  # the original projects' state_dict keys and shapes
+
+
+def parse_keys(name: str) -> List[Tuple[str, Tuple[int, ...]]]:
+    """`keys/<name>.keys` (`name (d0, d1, ...)` lines) -> [(key, shape)] in order."""
+    out = []
+    for line in (KEYS_DIR / f"{name}.keys").read_text().splitlines():
+        if line.strip():
+            key, shape = line.strip().rsplit(" (", 1)
+            out.append((key, tuple(int(d) for d in shape.rstrip(")").split(",") if d.strip())))
+    return out

@@ -21,8 +21,8 @@ import trtnn  # noqa: E402
 import trtnn.nn as nn  # noqa: E402
 from trtnn.models import MODELS, UNet, get, yolo11, yolov5, yolov8  # noqa: E402
 from trtnn.reference import Executor  # noqa: E402
+from harness import parse_keys  # noqa: E402
 
-KEYS_DIR = Path(__file__).parent / "data" / "keys"  # copied from the reference facts (keys/*.keys)
 TOL = 1e-4
 
 PAIRS = {  # name -> (reference factory, trtnn factory)
@@ -32,16 +32,6 @@ PAIRS = {  # name -> (reference factory, trtnn factory)
     "yolo11n": (lambda: ref.yolo11("n"), lambda: yolo11("n")),
     "yolov5s": (lambda: ref.yolov5("s"), lambda: yolov5("s")),
 }
-
-
-def parse_keys(path):
-    """`name (d0, d1, ...)` lines -> [(name, shape)]."""
-    out = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            name, shape = line.strip().rsplit(" (", 1)
-            out.append((name, tuple(int(s) for s in shape.rstrip(")").split(",") if s.strip())))
-    return out
 
 
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -56,7 +46,7 @@ def test_loads_reference_state_dict(name):
     model = make()
     model.load_state_dict(sd, strict=True)
     got = model.state_dict()
-    assert [(k, tuple(v.shape)) for k, v in got.items()] == parse_keys(KEYS_DIR / f"{name}.keys")
+    assert [(k, tuple(v.shape)) for k, v in got.items()] == parse_keys(name)
     assert all(torch.equal(got[k], v) for k, v in sd.items())
 
 

@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/ may or may not become a
 
 from refmodels import randomize_bn, unet, yolo11, yolov5, yolov8  # noqa: E402
 from refmodels import detect_postprocess as pp  # noqa: E402
+from harness import parse_keys  # noqa: E402
 
-KEYS_DIR = Path(__file__).parent / "data" / "keys"  # copied from the reference facts (keys/*.keys)
 
 BUILDERS = {
     "unet": lambda: unet(3, 2, bilinear=False),
@@ -26,16 +26,6 @@ BUILDERS = {
     "yolo11n": lambda: yolo11("n"),
     "yolov5s": lambda: yolov5("s"),
 }
-
-
-def parse_keys(path):
-    """`name (d0, d1, ...)` lines -> [(name, shape tuple)]."""
-    out = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            name, shape = line.strip().rsplit(" (", 1)
-            out.append((name, tuple(int(s) for s in shape.rstrip(")").split(",") if s.strip())))
-    return out
 
 
 def build_meta(fn):
@@ -48,12 +38,9 @@ def build_meta(fn):
 
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_state_dict_keys_and_shapes(name):
-    path = KEYS_DIR / f"{name}.keys"
-    if not path.exists():
-        pytest.skip(f"{path} not available")
     model = build_meta(BUILDERS[name])
     got = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
-    assert got == parse_keys(path)
+    assert got == parse_keys(name)
 
 
 # ---------------------------------------------------------------------------------- (b) params
