@@ -1,6 +1,6 @@
 """Build a YOLOv5 (v7.0) TensorRT engine (random weights unless a checkpoint is given).
 
-    python examples/yolov5.py [yolov5s.pt] [--scale s] [--nc 80] [--imgsz 640 640] [--dtype fp16]
+    python examples/yolov5.py [yolov5s.pt] [--scale s] [--nc 80] [--imgsz 640 640] [--dtype fp16] [--end2end]
 
 The engine takes `images` [1, 3, H, W] (RGB, /255) and returns `output0` [1, N, 5 + nc]: (cx, cy, w, h) in input
 pixels, objectness, class scores (score = obj * cls), the output of yolov5's export (NMS not included).
@@ -9,6 +9,7 @@ import argparse
 
 import trtnn
 from trtnn.checkpoint import load_checkpoint
+from trtnn.models.detect import End2End, Preprocess
 from trtnn.models import yolov5
 
 p = argparse.ArgumentParser(description="YOLOv5 -> TensorRT engine")
@@ -18,11 +19,16 @@ p.add_argument("--nc", type=int, default=80)
 p.add_argument("--imgsz", type=int, nargs=2, default=(640, 640), metavar=("H", "W"))
 p.add_argument("--dtype", default="fp16", choices=("fp16", "fp32"))
 p.add_argument("--out", default="yolov5.engine")
+p.add_argument("--end2end", action="store_true", help="uint8 BGR NHWC images in, final detections out")
 args = p.parse_args()
 
 model = yolov5(args.scale, args.nc)
 if args.weights:
     model.load_state_dict(load_checkpoint(args.weights), strict=True)
-engine = trtnn.build(model, [trtnn.Input("images", (1, 3, *args.imgsz))], dtype=args.dtype, output_names=["output0"])
+inputs, names = [trtnn.Input("images", (1, 3, *args.imgsz))], ["output0"]
+if args.end2end:  # preprocessing, decode and class-aware NMS inside the engine (EfficientNMS-style outputs)
+    model = End2End(model, "v5", preprocess=Preprocess("NHWC", bgr=True))
+    inputs, names = model.inputs(tuple(args.imgsz)), None
+engine = trtnn.build(model, inputs, dtype=args.dtype, output_names=names, output_dtype="fp32")
 engine.save(args.out)
 print(f"{engine} -> {args.out}")
