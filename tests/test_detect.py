@@ -321,10 +321,8 @@ def test_end2end_tiny_model_matches_reference():
 
 
 def test_end2end_yolov8n():
-    yolo = pytest.importorskip("trtnn.models.yolo")
-    if not hasattr(yolo, "yolov8"):
-        pytest.skip("trtnn.models.yolo.yolov8 is not available yet")
     from refmodels import randomize_bn, yolov8
+    from trtnn.models import yolo
 
     torch_model = randomize_bn(yolov8("n", nc=80), seed=0).eval()
     model = yolo.yolov8("n", nc=80)
