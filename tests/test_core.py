@@ -385,3 +385,8 @@ def test_weights_live_as_long_as_the_network():
     del network
     gc.collect()
     assert all(r() is None for r in kept)
+
+
+def test_wrong_number_of_inputs_is_explained():
+    with pytest.raises(trtnn.TrtnnError, match=r"Block.forward cannot take the 2 network input\(s\) 'a', 'b'"):
+        trtnn.define(Block(3, 4), [trtnn.Input("a", (1, 3, 8, 8)), trtnn.Input("b", (1, 3, 8, 8))])

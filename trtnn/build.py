@@ -1,6 +1,7 @@
 """From a trtnn Module to a TensorRT network definition (`define`) and to a serialized engine (`build`)."""
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
 import time
@@ -125,6 +126,12 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
     float_in = [dtypes.to_torch(i.dtype) for i in inputs if dtypes.to_torch(i.dtype).is_floating_point]
     io_dt = float_in[0] if float_in else compute
     net = Network(ctx, list(inputs))
+    try:
+        inspect.signature(model.forward).bind(*args)
+    except TypeError as e:
+        names = ", ".join(repr(i.name) for i in inputs)
+        raise TrtnnError(f"{type(model).__name__}.forward cannot take the {len(inputs)} network input(s) {names}: {e}") \
+            from None
     out = model(*args)
     for name, t in _flatten_outputs(out, output_names):
         if output_dtype is not None:  # every floating output in the dtype asked for
