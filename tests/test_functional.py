@@ -140,6 +140,7 @@ CASES = {
     "methods_activation": (lambda F, x: (x.sigmoid(), x.relu(), x.softmax(-1), x.exp(), x.tanh()), [X]),
     "methods_clamp_abs_sqrt": (lambda F, x: (x.clamp(-1, 1), x.abs().sqrt(), x.pow(2)), [X]),
     "expand": (lambda F, x: x[:, :1].expand(2, 3, 9, 11), [X]),
+    "expand_as": (lambda F, a, b: a.expand_as(b), [r(3, 1), r(2, 3, 4)]),
 }
 
 

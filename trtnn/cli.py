@@ -86,9 +86,11 @@ def load_model(args: argparse.Namespace) -> Tuple[Any, List[Input]]:
     if args.input:
         inputs = [parse_input(s) for s in args.input]
     elif registered:
+        from .models.detect import batched_input
+
         h, w = parse_imgsz(args.imgsz or ("572" if registered.startswith("unet") else "640"))
-        channels = getattr(model, "n_channels", 3)
-        inputs = [Input("images" if registered.startswith("yolo") else "input", (args.batch, channels, h, w))]
+        name = "images" if registered.startswith("yolo") else "input"
+        inputs = [batched_input(name, (getattr(model, "n_channels", 3), h, w), "fp32", args.batch, args.max_batch)]
     else:
         raise TrtnnError(f"{args.target}: give the network inputs with --input NAME:SHAPE[:DTYPE]")
     return model, inputs
@@ -99,6 +101,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", action="append", metavar="NAME:SHAPE[:DTYPE]", help="a network input (repeatable)")
     p.add_argument("--imgsz", help="registered models: input size N or HxW (default 640; unet 572)")
     p.add_argument("--batch", type=int, default=1, help="registered models: batch size (default 1)")
+    p.add_argument("--max-batch", type=int, help="registered models: dynamic batch 1..MAX instead of --batch")
     p.add_argument("--weights", help="checkpoint: .pt/.pth (also ultralytics, loaded safely), .safetensors, .npz, .wts")
     p.add_argument("--random-weights", action="store_true", help="registered models: build without a checkpoint")
     p.add_argument("--nc", type=int, help="number of classes (default: read from --weights, else the model's)")
@@ -139,8 +142,8 @@ def _end2end(args: argparse.Namespace, model: Any, inputs: List[Input]) -> Tuple
                   max_det=args.max_det, preprocess=Preprocess() if args.preprocess else None,
                   runtime_thresholds=args.runtime_thresholds, scale_to_orig=args.orig_size,
                   pre_nms_topk=args.pre_nms_topk)
-    batch, _, h, w = inputs[0].shape
-    return e2e, e2e.inputs((h, w), batch)
+    _, _, h, w = inputs[0].shape
+    return e2e, e2e.inputs((h, w), args.batch, args.max_batch)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

@@ -98,10 +98,37 @@ def _mask(dims: Sequence[int]) -> int:
     return m
 
 
-def _static(x: Tensor, what: str) -> Tuple[int, ...]:
-    if any(d < 0 for d in x.shape):
-        raise UnsupportedError(f"{what} needs a static shape; tensor '{x.name}' has shape {x.shape}")
+def _static(x: Tensor, what: str, dims: Optional[Sequence[int]] = None) -> Tuple[int, ...]:
+    """x.shape, after checking that `dims` (default: all) are static."""
+    if any(x.shape[d] < 0 for d in (range(x.ndim) if dims is None else dims)):
+        which = "a static shape" if dims is None else f"static dims {tuple(dims)}"
+        raise UnsupportedError(f"{what} needs {which}; tensor '{x.name}' has shape {x.shape}")
     return x.shape
+
+
+def _dynamic(x: Tensor) -> bool:
+    return builtins.min(x.shape, default=0) < 0
+
+
+# A shape spec is a list of ints and ("d", j) items: ("d", j) is x's dim j, known only when the engine runs.
+Spec = List[Union[int, Tuple[str, int]]]
+
+
+def _spec(x: Tensor) -> Spec:
+    """x's own shape as a spec: static dims as ints, dynamic ones as references."""
+    return [s if s >= 0 else ("d", i) for i, s in enumerate(x.shape)]
+
+
+def _is_ref(item: Any) -> bool:
+    return isinstance(item, tuple)
+
+
+def _shape_vector(x: Tensor, spec: Spec) -> Tensor:
+    """An int64 shape tensor for `spec`, reading x's dynamic dims at run time."""
+    dims = _out(x.ctx.add("shape", "add_shape", x.use()), x.ctx)
+    picked = index_select(dims, 0, [item[1] if _is_ref(item) else 0 for item in spec])
+    return where(torch.tensor([_is_ref(item) for item in spec]), picked,
+                 torch.tensor([0 if _is_ref(item) else item for item in spec], dtype=torch.int64))
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
@@ -364,20 +391,35 @@ def _shuffle(x: Tensor, op: str, first=None, dims=None, second=None, zero_placeh
 
 
 def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
+    """torch's reshape/view. With dynamic dims, a -1 at the index of a dynamic input dim copies that dim when more
+    than one -1 is given, so `x.view(x.shape[0], -1)` works for a dynamic batch."""
     shape = tuple(int(s) for s in shape)
+    if _dynamic(input):
+        spec: Spec = list(shape)
+        if shape.count(-1) > 1:
+            spec = [("d", i) if v == -1 and i < input.ndim and input.shape[i] < 0 else v for i, v in enumerate(shape)]
+        if builtins.sum(1 for v in spec if v == -1) > 1:
+            raise ShapeError(f"reshape of '{input.name}' {input.shape} to {shape}: only one dimension can be inferred")
+        return _reshape(input, spec)
     if shape.count(-1) > 1:
         raise ShapeError(f"reshape of '{input.name}' {input.shape} to {shape}: only one dimension can be -1")
-    if builtins.min(input.shape, default=0) >= 0:
-        n, known = input.numel(), int(np.prod([s for s in shape if s != -1], dtype=np.int64))
-        if -1 in shape:
-            if known == 0 or n % known:
-                raise ShapeError(f"shape {shape} is invalid for tensor '{input.name}' of shape {input.shape}")
-            shape = tuple(n // known if s == -1 else s for s in shape)
-        if int(np.prod(shape, dtype=np.int64)) != n:
+    n, known = input.numel(), int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    if -1 in shape:
+        if known == 0 or n % known:
             raise ShapeError(f"shape {shape} is invalid for tensor '{input.name}' of shape {input.shape}")
-        if shape == input.shape:
-            return input
-    return _shuffle(input, "reshape", dims=shape, zero_placeholder=False)
+        shape = tuple(n // known if s == -1 else s for s in shape)
+    if int(np.prod(shape, dtype=np.int64)) != n:
+        raise ShapeError(f"shape {shape} is invalid for tensor '{input.name}' of shape {input.shape}")
+    return input if shape == input.shape else _reshape(input, list(shape))
+
+
+def _reshape(x: Tensor, spec: Spec) -> Tensor:
+    if not any(_is_ref(v) for v in spec):
+        return _shuffle(x, "reshape", dims=tuple(spec), zero_placeholder=False)
+    layer = x.ctx.add("reshape", "add_shuffle", x.use())
+    layer.zero_is_placeholder = False
+    layer.set_input(1, _shape_vector(x, spec).use())
+    return _out(layer, x.ctx)
 
 
 view = reshape
@@ -401,17 +443,18 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if input.ndim == 0:
         return reshape(input, (1,))
     s, e = _dim(start_dim, input.ndim), _dim(end_dim, input.ndim)
-    shp = input.shape
-    if builtins.min(shp[:s] + shp[e + 1:], default=0) < 0:
-        raise UnsupportedError(f"flatten needs static dims outside [{s}, {e}]; '{input.name}' has shape {shp}")
+    shp, spec = input.shape, _spec(input)
     merged = -1 if builtins.min(shp[s:e + 1]) < 0 else int(np.prod(shp[s:e + 1], dtype=np.int64))
-    return reshape(input, shp[:s] + (merged,) + shp[e + 1:])
+    if not _dynamic(input):
+        return reshape(input, shp[:s] + (merged,) + shp[e + 1:])
+    return _reshape(input, spec[:s] + [merged] + spec[e + 1:])
 
 
 def squeeze(input: Tensor, dim: Any = None) -> Tensor:
-    shp = _static(input, "squeeze")
+    shp = input.shape
     dims = [i for i, s in enumerate(shp) if s == 1] if dim is None else [d for d in _dims(dim, input.ndim) if shp[d] == 1]
-    return reshape(input, tuple(s for i, s in enumerate(shp) if i not in dims))
+    kept = [v for i, v in enumerate(_spec(input)) if i not in dims]
+    return reshape(input, kept) if not _dynamic(input) else _reshape(input, kept)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
@@ -425,17 +468,33 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 def expand(input: Tensor, sizes: Sequence[int]) -> Tensor:
     x = _unsqueeze_front(input, len(sizes) - input.ndim)
-    shp = _static(x, "expand")
-    out = tuple(s if n == -1 else n for s, n in zip(shp, sizes))
+    shp = x.shape
+    out = [v if n == -1 else n for v, n in zip(_spec(x), sizes)]
     for s, n in zip(shp, out):
-        if s != 1 and s != n:
+        if s != 1 and s != n and not _is_ref(n):
             raise ShapeError(f"expand of '{input.name}' {input.shape} to {tuple(sizes)}: size {s} cannot become {n}")
     stride = tuple(0 if s == 1 and n != 1 else 1 for s, n in zip(shp, out))
     return _slice(x, "expand", (0,) * x.ndim, out, stride)
 
 
-def _slice(x: Tensor, op: str, start, shape, stride, mode: Optional[str] = None, fill: Any = None) -> Tensor:
-    layer = x.ctx.add(op, "add_slice", x.use(), tuple(start), tuple(shape), tuple(stride))
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """torch's expand_as: size-1 dims of `input` broadcast to `other`'s sizes, dynamic ones included."""
+    x = _unsqueeze_front(input, other.ndim - input.ndim)
+    out = _spec(other)
+    for s, n in zip(x.shape, other.shape):
+        if s != 1 and s != n:
+            raise ShapeError(f"expand_as: '{input.name}' {input.shape} cannot be expanded to '{other.name}' {other.shape}")
+    stride = tuple(0 if s == 1 and n != 1 else 1 for s, n in zip(x.shape, other.shape))
+    return _slice(x, "expand_as", (0,) * x.ndim, out, stride, dims_of=other)
+
+
+def _slice(x: Tensor, op: str, start, shape: Spec, stride, mode: Optional[str] = None, fill: Any = None,
+           dims_of: Optional[Tensor] = None) -> Tensor:
+    """A slice layer; `shape` items may reference dynamic dims of x (or of `dims_of`)."""
+    layer = x.ctx.add(op, "add_slice", x.use(), tuple(start), tuple(0 if _is_ref(v) else v for v in shape),
+                      tuple(stride))
+    if any(_is_ref(v) for v in shape):
+        layer.set_input(2, _shape_vector(x if dims_of is None else dims_of, shape).use())
     if mode is not None:
         layer.mode = getattr(_trt(x).SampleMode, mode)
     if fill is not None:
@@ -444,19 +503,19 @@ def _slice(x: Tensor, op: str, start, shape, stride, mode: Optional[str] = None,
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
-    shp = _static(input, "narrow")
     d = _dim(dim, input.ndim)
+    shp = _static(input, "narrow", [d])
     start = start + shp[d] if start < 0 else start
     if start < 0 or length < 0 or start + length > shp[d]:
         raise ShapeError(f"narrow of '{input.name}' dim {d} (size {shp[d]}): start {start} + length {length} out of range")
-    begin, size = [0] * input.ndim, list(shp)
+    begin, size = [0] * input.ndim, _spec(input)
     begin[d], size[d] = start, length
     return _slice(input, "slice", begin, size, [1] * input.ndim)
 
 
 def split(tensor: Tensor, split_size_or_sections: Union[int, Sequence[int]], dim: int = 0) -> List[Tensor]:
     d = _dim(dim, tensor.ndim)
-    n = _static(tensor, "split")[d]
+    n = _static(tensor, "split", [d])[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0:
@@ -474,7 +533,7 @@ def split(tensor: Tensor, split_size_or_sections: Union[int, Sequence[int]], dim
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> List[Tensor]:
-    n = _static(input, "chunk")[_dim(dim, input.ndim)]
+    n = _static(input, "chunk", [_dim(dim, input.ndim)])[_dim(dim, input.ndim)]
     if chunks <= 0:
         raise ShapeError(f"chunk expects a positive number of chunks, got {chunks}")
     return split(input, builtins.max(1, math.ceil(n / chunks)), dim)
@@ -521,7 +580,7 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         idx += [slice(None)] * (x.ndim - n_real)
     if n_real > x.ndim:
         raise ShapeError(f"too many indices for tensor '{x.name}' of rank {x.ndim}")
-    shp = _static(x, "indexing")
+    shp = x.shape
     start, size, stride, out_shape, gathers = [], [], [], [], []
     d = 0
     for i in idx:
@@ -529,15 +588,19 @@ def getitem(x: Tensor, index: Any) -> Tensor:
             out_shape.append(1)
             continue
         n = shp[d]
-        if isinstance(i, (Tensor, list, np.ndarray, torch.Tensor)):
+        if n < 0:  # a dynamic dim: only taken whole
+            if not (isinstance(i, slice) and i == slice(None)):
+                raise UnsupportedError(f"indexing dim {d} of '{x.name}' {shp} with {i!r}: the dim is dynamic; only ':'")
+            start.append(0), size.append(("d", d)), stride.append(1), out_shape.append(("d", d))
+        elif isinstance(i, (Tensor, list, np.ndarray, torch.Tensor)):
             gathers.append((d, i, len(out_shape)))
             start.append(0), size.append(n), stride.append(1), out_shape.append(n)
         elif isinstance(i, slice):
-            b, e, s = i.indices(n)
+            b, e, st = i.indices(n)
             if (i.step or 1) <= 0:
                 raise ShapeError("step must be greater than zero")
-            cnt = builtins.max(0, math.ceil((e - b) / s))
-            start.append(b if cnt else 0), size.append(cnt), stride.append(s), out_shape.append(cnt)
+            cnt = builtins.max(0, math.ceil((e - b) / st))
+            start.append(b if cnt else 0), size.append(cnt), stride.append(st), out_shape.append(cnt)
         else:
             k = int(i)
             if not -n <= k < n:
@@ -545,9 +608,10 @@ def getitem(x: Tensor, index: Any) -> Tensor:
             start.append(k % n), size.append(1), stride.append(1)
         d += 1
     y = x
-    if tuple(start) != (0,) * x.ndim or tuple(size) != shp or tuple(stride) != (1,) * x.ndim:
+    if tuple(start) != (0,) * x.ndim or tuple(size) != tuple(_spec(x)) or tuple(stride) != (1,) * x.ndim:
         y = _slice(x, "getitem", start, size, stride)
-    y = reshape(y, [s for s in out_shape])
+    if out_shape != _spec(y):
+        y = _reshape(y, out_shape) if any(_is_ref(v) for v in out_shape) else reshape(y, out_shape)
     for dim, i, pos in gathers:
         y = index_select(y, pos, i)
     return y
@@ -883,7 +947,7 @@ def _pool_args(x: Tensor, kernel_size, stride, padding, op: str):
 
 
 def _pool(x: Tensor, kind: str, k, s, p, ceil_mode: bool, op: str, excludes_padding: bool = True):
-    hw = _static(x, op)[2:]
+    hw = _static(x, op, [2, 3])[2:]
     outs = [_pool_out(n, kk, ss, pp, ceil_mode) for n, kk, ss, pp in zip(hw, k, s, p)]
     if builtins.min(outs) <= 0:
         raise ShapeError(f"{op}: kernel {k} with padding {p} is larger than the input {hw} of '{x.name}'")
@@ -928,7 +992,7 @@ def _adaptive_bins(n: int, o: int) -> List[Tuple[int, int]]:
 
 
 def _adaptive_size(x: Tensor, output_size: Any, op: str) -> Tuple[int, int]:
-    hw = _static(x, op)[2:]
+    hw = _static(x, op, [2, 3])[2:]
     o = _pair(output_size) if not isinstance(output_size, (list, tuple)) else tuple(output_size)
     return tuple(n if oo is None else int(oo) for n, oo in zip(hw, o))
 
@@ -980,19 +1044,21 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         raise UnsupportedError("interpolate antialias=True has no TensorRT equivalent")
     if (size is None) == (scale_factor is None):
         raise ShapeError("interpolate: exactly one of size and scale_factor must be given")
-    spatial = _static(input, "interpolate")[2:]
+    spatial = _static(input, "interpolate", range(2, input.ndim))[2:]
     trt = _trt(input)
     layer = input.ctx.add(f"resize_{mode}", "add_resize", input.use())
+    sf = None
     if size is not None:
         out = tuple(int(v) for v in (size if isinstance(size, (list, tuple)) else [size] * nsp))
-        layer.shape = tuple(input.shape[:2]) + out
     else:
         sf = tuple(float(v) for v in (scale_factor if isinstance(scale_factor, (list, tuple)) else [scale_factor] * nsp))
         out = tuple(int(math.floor(n * f)) for n, f in zip(spatial, sf))
-        if recompute_scale_factor:
-            layer.shape = tuple(input.shape[:2]) + out
-        else:
-            layer.scales = (1.0, 1.0) + sf
+    if sf is not None and not recompute_scale_factor:
+        layer.scales = (1.0, 1.0) + sf
+    elif _dynamic(input):
+        layer.set_input(1, _shape_vector(input, _spec(input)[:2] + list(out)).use())
+    else:
+        layer.shape = tuple(input.shape[:2]) + out
     if mode in linear_modes:
         layer.resize_mode = trt.InterpolationMode.LINEAR
         ct = trt.ResizeCoordinateTransformation
@@ -1017,10 +1083,10 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Option
         raise UnsupportedError(f"pad mode={mode!r}; supported: {', '.join(modes)}")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ShapeError(f"pad {tuple(pad)}: expected pairs for at most {input.ndim} dims")
-    shp = _static(input, "pad")
-    start, size = [0] * input.ndim, list(shp)
-    for i in range(len(pad) // 2):
-        d = input.ndim - 1 - i
+    padded = [input.ndim - 1 - i for i in range(len(pad) // 2)]
+    shp = _static(input, "pad", padded)
+    start, size = [0] * input.ndim, _spec(input)
+    for i, d in enumerate(padded):
         before, after = int(pad[2 * i]), int(pad[2 * i + 1])
         if mode == "reflect" and (before >= shp[d] or after >= shp[d]):
             raise ShapeError(f"reflect padding {before, after} must be smaller than dim {d} (size {shp[d]}) of '{input.name}'")
@@ -1029,7 +1095,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Option
         start[d], size[d] = -before, shp[d] + before + after
         if size[d] < 0:
             raise ShapeError(f"pad {tuple(pad)} leaves a negative size for dim {d} of '{input.name}'")
-    if start == [0] * input.ndim and size == list(shp):
+    if start == [0] * input.ndim and size == _spec(input):
         return input
     fill = value if mode == "constant" and value else None
     return _slice(input, f"pad_{mode}", start, size, [1] * input.ndim, mode=modes[mode], fill=fill)

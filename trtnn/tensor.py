@@ -150,6 +150,7 @@ class Tensor:
     def clamp(self, min=None, max=None): return _functional().clamp(self, min, max)
     def pow(self, exponent): return _functional().pow(self, exponent)
     def expand(self, *sizes): return _functional().expand(self, _shape_args(sizes))
+    def expand_as(self, other): return _functional().expand_as(self, other)
     def contiguous(self): return self
     def to(self, dtype): return _functional().cast(self, dtype)
     def half(self): return self.to(torch.float16)

@@ -48,6 +48,14 @@ def _threshold(t: Threshold) -> Threshold:
     return _f32(t) if isinstance(t, Tensor) else float(t)
 
 
+def batched_input(name: str, shape: Sequence[int], dtype: Any, batch: int = 1, max_batch: Optional[int] = None) -> Input:
+    """Input(name, (batch, *shape)), or with a dynamic batch 1..max_batch (optimized for max_batch)."""
+    if max_batch is None:
+        return Input(name, (batch, *shape), dtype)
+    return Input(name, (-1, *shape), dtype, min_shape=(1, *shape), opt_shape=(max_batch, *shape),
+                 max_shape=(max_batch, *shape))
+
+
 # ---- preprocessing -----------------------------------------------------------------------------------------
 class Preprocess(Module):
     """uint8 images (NHWC or NCHW, BGR or RGB) -> NCHW RGB in `dtype`: x / 255, then (x - mean) / std if given."""
@@ -109,7 +117,7 @@ def _stable_topk(x: Tensor, k: int) -> Tensor:
         kth = F.topk(x, k).values[:, k - 1:k]
         key = F.where(x > kth, 2 * n - idx, F.where(F.eq(x, kth), n - idx, -1.0))
         sel = F.topk(key, k).indices
-        x, idx = F.gather(x, 1, sel), F.gather(F.expand(idx, x.shape), 1, sel)
+        x, idx = F.gather(x, 1, sel), F.gather(F.expand_as(idx, x), 1, sel)
     xi, xj, ii, ij = x.unsqueeze(2), x.unsqueeze(1), idx.unsqueeze(2), idx.unsqueeze(1)
     ahead = (xj > xi) | (F.eq(xj, xi) & (ij < ii))  # [B, i, j]: j comes before i
     rank = F.sum(_f32(ahead), -1)
@@ -234,19 +242,20 @@ class End2End(Module):
         self.model = model
         self.nms = NMS(conf, d_iou if iou is None else iou, d_max if max_det is None else max_det, pre_nms_topk)
 
-    def inputs(self, imgsz: Tuple[int, int], batch: int = 1) -> List[Input]:
-        """The network inputs for images of (h, w) = imgsz, in forward's order."""
+    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
+        """The network inputs for images of (h, w) = imgsz, in forward's order; a dynamic batch of 1..max_batch
+        when `max_batch` is given."""
         h, w = imgsz
         if self.preprocess is None:
-            specs = [Input("images", (batch, 3, h, w), "fp32")]
+            specs = [("images", (3, h, w), "fp32")]
         else:
-            shape = (batch, h, w, 3) if self.preprocess.layout == "NHWC" else (batch, 3, h, w)
-            specs = [Input("images", shape, torch.uint8)]
-        if self.runtime_thresholds:
-            specs += [Input("conf_thres", (1,), "fp32"), Input("iou_thres", (1,), "fp32")]
+            specs = [("images", (h, w, 3) if self.preprocess.layout == "NHWC" else (3, h, w), torch.uint8)]
         if self.scale_to_orig:
-            specs.append(Input("orig_size", (batch, 2), torch.int32))
-        return specs
+            specs.append(("orig_size", (2,), torch.int32))
+        out = [batched_input(name, shape, dt, batch, max_batch) for name, shape, dt in specs]
+        if self.runtime_thresholds:
+            out[1:1] = [Input("conf_thres", (1,), "fp32"), Input("iou_thres", (1,), "fp32")]
+        return out
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
         want = 2 * self.runtime_thresholds + self.scale_to_orig

@@ -1,0 +1,109 @@
+"""Dynamic batch: ops and shipped models defined with a -1 batch dim run at several batch sizes and build engines."""
+import pytest
+import torch
+
+import trtnn
+from harness import TORCH, Fn, rel_err
+from trtnn.reference import Executor
+
+g = torch.Generator().manual_seed(3)
+W = torch.randn(6, 4, 3, 3, generator=g)
+WL = torch.randn(5, 11, generator=g)
+
+CASES = {
+    "conv_pool": lambda F, x: F.max_pool2d(F.relu(F.conv2d(x, W, padding=1)), 2, ceil_mode=True),
+    "interpolate_size": lambda F, x: F.interpolate(x, size=(5, 7), mode="bilinear", align_corners=False),
+    "interpolate_scale": lambda F, x: F.interpolate(x, scale_factor=2),
+    "pad": lambda F, x: F.pad(x, (1, 2, 0, 1), mode="replicate"),
+    "getitem": lambda F, x: x[:, 1:, ::2, -3:],
+    "getitem_none_int": lambda F, x: x[:, None, 2, :, 0],
+    "chunk_split": lambda F, x: [*x.chunk(2, 1), *x.split([3, 8], 3)],
+    "view_batch": lambda F, x: x.view(x.shape[0], -1) if F is not TORCH else x.view(x.shape[0], -1),
+    "flatten": lambda F, x: F.flatten(x, 1),
+    "flatten_mid": lambda F, x: F.flatten(x, 1, 2),
+    "squeeze_unsqueeze": lambda F, x: x[:, :1].squeeze(1).unsqueeze(1),
+    "expand": lambda F, x: x[:, :, :1].expand(-1, -1, 3, -1),
+    "linear_softmax": lambda F, x: F.softmax(F.linear(x, WL), dim=-1),
+    "cat_sum": lambda F, x: F.cat([x, x * 2], 1).sum((2, 3)),
+    "adaptive": lambda F, x: F.adaptive_avg_pool2d(x, (2, 3)),
+    "expand_as_dynamic": lambda F, x: torch.ones(1, 4, 1, 11).expand_as(x) * x if F is TORCH
+    else F.expand_as(F.constant(torch.ones(1, 4, 1, 11), x), x) * x,
+}
+
+
+def _run_dynamic(fn, shape, batches, module=None, **define_kw):
+    spec = trtnn.Input("x", (-1, *shape[1:]), min_shape=(1, *shape[1:]), max_shape=(max(batches), *shape[1:]))
+    module = module or Fn(lambda x: fn(trtnn.functional, x))
+    net = trtnn.define(module, [spec], **define_kw)
+    ex = Executor(net)
+    outs = {b: ex({"x": torch.randn(b, *shape[1:], generator=g)}) for b in batches}
+    return net, ex, outs
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_op_with_dynamic_batch(name):
+    fn = CASES[name]
+    spec = trtnn.Input("x", (-1, 4, 6, 11), min_shape=(1, 4, 6, 11), max_shape=(3, 4, 6, 11))
+    net = trtnn.define(Fn(lambda x: fn(trtnn.functional, x)), [spec])
+    assert all(o.shape[0] == -1 for o in net.outputs)
+    ex = Executor(net)
+    for b in (1, 3):
+        x = torch.randn(b, 4, 6, 11, generator=g)
+        want = fn(TORCH, x)
+        want = want if isinstance(want, list) else [want]
+        got = list(ex({"x": x}).values())
+        for gg, w in zip(got, want):
+            assert gg.shape == w.shape
+            assert rel_err(gg, w) <= 1e-5
+    assert trtnn.build_network(net).nbytes > 0
+
+
+@pytest.mark.parametrize("name", ["unet", "yolov8n", "yolov5n", "yolo11n"])
+def test_models_with_dynamic_batch(name):
+    import refmodels
+
+    make_ref = {"unet": lambda: refmodels.unet(3, 2, False), "yolov8n": lambda: refmodels.yolov8("n", nc=3),
+                "yolov5n": lambda: refmodels.yolov5("n", nc=3), "yolo11n": lambda: refmodels.yolo11("n", nc=3)}[name]
+    ref = refmodels.randomize_bn(make_ref(), 0).eval()
+    mine = trtnn.models.get(name)(**({} if name == "unet" else {"nc": 3}))
+    mine.load_state_dict(ref.state_dict())
+    shape = (1, 3, 45, 67) if name == "unet" else (1, 3, 64, 96)
+    spec = trtnn.Input("x", (-1, *shape[1:]), min_shape=shape, max_shape=(2, *shape[1:]))
+    net = trtnn.define(mine, [spec])
+    ex = Executor(net)
+    x = torch.rand(2, *shape[1:], generator=g)
+    with torch.inference_mode():
+        want = ref(x)
+        want = want[0] if isinstance(want, (tuple, list)) else want
+    got = next(iter(ex({"x": x}).values()))
+    assert got.shape == want.shape
+    assert rel_err(got, want) <= 1e-4
+    one = next(iter(ex({"x": x[:1]}).values()))
+    assert rel_err(one, want[:1]) <= 1e-4
+    assert trtnn.build_network(net).nbytes > 0
+
+
+def test_end2end_dynamic_batch_equals_static():
+    """Dynamic-batch detections equal static-batch ones at the same batch size (those are checked against the
+    reference NMS in test_detect). Across batch sizes CPU conv kernels round differently (~1e-6), which can
+    legitimately flip a near-threshold box, so each batch size is compared with its own static network."""
+    import refmodels
+    from trtnn.models.detect import End2End, Preprocess
+
+    ref = refmodels.randomize_bn(refmodels.yolov8("n", nc=80), 0).eval()
+    mine = trtnn.models.get("yolov8n")()
+    mine.load_state_dict(ref.state_dict())
+    e2e = End2End(mine, conf=0.05, preprocess=Preprocess(), scale_to_orig=True)
+    images = (torch.rand(3, 96, 128, 3, generator=g) * 255).to(torch.uint8)
+    orig = torch.tensor([[480, 640], [300, 400], [96, 128]], dtype=torch.int32)
+    net = trtnn.define(e2e, e2e.inputs((96, 128), max_batch=4))
+    assert [o.shape for o in net.outputs] == [(-1, 1), (-1, 300, 4), (-1, 300), (-1, 300)]
+    dyn = Executor(net)
+    for b in (3, 1):
+        feed = {"images": images[:b], "orig_size": orig[:b]}
+        static = Executor(trtnn.define(e2e, e2e.inputs((96, 128), batch=b)))(feed)
+        got = dyn(feed)
+        assert int(static["num_dets"].sum()) > 0
+        for k in static:
+            assert torch.equal(got[k], static[k]), (b, k)
+    assert trtnn.build_network(net).nbytes > 0
