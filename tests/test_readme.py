@@ -61,6 +61,9 @@ def test_cli_end2end_yolo_and_unet_mask(tmp_path):
                str(tmp_path / "u.plan"))
     assert out.returncode == 0, out.stderr
     assert "output logits: 1x3x33x47 fp32" in out.stdout and "output mask: 1x33x47 int32" in out.stdout
+    out = _cli("build", "unet", "--random-weights", "--imgsz", "32", "--max-batch", "4", "-o", str(tmp_path / "d.plan"))
+    assert out.returncode == 0, out.stderr
+    assert "input  input: -1x3x32x32 fp32" in out.stdout and "output output: -1x2x32x32 fp32" in out.stdout
 
 
 def test_cli_convert_and_inspect(tmp_path):

@@ -637,3 +637,19 @@ def test_unsupported_layer_names_layer_and_kind():
     n.output(layer.get_output(0))
     with pytest.raises(UnsupportedError, match="my_ragged.*RAGGED_SOFTMAX"):
         Executor(n.net)
+
+
+def test_element_gather_with_indices_larger_than_data_is_refused():
+    import trtnn
+    import trtnn.functional as F
+    import trtnn.nn as nn
+    from trtnn.reference import Executor
+
+    class Bad(nn.Module):
+        def forward(self, x, i):
+            return F.gather(x, 1, i)
+
+    net = trtnn.define(Bad(), [trtnn.Input("x", (-1, 5), min_shape=(1, 5), max_shape=(4, 5)),
+                               trtnn.Input("i", (-1, 2), torch.int32, min_shape=(1, 2), max_shape=(4, 2))])
+    with pytest.raises(trtnn.ShapeError, match=r"ELEMENT gather: indices \(3, 2\) exceed data \(1, 5\) outside axis 1"):
+        Executor(net)({"x": torch.zeros(1, 5), "i": torch.zeros(3, 2, dtype=torch.int32)})

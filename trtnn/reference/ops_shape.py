@@ -121,7 +121,13 @@ def gather(node: Node):
     layer = node.layer
     mode, axis, nb = layer.mode.name, int(layer.axis), int(layer.num_elementwise_dims)
     if mode == "ELEMENT":
-        return lambda data, idx: torch.gather(data, axis, _wrap(idx, data.shape[axis]))
+        def element(data, idx):
+            if idx.dim() != data.dim() or any(i > d for k, (i, d) in enumerate(zip(idx.shape, data.shape)) if k != axis):
+                # TensorRT rejects these shapes at build time; torch.gather would read out of bounds
+                raise ValueError(f"ELEMENT gather: indices {tuple(idx.shape)} exceed data {tuple(data.shape)} "
+                                 f"outside axis {axis}")
+            return torch.gather(data, axis, _wrap(idx, data.shape[axis]))
+        return element
     if mode == "ND":
         return lambda data, idx: _gather_nd(data, idx, nb)
     if nb not in (0, 1):
