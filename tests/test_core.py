@@ -390,3 +390,14 @@ def test_weights_live_as_long_as_the_network():
 def test_wrong_number_of_inputs_is_explained():
     with pytest.raises(trtnn.TrtnnError, match=r"Block.forward cannot take the 2 network input\(s\) 'a', 'b'"):
         trtnn.define(Block(3, 4), [trtnn.Input("a", (1, 3, 8, 8)), trtnn.Input("b", (1, 3, 8, 8))])
+
+
+def test_python_errors_in_forward_are_annotated_with_the_module():
+    class Typo(nn.Module):
+        def forward(self, x):
+            return x.nonexistent_method()
+
+    m = nn.Sequential(Block(3, 4), Typo())
+    with pytest.raises(AttributeError) as e:
+        trtnn.define(m, [trtnn.Input("x", (1, 3, 8, 8))])
+    assert getattr(e.value, "__notes__", None) == ["in trtnn module '1' (Typo.forward)"]

@@ -216,6 +216,11 @@ class Module:
                 out = self.forward(*args, **kwargs)
             except TrtnnError as e:
                 raise e.attach(module=path or type(self).__name__, where=user_frame(traceback.extract_tb(e.__traceback__)))
+            except Exception as e:  # a bug in forward itself: say where in the model it happened (innermost module)
+                if hasattr(e, "add_note") and not getattr(e, "_trtnn_noted", False):
+                    e.add_note(f"in trtnn module '{path or type(self).__name__}' ({type(self).__name__}.forward)")
+                    e._trtnn_noted = True
+                raise
         _name_outputs(ctx, path, out, first_layer)
         return out
 
