@@ -107,3 +107,17 @@ def test_end2end_dynamic_batch_equals_static():
         for k in static:
             assert torch.equal(got[k], static[k]), (b, k)
     assert trtnn.build_network(net).nbytes > 0
+
+
+def test_preprocess_runs_the_model_in_the_compute_dtype():
+    from trtnn.models.detect import End2End, Preprocess
+
+    e2e = End2End(trtnn.models.get("yolov8n")(), preprocess=Preprocess())
+    inputs = e2e.inputs((64, 64))
+    half = trtnn.build(e2e, inputs, dtype="fp16", output_dtype="fp32")
+    full = trtnn.build(e2e, inputs, dtype="fp32")
+    assert half.nbytes < 0.7 * full.nbytes, (half.nbytes, full.nbytes)  # weights halve; NMS constants stay
+    net = trtnn.define(e2e, inputs, dtype="fp16")
+    convs = [net.network.get_layer(i) for i in range(net.network.num_layers)
+             if net.network.get_layer(i).type == trtnn.backend.get().LayerType.CONVOLUTION]
+    assert convs and all(c.get_output(0).dtype == trtnn.backend.get().DataType.HALF for c in convs)

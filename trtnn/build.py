@@ -115,7 +115,7 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
     compute = dtypes.to_torch(dtype) if dtype is not None else _model_dtype(model)
     if compute not in dtypes.FLOATING:
         raise TrtnnError(f"compute dtype must be fp32, fp16 or bf16, got {dtypes.short(compute)}")
-    ctx = BuildContext(fold_bn=fold_bn)
+    ctx = BuildContext(fold_bn=fold_bn, dtype=compute)
     ctx.register_model(model)
     args = []
     for inp in inputs:

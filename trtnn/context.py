@@ -19,7 +19,7 @@ class BuildContext:
     `module.path:op`; a module's output tensor is named by its module path (`backbone.layer1.0.conv1`).
     """
 
-    def __init__(self, *, fold_bn: bool = True, network: Any = None) -> None:
+    def __init__(self, *, fold_bn: bool = True, network: Any = None, dtype: Any = torch.float32) -> None:
         trt = backend.get()
         self.trt = trt
         self.logger = backend.logger()
@@ -29,6 +29,7 @@ class BuildContext:
         # TensorRT keeps pointers into weight arrays: they (and the builder) live exactly as long as the network.
         weakref.finalize(self.network, _release, self._keep, self.builder)
         self.fold_bn = fold_bn
+        self.dtype = dtypes.to_torch(dtype)  # the compute dtype: what data produced inside the network starts in
         self._names: Dict[str, int] = {}
         self._scope: List[str] = []
         self._paths: Dict[int, str] = {}

@@ -58,21 +58,22 @@ def batched_input(name: str, shape: Sequence[int], dtype: Any, batch: int = 1, m
 
 # ---- preprocessing -----------------------------------------------------------------------------------------
 class Preprocess(Module):
-    """uint8 images (NHWC or NCHW, BGR or RGB) -> NCHW RGB in `dtype`: x / 255, then (x - mean) / std if given."""
+    """uint8 images (NHWC or NCHW, BGR or RGB) -> NCHW RGB: x / 255, then (x - mean) / std if given; in `dtype`,
+    by default the network's compute dtype (so a fp16 build runs the model in fp16)."""
 
     def __init__(self, layout: str = "NHWC", bgr: bool = True, mean: Optional[Sequence[float]] = None,
-                 std: Optional[Sequence[float]] = None, dtype: Any = torch.float32) -> None:
+                 std: Optional[Sequence[float]] = None, dtype: Any = None) -> None:
         super().__init__()
         if layout not in ("NHWC", "NCHW"):
             raise ShapeError(f"Preprocess layout must be 'NHWC' or 'NCHW', got {layout!r}")
         if (mean is None) != (std is None):
             raise ShapeError("Preprocess: give both mean and std, or neither")
-        self.layout, self.bgr, self.dtype = layout, bgr, dtypes.to_torch(dtype)
+        self.layout, self.bgr, self.dtype = layout, bgr, None if dtype is None else dtypes.to_torch(dtype)
         self.mean = None if mean is None else torch.tensor(mean, dtype=torch.float32).reshape(1, -1, 1, 1)
         self.std = None if std is None else torch.tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1)
 
     def forward(self, images: Tensor) -> Tensor:
-        x = images.to(self.dtype)
+        x = images.to(self.dtype or images.ctx.dtype)
         if self.layout == "NHWC":
             x = x.permute(0, 3, 1, 2)
         if self.bgr:
