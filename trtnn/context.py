@@ -105,7 +105,8 @@ class BuildContext:
             raise ShapeError(f"TensorRT rejected layer '{layer.name}': " + "; ".join(msgs))
 
     def weights(self, value: Any, dtype: Any = None) -> Any:
-        """trt.Weights over a contiguous CPU copy of `value` (kept alive until the build ends)."""
+        """trt.Weights over `value` as a contiguous CPU tensor in `dtype` (copied only when that needs it); the
+        tensor lives as long as the network."""
         t = value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
         if dtype is not None:
             t = t.to(dtypes.to_torch(dtype))

@@ -22,7 +22,7 @@ def _functional():
 class Tensor:
     """A symbolic tensor of the network being built. Shapes are static where TensorRT knows them (-1 = dynamic)."""
 
-    __slots__ = ("_trt", "ctx", "_pending", "_conv", "_uses", "_born", "_named", "_folded_from", "__weakref__")
+    __slots__ = ("_trt", "ctx", "_pending", "_conv", "_uses", "_born", "_named", "_folded_from", "_shape", "__weakref__")
 
     def __init__(self, itensor: Any, ctx: Any) -> None:
         self._trt = itensor
@@ -33,6 +33,7 @@ class Tensor:
         self._born = ctx.network.num_layers - 1
         self._named = False  # named after the innermost module that returned it
         self._folded_from: Optional[str] = None  # the convolution call a BatchNorm was folded into
+        self._shape: Optional[Tuple[int, ...]] = None
 
     # ---- the TensorRT side ----------------------------------------------------------------
     @property
@@ -53,7 +54,9 @@ class Tensor:
 
     @property
     def shape(self) -> Tuple[int, ...]:
-        return tuple(self.trt.shape)
+        if self._shape is None:  # layers are configured before their output Tensor exists: the shape is final
+            self._shape = tuple(self.trt.shape)
+        return self._shape
 
     @property
     def dtype(self) -> torch.dtype:
