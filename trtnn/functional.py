@@ -884,7 +884,7 @@ def conv_transpose2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOr
     return y
 
 
-def _fold_weights(weight: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype, block: int = 1 << 16) -> torch.Tensor:
+def _fold_weights(weight: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype, block: int = 1 << 18) -> torch.Tensor:
     """weight * scale per output channel, in `dtype`: one rounding of the fp32 product (or of the weights' own dtype
     when that is the compute dtype). Row-wise (2x faster than a 4-D broadcast); when a cast follows, row blocks go
     through a small fp32 buffer that stays in cache instead of a full-size fp32 temporary."""

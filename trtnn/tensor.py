@@ -22,7 +22,8 @@ def _functional():
 class Tensor:
     """A symbolic tensor of the network being built. Shapes are static where TensorRT knows them (-1 = dynamic)."""
 
-    __slots__ = ("_trt", "ctx", "_pending", "_conv", "_uses", "_born", "_named", "_folded_from", "_shape", "__weakref__")
+    __slots__ = ("_trt", "ctx", "_pending", "_conv", "_uses", "_born", "_named", "_folded_from", "_shape", "_dtype",
+                 "__weakref__")
 
     def __init__(self, itensor: Any, ctx: Any) -> None:
         self._trt = itensor
@@ -34,6 +35,7 @@ class Tensor:
         self._named = False  # named after the innermost module that returned it
         self._folded_from: Optional[str] = None  # the convolution call a BatchNorm was folded into
         self._shape: Optional[Tuple[int, ...]] = None
+        self._dtype: Optional[torch.dtype] = None
 
     # ---- the TensorRT side ----------------------------------------------------------------
     @property
@@ -60,7 +62,9 @@ class Tensor:
 
     @property
     def dtype(self) -> torch.dtype:
-        return dtypes.to_torch(self.trt.dtype)
+        if self._dtype is None:
+            self._dtype = dtypes.to_torch(self.trt.dtype)
+        return self._dtype
 
     @property
     def ndim(self) -> int:
