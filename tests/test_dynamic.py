@@ -121,3 +121,19 @@ def test_preprocess_runs_the_model_in_the_compute_dtype():
     convs = [net.network.get_layer(i) for i in range(net.network.num_layers)
              if net.network.get_layer(i).type == trtnn.backend.get().LayerType.CONVOLUTION]
     assert convs and all(c.get_output(0).dtype == trtnn.backend.get().DataType.HALF for c in convs)
+
+
+def test_runtime_thresholds_stay_fp32_in_fp16_engines():
+    from trtnn.models.detect import End2End
+
+    e2e = End2End(trtnn.models.get("yolov8n")(), runtime_thresholds=True)
+    net = trtnn.define(e2e, e2e.inputs((64, 64)), dtype="fp16")
+    trt = trtnn.backend.get()
+    network = net.network
+    types = {network.get_input(i).name: network.get_input(i).dtype for i in range(network.num_inputs)}
+    assert types == {"images": trt.DataType.FLOAT, "conf_thres": trt.DataType.FLOAT, "iou_thres": trt.DataType.FLOAT}
+    consumers = [network.get_layer(i) for i in range(network.num_layers)
+                 if any(network.get_layer(i).get_input(j) is not None and network.get_layer(i).get_input(j).name ==
+                        "conf_thres" for j in range(network.get_layer(i).num_inputs))]
+    assert consumers and all(c.type != trt.LayerType.CAST or c.get_output(0).dtype == trt.DataType.FLOAT
+                             for c in consumers)  # never rounded to fp16 on the way in

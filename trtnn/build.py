@@ -21,7 +21,8 @@ log = logging.getLogger("trtnn")
 
 @dataclass
 class Input:
-    """A network input. Use -1 in `shape` for a dynamic dim and give `min_shape`/`max_shape` (and `opt_shape`)."""
+    """A network input. Use -1 in `shape` for a dynamic dim and give `min_shape`/`max_shape` (and `opt_shape`).
+    A floating input is cast to the network's compute dtype on entry unless `cast=False` (e.g. thresholds)."""
 
     name: str
     shape: Sequence[int]
@@ -29,6 +30,7 @@ class Input:
     min_shape: Optional[Sequence[int]] = None
     opt_shape: Optional[Sequence[int]] = None
     max_shape: Optional[Sequence[int]] = None
+    cast: bool = True
 
     @property
     def is_dynamic(self) -> bool:
@@ -120,7 +122,7 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
     args = []
     for inp in inputs:
         t = ctx.add_input(inp.name, inp.shape, inp.dtype)
-        if t.dtype.is_floating_point and t.dtype != compute:
+        if inp.cast and t.dtype.is_floating_point and t.dtype != compute:
             t = t.to(compute)
         args.append(t)
     float_in = [dtypes.to_torch(i.dtype) for i in inputs if dtypes.to_torch(i.dtype).is_floating_point]

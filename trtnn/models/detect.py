@@ -255,7 +255,7 @@ class End2End(Module):
             specs.append(("orig_size", (2,), torch.int32))
         out = [batched_input(name, shape, dt, batch, max_batch) for name, shape, dt in specs]
         if self.runtime_thresholds:
-            out[1:1] = [Input("conf_thres", (1,), "fp32"), Input("iou_thres", (1,), "fp32")]
+            out[1:1] = [Input("conf_thres", (1,), "fp32", cast=False), Input("iou_thres", (1,), "fp32", cast=False)]
         return out
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
