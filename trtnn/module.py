@@ -154,24 +154,28 @@ class Module:
         ignored = lambda k: any(fnmatch.fnmatchcase(k, pat) for pat in ignore)  # noqa: E731
         missing = [k for k in slots if k not in state_dict and not ignored(k)]
         unexpected = [k for k in state_dict if k not in slots and not ignored(k)]
-        staged = []
+        staged, mismatches = [], []
         for key, value in state_dict.items():
             if key in slots:
                 mod, name, is_param = slots[key]
                 target = mod._parameters[name] if is_param else mod._buffers[name]
-                value = _checked_value(key, value, tuple(target.shape), target.dtype)
+                try:
+                    value = _checked_value(key, value, tuple(target.shape), target.dtype)
+                except StateDictError as e:
+                    mismatches.append(e.message)
+                    continue
                 if not assign and isinstance(state_dict[key], torch.Tensor) and value.data_ptr() == state_dict[key].data_ptr():
                     value = value.clone()  # like torch: the module owns its weights; later edits of the source don't leak
                 staged.append((mod, name, is_param, value))
-        if strict and (missing or unexpected):
+        if mismatches or (strict and (missing or unexpected)):  # like torch: every problem in one error
             parts = []
-            if missing:
+            if strict and missing:
                 parts.append(f"missing keys ({len(missing)}): " + ", ".join(missing[:20]) + _more(missing))
-            if unexpected:
+            if strict and unexpected:
                 parts.append(f"unexpected keys ({len(unexpected)}): " + ", ".join(unexpected[:20]) + _more(unexpected))
-            raise StateDictError(
-                f"{type(self).__name__}.load_state_dict(strict=True): " + "; ".join(parts), missing, unexpected
-            )
+            parts += mismatches[:10] + ([f"... ({len(mismatches) - 10} more mismatches)"] if len(mismatches) > 10 else [])
+            raise StateDictError(f"{type(self).__name__}.load_state_dict(strict={strict}): " + "; ".join(parts),
+                                 missing if strict else (), unexpected if strict else ())
         for mod, name, is_param, value in staged:  # nothing changes unless everything checked out
             if is_param:
                 mod._parameters[name].data = value
