@@ -57,6 +57,10 @@ def test_cli_end2end_yolo_and_unet_mask(tmp_path):
     for line in ("input  images: 1x160x160x3 uint8", "input  orig_size: 1x2 int32", "output num_dets: 1x1 int32",
                  "output det_boxes: 1x50x4 fp32", "output det_scores: 1x50 fp32", "output det_classes: 1x50 int32"):
         assert line in out.stdout
+    out = _cli("build", "yolov5n", "--random-weights", "--imgsz", "64x96", "--end2end", "--preprocess", "nchw-rgb",
+               "-o", str(tmp_path / "y5.plan"))
+    assert out.returncode == 0, out.stderr
+    assert "input  images: 1x3x64x96 uint8" in out.stdout and "output det_boxes: 1x1000x4 fp32" in out.stdout
     out = _cli("build", "unet", "--random-weights", "--imgsz", "33x47", "--nc", "3", "--mask", "-o",
                str(tmp_path / "u.plan"))
     assert out.returncode == 0, out.stderr

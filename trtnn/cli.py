@@ -132,14 +132,23 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preprocess(spec: Optional[str]) -> Any:
+    from .models.detect import Preprocess
+
+    if spec is None:
+        return None
+    layout, order = spec.split("-")
+    return Preprocess(layout.upper(), bgr=order == "bgr")
+
+
 def _end2end(args: argparse.Namespace, model: Any, inputs: List[Input]) -> Tuple[Any, List[Input]]:
     """Wrap a YOLO model with in-engine preprocessing, decode and class-aware NMS."""
-    from .models.detect import End2End, Preprocess
+    from .models.detect import End2End
 
     if ":" in args.target or not args.target.startswith("yolo"):
         raise TrtnnError(f"--end2end is for the registered YOLO models (yolov8n, yolo11s, yolov5m, ...), not {args.target!r}")
     e2e = End2End(model, "v5" if args.target.startswith("yolov5") else "v8", conf=args.conf, iou=args.iou,
-                  max_det=args.max_det, preprocess=Preprocess() if args.preprocess else None,
+                  max_det=args.max_det, preprocess=_preprocess(args.preprocess),
                   runtime_thresholds=args.runtime_thresholds, scale_to_orig=args.orig_size,
                   pre_nms_topk=args.pre_nms_topk)
     _, _, h, w = inputs[0].shape
@@ -222,7 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     e2e.add_argument("--iou", type=float, default=None, help="NMS IoU threshold (default 0.7; yolov5 0.45)")
     e2e.add_argument("--max-det", type=int, default=None, help="detections kept per image (default 300; yolov5 1000)")
     e2e.add_argument("--runtime-thresholds", action="store_true", help="conf/iou as engine inputs instead of constants")
-    e2e.add_argument("--preprocess", action="store_true", help="take uint8 BGR NHWC images and normalize in the engine")
+    e2e.add_argument("--preprocess", nargs="?", const="nhwc-bgr", choices=("nhwc-bgr", "nhwc-rgb", "nchw-bgr", "nchw-rgb"),
+                     help="take uint8 images (default layout nhwc-bgr, as OpenCV gives them) and convert to RGB, /255 "
+                          "in the engine")
     e2e.add_argument("--orig-size", action="store_true",
                      help="add an orig_size [B,2] (h,w) input and map boxes back to the letterboxed originals")
     e2e.add_argument("--pre-nms-topk", type=int, default=1000, help="candidates entering NMS (<= 3840, default 1000)")
