@@ -28,17 +28,6 @@ def _trt(x: Tensor) -> Any:
     return x.ctx.trt
 
 
-def _ctx(*xs: Any) -> Any:
-    for x in xs:
-        if isinstance(x, Tensor):
-            return x.ctx
-        if isinstance(x, (list, tuple)):
-            for y in x:
-                if isinstance(y, Tensor):
-                    return y.ctx
-    raise ShapeError("expected at least one trtnn.Tensor argument")
-
-
 def _out(layer: Any, ctx: Any, i: int = 0) -> Tensor:
     if i == 0:
         ctx.check(layer)
