@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   trtnn build unet --random-weights --imgsz 572x572 -o unet.plan
   trtnn inspect yolov8n --random-weights --imgsz 320
   trtnn convert yolov8n.pt yolov8n.safetensors
+  trtnn compare mynet:make_trt mynet:make_torch --input x:1x3x224x224 --weights model.pth
   trtnn bench yolov8n.plan        (needs a supported GPU)
   trtnn info
 """
