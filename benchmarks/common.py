@@ -1,24 +1,11 @@
-"""Small helpers shared by the benchmark scripts: timing and table output."""
+"""Small helpers shared by the benchmark scripts: table output, written to benchmarks/results."""
 from __future__ import annotations
 
 import os
 import platform
-import statistics
-import time
-from typing import Callable, List, Sequence
+from typing import List, Sequence
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results")
-
-
-def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def table(headers: Sequence[str], rows: List[Sequence[object]]) -> str:

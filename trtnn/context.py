@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import weakref
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Sequence
 
 import numpy as np
 import torch
@@ -123,7 +123,7 @@ class BuildContext:
         self._keep.append(t)
         return self.trt.Weights(dtypes.to_trt(t.dtype), t.data_ptr(), count)
 
-    def constant(self, value: Any, dtype: Any = None, shape: Optional[Sequence[int]] = None, op: str = "const"):
+    def constant(self, value: Any, dtype: Any = None, op: str = "const"):
         """A constant tensor (torch/numpy/python value) in `dtype`."""
         from .tensor import Tensor
 
@@ -132,10 +132,6 @@ class BuildContext:
             t = t.to(dtypes.to_torch(dtype))
         if t.dtype == torch.float64:
             t = t.float()
-        if shape is not None:
-            t = t.reshape(tuple(shape))
-        if t.dim() == 0:  # TensorRT constants of rank 0 are fine, but keep shape explicit
-            t = t.reshape(())
         layer = self.add(op, "add_constant", tuple(t.shape), self.weights(t))
         return Tensor(layer.get_output(0), self)
 

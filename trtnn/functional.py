@@ -798,10 +798,7 @@ def conv2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, 
     b_val = None if bias is None or isinstance(bias, Tensor) else _value(bias)
     ctx = input.ctx
 
-    def emit(w: Optional[torch.Tensor], b: Optional[torch.Tensor]) -> Any:
-        trt = ctx.trt
-        kernel = ctx.weights(w, dt) if w is not None else trt.Weights(dtypes.to_trt(dt))
-        bias_w = ctx.weights(b, dt) if b is not None else trt.Weights(dtypes.to_trt(dt))
+    def emit(kernel: Any, bias_w: Any) -> Any:
         layer = ctx.add("conv", "add_convolution_nd", input.use(), out_c, (kh, kw), kernel, bias_w)
         layer.stride_nd, layer.dilation_nd, layer.num_groups = stride, dilation, groups
         layer.pre_padding, layer.post_padding = pre, post
@@ -811,19 +808,19 @@ def conv2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, 
             layer.set_input(2, cast(bias, dt).use())
         return layer
 
+    def typed(v: Optional[torch.Tensor]) -> Any:
+        return ctx.weights(v, dt) if v is not None else ctx.trt.Weights(dtypes.to_trt(dt))
+
     if w_val is None or isinstance(bias, Tensor):
-        return _out(emit(w_val, b_val), ctx)
+        return _out(emit(typed(w_val), typed(b_val)), ctx)
     # A BatchNorm may still be folded into this convolution: keep the weights as they are (no copy) until the
     # forward pass is over, then cast them to the compute dtype unless the fold replaced them.
     same = w_val.dtype == dt and (b_val is None or b_val.dtype == dt)
     kernel = ctx.weights(w_val) if same else ctx.placeholder(w_val.numel(), dt)
-    bias_w = (ctx.weights(b_val) if same else ctx.placeholder(b_val.numel(), dt)) if b_val is not None else \
-        ctx.trt.Weights(dtypes.to_trt(dt))
-    layer = ctx.add("conv", "add_convolution_nd", input.use(), out_c, (kh, kw), kernel, bias_w)
-    layer.stride_nd, layer.dilation_nd, layer.num_groups = stride, dilation, groups
-    layer.pre_padding, layer.post_padding = pre, post
+    bias_w = typed(None) if b_val is None else ctx.weights(b_val) if same else ctx.placeholder(b_val.numel(), dt)
+    layer = emit(kernel, bias_w)
     y = _out(layer, ctx)
-    rec = _ConvRecord(layer, w_val, b_val, lambda: emit(w_val, b_val).get_output(0))
+    rec = _ConvRecord(layer, w_val, b_val, lambda: emit(typed(w_val), typed(b_val)).get_output(0))
     y._conv = rec
 
     def cast_weights() -> None:

@@ -117,16 +117,10 @@ class Module:
     # ---- state dict ----------------------------------------------------------------------------
     def state_dict(self) -> "OrderedDict[str, torch.Tensor]":
         """Parameters and persistent buffers in torch's order (each module: params, buffers, children)."""
-        out: "OrderedDict[str, torch.Tensor]" = OrderedDict()
-        for path, mod in self.named_modules():
-            pre = f"{path}." if path else ""
-            for name, p in mod._parameters.items():
-                if p is not None:
-                    out[pre + name] = p.data
-            for name, b in mod._buffers.items():
-                if b is not None and name not in mod._non_persistent_buffers:
-                    out[pre + name] = b
-        return out
+        return OrderedDict(
+            (key, mod._parameters[name].data if is_param else mod._buffers[name])
+            for key, (mod, name, is_param) in self._state_slots().items()
+        )
 
     def _state_slots(self) -> "OrderedDict[str, Tuple[Module, str, bool]]":
         slots: "OrderedDict[str, Tuple[Module, str, bool]]" = OrderedDict()
