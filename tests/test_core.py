@@ -219,6 +219,31 @@ def test_bn_not_folded_into_conv_whose_output_is_reused():
     assert rel_err(got, (ref_bn(y) + y).detach()) <= 1e-5
 
 
+
+@pytest.mark.parametrize("dtype", ["fp32", "fp16"])
+def test_folded_network_holds_no_original_conv_weights(dtype):
+    """The network keeps only the folded weights: a checkpoint's conv weights are freed with the model (the peak
+    memory of a build is one copy of the weights, not two)."""
+    import gc
+    import weakref
+
+    ref = torch_net()
+    x = torch.randn(1, 3, 9, 7)
+    model = Net()
+    arrays = {k: v.numpy().copy() for k, v in ref.state_dict().items()}  # the storage behind each loaded tensor
+    model.load_state_dict({k: torch.from_numpy(a) for k, a in arrays.items()}, assign=True)
+    originals = [weakref.ref(a) for k, a in arrays.items() if k.endswith("conv1.weight")]
+    assert len(originals) >= 2
+    del arrays
+    net = trtnn.define(model, [trtnn.Input("x", x.shape)], dtype=dtype)
+    del model
+    gc.collect()
+    assert [r() is None for r in originals] == [True] * len(originals)
+    from trtnn.reference import Executor
+
+    got = Executor(net)({"x": x})[net.outputs[0].name]
+    assert rel_err(got.float(), ref(x).detach()) <= (1e-5 if dtype == "fp32" else 1e-2)
+
 # ---- dtypes, plan sizes, build options ----------------------------------------------------------------------
 def _wide_net():
     m = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(),

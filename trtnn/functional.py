@@ -813,23 +813,21 @@ def conv2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, 
 
     if w_val is None or isinstance(bias, Tensor):
         return _out(emit(typed(w_val), typed(b_val)), ctx)
-    # A BatchNorm may still be folded into this convolution: keep the weights as they are (no copy) until the
-    # forward pass is over, then cast them to the compute dtype unless the fold replaced them.
-    same = w_val.dtype == dt and (b_val is None or b_val.dtype == dt)
-    kernel = ctx.weights(w_val) if same else ctx.placeholder(w_val.numel(), dt)
-    bias_w = typed(None) if b_val is None else ctx.weights(b_val) if same else ctx.placeholder(b_val.numel(), dt)
-    layer = emit(kernel, bias_w)
+    # A BatchNorm may still be folded into this convolution: the layer gets free placeholders until the forward
+    # pass is over, then the weights in the compute dtype unless the fold replaced them. So the network never
+    # holds both the original and the folded weights (a checkpoint's tensors are freed with the model).
+    layer = emit(ctx.placeholder(w_val.numel(), dt), typed(None) if b_val is None else ctx.placeholder(b_val.numel(), dt))
     y = _out(layer, ctx)
     rec = _ConvRecord(layer, w_val, b_val, lambda: emit(typed(w_val), typed(b_val)).get_output(0))
     y._conv = rec
 
-    def cast_weights() -> None:
-        if not rec.folded and not same:
-            layer.kernel = ctx.weights(w_val, dt)
+    def set_weights() -> None:
+        if not rec.folded:
+            layer.kernel = typed(w_val)
             if b_val is not None:
-                layer.bias = ctx.weights(b_val, dt)
+                layer.bias = typed(b_val)
 
-    ctx.defer(cast_weights)
+    ctx.defer(set_weights)
     return y
 
 
