@@ -295,6 +295,12 @@ MORE_OPS = {
     "lrn_with_conditional": (lambda: nn.LocalResponseNorm(3), lambda: [rnd(1, 5, 4, 4)], "CONDITION"),
     "grid_sample": (lambda: Fn(lambda x, g: F.grid_sample(x, g, align_corners=False)),
                     lambda: [rnd(1, 2, 4, 4), rnd(1, 3, 3, 2, seed=1).clamp(-1.2, 1.2)], "GRID_SAMPLE"),
+    "grid_sample_nearest_border_ac": (
+        lambda: Fn(lambda x, g: F.grid_sample(x, g, "nearest", "border", align_corners=True)),
+        lambda: [rnd(1, 2, 4, 5), rnd(1, 3, 3, 2, seed=1).clamp(-1.2, 1.2)], "GRID_SAMPLE"),
+    "grid_sample_bilinear_reflection": (
+        lambda: Fn(lambda x, g: F.grid_sample(x, g, "bilinear", "reflection", align_corners=False)),
+        lambda: [rnd(2, 2, 4, 5), rnd(2, 3, 3, 2, seed=1) * 1.5], "GRID_SAMPLE"),
     "topk_last": (lambda: Fn(lambda x: torch.topk(x, 2)), lambda: [rnd(2, 6)], "TOPK"),
 }
 

@@ -2,14 +2,14 @@
 from .activation import ELU, GELU, SELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import Identity, ModuleDict, ModuleList, Sequential
-from .conv import Conv2d, ConvTranspose2d
+from .conv import Conv2d, ConvTranspose2d, DeformConv2d
 from .linear import Linear
 from .misc import Dropout, Flatten, Upsample
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d",
-    "Dropout", "ELU", "Flatten", "GELU", "Hardsigmoid", "Hardswish", "Identity", "LeakyReLU", "Linear", "LogSoftmax",
+    "DeformConv2d", "Dropout", "ELU", "Flatten", "GELU", "Hardsigmoid", "Hardswish", "Identity", "LeakyReLU", "Linear", "LogSoftmax",
     "MaxPool2d", "Mish", "ModuleDict", "ModuleList", "ReLU", "ReLU6", "SELU", "Sequential", "SiLU", "Sigmoid",
     "Softmax", "Tanh", "Upsample",
 ]

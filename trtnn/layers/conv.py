@@ -86,3 +86,16 @@ class ConvTranspose2d(_ConvNd):
     def forward(self, input: F.Tensor) -> F.Tensor:
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
                                   self.groups, self.dilation)
+
+
+class DeformConv2d(_ConvNd):
+    """torchvision.ops.DeformConv2d: forward(input, offset, mask=None); DCNv2 when a mask is given."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair = 1,
+                 padding: IntOrPair = 0, dilation: IntOrPair = 1, groups: int = 1, bias: bool = True,
+                 dtype: Any = torch.float32) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, "zeros",
+                         False, dtype=dtype)
+
+    def forward(self, input: F.Tensor, offset: F.Tensor, mask: Any = None) -> F.Tensor:
+        return F.deform_conv2d(input, offset, self.weight, self.bias, self.stride, self.padding, self.dilation, mask)
