@@ -75,7 +75,9 @@ def load_model(args: argparse.Namespace) -> Tuple[Any, List[Input]]:
         if state is None and not args.random_weights:
             raise TrtnnError(f"{registered}: give --weights FILE (a checkpoint) or --random-weights to try it out")
         kwargs = config_from_state_dict(registered, state) if state is not None else {}
-        if args.nc is not None:
+        if args.nc is not None and registered.startswith("centernet"):
+            kwargs["heads"] = {**kwargs.get("heads", {"wh": 2, "reg": 2}), "hm": args.nc}
+        elif args.nc is not None:
             kwargs["n_classes" if registered.startswith("unet") else "nc"] = args.nc
         if getattr(args, "mask", False):
             if not registered.startswith("unet"):
@@ -89,7 +91,8 @@ def load_model(args: argparse.Namespace) -> Tuple[Any, List[Input]]:
     elif registered:
         from .models.detect import batched_input
 
-        h, w = parse_imgsz(args.imgsz or ("572" if registered.startswith("unet") else "640"))
+        default = {"unet": "572", "centernet": "512"}.get(registered.split("_")[0], "640")
+        h, w = parse_imgsz(args.imgsz or default)
         name = "images" if registered.startswith("yolo") else "input"
         inputs = [batched_input(name, (getattr(model, "n_channels", 3), h, w), "fp32", args.batch, args.max_batch)]
     else:
@@ -133,25 +136,28 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _preprocess(spec: Optional[str]) -> Any:
-    from .models.detect import Preprocess
-
-    if spec is None:
-        return None
-    layout, order = spec.split("-")
-    return Preprocess(layout.upper(), bgr=order == "bgr")
-
-
 def _end2end(args: argparse.Namespace, model: Any, inputs: List[Input]) -> Tuple[Any, List[Input]]:
-    """Wrap a YOLO model with in-engine preprocessing, decode and class-aware NMS."""
-    from .models.detect import End2End
+    """Wrap a YOLO model with in-engine preprocessing, decode and class-aware NMS; a CenterNet with preprocessing,
+    ctdet decode and the conf threshold."""
+    from .models.ctdet import CtdetEnd2End, ctdet_preprocess
+    from .models.detect import End2End, Preprocess
 
-    if ":" in args.target or not args.target.startswith("yolo"):
-        raise TrtnnError(f"--end2end is for the registered YOLO models (yolov8n, yolo11s, yolov5m, ...), not {args.target!r}")
-    e2e = End2End(model, "v5" if args.target.startswith("yolov5") else "v8", conf=args.conf, iou=args.iou,
-                  max_det=args.max_det, preprocess=_preprocess(args.preprocess),
-                  runtime_thresholds=args.runtime_thresholds, scale_to_orig=args.orig_size,
-                  pre_nms_topk=args.pre_nms_topk)
+    layout, order = args.preprocess.split("-") if args.preprocess else (None, None)
+    if ":" not in args.target and args.target.startswith("centernet"):
+        if args.iou is not None or args.pre_nms_topk is not None:
+            raise TrtnnError("--iou and --pre-nms-topk are for YOLO models: CenterNet keeps 3x3 heatmap peaks, no NMS")
+        e2e = CtdetEnd2End(model, K=args.max_det or 100, conf=0.3 if args.conf is None else args.conf,
+                           preprocess=ctdet_preprocess(layout.upper(), order == "bgr") if layout else None,
+                           runtime_thresholds=args.runtime_thresholds, scale_to_orig=args.orig_size)
+    elif ":" not in args.target and args.target.startswith("yolo"):
+        e2e = End2End(model, "v5" if args.target.startswith("yolov5") else "v8",
+                      conf=0.25 if args.conf is None else args.conf, iou=args.iou, max_det=args.max_det,
+                      preprocess=Preprocess(layout.upper(), bgr=order == "bgr") if layout else None,
+                      runtime_thresholds=args.runtime_thresholds, scale_to_orig=args.orig_size,
+                      pre_nms_topk=1000 if args.pre_nms_topk is None else args.pre_nms_topk)
+    else:
+        raise TrtnnError(f"--end2end is for the registered YOLO and CenterNet models (yolov8n, yolo11s, yolov5m, "
+                         f"centernet_dla34, ...), not {args.target!r}")
     _, _, h, w = inputs[0].shape
     return e2e, e2e.inputs((h, w), args.batch, args.max_batch)
 
@@ -226,18 +232,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="engine file to write (atomically)")
     p.add_argument("--output-dtype", choices=("fp32", "fp16", "bf16"), help="dtype of floating outputs")
     p.add_argument("--workspace", type=int, metavar="MB", help="builder workspace limit")
-    e2e = p.add_argument_group("end-to-end detection (yolo models)")
-    e2e.add_argument("--end2end", action="store_true", help="decode + class-aware NMS inside the engine")
-    e2e.add_argument("--conf", type=float, default=0.25, help="confidence threshold (default 0.25)")
-    e2e.add_argument("--iou", type=float, default=None, help="NMS IoU threshold (default 0.7; yolov5 0.45)")
-    e2e.add_argument("--max-det", type=int, default=None, help="detections kept per image (default 300; yolov5 1000)")
+    e2e = p.add_argument_group("end-to-end detection (yolo and centernet models)")
+    e2e.add_argument("--end2end", action="store_true",
+                     help="decode + class-aware NMS (yolo) or heatmap peaks + top-K (centernet) inside the engine")
+    e2e.add_argument("--conf", type=float, default=None, help="confidence threshold (default 0.25; centernet 0.3)")
+    e2e.add_argument("--iou", type=float, default=None, help="yolo: NMS IoU threshold (default 0.7; yolov5 0.45)")
+    e2e.add_argument("--max-det", type=int, default=None,
+                     help="detections kept per image (default 300; yolov5 1000; centernet K=100)")
     e2e.add_argument("--runtime-thresholds", action="store_true", help="conf/iou as engine inputs instead of constants")
     e2e.add_argument("--preprocess", nargs="?", const="nhwc-bgr", choices=("nhwc-bgr", "nhwc-rgb", "nchw-bgr", "nchw-rgb"),
-                     help="take uint8 images (default layout nhwc-bgr, as OpenCV gives them) and convert to RGB, /255 "
-                          "in the engine")
+                     help="take uint8 images (default layout nhwc-bgr, as OpenCV gives them) and normalize them in the "
+                          "engine (yolo: RGB /255; centernet: BGR, COCO mean/std)")
     e2e.add_argument("--orig-size", action="store_true",
-                     help="add an orig_size [B,2] (h,w) input and map boxes back to the letterboxed originals")
-    e2e.add_argument("--pre-nms-topk", type=int, default=1000, help="candidates entering NMS (<= 3840, default 1000)")
+                     help="add an orig_size [B,2] (h,w) input and map boxes back to the letterboxed (centernet: "
+                          "affine-warped) originals")
+    e2e.add_argument("--pre-nms-topk", type=int, default=None, help="yolo: candidates entering NMS (<= 3840, default 1000)")
     p.add_argument("--mask", action="store_true", help="unet: also output the mask (argmax, or sigmoid > 0.5)")
     p.set_defaults(func=cmd_build)
 

@@ -58,17 +58,19 @@ def batched_input(name: str, shape: Sequence[int], dtype: Any, batch: int = 1, m
 
 # ---- preprocessing -----------------------------------------------------------------------------------------
 class Preprocess(Module):
-    """uint8 images (NHWC or NCHW, BGR or RGB) -> NCHW RGB: x / 255, then (x - mean) / std if given; in `dtype`,
-    by default the network's compute dtype (so a fp16 build runs the model in fp16)."""
+    """uint8 images (NHWC or NCHW, BGR or bgr=False RGB) -> NCHW in the model's channel order (RGB, or BGR with
+    model_bgr=True): x / 255, then (x - mean) / std if given (in the model's order); in `dtype`, by default the
+    network's compute dtype (so a fp16 build runs the model in fp16)."""
 
     def __init__(self, layout: str = "NHWC", bgr: bool = True, mean: Optional[Sequence[float]] = None,
-                 std: Optional[Sequence[float]] = None, dtype: Any = None) -> None:
+                 std: Optional[Sequence[float]] = None, dtype: Any = None, model_bgr: bool = False) -> None:
         super().__init__()
         if layout not in ("NHWC", "NCHW"):
             raise ShapeError(f"Preprocess layout must be 'NHWC' or 'NCHW', got {layout!r}")
         if (mean is None) != (std is None):
             raise ShapeError("Preprocess: give both mean and std, or neither")
         self.layout, self.bgr, self.dtype = layout, bgr, None if dtype is None else dtypes.to_torch(dtype)
+        self.model_bgr = model_bgr
         self.mean = None if mean is None else torch.tensor(mean, dtype=torch.float32).reshape(1, -1, 1, 1)
         self.std = None if std is None else torch.tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1)
 
@@ -76,7 +78,7 @@ class Preprocess(Module):
         x = images.to(self.dtype or images.ctx.dtype)
         if self.layout == "NHWC":
             x = x.permute(0, 3, 1, 2)
-        if self.bgr:
+        if self.bgr != self.model_bgr:
             x = x[:, [2, 1, 0]]
         x = x / 255
         if self.mean is not None:
