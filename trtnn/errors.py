@@ -17,11 +17,12 @@ def _is_internal(filename: str) -> bool:
 
 
 def user_frame(frames: Optional[Sequence[traceback.FrameSummary]] = None) -> Optional[str]:
-    """`file:line: code` of the innermost frame outside trtnn's core (shipped models count as user code)."""
+    """`file:line: code` of the innermost frame outside trtnn's core (shipped models count as user code) that is
+    not the `raise` itself: a check in a shipped model points at the line that called it."""
     frames = traceback.extract_stack()[:-1] if frames is None else frames
     for fr in reversed(frames):
-        if not _is_internal(fr.filename) and "importlib" not in fr.filename:
-            code = (fr.line or "").strip()
+        code = (fr.line or "").strip()
+        if not _is_internal(fr.filename) and "importlib" not in fr.filename and not code.startswith("raise "):
             return f"{fr.filename}:{fr.lineno}: {code}" if code else f"{fr.filename}:{fr.lineno}"
     return None
 
