@@ -4,13 +4,31 @@ Written for trtnn's tests (no ultralytics / torchvision dependency):
 
 * :mod:`.unet` -- milesial/Pytorch-UNet ``UNet``.
 * :mod:`.yolo` -- ultralytics YOLOv8 / YOLO11 and ultralytics/yolov5 v7.0 detection models.
+* :mod:`.centernet` -- xingyizhou/CenterNet ctdet models (msra_resnet, pose_dla_dcn with a pure-torch DCNv2,
+  dlav0) and ``ctdet_decode``.
 * :mod:`.detect_postprocess` -- the originals' predict-time NMS and letterbox box mapping.
 
 Module trees (and so ``state_dict`` keys) match the originals exactly; see
 the reference facts (module trees, parameter counts) and tests/data/keys/*.keys.
 """
 
+from .centernet import (
+    DCN,
+    DLASeg,
+    DLASegV0,
+    PoseResNet,
+    centernet_dla34_dcn,
+    centernet_dlav0_34,
+    centernet_resnet,
+    ctdet_decode,
+    ctdet_detect,
+    deform_conv2d_ref,
+)
 from .unet import UNet, unet
 from .yolo import randomize_bn, yolo11, yolov5, yolov8
 
-__all__ = ["UNet", "unet", "yolov8", "yolo11", "yolov5", "randomize_bn"]
+__all__ = [
+    "UNet", "unet", "yolov8", "yolo11", "yolov5", "randomize_bn",
+    "PoseResNet", "DLASeg", "DLASegV0", "DCN", "deform_conv2d_ref",
+    "centernet_resnet", "centernet_dla34_dcn", "centernet_dlav0_34", "ctdet_decode", "ctdet_detect",
+]
