@@ -10,6 +10,7 @@ from functools import partial
 from typing import Callable, Dict
 
 from ..module import Module
+from .centernet import centernet_dla34, centernet_dlav0_34, centernet_resnet
 from .unet import UNet
 from .yolo import yolo11, yolov5, yolov8
 
@@ -19,6 +20,10 @@ MODELS: Dict[str, Callable[..., Module]] = {
     **{f"yolov8{s}": partial(yolov8, s) for s in "nsmlx"},
     **{f"yolo11{s}": partial(yolo11, s) for s in "nsmlx"},
     **{f"yolov5{s}": partial(yolov5, s) for s in "nsmlx"},
+    "centernet_res18": partial(centernet_resnet, 18),  # CenterNet factories take heads, head_conv, num_classes
+    "centernet_res101": partial(centernet_resnet, 101),
+    "centernet_dla34": centernet_dla34,
+    "centernet_dlav0_34": centernet_dlav0_34,
 }
 
 
@@ -30,4 +35,5 @@ def get(name: str) -> Callable[..., Module]:
         raise KeyError(f"unknown model {name!r}; available: {', '.join(MODELS)}") from None
 
 
-__all__ = ["MODELS", "UNet", "get", "yolo11", "yolov5", "yolov8"]
+__all__ = ["MODELS", "UNet", "centernet_dla34", "centernet_dlav0_34", "centernet_resnet", "get", "yolo11", "yolov5",
+           "yolov8"]
