@@ -426,3 +426,17 @@ def test_python_errors_in_forward_are_annotated_with_the_module():
     with pytest.raises(AttributeError) as e:
         trtnn.define(m, [trtnn.Input("x", (1, 3, 8, 8))])
     assert getattr(e.value, "__notes__", None) == ["in trtnn module '1' (Typo.forward)"]
+
+
+def test_assigning_a_module_or_parameter_over_a_plain_attribute_replaces_it():
+    """As in torch: `self.down = None` then `self.down = nn.MaxPool2d(2)` (CenterNet's DLA Tree does this)."""
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.down, self.w = None, None
+            self.down = nn.MaxPool2d(2)
+            self.w = trtnn.Parameter(torch.ones(2))
+
+    m = M()
+    assert isinstance(m.down, nn.MaxPool2d) and isinstance(m.w, trtnn.Parameter)
+    assert [n for n, _ in m.named_modules()] == ["", "down"] and list(m.state_dict()) == ["w"]

@@ -143,3 +143,25 @@ def test_bad_heads_and_k_are_rejected():
     e2e = CtdetEnd2End(Heads(), K=C * H * W + 1)
     with pytest.raises(trtnn.ShapeError, match=r"K=961 must be in \[1, 960\]"):
         trtnn.define(e2e, _inputs(e2e))
+
+
+def test_cli_builds_centernet_end2end_from_a_centernet_checkpoint(tmp_path):
+    """A checkpoint as CenterNet saves it ({'epoch', 'state_dict'} with DataParallel's 'module.'), 3 classes: the
+    CLI reads the heads off it and builds the end-to-end engine; --iou (a YOLO option) is refused."""
+    import subprocess
+    import sys
+
+    from refmodels.centernet import centernet_resnet
+
+    state = {f"module.{k}": v for k, v in centernet_resnet(18, num_classes=3).state_dict().items()}
+    torch.save({"epoch": 70, "state_dict": state}, tmp_path / "model_last.pth")
+    cli = [sys.executable, "-m", "trtnn.cli", "build", "centernet_res18", "--weights", str(tmp_path / "model_last.pth"),
+           "--imgsz", "64x96", "--end2end", "--preprocess", "--orig-size", "--runtime-thresholds", "--max-det", "50",
+           "-o", str(tmp_path / "c.plan")]
+    out = subprocess.run(cli, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    for line in ("input  images: 1x64x96x3 uint8", "input  conf_thres: 1 fp32", "input  orig_size: 1x2 int32",
+                 "output num_dets: 1x1 int32", "output det_boxes: 1x50x4 fp32", "output det_classes: 1x50 int32"):
+        assert line in out.stdout, out.stdout
+    out = subprocess.run(cli[:-2] + ["--iou", "0.5", "-o", str(tmp_path / "x.plan")], capture_output=True, text=True)
+    assert out.returncode == 2 and "--iou and --pre-nms-topk are for YOLO models" in out.stderr

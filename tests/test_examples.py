@@ -12,12 +12,14 @@ RUNS = {
     "yolov8": ["--imgsz", "96", "128", "--end2end"],
     "yolo11": ["--imgsz", "64", "64"],
     "yolov5": ["--scale", "n", "--nc", "3", "--imgsz", "64", "96", "--end2end"],
+    "centernet": ["--arch", "dla34", "--imgsz", "64", "96", "--end2end"],
 }
 OUTPUT = {
     "unet": "outputs=[logits: 1x1x37x53 fp32, mask: 1x1x37x53 int32]",
     "yolov8": "det_boxes: 1x300x4 fp32",
     "yolo11": "outputs=[output0: 1x84x84 fp32]",
     "yolov5": "det_boxes: 1x1000x4 fp32",
+    "centernet": "det_boxes: 1x100x4 fp32",
 }
 
 

@@ -76,7 +76,7 @@ def load_model(args: argparse.Namespace) -> Tuple[Any, List[Input]]:
             raise TrtnnError(f"{registered}: give --weights FILE (a checkpoint) or --random-weights to try it out")
         kwargs = config_from_state_dict(registered, state) if state is not None else {}
         if args.nc is not None and registered.startswith("centernet"):
-            kwargs["heads"] = {**kwargs.get("heads", {"wh": 2, "reg": 2}), "hm": args.nc}
+            kwargs["heads"] = {**kwargs.get("heads", {"hm": args.nc, "wh": 2, "reg": 2}), "hm": args.nc}
         elif args.nc is not None:
             kwargs["n_classes" if registered.startswith("unet") else "nc"] = args.nc
         if getattr(args, "mask", False):

@@ -40,10 +40,9 @@ class Module:
             raise TrtnnError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         for d in (self._parameters, self._buffers, self._modules):
             d.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
+        if isinstance(value, (Parameter, Module)):
+            self.__dict__.pop(name, None)  # a plain attribute of that name would shadow it (torch drops it too)
+            (self._parameters if isinstance(value, Parameter) else self._modules)[name] = value
         else:
             object.__setattr__(self, name, value)
 

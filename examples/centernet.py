@@ -1,0 +1,40 @@
+"""Build a CenterNet (ctdet) TensorRT engine (random weights unless a checkpoint is given).
+
+    python examples/centernet.py [ctdet_coco_dla_2x.pth] [--arch dla34|dlav0_34|res18|res101] [--imgsz 512 512]
+                                 [--dtype fp16] [--end2end]
+
+Raw: the engine takes `input` [1, 3, H, W] (BGR, (x/255 - mean) / std) and returns the heads hm [1, C, H/4, W/4]
+(logits), wh and reg [1, 2, H/4, W/4]. With --end2end it takes uint8 BGR NHWC images (already warped to H x W as
+CenterNet's test affine does) plus orig_size [1, 2] (h, w), and returns the top-100 peaks above conf in
+EfficientNMS' layout (num_dets, det_boxes in original-image pixels, det_scores, det_classes).
+"""
+import argparse
+
+import trtnn
+from trtnn.checkpoint import load_checkpoint
+from trtnn.models import centernet_dla34, centernet_dlav0_34, centernet_resnet
+from trtnn.models.ctdet import CtdetEnd2End, ctdet_preprocess
+
+ARCHS = {"dla34": centernet_dla34, "dlav0_34": centernet_dlav0_34,
+         "res18": lambda **kw: centernet_resnet(18, **kw), "res101": lambda **kw: centernet_resnet(101, **kw)}
+
+p = argparse.ArgumentParser(description="CenterNet -> TensorRT engine")
+p.add_argument("weights", nargs="?", help="CenterNet checkpoint ({'epoch', 'state_dict'}; random weights if omitted)")
+p.add_argument("--arch", default="dla34", choices=list(ARCHS))
+p.add_argument("--num-classes", type=int, default=80)
+p.add_argument("--imgsz", type=int, nargs=2, default=(512, 512), metavar=("H", "W"))
+p.add_argument("--dtype", default="fp16", choices=("fp16", "fp32"))
+p.add_argument("--out", default="centernet.engine")
+p.add_argument("--end2end", action="store_true", help="uint8 BGR NHWC images in, final detections out")
+args = p.parse_args()
+
+model = ARCHS[args.arch](num_classes=args.num_classes)
+if args.weights:  # load_checkpoint unwraps 'state_dict' and strips 'module.'
+    model.load_state_dict(load_checkpoint(args.weights), strict=True)
+inputs = [trtnn.Input("input", (1, 3, *args.imgsz))]
+if args.end2end:  # normalization, peak extraction, top-K and the inverse affine inside the engine
+    model = CtdetEnd2End(model, K=100, conf=0.3, preprocess=ctdet_preprocess("NHWC", bgr=True), scale_to_orig=True)
+    inputs = model.inputs(tuple(args.imgsz))
+engine = trtnn.build(model, inputs, dtype=args.dtype, output_dtype="fp32")
+engine.save(args.out)
+print(f"{engine} -> {args.out}")
