@@ -165,3 +165,37 @@ def test_cli_builds_centernet_end2end_from_a_centernet_checkpoint(tmp_path):
         assert line in out.stdout, out.stdout
     out = subprocess.run(cli[:-2] + ["--iou", "0.5", "-o", str(tmp_path / "x.plan")], capture_output=True, text=True)
     assert out.returncode == 2 and "--iou and --pre-nms-topk are for YOLO models" in out.stderr
+
+
+def test_dla34_dcn_end_to_end_equals_centernet_on_uint8_images():
+    """uint8 BGR images -> trtnn CtdetEnd2End(DLA-34 DCN) == CenterNet: normalize, model, ctdet_decode, then the
+    inverse affine to the original size (every detection above conf; ordering checked by score)."""
+    from refmodels import randomize_bn
+    from refmodels.centernet import centernet_dla34_dcn
+    from test_models_centernet import randomize_offsets
+
+    torch.manual_seed(0)
+    ref = randomize_bn(centernet_dla34_dcn(num_classes=3), seed=1).eval()
+    randomize_offsets(ref, seed=2)
+    model = trtnn.models.get("centernet_dla34")(num_classes=3)
+    model.load_state_dict(ref.state_dict(), strict=True)
+    e2e = CtdetEnd2End(model, K=100, conf=0.1, preprocess=ctdet_preprocess("NHWC", bgr=True), scale_to_orig=True)
+    net = trtnn.define(e2e, e2e.inputs((64, 96), batch=2))
+    images = torch.randint(0, 256, (2, 64, 96, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(3))
+    sizes = [(480, 720), (300, 200)]
+    out = Executor(net)({"images": images, "orig_size": torch.tensor(sizes, dtype=torch.int32)})
+    x = ((images.float() / 255 - torch.tensor(COCO_MEAN)) / torch.tensor(COCO_STD)).permute(0, 3, 1, 2)
+    with torch.no_grad():
+        (heads_out,) = ref(x)
+    dets = ctdet_detect(heads_out, K=100)
+    for i, (h0, w0) in enumerate(sizes):
+        keep = dets[i, :, 4] > 0.1
+        n = int(keep.sum())
+        assert n > 3 and int(out["num_dets"][i, 0]) == n
+        trans = _affine(np.array([w0 / 2.0, h0 / 2.0]), max(h0, w0), 24, 16, inv=True)
+        pts = dets[i, :n, :4].double().numpy().reshape(-1, 2)
+        want = (np.c_[pts, np.ones(len(pts))] @ trans.T).reshape(-1, 4)
+        err = np.abs(out["det_boxes"][i, :n].double().numpy() - want).max() / (max(h0, w0) / 24)  # map units
+        assert err <= 1e-4
+        assert torch.allclose(out["det_scores"][i, :n], dets[i, :n, 4], atol=1e-5)
+        assert out["det_classes"][i, :n].tolist() == dets[i, :n, 5].int().tolist()
