@@ -6,16 +6,12 @@ scalar-loop transcription of DCNv2's CUDA im2col kernel; ctdet_decode against ha
 """
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests/ may or may not become a package
-
-from refmodels import (  # noqa: E402
+from refmodels import (
     centernet_dla34_dcn,
     centernet_dlav0_34,
     centernet_resnet,
@@ -24,8 +20,9 @@ from refmodels import (  # noqa: E402
     deform_conv2d_ref,
     randomize_bn,
 )
-from refmodels import centernet as cn  # noqa: E402
-from harness import parse_keys  # noqa: E402
+from refmodels import centernet as cn
+from test_refmodels import build_meta
+from harness import parse_keys
 
 BUILDERS = {
     "centernet_res18": lambda: centernet_resnet(18),
@@ -36,19 +33,13 @@ BUILDERS = {
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 
-def build_meta(fn):
-    with torch.device("meta"):
-        return fn()
-
-
 # ---------------------------------------------------------------------------------- (a) keys and params
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_state_dict_keys_and_shapes(name):
     model = build_meta(BUILDERS[name])
-    got = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
-    assert got == parse_keys(name)  # same keys, shapes and order
+    assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == parse_keys(name)  # keys, shapes, order
 
 
 def _keys_file_params(name):

@@ -18,7 +18,7 @@ from ..build import Input
 from ..errors import ShapeError
 from ..module import Module
 from ..tensor import Tensor
-from .detect import Preprocess, _f32, _row_mask, _stable_topk, _threshold, batched_input
+from .detect import Preprocess, _f32, _row_mask, _stable_topk, _threshold, image_inputs
 
 # CenterNet normalizes OpenCV (BGR) images with these, in BGR order (src/lib/opts.py, coco).
 COCO_MEAN = (0.40789654, 0.44719302, 0.47026115)
@@ -94,14 +94,7 @@ class CtdetEnd2End(Module):
 
     def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
         """The network inputs for images of (h, w) = imgsz; a dynamic batch 1..max_batch when given."""
-        h, w = imgsz
-        if self.preprocess is None:
-            specs = [("images", (3, h, w), "fp32")]
-        else:
-            specs = [("images", (h, w, 3) if self.preprocess.layout == "NHWC" else (3, h, w), torch.uint8)]
-        if self.scale_to_orig:
-            specs.append(("orig_size", (2,), torch.int32))
-        out = [batched_input(name, shape, dt, batch, max_batch) for name, shape, dt in specs]
+        out = image_inputs(self.preprocess, imgsz, self.scale_to_orig, batch, max_batch)
         if self.runtime_thresholds:
             out.insert(1, Input("conf_thres", (1,), "fp32", cast=False))
         return out

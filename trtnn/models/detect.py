@@ -56,6 +56,20 @@ def batched_input(name: str, shape: Sequence[int], dtype: Any, batch: int = 1, m
                  max_shape=(max_batch, *shape))
 
 
+def image_inputs(preprocess: Optional["Preprocess"], imgsz: Tuple[int, int], scale_to_orig: bool, batch: int = 1,
+                 max_batch: Optional[int] = None) -> List[Input]:
+    """A detector's `images` input (uint8 in the preprocess layout, else float NCHW) of (h, w) = imgsz, and with
+    scale_to_orig its `orig_size` [B, 2] (h, w) int32 input."""
+    h, w = imgsz
+    if preprocess is None:
+        specs = [("images", (3, h, w), "fp32")]
+    else:
+        specs = [("images", (h, w, 3) if preprocess.layout == "NHWC" else (3, h, w), torch.uint8)]
+    if scale_to_orig:
+        specs.append(("orig_size", (2,), torch.int32))
+    return [batched_input(name, shape, dt, batch, max_batch) for name, shape, dt in specs]
+
+
 # ---- preprocessing -----------------------------------------------------------------------------------------
 class Preprocess(Module):
     """uint8 images (NHWC or NCHW, BGR or bgr=False RGB) -> NCHW in the model's channel order (RGB, or BGR with
@@ -248,14 +262,7 @@ class End2End(Module):
     def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
         """The network inputs for images of (h, w) = imgsz, in forward's order; a dynamic batch of 1..max_batch
         when `max_batch` is given."""
-        h, w = imgsz
-        if self.preprocess is None:
-            specs = [("images", (3, h, w), "fp32")]
-        else:
-            specs = [("images", (h, w, 3) if self.preprocess.layout == "NHWC" else (3, h, w), torch.uint8)]
-        if self.scale_to_orig:
-            specs.append(("orig_size", (2,), torch.int32))
-        out = [batched_input(name, shape, dt, batch, max_batch) for name, shape, dt in specs]
+        out = image_inputs(self.preprocess, imgsz, self.scale_to_orig, batch, max_batch)
         if self.runtime_thresholds:
             out[1:1] = [Input("conf_thres", (1,), "fp32", cast=False), Input("iou_thres", (1,), "fp32", cast=False)]
         return out
