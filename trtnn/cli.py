@@ -17,6 +17,7 @@ EXAMPLES = """examples:
   trtnn build examples.resnet:resnet18 --input x:1x3x224x224 --dtype fp16 -o resnet18.plan
   trtnn build yolov8n --weights yolov8n.pt --imgsz 640 --dtype fp16 --end2end --conf 0.25 --iou 0.7 --max-det 300 -o yolov8n.plan
   trtnn build unet --random-weights --imgsz 572x572 -o unet.plan
+  trtnn build centernet_dla34 --weights ctdet_coco_dla_2x.pth --dtype fp16 --end2end --preprocess --orig-size -o ctdet.plan
   trtnn inspect yolov8n --random-weights --imgsz 320
   trtnn convert yolov8n.pt yolov8n.safetensors
   trtnn compare mynet:make_trt mynet:make_torch --input x:1x3x224x224 --weights model.pth
@@ -101,9 +102,10 @@ def load_model(args: argparse.Namespace) -> Tuple[Any, List[Input]]:
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("target", help="a registered model (yolov8n, yolo11s, yolov5m, unet, ...) or PACKAGE.MODULE:FACTORY")
+    p.add_argument("target", help="a registered model (yolov8n, yolo11s, yolov5m, unet, centernet_dla34, ...) or "
+                                  "PACKAGE.MODULE:FACTORY")
     p.add_argument("--input", action="append", metavar="NAME:SHAPE[:DTYPE]", help="a network input (repeatable)")
-    p.add_argument("--imgsz", help="registered models: input size N or HxW (default 640; unet 572)")
+    p.add_argument("--imgsz", help="registered models: input size N or HxW (default 640; unet 572; centernet 512)")
     p.add_argument("--batch", type=int, default=1, help="registered models: batch size (default 1)")
     p.add_argument("--max-batch", type=int, help="registered models: dynamic batch 1..MAX instead of --batch")
     p.add_argument("--weights", help="checkpoint: .pt/.pth (also ultralytics, loaded safely), .safetensors, .npz, .wts")
