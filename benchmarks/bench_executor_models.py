@@ -72,7 +72,8 @@ def main() -> None:
     report("executor_models", "CPU executor vs PyTorch eager on the shipped models",
            ["model", "input", "TRT layers", "eager ms", "executor ms", "ratio", "<= 1.3", "max rel err"], rows,
            notes=f"torch {torch.__version__}, {torch.get_num_threads()} threads; load average {load:.1f} at the end. "
-                 "Eager = tests/refmodels (unfused BatchNorm, as the original code runs).")
+                 "Eager = tests/refmodels (unfused BatchNorm, as the original code runs; CenterNet DLA-34's DCNv2 is "
+                 "the pure-torch gather reference there, the original uses a CUDA extension).")
 
 
 if __name__ == "__main__":
