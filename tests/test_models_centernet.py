@@ -136,3 +136,29 @@ def test_numerics_vs_reference(name):
         assert out[head].shape == y[head].shape == (1, y[head].shape[1], shape[2] // 4, shape[3] // 4)
         err = ((out[head].double() - y[head].double()).abs().max() / y[head].double().abs().max()).item()
         assert err <= TOL, f"{head}: relative error {err:.3g}"
+
+
+@pytest.mark.parametrize("dtype,tol", [("fp16", 1e-2), ("bf16", 2e-2)])
+def test_dla34_dcn_half_precision_vs_reference(dtype, tol):
+    """fp16/bf16 engines keep DCN sample positions in fp32: heads within half-precision error of the fp32 original."""
+    from refmodels import randomize_bn
+    from refmodels.centernet import centernet_dla34_dcn
+
+    torch.manual_seed(0)
+    ref = randomize_bn(centernet_dla34_dcn(), seed=1).eval()
+    randomize_offsets(ref, seed=2)
+    model = get("centernet_dla34")()
+    model.load_state_dict(ref.state_dict(), strict=True)
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    net = trtnn.define(model, [trtnn.Input("x", x.shape)], dtype=dtype)
+    trt = trtnn.backend.get()
+    convs = [net.network.get_layer(i) for i in range(net.network.num_layers)]
+    convs = [layer for layer in convs if layer.type == trt.LayerType.CONVOLUTION]
+    want = trt.DataType.HALF if dtype == "fp16" else trt.DataType.BF16
+    assert len(convs) > 50 and all(layer.get_output(0).dtype == want for layer in convs)
+    out = Executor(net)({"x": x})
+    with torch.no_grad():
+        (y,) = ref(x)
+    for head in y:
+        err = ((out[head].double() - y[head].double()).abs().max() / y[head].double().abs().max()).item()
+        assert err <= tol, f"{head}: relative error {err:.3g}"
