@@ -141,3 +141,22 @@ def test_bad_offset_shape_names_the_tensor_and_expected_shape():
 
     with pytest.raises(trtnn.ShapeError, match=r"need an offset \[N, 2\*G\*9, 5, 5\].*'offset' \(1, 9, 5, 5\)"):
         trtnn.define(Bad(), [trtnn.Input("x", (1, 3, 5, 5)), trtnn.Input("offset", (1, 9, 5, 5))])
+
+
+def test_compare_reports_a_dcn_module_folded_into_its_batchnorm():
+    """debug.compare on DCN -> BN (CenterNet's DeformConv): the DCN module's output went into the folded 1x1 sum,
+    so its row is FOLDED (not MISSING) and the BatchNorm's row passes against the PyTorch original."""
+    from refmodels import randomize_bn
+    from refmodels.centernet import DeformConv as TorchDeformConv
+    from trtnn.debug import compare
+    from trtnn.models.centernet import DeformConv
+
+    torch.manual_seed(0)
+    ref = randomize_bn(TorchDeformConv(4, 6), seed=1).eval()
+    with torch.no_grad():
+        ref.conv.conv_offset_mask.weight.normal_(0, 0.3)  # real offsets, not DCNv2's zero init
+    mine = DeformConv(4, 6)
+    mine.load_state_dict(ref.state_dict(), strict=True)
+    report = compare(mine, ref, torch.rand(1, 4, 9, 9), print_report=False)
+    assert report.row("conv").status == "FOLDED" and report.row("actf.0").status == "PASS"
+    assert report.counts()["MISSING"] == 0 and report.first_failure is None

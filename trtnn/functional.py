@@ -911,7 +911,7 @@ def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Any =
         rec.folded = True
         folded = Tensor(input._trt, ctx)
         folded._born = ctx.network.num_layers  # counts as produced by this BatchNorm call
-        folded._folded_from = rec.layer.name  # the BatchNorm call's name is recorded in ctx.folded when known
+        folded._folded_from = input._trt.name  # the conv output's name (its module path when a module made it)
         input._trt, input._pending, input._conv = None, rec.emit, None  # the unfolded value is re-emitted on demand
         rec.layer.name = f"{rec.layer.name} + {ctx.scope or 'batch_norm'}"
         return folded
