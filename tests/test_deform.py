@@ -1,4 +1,4 @@
-"""F.deform_conv2d / nn.DeformConv2d against a direct implementation of DCNv2's sampling rule (torchvision.ops
+"""F.deform_conv2d / nn.DeformConv2d against the PyTorch reference of DCNv2's sampling rule (torchvision.ops
 semantics): shapes, values, groups, fp16, BatchNorm folding, a real engine build, and error messages."""
 import pytest
 import torch
@@ -7,42 +7,14 @@ import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
 from harness import define_and_run, rel_err
+from refmodels.centernet import deform_conv2d_ref
 
 
 def deform_ref(x, offset, weight, bias=None, stride=1, padding=0, dilation=1, mask=None):
-    """Modulated deformable convolution, one tap and corner at a time in float64 (DCNv2's dmcn_im2col_bilinear):
-    a sample is 0 unless -1 < y < H and -1 < x < W; each of its 4 corners outside the input contributes 0."""
-    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
-    (sh, sw), (ph, pw), (dh, dw) = pair(stride), pair(padding), pair(dilation)
-    n, c, h, w = x.shape
-    o, cpg, kh, kw = weight.shape
-    taps = kh * kw
-    ho, wo = offset.shape[2:]
-    og = offset.shape[1] // (2 * taps)
-    cols = torch.zeros(n, c, taps, ho, wo, dtype=torch.float64)
-    flat = x.double().reshape(n, c, h * w)
-    for g in range(og):
-        chans = slice(g * c // og, (g + 1) * c // og)
-        for k in range(taps):
-            i, j = divmod(k, kw)
-            py = (torch.arange(ho) * sh - ph + i * dh).view(1, ho, 1) + offset[:, 2 * (g * taps + k)].double()
-            px = (torch.arange(wo) * sw - pw + j * dw).view(1, 1, wo) + offset[:, 2 * (g * taps + k) + 1].double()
-            y0, x0 = torch.floor(py), torch.floor(px)
-            acc = 0
-            for yy, wy in ((y0, 1 - (py - y0)), (y0 + 1, py - y0)):
-                for xx, wx in ((x0, 1 - (px - x0)), (x0 + 1, px - x0)):
-                    inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-                    idx = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).long().reshape(n, 1, -1)
-                    v = torch.gather(flat[:, chans], 2, idx.expand(-1, c // og, -1)).reshape(n, c // og, ho, wo)
-                    acc = acc + v * (wy * wx * inside).unsqueeze(1)
-            valid = ((py > -1) & (px > -1) & (py < h) & (px < w)).unsqueeze(1)
-            m = mask[:, g * taps + k].double().unsqueeze(1) if mask is not None else 1
-            cols[:, chans, k] = acc * valid * m
-    groups = c // cpg
-    cols = cols.reshape(n, groups, cpg * taps, ho, wo)
-    out = torch.einsum("ngkhw,gok->ngohw", cols, weight.double().reshape(groups, o // groups, cpg * taps))
-    out = out.reshape(n, o, ho, wo)
-    return (out + (bias.double().view(1, -1, 1, 1) if bias is not None else 0)).float()
+    """The PyTorch reference (DCNv2's CUDA sampling rule, tests/refmodels/centernet.py), in float64."""
+    dbl = (lambda t: None if t is None else t.double())  # noqa: E731
+    return deform_conv2d_ref(x.double(), offset.double(), dbl(mask), weight.double(), dbl(bias), stride, padding,
+                             dilation).float()
 
 
 class Deform(trtnn.Module):

@@ -402,9 +402,10 @@ def _pair(v):
 def deform_conv2d_ref(input, offset, mask, weight, bias=None, stride=1, padding=0, dilation=1):
     """DCNv2 modulated deformable convolution, with the CUDA kernel's exact sampling rules.
 
-    input [B, C, H, W]; weight [O, C, kh, kw]; bias [O] or None;
-    offset [B, dg * 2 * kh * kw, Ho, Wo]: for deformable group g and kernel tap k = i * kw + j (i = row),
-    channel g * 2 * kh * kw + 2k is dy and + 2k + 1 is dx; mask [B, dg * kh * kw, Ho, Wo] (channel g * kh * kw + k).
+    input [B, C, H, W]; weight [O, C / groups, kh, kw] (DCNv2 itself has groups = 1; torchvision.ops allows more);
+    bias [O] or None; offset [B, dg * 2 * kh * kw, Ho, Wo]: for deformable group g and kernel tap k = i * kw + j
+    (i = row), channel g * 2 * kh * kw + 2k is dy and + 2k + 1 is dx; mask [B, dg * kh * kw, Ho, Wo] (channel
+    g * kh * kw + k), or None for no modulation (DCNv1).
     Input channels are split into dg contiguous groups. For output pixel (ho, wo) and tap (i, j) the sample is at
     h = ho * stride - pad + i * dil + dy, w = wo * stride - pad + j * dil + dx; it is 0 unless
     -1 < h < H and -1 < w < W, otherwise bilinear over the 4 integer corners, each out-of-range corner
@@ -413,7 +414,8 @@ def deform_conv2d_ref(input, offset, mask, weight, bias=None, stride=1, padding=
     """
     B, C, H, W = input.shape
     O, Cw, kh, kw = weight.shape
-    assert Cw == C, "DCNv2 has no conv groups"
+    groups = C // Cw
+    assert groups * Cw == C and O % groups == 0
     sh, sw = _pair(stride)
     ph, pw = _pair(padding)
     dh, dw = _pair(dilation)
@@ -422,6 +424,8 @@ def deform_conv2d_ref(input, offset, mask, weight, bias=None, stride=1, padding=
     K = kh * kw
     dg = offset.shape[1] // (2 * K)
     assert offset.shape == (B, dg * 2 * K, Ho, Wo), (offset.shape, (B, dg * 2 * K, Ho, Wo))
+    if mask is None:
+        mask = torch.ones(B, dg * K, Ho, Wo, dtype=input.dtype)
     assert mask.shape == (B, dg * K, Ho, Wo), (mask.shape, (B, dg * K, Ho, Wo))
     assert C % dg == 0
     dtype = input.dtype
@@ -457,8 +461,8 @@ def deform_conv2d_ref(input, offset, mask, weight, bias=None, stride=1, padding=
             val = w1 * v1 + w2 * v2 + w3 * v3 + w4 * v4
             val = torch.where(inside.unsqueeze(2), val, torch.zeros((), dtype=dtype))
             cols.append(val * msk[:, :, k].unsqueeze(2))  # [B, dg, C/dg, Ho, Wo]
-    col = torch.stack(cols, 3).reshape(B, C * K, Ho * Wo)  # channel-major, then tap: matches weight.view(O, C*K)
-    out = torch.matmul(weight.reshape(O, C * K), col).reshape(B, O, Ho, Wo)
+    col = torch.stack(cols, 3).reshape(B, groups, Cw * K, Ho * Wo)  # channel-major, then tap: as weight.view
+    out = torch.matmul(weight.reshape(groups, O // groups, Cw * K), col).reshape(B, O, Ho, Wo)
     if bias is not None:
         out = out + bias.view(1, O, 1, 1)
     return out
