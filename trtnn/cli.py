@@ -77,7 +77,8 @@ def load_model(args: argparse.Namespace) -> Tuple[Any, List[Input]]:
             raise TrtnnError(f"{registered}: give --weights FILE (a checkpoint) or --random-weights to try it out")
         kwargs = config_from_state_dict(registered, state) if state is not None else {}
         if args.nc is not None and registered.startswith("centernet"):
-            kwargs["heads"] = {**kwargs.get("heads", {"hm": args.nc, "wh": 2, "reg": 2}), "hm": args.nc}
+            kwargs["heads"] = dict(kwargs.get("heads") or {"hm": 0, "wh": 2, "reg": 2})
+            kwargs["heads"]["hm"] = args.nc  # in hm's place: the first output
         elif args.nc is not None:
             kwargs["n_classes" if registered.startswith("unet") else "nc"] = args.nc
         if getattr(args, "mask", False):
@@ -145,14 +146,15 @@ def _end2end(args: argparse.Namespace, model: Any, inputs: List[Input]) -> Tuple
     from .models.detect import End2End, Preprocess
 
     layout, order = args.preprocess.split("-") if args.preprocess else (None, None)
-    if ":" not in args.target and args.target.startswith("centernet"):
+    registered = "" if ":" in args.target else args.target
+    if registered.startswith("centernet"):
         if args.iou is not None or args.pre_nms_topk is not None:
             raise TrtnnError("--iou and --pre-nms-topk are for YOLO models: CenterNet keeps 3x3 heatmap peaks, no NMS")
         e2e = CtdetEnd2End(model, K=args.max_det or 100, conf=0.3 if args.conf is None else args.conf,
                            preprocess=ctdet_preprocess(layout.upper(), order == "bgr") if layout else None,
                            runtime_thresholds=args.runtime_thresholds, scale_to_orig=args.orig_size)
-    elif ":" not in args.target and args.target.startswith("yolo"):
-        e2e = End2End(model, "v5" if args.target.startswith("yolov5") else "v8",
+    elif registered.startswith("yolo"):
+        e2e = End2End(model, "v5" if registered.startswith("yolov5") else "v8",
                       conf=0.25 if args.conf is None else args.conf, iou=args.iou, max_det=args.max_det,
                       preprocess=Preprocess(layout.upper(), bgr=order == "bgr") if layout else None,
                       runtime_thresholds=args.runtime_thresholds, scale_to_orig=args.orig_size,

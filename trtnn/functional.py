@@ -1113,7 +1113,7 @@ def deform_conv2d(input: Tensor, offset: Tensor, weight: Any, bias: Any = None, 
     n_out, c_per_group, kh, kw = w.shape
     b, c, h, wd = _static(input, "deform_conv2d", [1, 2, 3])
     (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
-    ho, wo = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    ho, wo = _pool_out(h, kh, sh, ph, False, dh), _pool_out(wd, kw, sw, pw, False, dw)  # the conv output size
     taps = kh * kw
     groups = c // c_per_group if c_per_group and c % c_per_group == 0 else 0
     offset_groups = offset.shape[1] // (2 * taps) if offset.shape[1] >= 0 else 0

@@ -63,17 +63,7 @@ class PoseResNet(trtnn.Module):
         for head in sorted(self.heads):
             setattr(self, head, _head(256, head_conv, self.heads[head]))
 
-    def _make_layer(self, block: Type[Union[resnet.BasicBlock, resnet.Bottleneck]], planes: int, blocks: int,
-                    stride: int = 1) -> nn.Sequential:
-        downsample = None
-        if stride != 1 or self.inplanes != planes * block.expansion:
-            downsample = nn.Sequential(
-                nn.Conv2d(self.inplanes, planes * block.expansion, kernel_size=1, stride=stride, bias=False),
-                nn.BatchNorm2d(planes * block.expansion))
-        layers = [block(self.inplanes, planes, stride, downsample)]
-        self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
+    _make_layer = resnet.ResNet._make_layer  # msra_resnet's _make_layer is torchvision's, line for line
 
     @staticmethod
     def _get_deconv_cfg(deconv_kernel: int) -> Tuple[int, int, int]:
