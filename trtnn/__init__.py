@@ -2,7 +2,7 @@
 from . import functional, layers
 from .build import Engine, Input, Network, build, build_network, define
 from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import (BackendError, BuildError, CheckpointError, InputError, ShapeError, StateDictError, TrtnnError,
+from .errors import (BackendError, BuildError, CheckpointError, ConfigError, FileError, InputError, ShapeError, StateDictError, TrtnnError,
                      UnsupportedError)
 from .layers import ModuleDict, ModuleList, Sequential
 from .module import Module
@@ -14,7 +14,7 @@ from . import debug, models, reference  # noqa: E402  (they build on the names a
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackendError", "BuildError", "CheckpointError", "Engine", "Input", "InputError", "Module", "ModuleDict",
+    "BackendError", "BuildError", "CheckpointError", "ConfigError", "FileError", "Engine", "Input", "InputError", "Module", "ModuleDict",
     "ModuleList", "Network", "Parameter", "Sequential", "ShapeError", "StateDictError", "Tensor", "TrtnnError",
     "UnsupportedError", "build", "build_network", "debug", "define", "functional", "layers", "load_checkpoint",
     "models", "reference", "save_checkpoint",

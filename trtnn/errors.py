@@ -92,3 +92,11 @@ class CheckpointError(TrtnnError, ValueError):
 
 class InputError(TrtnnError, ValueError):
     """Inputs given to an engine or the CPU executor that do not match the network's inputs."""
+
+
+class ConfigError(TrtnnError, ValueError):
+    """An argument (of a trtnn function, a model constructor or a CLI flag) outside what is allowed."""
+
+
+class FileError(TrtnnError, OSError):
+    """A file or folder trtnn was asked to write (or read) that cannot be used: missing folder, not writable, ..."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from typing import Iterator, Union
+from typing import Iterator, Sequence, Union
+
+from .errors import FileError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -64,3 +66,27 @@ def _fsync_dir(directory: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def check_output_path(path: PathLike, *, what: str = "output", not_same_as: Sequence[PathLike] = ()) -> str:
+    """Check, before any long work, that `path` can be written: its folder exists and is writable, it is not a
+    folder, and it is none of `not_same_as` (e.g. the weights being read). Returns the path; raises FileError."""
+    path = os.fspath(path)
+    if not path:
+        raise FileError(f"{what} path is empty")
+    full = os.path.abspath(path)
+    directory = os.path.dirname(full)
+    if os.path.isdir(full):
+        raise FileError(f"{what} '{path}' is a folder; give a file path")
+    if not os.path.isdir(directory):
+        raise FileError(f"{what} '{path}': folder '{directory}' does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise FileError(f"{what} '{path}': folder '{directory}' is not writable")
+    if os.path.exists(full) and not os.access(full, os.W_OK):
+        raise FileError(f"{what} '{path}' exists and is not writable")
+    for other in not_same_as:
+        if other and os.path.exists(os.fspath(other)) and os.path.exists(full) and os.path.samefile(full, other):
+            raise FileError(f"{what} '{path}' is the same file as '{os.fspath(other)}', which is read from")
+        if other and os.path.abspath(os.fspath(other)) == full:
+            raise FileError(f"{what} '{path}' is the same file as '{os.fspath(other)}', which is read from")
+    return path
