@@ -11,7 +11,8 @@ import trtnn.functional as F
 from harness import Fn
 from refmodels import detect_postprocess as pp
 from trtnn import backend
-from trtnn.models.detect import NMS, OUTPUT_NAMES, End2End, Preprocess, decode_v5, decode_v8, scale_boxes
+from trtnn.models.detect import (NMS, OUTPUT_NAMES, End2End, Preprocess, decode_v5, decode_v8, letterbox_geometry,
+                                 scale_boxes)
 from trtnn.reference import Executor
 from trtnn.reference.common import HANDLERS
 
@@ -270,18 +271,52 @@ def test_preprocess(layout):
         torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-6)
 
 
+# Sizes whose scaled side is not whole (e.g. 777 * 640 / 333), ties of round() (721 * 0.5 = 360.5), both sides
+# limiting, square, tiny and large originals.
+ORIG_SIZES = [[480, 640], [1080, 1920], [777, 333], [721, 1280], [333, 517], [640, 640], [1, 7], [4000, 3001],
+              [719, 1281], [101, 99]]
+
+
 @pytest.mark.parametrize("yolov5", [False, True])
 def test_scale_boxes(yolov5):
     g = torch.Generator().manual_seed(11)
-    boxes = torch.rand(3, 20, 4, generator=g) * 640 - 20
+    n = len(ORIG_SIZES)
+    boxes = torch.rand(n, 20, 4, generator=g) * 640 - 20
     boxes[..., 2:] += boxes[..., :2]
-    orig = torch.tensor([[480, 640], [1080, 1920], [777, 333]], dtype=torch.int32)
+    orig = torch.tensor(ORIG_SIZES, dtype=torch.int32)
     net = trtnn.define(Fn(lambda b, s: scale_boxes(b, s, (640, 640), yolov5)),
-                       [trtnn.Input("boxes", (3, 20, 4)), trtnn.Input("orig_size", (3, 2), torch.int32)])
+                       [trtnn.Input("boxes", (n, 20, 4)), trtnn.Input("orig_size", (n, 2), torch.int32)])
     got = Executor(net.network)({"boxes": boxes, "orig_size": orig})["output"]
     for i, (h, w) in enumerate(orig.tolist()):
-        want = pp.scale_boxes((640, 640), boxes[i], (h, w), yolov5=yolov5)
-        torch.testing.assert_close(got[i], want, atol=1e-3, rtol=0)
+        ratio_pad = None if yolov5 else pp.letterbox_ratio_pad((h, w), (640, 640))
+        want = pp.scale_boxes((640, 640), boxes[i], (h, w), ratio_pad=ratio_pad, yolov5=yolov5)
+        torch.testing.assert_close(got[i], want, atol=2e-3 * max(h, w) / 640, rtol=1e-6)
+
+
+@pytest.mark.parametrize("input_hw", [(640, 640), (384, 640), (640, 320)])
+def test_letterbox_geometry_and_scale_boxes_invert_the_letterbox_exactly(input_hw):
+    """Points mapped forward through LetterBox (x * new_w / w0 + left) come back to themselves, for sizes where one
+    gain min(h1 / h0, w1 / w0) would be off by up to a pixel."""
+    orig = torch.tensor(ORIG_SIZES, dtype=torch.int32)
+    n = len(ORIG_SIZES)
+    net = trtnn.define(Fn(lambda s: F.cat(letterbox_geometry(s, input_hw), 1)),
+                       [trtnn.Input("orig_size", (n, 2), torch.int32)])
+    geometry = Executor(net.network)({"orig_size": orig})["output"]
+    g = torch.Generator().manual_seed(5)
+    pts = torch.rand(n, 8, 4, generator=g, dtype=torch.float64)
+    pts[..., 2:] = torch.maximum(pts[..., :2], pts[..., 2:])
+    fwd = torch.empty(n, 8, 4)
+    for i, (h, w) in enumerate(ORIG_SIZES):
+        _, _, (new_w, new_h), (top, _, left, _) = pp.letterbox_params((h, w), input_hw)
+        assert geometry[i].tolist() == [new_h, new_w, top, left]
+        pts[i] *= torch.tensor([w, h, w, h], dtype=torch.float64)
+        fwd[i] = (pts[i] * torch.tensor([new_w / w, new_h / h] * 2, dtype=torch.float64)
+                  + torch.tensor([left, top] * 2, dtype=torch.float64)).float()
+    net = trtnn.define(Fn(lambda b, s: scale_boxes(b, s, input_hw)),
+                       [trtnn.Input("boxes", (n, 8, 4)), trtnn.Input("orig_size", (n, 2), torch.int32)])
+    back = Executor(net.network)({"boxes": fwd, "orig_size": orig})["output"]
+    scale = torch.tensor([max(h, w) for h, w in ORIG_SIZES]).view(n, 1, 1)
+    assert ((back.double() - pts).abs() / scale).max() < 1e-5
 
 
 class TinyV8(trtnn.Module):
@@ -314,7 +349,7 @@ def test_end2end_tiny_model_matches_reference():
     orig = torch.tensor([[48, 64], [64, 40]], dtype=torch.int32)
     got = Executor(net.network)({"images": img, "orig_size": orig})
     ref = reference(got[net.module_outputs["model"][0]], conf=0.3, iou=0.5, max_det=20)
-    ref = [pp.Detections(pp.scale_boxes((32, 32), d.boxes, hw), d.scores, d.classes)
+    ref = [pp.Detections(pp.scale_boxes((32, 32), d.boxes, hw, pp.letterbox_ratio_pad(hw, (32, 32))), d.scores, d.classes)
            for d, hw in zip(ref, orig.tolist())]
     assert all(len(d.scores) > 0 for d in ref)
     check(got, ref, 20)

@@ -232,3 +232,7 @@ def test_letterbox_and_scale_boxes():
     torch.testing.assert_close(pp.scale_boxes((640, 640), b, (301, 500))[0, 1], torch.tensor(0.36 / 1.28))
     y1_v5 = pp.scale_boxes((640, 640), b, (301, 500), yolov5=True)[0, 1]
     torch.testing.assert_close(y1_v5, torch.tensor(0.0), atol=1e-4, rtol=0)
+    # what the validator passes: the rounded resize's own x and y factors (385 / 301 != 1.28) and the borders
+    assert pp.letterbox_ratio_pad((301, 500), (640, 640)) == ((385 / 301, 1.28), (0, 127))
+    y2 = pp.scale_boxes((640, 640), b, (301, 500), ratio_pad=pp.letterbox_ratio_pad((301, 500), (640, 640)))[0, 3]
+    torch.testing.assert_close(y2, torch.tensor(73 * 301 / 385))

@@ -148,22 +148,32 @@ def clip_boxes(boxes, shape):
     return boxes
 
 
+def letterbox_ratio_pad(shape, new_shape=(640, 640)):
+    """The ratio_pad ultralytics' validator passes to scale_boxes for a LetterBox'ed image: ((new_h / h0,
+    new_w / w0) of the rounded resize, (left, top) borders)."""
+    _, _, (new_w, new_h), (top, _, left, _) = letterbox_params(shape, new_shape)
+    return (new_h / shape[0], new_w / shape[1]), (left, top)
+
+
 def scale_boxes(img1_shape, boxes, img0_shape, ratio_pad=None, yolov5=False):
     """Map xyxy boxes from the letterboxed image (img1_shape (h, w)) back to the original (img0_shape), clipped.
 
-    gain = min(h1 / h0, w1 / w0); pad = ((w1 - w0 * gain) / 2, (h1 - h0 * gain) / 2), rounded with
-    ``round(p - 0.1)`` by ultralytics, left fractional by yolov5 (``yolov5=True``). ``ratio_pad`` =
-    ((gain, gain), (pad_x, pad_y)) overrides. Works on a copy; returns the new tensor.
+    ultralytics 8.4: without ratio_pad, gain = min(h1 / h0, w1 / w0) and pad = round((w1 - round(w0 * gain)) / 2
+    - 0.1) (likewise y); with ratio_pad = ((gain_y, gain_x), (pad_x, pad_y)) separate x and y factors.
+    yolov5 (``yolov5=True``): pad = ((w1 - w0 * gain) / 2, ...) left fractional. Works on a copy.
     """
     boxes = boxes.clone()
-    if ratio_pad is None:
-        gain = min(img1_shape[0] / img0_shape[0], img1_shape[1] / img0_shape[1])
-        pad = (img1_shape[1] - img0_shape[1] * gain) / 2, (img1_shape[0] - img0_shape[0] * gain) / 2
-        if not yolov5:
-            pad = round(pad[0] - 0.1), round(pad[1] - 0.1)
+    if ratio_pad is not None:
+        (gain_y, gain_x), pad = ratio_pad
     else:
-        gain, pad = ratio_pad[0][0], ratio_pad[1]
+        gain_y = gain_x = min(img1_shape[0] / img0_shape[0], img1_shape[1] / img0_shape[1])
+        if yolov5:
+            pad = (img1_shape[1] - img0_shape[1] * gain_x) / 2, (img1_shape[0] - img0_shape[0] * gain_x) / 2
+        else:
+            pad = (round((img1_shape[1] - round(img0_shape[1] * gain_x)) / 2 - 0.1),
+                   round((img1_shape[0] - round(img0_shape[0] * gain_x)) / 2 - 0.1))
     boxes[..., [0, 2]] -= pad[0]
     boxes[..., [1, 3]] -= pad[1]
-    boxes[..., :4] /= gain
+    boxes[..., [0, 2]] /= gain_x
+    boxes[..., [1, 3]] /= gain_y
     return clip_boxes(boxes, img0_shape)
