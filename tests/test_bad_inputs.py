@@ -1,0 +1,468 @@
+"""The bad-input catalogue: every user-facing edge (API, CLI, checkpoints, files, CPU executor) refuses bad input with
+a trtnn error of the right kind whose message names the thing, and leaves no file behind or changed.
+
+Each case runs in a fresh folder (also the working directory) after its set-up wrote the files it needs; the test
+fails with SILENT (accepted), UNCLEAR (wrong class, message without the names, a traceback) or LEFTOVER (a file
+appeared, vanished or changed).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Sequence, Tuple, Type
+
+import numpy as np
+import pytest
+import torch
+
+import trtnn
+import trtnn.functional as F
+import trtnn.nn as nn
+from harness import Fn
+from trtnn import errors as E
+from trtnn.reference import Executor
+
+ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+class CliExit(Exception):
+    """A CLI run that ended with a non-zero exit code: the code and what it printed on stderr."""
+
+    def __init__(self, code: int, stderr: str) -> None:
+        super().__init__(stderr)
+        self.code, self.stderr = code, stderr
+
+
+@dataclass
+class Case:
+    id: str
+    run: Callable[[Path], Any]
+    error: Type[BaseException]
+    fragments: Sequence[str]
+    setup: Callable[[Path], None] = field(default=lambda tmp: None)
+
+
+CASES: list = []
+
+
+def case(id: str, error: Type[BaseException], *fragments: str, setup: Callable[[Path], None] = lambda tmp: None):
+    def register(fn: Callable[[Path], Any]) -> Callable[[Path], Any]:
+        CASES.append(Case(id, fn, error, fragments, setup))
+        return fn
+    return register
+
+
+def cli(*argv: str) -> Callable[[Path], Any]:
+    """A CLI run in-process; a non-zero exit raises CliExit."""
+    def run(tmp: Path) -> None:
+        from trtnn.cli import main
+
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                code = main([a.replace("{tmp}", str(tmp)) for a in argv])
+            except SystemExit as e:  # argparse
+                code = e.code if isinstance(e.code, int) else 2
+        if code:
+            raise CliExit(code, err.getvalue())
+    return run
+
+
+def cli_case(id: str, argv: Sequence[str], *fragments: str, setup: Callable[[Path], None] = lambda tmp: None) -> None:
+    CASES.append(Case(id, cli(*argv), CliExit, fragments, setup))
+
+
+# ---- fixtures written by set-ups ---------------------------------------------------------------------------------
+class Tiny(trtnn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+def tiny_state() -> Dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    ref = torch.nn.Sequential()
+    ref.conv, ref.bn = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4)
+    return dict(ref.state_dict())
+
+
+def write_ckpt(name: str, state: Callable[[], Dict[str, Any]] = tiny_state) -> Callable[[Path], None]:
+    return lambda tmp: trtnn.save_checkpoint(state(), tmp / name)
+
+
+def write_bytes(name: str, data: bytes) -> Callable[[Path], None]:
+    return lambda tmp: (tmp / name).write_bytes(data)
+
+
+def truncated(name: str, keep: float = 0.6) -> Callable[[Path], None]:
+    def setup(tmp: Path) -> None:
+        trtnn.save_checkpoint(tiny_state(), tmp / ("full" + Path(name).suffix))
+        data = (tmp / ("full" + Path(name).suffix)).read_bytes()
+        (tmp / ("full" + Path(name).suffix)).unlink()
+        (tmp / name).write_bytes(data[: int(len(data) * keep)])
+    return setup
+
+
+def yolo_weights(tmp: Path) -> None:
+    trtnn.save_checkpoint(trtnn.models.yolov8("n", nc=2).state_dict(), tmp / "w.pt")
+
+
+def defined(model: trtnn.Module, *inputs: trtnn.Input) -> trtnn.Network:
+    return trtnn.define(model, list(inputs))
+
+
+X = trtnn.Input("x", (1, 3, 8, 8))
+
+
+def in_forward(fn: Callable[[trtnn.Tensor], Any], shape: Tuple[int, ...] = (1, 3, 8, 8)) -> Callable[[Path], Any]:
+    return lambda tmp: trtnn.define(Fn(fn), [trtnn.Input("x", shape)])
+
+
+def loaded(state: Callable[[], Dict[str, Any]], **kw: Any) -> Callable[[Path], Any]:
+    return lambda tmp: Tiny().load_state_dict(state(), **kw)
+
+
+def edited(**changes: Any) -> Callable[[], Dict[str, Any]]:
+    def state() -> Dict[str, Any]:
+        s = tiny_state()
+        for key, fn in changes.items():
+            s[key.replace("__", ".")] = fn(s[key.replace("__", ".")])
+        return s
+    return state
+
+
+def nan_at(t: torch.Tensor) -> torch.Tensor:
+    t = t.clone()
+    t.view(-1)[1] = float("nan")
+    return t
+
+
+def inf_at(t: torch.Tensor) -> torch.Tensor:
+    t = t.clone()
+    t.view(-1)[0] = float("inf")
+    return t
+
+
+# ---- API: module registration ---------------------------------------------------------------------------------------
+case("register_parameter dotted name", E.TrtnnError, "a.b", ".")(
+    lambda tmp: trtnn.Module().register_parameter("a.b", trtnn.Parameter((2,))))
+case("register_parameter empty name", E.TrtnnError, "empty")(
+    lambda tmp: trtnn.Module().register_parameter("", trtnn.Parameter((2,))))
+case("register_parameter non-string name", E.TrtnnError, "string", "int")(
+    lambda tmp: trtnn.Module().register_parameter(3, trtnn.Parameter((2,))))
+case("register_parameter a torch tensor", E.TrtnnError, "'w'", "Parameter")(
+    lambda tmp: trtnn.Module().register_parameter("w", torch.zeros(2)))
+case("register_buffer not a tensor", E.TrtnnError, "'b'", "str")(
+    lambda tmp: trtnn.Module().register_buffer("b", "zeros"))
+case("register_buffer over an attribute", E.TrtnnError, "'forward'", "already exists")(
+    lambda tmp: trtnn.Module().register_buffer("forward", torch.zeros(2)))
+case("add_module a torch module", E.TrtnnError, "'c'", "torch.nn", "trtnn")(
+    lambda tmp: trtnn.Module().add_module("c", torch.nn.Conv2d(3, 3, 1)))
+case("add_module dotted name", E.TrtnnError, "a.b")(lambda tmp: trtnn.Module().add_module("a.b", nn.ReLU()))
+case("setattr a torch module", E.TrtnnError, "'conv'", "trtnn")(
+    lambda tmp: setattr(trtnn.Module(), "conv", torch.nn.Conv2d(3, 3, 1)))
+case("setattr a torch Parameter", E.TrtnnError, "'w'", "trtnn.Parameter")(
+    lambda tmp: setattr(trtnn.Module(), "w", torch.nn.Parameter(torch.zeros(2))))
+
+
+class NoSuper(trtnn.Module):
+    def __init__(self) -> None:
+        self.conv = nn.Conv2d(3, 3, 1)
+
+
+case("Module without super().__init__()", E.TrtnnError, "super().__init__()")(lambda tmp: NoSuper())
+case("Conv2d groups that do not divide", E.ShapeError, "groups=2", "in_channels=3")(
+    lambda tmp: nn.Conv2d(3, 4, 3, groups=2))
+
+# ---- API: Input -----------------------------------------------------------------------------------------------------
+case("Input zero dim", E.ConfigError, "'x'", "0")(lambda tmp: trtnn.Input("x", (1, 0, 8, 8)))
+case("Input negative dim", E.ConfigError, "'x'", "-3")(lambda tmp: trtnn.Input("x", (1, -3, 8, 8)))
+case("Input dynamic without a range", E.TrtnnError, "'x'", "min_shape")(
+    lambda tmp: trtnn.define(Tiny(), [trtnn.Input("x", (-1, 3, 8, 8))]))
+case("Input min above max", E.ConfigError, "'x'", "4", "2")(
+    lambda tmp: trtnn.Input("x", (-1, 3), min_shape=(4, 3), max_shape=(2, 3)))
+case("Input opt above max", E.ConfigError, "'x'", "8", "4")(
+    lambda tmp: trtnn.Input("x", (-1, 3), min_shape=(1, 3), opt_shape=(8, 3), max_shape=(4, 3)))
+case("Input min of wrong rank", E.ConfigError, "'x'", "min_shape")(
+    lambda tmp: trtnn.Input("x", (-1, 3), min_shape=(1, 3, 1), max_shape=(2, 3)))
+case("Input min of zero", E.ConfigError, "'x'", "0")(
+    lambda tmp: trtnn.Input("x", (-1, 3), min_shape=(0, 3), max_shape=(2, 3)))
+case("Input static dim differs in range", E.ConfigError, "'x'", "4")(
+    lambda tmp: trtnn.Input("x", (-1, 3), min_shape=(1, 4), max_shape=(2, 3)))
+case("Input unknown dtype", E.TrtnnError, "'x'", "fp33")(lambda tmp: trtnn.Input("x", (1, 3), dtype="fp33"))
+case("Input shape as a string", E.ConfigError, "'x'", "shape")(lambda tmp: trtnn.Input("x", "1x3"))
+case("duplicate input names", E.TrtnnError, "duplicate", "'x'")(
+    lambda tmp: trtnn.define(Fn(lambda a, b: a + b), [X, X]))
+
+# ---- API: define and build --------------------------------------------------------------------------------------------
+case("build a torch module", E.ConfigError, "torch.nn", "trtnn")(
+    lambda tmp: trtnn.build(torch.nn.Conv2d(3, 3, 1), [X]))
+case("define a plain function", E.ConfigError, "trtnn.Module", "function")(
+    lambda tmp: trtnn.define(lambda x: x, [X]))
+class TwoInputs(trtnn.Module):
+    def forward(self, a, b):
+        return a + b
+
+
+case("forward takes other inputs", E.TrtnnError, "TwoInputs.forward", "'x'")(
+    lambda tmp: trtnn.define(TwoInputs(), [X]))
+case("compute dtype int8", E.TrtnnError, "dtype", "int8")(lambda tmp: trtnn.define(Tiny(), [X], dtype="int8"))
+case("output names count", E.TrtnnError, "2 output names", "1")(
+    lambda tmp: trtnn.define(Tiny(), [X], output_names=["a", "b"]))
+case("debug output not a module", E.TrtnnError, "'nope'", "module path")(
+    lambda tmp: trtnn.define(Tiny(), [X], debug_outputs=["nope"]))
+case("forward returns a number", E.TrtnnError, "forward must return", "int")(
+    lambda tmp: trtnn.define(Fn(lambda x: 3), [X]))
+case("negative workspace", E.ConfigError, "workspace", "-1")(
+    lambda tmp: trtnn.build(Tiny(), [X], workspace=-1))
+case("optimization level out of range", E.ConfigError, "optimization_level", "9")(
+    lambda tmp: trtnn.build(Tiny(), [X], optimization_level=9))
+
+# ---- API: torch functions on trtnn tensors, functional misuse ----------------------------------------------------------
+case("torch.cat on trtnn tensors", E.UnsupportedError, "torch.cat", "trtnn.functional.cat")(
+    in_forward(lambda x: torch.cat([x, x], 1)))
+case("torch.relu on a trtnn tensor", E.UnsupportedError, "torch.relu", "trtnn.functional.relu")(
+    in_forward(lambda x: torch.relu(x)))
+case("torch.nn.functional.conv2d on a trtnn tensor", E.UnsupportedError, "conv2d", "trtnn.functional.conv2d")(
+    in_forward(lambda x: torch.nn.functional.conv2d(x, torch.zeros(2, 3, 1, 1))))
+case("conv2d channel mismatch", E.ShapeError, "'x'", "3 channels", "8")(
+    in_forward(lambda x: F.conv2d(x, torch.zeros(2, 8, 1, 1))))
+case("reshape to a wrong size", E.ShapeError, "'x'", "(5, -1)")(in_forward(lambda x: x.reshape(5, -1)))
+case("cat of mismatched shapes", E.ShapeError, "cat", "(1, 3, 8, 8)")(in_forward(lambda x: F.cat([x, x[:, :, :4]], 1)))
+case("matmul mismatch", E.ShapeError, "matmul", "8 != 3")(in_forward(lambda x: x @ x[:, :, :3]))
+case("interpolate size and scale", E.TrtnnError, "exactly one", "size", "scale_factor")(
+    in_forward(lambda x: F.interpolate(x, size=4, scale_factor=2)))
+case("reflect pad too large", E.ShapeError, "reflect", "'x'")(in_forward(lambda x: F.pad(x, (9, 9), mode="reflect")))
+case("topk larger than the dim", E.ShapeError, "topk", "k=9", "size 8")(in_forward(lambda x: F.topk(x, 9)))
+case("tensor as a Python bool", E.ShapeError, "'x'", "bool")(in_forward(lambda x: x if x else x))
+case("softmax dim out of range", E.ShapeError, "dim 5", "rank 4")(in_forward(lambda x: F.softmax(x, 5)))
+case("index out of bounds", E.ShapeError, "index 9", "size 3", "'x'")(in_forward(lambda x: x[:, 9]))
+case("permute not a permutation", E.ShapeError, "permute", "'x'")(in_forward(lambda x: x.permute(0, 1, 1, 2)))
+case("interpolate unknown mode", E.UnsupportedError, "mode='cubicle'")(
+    in_forward(lambda x: F.interpolate(x, scale_factor=2, mode="cubicle")))
+
+# ---- API: load_state_dict -------------------------------------------------------------------------------------------------
+case("state_dict missing keys", E.StateDictError, "missing", "bn.running_var")(
+    loaded(lambda: {k: v for k, v in tiny_state().items() if k != "bn.running_var"}))
+case("state_dict unexpected keys", E.StateDictError, "unexpected", "head.weight")(
+    loaded(lambda: {**tiny_state(), "head.weight": torch.zeros(1)}))
+case("state_dict size mismatch", E.StateDictError, "size mismatch", "conv.weight", "(4, 3, 3, 3)")(
+    loaded(edited(conv__weight=lambda t: t[:2])))
+case("state_dict NaN weight", E.StateDictError, "conv.weight", "NaN")(loaded(edited(conv__weight=nan_at)))
+case("state_dict Inf bias", E.StateDictError, "conv.bias", "inf")(loaded(edited(conv__bias=inf_at)))
+case("state_dict negative running_var", E.StateDictError, "bn.running_var", "negative")(
+    loaded(edited(bn__running_var=lambda t: -t)))
+case("state_dict value not a tensor", E.StateDictError, "conv.bias", "str")(
+    loaded(edited(conv__bias=lambda t: "zeros")))
+case("state_dict fractional value for an integer buffer", E.StateDictError, "bn.num_batches_tracked")(
+    loaded(edited(bn__num_batches_tracked=lambda t: torch.tensor([2.5]))))
+
+# ---- checkpoints ------------------------------------------------------------------------------------------------------------
+case("checkpoint missing", E.TrtnnError, "nothere.pt")(lambda tmp: trtnn.load_checkpoint(tmp / "nothere.pt"))
+case("checkpoint is a folder", E.TrtnnError, "sub", "folder", setup=lambda tmp: (tmp / "sub").mkdir())(
+    lambda tmp: trtnn.load_checkpoint(tmp / "sub"))
+case("checkpoint empty file", E.CheckpointError, "empty.pt", "empty", setup=write_bytes("empty.pt", b""))(
+    lambda tmp: trtnn.load_checkpoint(tmp / "empty.pt"))
+case("checkpoint random bytes", E.CheckpointError, "noise.pt",
+     setup=write_bytes("noise.pt", np.random.default_rng(0).bytes(4096)))(
+    lambda tmp: trtnn.load_checkpoint(tmp / "noise.pt"))
+case("checkpoint truncated zip", E.CheckpointError, "cut.pt", "truncated", setup=truncated("cut.pt"))(
+    lambda tmp: trtnn.load_checkpoint(tmp / "cut.pt"))
+case("checkpoint truncated safetensors", E.CheckpointError, "cut.safetensors", "truncated",
+     setup=truncated("cut.safetensors", 0.9))(lambda tmp: trtnn.load_checkpoint(tmp / "cut.safetensors"))
+case("checkpoint truncated npz", E.CheckpointError, "cut.npz", "truncated", setup=truncated("cut.npz"))(
+    lambda tmp: trtnn.load_checkpoint(tmp / "cut.npz"))
+case("safetensors header too large", E.CheckpointError, "big.safetensors", "header", "too large",
+     setup=write_bytes("big.safetensors", struct.pack("<Q", 1 << 40) + b"{}"))(
+    lambda tmp: trtnn.load_checkpoint(tmp / "big.safetensors"))
+case("wts tensor count", E.CheckpointError, "bad.wts", "3", "2",
+     setup=write_bytes("bad.wts", b"3\na 1 3f800000\nb 1 3f800000\n"))(
+    lambda tmp: trtnn.load_checkpoint(tmp / "bad.wts"))
+case("wts non-hex value", E.CheckpointError, "line 3", "'b'",
+     setup=write_bytes("bad.wts", b"2\na 1 3f800000\nb 2 3f800000 zz\n"))(
+    lambda tmp: trtnn.load_checkpoint(tmp / "bad.wts"))
+case("wts element count", E.CheckpointError, "line 2", "'a'", "3", "2",
+     setup=write_bytes("bad.wts", b"1\na 3 3f800000 3f800000\n"))(
+    lambda tmp: trtnn.load_checkpoint(tmp / "bad.wts"))
+
+
+def torchscript(tmp: Path) -> None:
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), str(tmp / "ts.pt"))
+
+
+case("checkpoint TorchScript archive", E.CheckpointError, "ts.pt", "TorchScript", setup=torchscript)(
+    lambda tmp: trtnn.load_checkpoint(tmp / "ts.pt"))
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def evil(tmp: Path) -> None:
+    torch.save({"model": _Evil()}, tmp / "evil.pt")
+
+
+case("checkpoint with code in its pickle", E.CheckpointError, "evil.pt", setup=evil)(
+    lambda tmp: trtnn.load_checkpoint(tmp / "evil.pt"))
+
+# ---- writers --------------------------------------------------------------------------------------------------------------------
+case("save into a missing folder", E.FileError, "nodir", "does not exist")(
+    lambda tmp: trtnn.save_checkpoint(tiny_state(), tmp / "nodir" / "w.pt"))
+case("save with an unknown extension", E.ConfigError, ".xyz", ".safetensors")(
+    lambda tmp: trtnn.save_checkpoint(tiny_state(), tmp / "w.xyz"))
+case("save onto a folder", E.FileError, "sub", "folder", setup=lambda tmp: (tmp / "sub.pt").mkdir())(
+    lambda tmp: trtnn.save_checkpoint(tiny_state(), tmp / "sub.pt"))
+case("convert onto itself", E.FileError, "w.pt", "same", setup=write_ckpt("w.pt"))(
+    lambda tmp: trtnn.checkpoint.convert(tmp / "w.pt", tmp / "w.pt"))
+case("convert to an unknown format", E.ConfigError, ".onnx", setup=write_ckpt("w.pt"))(
+    lambda tmp: trtnn.checkpoint.convert(tmp / "w.pt", tmp / "w.onnx"))
+case("convert a missing file", E.TrtnnError, "nothere.pt")(
+    lambda tmp: trtnn.checkpoint.convert(tmp / "nothere.pt", tmp / "w.safetensors"))
+case("engine save into /proc", E.FileError, "/proc/trtnn-test.plan")(
+    lambda tmp: trtnn.Engine(b"plan", [], [], "tensorrt_rtx").save("/proc/trtnn-test.plan"))
+case("engine save into a missing folder", E.FileError, "nodir", "does not exist")(
+    lambda tmp: trtnn.Engine(b"plan", [], [], "tensorrt_rtx").save(tmp / "nodir" / "x.plan"))
+
+# ---- CPU executor -----------------------------------------------------------------------------------------------------------------
+case("executor missing input", E.InputError, "'x'")(lambda tmp: Executor(defined(Tiny(), X).network)({}))
+case("executor wrong shape", E.InputError, "'x'", "(1, 3, 8, 8)", "(1, 3, 4, 4)")(
+    lambda tmp: Executor(defined(Tiny(), X).network)({"x": torch.zeros(1, 3, 4, 4)}))
+case("executor unknown input", E.InputError, "'y'")(
+    lambda tmp: Executor(defined(Tiny(), X).network)({"x": torch.zeros(1, 3, 8, 8), "y": torch.zeros(1)}))
+case("executor input not a tensor", E.InputError, "'x'", "str")(
+    lambda tmp: Executor(defined(Tiny(), X).network)({"x": "image.png"}))
+case("executor on something else", E.TrtnnError, "INetworkDefinition")(lambda tmp: Executor(Tiny()))
+
+# ---- shipped models --------------------------------------------------------------------------------------------------------------
+case("unknown yolo scale", E.ConfigError, "'q'", "n")(lambda tmp: trtnn.models.yolov8("q"))
+case("yolo nc 0", E.ConfigError, "nc", "0")(lambda tmp: trtnn.models.yolov8("n", nc=0))
+case("unet n_classes 0", E.ConfigError, "n_classes", "0")(lambda tmp: trtnn.models.UNet(3, 0))
+case("unknown registered model", E.ConfigError, "'yolov99'", "yolov8n")(lambda tmp: trtnn.models.get("yolov99"))
+case("from_checkpoint unknown model", E.ConfigError, "'yolov99'", setup=write_ckpt("w.pt"))(
+    lambda tmp: trtnn.models.from_checkpoint("yolov99", tmp / "w.pt"))
+case("from_checkpoint wrong family", E.StateDictError, "missing", setup=write_ckpt("w.pt"))(
+    lambda tmp: trtnn.models.from_checkpoint("yolov8n", tmp / "w.pt"))
+case("End2End unknown kind", E.TrtnnError, "'v9'")(
+    lambda tmp: trtnn.models.detect.End2End(Tiny(), "v9"))
+case("NMS pre_nms_topk 0", E.TrtnnError, "pre_nms_topk", "0")(lambda tmp: trtnn.models.detect.NMS(pre_nms_topk=0))
+
+# ---- CLI ----------------------------------------------------------------------------------------------------------------------------
+Y = ("build", "yolov8n", "--random-weights", "--imgsz", "64", "-o", "{tmp}/y.plan")
+E2E = Y + ("--end2end",)
+cli_case("cli conf above 1", E2E + ("--conf", "1.5"), "--conf", "1.5")
+cli_case("cli iou below 0", E2E + ("--iou", "-0.1"), "--iou", "-0.1")
+cli_case("cli max-det above pre-nms-topk", E2E + ("--max-det", "500", "--pre-nms-topk", "100"), "--max-det",
+         "--pre-nms-topk")
+cli_case("cli pre-nms-topk above TopK", E2E + ("--pre-nms-topk", "5000"), "--pre-nms-topk", "3840")
+cli_case("cli nc 0", Y + ("--nc", "0"), "--nc", "0")
+cli_case("cli batch 0", Y + ("--batch", "0"), "--batch", "0")
+cli_case("cli max-batch 0", Y + ("--max-batch", "0"), "--max-batch", "0")
+cli_case("cli workspace 0", Y + ("--workspace", "0"), "--workspace", "0")
+cli_case("cli imgsz 0", ("build", "yolov8n", "--random-weights", "--imgsz", "0", "-o", "{tmp}/y.plan"), "--imgsz", "0")
+cli_case("cli imgsz negative", ("build", "yolov8n", "--random-weights", "--imgsz=-32", "-o", "{tmp}/y.plan"),
+         "--imgsz", "-32")
+cli_case("cli imgsz not a number", ("build", "yolov8n", "--random-weights", "--imgsz", "abc", "-o", "{tmp}/y.plan"),
+         "--imgsz", "abc")
+cli_case("cli conf without end2end", Y + ("--conf", "0.3"), "--conf", "--end2end")
+cli_case("cli orig-size without end2end", Y + ("--orig-size",), "--orig-size", "--end2end")
+cli_case("cli runtime-thresholds without end2end", Y + ("--runtime-thresholds",), "--runtime-thresholds",
+         "--end2end")
+cli_case("cli weights and random weights", Y + ("--weights", "{tmp}/w.pt"), "--weights", "--random-weights",
+         setup=yolo_weights)
+cli_case("cli output into a missing folder", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "-o",
+                                              "{tmp}/nodir/y.plan"), "nodir", "does not exist")
+cli_case("cli output is a folder", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "-o", "{tmp}/sub"),
+         "sub", "folder", setup=lambda tmp: (tmp / "sub").mkdir())
+cli_case("cli output is the weights", ("build", "yolov8n", "--weights", "{tmp}/w.pt", "--imgsz", "64", "-o",
+                                       "{tmp}/w.pt"), "w.pt", "same", setup=yolo_weights)
+cli_case("cli unknown model", ("build", "yolov99", "--random-weights", "-o", "{tmp}/y.plan"), "yolov99", "yolov8n")
+cli_case("cli factory not found", ("build", "harness:nope", "--input", "x:1x3x8x8", "-o", "{tmp}/y.plan"),
+         "harness", "nope")
+cli_case("cli module not found", ("build", "nosuchmod:f", "--input", "x:1x3x8x8", "-o", "{tmp}/y.plan"),
+         "nosuchmod")
+cli_case("cli bad input spec", ("build", "harness:Fn", "--input", "x:1xAx3", "-o", "{tmp}/y.plan"), "x:1xAx3")
+cli_case("cli input zero dim", ("inspect", "yolov8n", "--random-weights", "--input", "images:1x3x0x64"),
+         "images", "0")
+cli_case("cli min above max", ("inspect", "yolov8n", "--random-weights", "--input", "images:-1x3x64x64", "--min",
+                               "images:4x3x64x64", "--max", "images:2x3x64x64"), "images", "4", "2")
+cli_case("cli min for an unknown input", ("inspect", "yolov8n", "--random-weights", "--input", "images:-1x3x64x64",
+                                          "--min", "other:1x3x64x64", "--max", "images:2x3x64x64"), "other")
+cli_case("cli dynamic input without a range", ("inspect", "yolov8n", "--random-weights", "--input",
+                                               "images:-1x3x64x64"), "images", "--min")
+cli_case("cli mask for yolo", Y + ("--mask",), "--mask", "yolov8n")
+cli_case("cli end2end for unet", ("build", "unet", "--random-weights", "--imgsz", "64", "--end2end", "-o",
+                                  "{tmp}/u.plan"), "--end2end", "unet")
+cli_case("cli iou for centernet", ("build", "centernet_res18", "--random-weights", "--imgsz", "64", "--end2end",
+                                   "--iou", "0.5", "-o", "{tmp}/c.plan"), "--iou")
+cli_case("cli unknown dtype", Y + ("--dtype", "int4"), "--dtype", "int4")
+cli_case("cli registered model without weights", ("inspect", "yolov8n"), "--weights", "--random-weights")
+cli_case("cli weights missing", ("build", "yolov8n", "--weights", "{tmp}/nothere.pt", "-o", "{tmp}/y.plan"),
+         "nothere.pt")
+cli_case("cli weights truncated", ("build", "unet", "--weights", "{tmp}/cut.pt", "-o", "{tmp}/y.plan"), "cut.pt",
+         "truncated", setup=truncated("cut.pt"))
+cli_case("cli weights of another family", ("build", "unet", "--weights", "{tmp}/w.pt", "--imgsz", "64", "-o",
+                                           "{tmp}/u.plan"), "missing", setup=yolo_weights)
+cli_case("cli convert unknown format", ("convert", "{tmp}/w.pt", "{tmp}/w.onnx"), ".onnx", setup=write_ckpt("w.pt"))
+cli_case("cli convert onto itself", ("convert", "{tmp}/w.pt", "{tmp}/w.pt"), "same", setup=write_ckpt("w.pt"))
+cli_case("cli convert missing source", ("convert", "{tmp}/nothere.pt", "{tmp}/w.safetensors"), "nothere.pt")
+cli_case("cli compare bad target", ("compare", "harness.Fn", "harness:Fn", "--input", "x:1x3x8x8"), "harness.Fn")
+cli_case("cli debug output not a module", Y + ("--debug-output", "model.99"), "model.99")
+
+
+# ---- the test ---------------------------------------------------------------------------------------------------------------------
+def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime) for p in folder.rglob("*")}
+
+
+def _check(c: Case, e: BaseException) -> None:
+    if isinstance(e, CliExit):
+        lines = [ln for ln in e.stderr.splitlines() if ln.strip()]
+        text = e.stderr
+        if e.code != 2 or "Traceback" in text:
+            pytest.fail(f"UNCLEAR: exit code {e.code} (expected 2) or a traceback:\n{text}")
+        if not lines:
+            pytest.fail("UNCLEAR: no message on stderr")
+    else:
+        text = str(e)
+        if not isinstance(e, E.TrtnnError):
+            pytest.fail(f"UNCLEAR: {type(e).__module__}.{type(e).__name__} is not a TrtnnError: {e}")
+        if not isinstance(e, c.error):
+            pytest.fail(f"UNCLEAR: {type(e).__name__} is not a {c.error.__name__}: {e}")
+    missing = [f for f in c.fragments if f not in text]
+    if missing:
+        pytest.fail(f"UNCLEAR: message lacks {missing}:\n{text}")
+
+
+@pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
+def test_bad_input(c: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    c.setup(tmp_path)
+    before = _snapshot(tmp_path)
+    try:
+        c.run(tmp_path)
+    except BaseException as e:  # noqa: B036 - a KeyboardInterrupt or SystemExit is a finding too
+        if isinstance(e, (KeyboardInterrupt, pytest.fail.Exception)):
+            raise
+        _check(c, e)
+    else:
+        pytest.fail("SILENT: accepted without an error")
+    after = _snapshot(tmp_path)
+    if after != before:
+        changed = sorted(set(after) ^ set(before) | {k for k in after if k in before and after[k] != before[k]})
+        pytest.fail(f"LEFTOVER: files appeared, vanished or changed: {changed}")
+    assert not os.path.exists("/proc/trtnn-test.plan")
+
+
+def test_catalogue_is_large_and_unique() -> None:
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids)) and len(ids) >= 80
