@@ -1,0 +1,106 @@
+"""Detection mAP with ultralytics' definition (its DetectionValidator and metrics.ap_per_class).
+
+Per image, a prediction is a true positive at IoU threshold t when it is matched to a ground-truth box of its class
+with IoU >= t: every prediction takes its highest-IoU ground truth, then every ground truth keeps the lowest-index
+prediction that took it (ultralytics' `match_predictions`). Per class,
+predictions of all images sorted by confidence give a precision/recall curve; AP is the area under its monotone
+envelope sampled at 101 recall points (trapezoids). mAP50-95 averages AP over the 10 thresholds 0.50:0.05:0.95 and
+over the classes that have ground truth.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+import numpy as np
+
+IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of xyxy boxes a [N, 4] and b [M, 4] -> [N, M]."""
+    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(2)
+    area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(1)
+    area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-7)
+
+
+def match_predictions(pred_classes: np.ndarray, gt_classes: np.ndarray, iou: np.ndarray,
+                      thresholds: np.ndarray = IOU_THRESHOLDS) -> np.ndarray:
+    """[n_pred, n_thresholds] bool: prediction j is a true positive at threshold t. iou is [n_gt, n_pred]."""
+    correct = np.zeros((len(pred_classes), len(thresholds)), bool)
+    iou = iou * (np.asarray(gt_classes)[:, None] == np.asarray(pred_classes)[None, :])
+    for k, t in enumerate(thresholds):
+        gi, pj = np.nonzero(iou >= t)
+        if not len(gi):
+            continue
+        order = np.argsort(iou[gi, pj], kind="stable")[::-1]  # highest IoU first
+        gi, pj = gi[order], pj[order]
+        _, first = np.unique(pj, return_index=True)  # each prediction keeps its best ground truth (now by pred index)
+        gi, pj = gi[first], pj[first]
+        _, first = np.unique(gi, return_index=True)  # each ground truth keeps its first remaining prediction
+        correct[pj[first], k] = True
+    return correct
+
+
+def ap_from_pr(recall: np.ndarray, precision: np.ndarray) -> float:
+    """Area under the monotone precision envelope, by trapezoids over 101 recall points (ultralytics' 'interp')."""
+    mrec = np.concatenate(([0.0], recall, [1.0]))
+    mpre = np.concatenate(([1.0], precision, [0.0]))
+    mpre = np.flip(np.maximum.accumulate(np.flip(mpre)))
+    x = np.linspace(0, 1, 101)
+    y = np.interp(x, mrec, mpre)
+    return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)))
+
+
+@dataclass
+class DetectionMetrics:
+    """Accumulate per-image predictions and ground truth; `results()` gives mAP50-95, mAP50, P and R."""
+
+    nc: int
+    _tp: List[np.ndarray] = field(default_factory=list)
+    _conf: List[np.ndarray] = field(default_factory=list)
+    _cls: List[np.ndarray] = field(default_factory=list)
+    _gt_cls: List[np.ndarray] = field(default_factory=list)
+
+    def update(self, boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, gt_boxes: np.ndarray,
+               gt_classes: np.ndarray) -> None:
+        """One image: predicted xyxy boxes [N, 4], scores [N], classes [N]; ground truth xyxy [M, 4], classes [M]."""
+        boxes, gt_boxes = np.asarray(boxes).reshape(-1, 4), np.asarray(gt_boxes).reshape(-1, 4)
+        classes, gt_classes = np.asarray(classes).reshape(-1), np.asarray(gt_classes).reshape(-1)
+        correct = match_predictions(classes, gt_classes, box_iou(gt_boxes, boxes))
+        self._tp.append(correct)
+        self._conf.append(np.asarray(scores, np.float64).reshape(-1))
+        self._cls.append(classes)
+        self._gt_cls.append(gt_classes)
+
+    def per_class(self) -> Dict[int, np.ndarray]:
+        """Class -> AP at each IoU threshold, for the classes with ground truth."""
+        tp = np.concatenate(self._tp) if self._tp else np.zeros((0, len(IOU_THRESHOLDS)), bool)
+        conf, cls = np.concatenate(self._conf), np.concatenate(self._cls)
+        gt_cls = np.concatenate(self._gt_cls)
+        order = np.argsort(-conf, kind="stable")
+        tp, cls = tp[order], cls[order]
+        out = {}
+        for c in np.unique(gt_cls).astype(int):
+            sel = cls == c
+            n_gt = int((gt_cls == c).sum())
+            if not sel.any():  # no prediction of this class: AP 0 (as the original, which skips the curve)
+                out[c] = np.zeros(tp.shape[1])
+                continue
+            tpc = np.cumsum(tp[sel], 0)
+            fpc = np.cumsum(~tp[sel], 0)
+            recall = tpc / (n_gt + 1e-16)
+            precision = tpc / np.maximum(tpc + fpc, 1e-16)
+            out[c] = np.array([ap_from_pr(recall[:, k], precision[:, k]) for k in range(tp.shape[1])])
+        return out
+
+    def results(self) -> Dict[str, float]:
+        """mAP50-95, mAP50 (means over classes with ground truth), and the number of images and detections."""
+        aps = self.per_class()
+        table = np.stack(list(aps.values())) if aps else np.zeros((1, len(IOU_THRESHOLDS)))
+        return {"mAP50-95": float(table.mean()), "mAP50": float(table[:, 0].mean()), "images": len(self._tp),
+                "detections": int(sum(len(c) for c in self._conf))}

@@ -1,0 +1,42 @@
+"""Run an end-to-end detection network (EfficientNMS layout) on a data set with the CPU executor and score it."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from .detection import DetectionMetrics
+from .yolo_data import YoloImages
+
+
+def evaluate_end2end(network: Any, data: YoloImages, nc: int, input_name: str = "images",
+                     progress: Optional[bool] = None) -> DetectionMetrics:
+    """mAP of a defined end-to-end network over `data`. The network takes uint8 NHWC BGR images of a static batch
+    size B (letterboxed here to its input size) and, when it has an `orig_size` input, maps boxes back to the
+    original images; outputs num_dets / det_boxes / det_scores / det_classes. The last batch is padded."""
+    from tqdm import tqdm
+
+    from ..reference import Executor
+
+    run = Executor(network.network)
+    shape = next(tuple(i.shape) for i in network.inputs if i.name == input_name)
+    batch, with_sizes = shape[0], any(i.name == "orig_size" for i in network.inputs)
+    metrics = DetectionMetrics(nc)
+    bar = tqdm(total=len(data), desc="evaluating", disable=not progress if progress is not None else None)
+    for images, sizes, targets in data.batches(batch, shape[1:3]):
+        n = len(images)
+        if n < batch:
+            images = np.concatenate([images, np.zeros((batch - n,) + images.shape[1:], images.dtype)])
+            sizes = np.concatenate([sizes, np.ones((batch - n, 2), sizes.dtype)])
+        feed = {input_name: torch.from_numpy(images)}
+        if with_sizes:
+            feed["orig_size"] = torch.from_numpy(sizes)
+        out = run(feed)
+        for i, (gt_cls, gt_boxes) in enumerate(targets):
+            k = int(out["num_dets"][i, 0])
+            metrics.update(out["det_boxes"][i, :k].double().numpy(), out["det_scores"][i, :k].double().numpy(),
+                           out["det_classes"][i, :k].numpy(), gt_boxes, gt_cls)
+        bar.update(n)
+    bar.close()
+    return metrics

@@ -1,0 +1,85 @@
+"""YOLO-format data sets (images/<split>/*.jpg with labels/<split>/*.txt) read as uint8 batches and pixel boxes."""
+from __future__ import annotations
+
+import os
+from typing import Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from ..errors import ConfigError, FileError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def _cv2():
+    try:
+        import cv2
+    except ImportError:
+        raise ConfigError("reading images needs OpenCV: pip install opencv-python-headless") from None
+    return cv2
+
+
+def read_labels(path: str, width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:
+    """A YOLO label file (class cx cy w h, normalized) -> classes [M] int and xyxy pixel boxes [M, 4]."""
+    if not os.path.exists(path):
+        return np.zeros(0, int), np.zeros((0, 4))
+    rows = [line.split() for line in open(path) if line.strip()]
+    try:
+        table = np.array([[float(v) for v in r[:5]] for r in rows], dtype=np.float64).reshape(-1, 5)
+    except ValueError:
+        raise FileError(f"label file '{path}': expected 'class cx cy w h' numbers on every line") from None
+    cx, cy, w, h = (table[:, i] for i in range(1, 5))
+    boxes = np.stack([(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height], 1)
+    return table[:, 0].astype(int), boxes
+
+
+class YoloImages:
+    """The images of `root/images/<split>` (sorted) with their labels from `root/<labels>/<split>`."""
+
+    def __init__(self, root: str, split: str = "val", labels: str = "labels", limit: int = 0) -> None:
+        folder = os.path.join(root, "images", split)
+        if not os.path.isdir(folder):
+            raise FileError(f"data set '{root}': no folder images/{split}")
+        self.files: List[str] = sorted(os.path.join(folder, f) for f in os.listdir(folder)
+                                       if f.lower().endswith(IMAGE_SUFFIXES))
+        if limit:
+            self.files = self.files[:limit]
+        self.label_dir = os.path.join(root, labels, split)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def batches(self, batch: int, imgsz: Optional[Tuple[int, int]] = None
+                ) -> Iterator[Tuple[np.ndarray, np.ndarray, List[Tuple[np.ndarray, np.ndarray]]]]:
+        """(uint8 BGR images [B, H, W, 3] as OpenCV reads them, letterboxed to imgsz (h, w) when given; their
+        original sizes [B, 2] (h, w) int32; [(classes, xyxy boxes in original pixels)] per image)."""
+        cv2 = _cv2()
+        for i in range(0, len(self.files), batch):
+            files = self.files[i:i + batch]
+            images, sizes, targets = [], [], []
+            for f in files:
+                im = cv2.imread(f)
+                if im is None:
+                    raise FileError(f"cannot read image '{f}'")
+                stem = os.path.splitext(os.path.basename(f))[0]
+                targets.append(read_labels(os.path.join(self.label_dir, stem + ".txt"), im.shape[1], im.shape[0]))
+                sizes.append(im.shape[:2])
+                images.append(letterbox(im, imgsz) if imgsz else im)
+            if len({im.shape for im in images}) > 1:
+                raise ConfigError(f"images of different sizes in {files}: give imgsz to letterbox them")
+            yield np.stack(images), np.array(sizes, np.int32), targets
+
+
+def letterbox(image: np.ndarray, new_shape: Tuple[int, int], color: int = 114) -> np.ndarray:
+    """ultralytics' LetterBox(auto=False, scaleup=True, center=True): resize keeping the aspect ratio (bilinear, to
+    round(w * r) x round(h * r)), pad to new_shape (h, w) with `color`, borders round(d - 0.1) / round(d + 0.1)."""
+    cv2 = _cv2()
+    h, w = image.shape[:2]
+    r = min(new_shape[0] / h, new_shape[1] / w)
+    new_w, new_h = int(round(w * r)), int(round(h * r))
+    if (new_w, new_h) != (w, h):
+        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    dw, dh = (new_shape[1] - new_w) / 2, (new_shape[0] - new_h) / 2
+    top, bottom = int(round(dh - 0.1)), int(round(dh + 0.1))
+    left, right = int(round(dw - 0.1)), int(round(dw + 0.1))
+    return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(color,) * 3)
