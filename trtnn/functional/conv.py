@@ -75,7 +75,7 @@ def conv2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, 
 
     if w_val is None or isinstance(bias, Tensor):
         return _out(emit(typed(w_val), typed(b_val)), ctx)
-    return ctx.folder.conv(emit, w_val, b_val, dt)  # constant weights: a following BatchNorm may fold into it
+    return ctx.folder.add_conv(emit, w_val, b_val, dt)  # constant weights: a following BatchNorm may fold into it
 
 
 def conv_transpose2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, padding: IntOrPair = 0,

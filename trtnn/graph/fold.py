@@ -60,7 +60,7 @@ class Folder:
         self._fold_of: Dict[int, Tuple[Tensor, str]] = {}  # fold results -> the convolution call's name
 
     # ---- during the forward pass --------------------------------------------------------------------------
-    def conv(self, emit: Emit, weight: torch.Tensor, bias: Optional[torch.Tensor], dtype: torch.dtype) -> Tensor:
+    def add_conv(self, emit: Emit, weight: torch.Tensor, bias: Optional[torch.Tensor], dtype: torch.dtype) -> Tensor:
         """Emit a convolution with constant weights through `emit` and return its output, which a following
         BatchNorm may fold into until a layer consumes it."""
         rec = self._emit(emit, weight, bias, dtype)
