@@ -81,7 +81,7 @@ def run_both(ref_model, model, shape, seed=0):
     with torch.no_grad():
         y = ref_model(x)
     n_bn = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
-    assert len(net.ctx.folded) == n_bn  # every BatchNorm folded into its conv
+    assert len(net.folded) == n_bn  # every BatchNorm folded into its conv
     return out, y, net
 
 

@@ -78,7 +78,7 @@ def test_define(name, paths):
         assert any(n == path or n.startswith((path + ".", path + ":", path + " + ")) for n in layers), path
     bns = {p for p, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)}
     unfolded = {f"deconv_layers.{i}" for i in (1, 4, 7)} if name.startswith("centernet_res") else set()
-    assert set(net.ctx.folded.values()) == bns - unfolded
+    assert set(net.folded.values()) == bns - unfolded
 
 
 # ------------------------------------------------------------------------------------------- (d) registry

@@ -74,6 +74,12 @@ class Network:
     def module_outputs(self) -> Dict[str, List[str]]:
         return self.ctx.module_outputs
 
+    @property
+    def folded(self) -> Dict[str, str]:
+        """Convolution call name -> the BatchNorm call folded into it (`bn`, `bn#1`...); such a convolution has no
+        output tensor of its own."""
+        return self.ctx.folder.folded
+
     def layer_names(self) -> List[str]:
         return [self.network.get_layer(i).name for i in range(self.network.num_layers)]
 
@@ -144,9 +150,9 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
         net.outputs.append(TensorInfo(name, tuple(it.shape), dtypes.to_torch(it.dtype)))
     ctx.finalize()
     for path in debug_outputs:
-        if path in ctx.folded:
-            raise TrtnnError(f"debug output '{path}': its BatchNorm '{ctx.folded[path]}' was folded into it, so it has "
-                             f"no output of its own; ask for '{ctx.folded[path]}' or define with fold_bn=False")
+        if path in net.folded:
+            raise TrtnnError(f"debug output '{path}': its BatchNorm '{net.folded[path]}' was folded into it, so it has "
+                             f"no output of its own; ask for '{net.folded[path]}' or define with fold_bn=False")
         if path not in ctx.module_outputs:
             near = [p for p in ctx.module_outputs if p.startswith(path.split(".")[0])][:8]
             raise TrtnnError(f"debug output '{path}' is not a module path of this network" + (f"; e.g. {near}" if near else ""))

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import weakref
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import torch
 
 from . import backend, dtypes
 from .errors import ShapeError, TrtnnError, UnsupportedError
+from .graph.fold import Folder
+from .tensor import Tensor
 
 
 class BuildContext:
@@ -17,6 +19,7 @@ class BuildContext:
 
     Tensors carry their context, so `forward` code needs no global network. Layer names are
     `module.path:op`; a module's output tensor is named by its module path (`backbone.layer1.0.conv1`).
+    BatchNorm folding and final weights belong to `folder` (trtnn.graph.fold.Folder).
     """
 
     def __init__(self, *, fold_bn: bool = True, network: Any = None, dtype: Any = torch.float32) -> None:
@@ -28,14 +31,15 @@ class BuildContext:
         self.network = network if network is not None else self.builder.create_network(backend.network_flags())
         # TensorRT keeps pointers into weight arrays: they (and the builder) live exactly as long as the network.
         weakref.finalize(self.network, _release, self._keep, self.builder)
-        self.fold_bn = fold_bn
         self.dtype = dtypes.to_torch(dtype)  # the compute dtype: what data produced inside the network starts in
         self._names: Dict[str, int] = {}
         self._scope: List[str] = []
         self._paths: Dict[int, str] = {}
         self.module_outputs: Dict[str, List[str]] = {}  # module path -> output tensor names
-        self.folded: Dict[str, str] = {}  # conv call name -> the BatchNorm call folded into it (`bn`, `bn#1`...)
-        self._finalizers: List[Callable[[], None]] = []
+        self.folder = Folder(self, enabled=fold_bn)
+        # per-tensor naming tables, keyed by id() with the Tensor kept alive until `finalize` (ids stay unique)
+        self._born: Dict[int, Tuple[Tensor, int]] = {}  # -> index of the layer that made the tensor
+        self._named: Set[int] = set()  # tensors already named after the innermost module that returned them
 
     # ---- naming -------------------------------------------------------------------------
     def register_model(self, model: Any) -> None:
@@ -69,6 +73,24 @@ class BuildContext:
             yield
         finally:
             self._scope.pop()
+
+    def name_outputs(self, path: str, tensors: List[Tensor], first_layer: int) -> None:
+        """Name what a call of module `path` produced (layers from index `first_layer` on) after the path: its
+        output tensors, and its layer when it emitted exactly one. Pass-throughs keep their names (aliases)."""
+        base = self.unique(path)
+        if self.network.num_layers - first_layer == 1:
+            self.network.get_layer(first_layer).name = base
+        names = []
+        for i, t in enumerate(tensors):
+            it = t.trt
+            born = self._born.get(id(t), (t, -1))[1]
+            if born >= first_layer and id(t) not in self._named and not it.is_network_input \
+                    and not it.is_network_output:
+                it.name = base if len(tensors) == 1 else f"{base}:{i}"
+                self._named.add(id(t))
+                self.folder.named(t, base)
+            names.append(it.name)
+        self.module_outputs[base] = names
 
     def name_layer(self, layer: Any, name: str) -> None:
         layer.name = name
@@ -116,33 +138,28 @@ class BuildContext:
             return self.trt.Weights(dtypes.to_trt(t.dtype))
         return self.trt.Weights(dtypes.to_trt(t.dtype), t.data_ptr(), t.numel())
 
-    def placeholder(self, count: int, dtype: Any) -> Any:
-        """Weights of `count` uninitialized elements, nearly free (their pages are never touched): only for layers
-        whose real weights are set before the build (see `defer`)."""
-        t = torch.empty(count, dtype=dtypes.to_torch(dtype))
-        self._keep.append(t)
-        return self.trt.Weights(dtypes.to_trt(t.dtype), t.data_ptr(), count)
+    def tensor(self, itensor: Any, born: Optional[int] = None) -> Tensor:
+        """`itensor` of this network as a Tensor; `born`: index of the layer that made it (default: the last)."""
+        t = Tensor(itensor, self)
+        self._born[id(t)] = (t, self.network.num_layers - 1 if born is None else born)
+        return t
 
-    def constant(self, value: Any, dtype: Any = None, op: str = "const"):
+    def constant(self, value: Any, dtype: Any = None, op: str = "const") -> Tensor:
         """A constant tensor (torch/numpy/python value) in `dtype`."""
-        from .tensor import Tensor
-
         t = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
         if dtype is not None:
             t = t.to(dtypes.to_torch(dtype))
         if t.dtype == torch.float64:
             t = t.float()
         layer = self.add(op, "add_constant", tuple(t.shape), self.weights(t))
-        return Tensor(layer.get_output(0), self)
+        return self.tensor(layer.get_output(0))
 
-    def add_input(self, name: str, shape: Sequence[int], dtype: Any):
-        from .tensor import Tensor
-
+    def add_input(self, name: str, shape: Sequence[int], dtype: Any) -> Tensor:
         if any(self.network.get_input(i).name == name for i in range(self.network.num_inputs)):
             raise ShapeError(f"duplicate input name {name!r}")
         itensor = self.network.add_input(name, dtypes.to_trt(dtype), tuple(int(d) for d in shape))
         self._names[name] = 1
-        return Tensor(itensor, self)
+        return self.tensor(itensor)
 
     def mark_output(self, tensor: Any, name: str, dtype: Any = None) -> Any:
         """Mark `tensor` as a network output named `name`, cast to `dtype` when given."""
@@ -158,14 +175,11 @@ class BuildContext:
         self.network.mark_output(itensor)
         return itensor
 
-    def defer(self, fn: Callable[[], None]) -> None:
-        """Run `fn` when the forward pass is over (e.g. cast weights no BatchNorm was folded into)."""
-        self._finalizers.append(fn)
-
     def finalize(self) -> None:
-        for fn in self._finalizers:
-            fn()
-        self._finalizers.clear()
+        """The forward pass is over: set the convolutions' final weights and drop the per-tensor tables."""
+        self.folder.finalize()
+        self._born.clear()
+        self._named.clear()
 
 
 

@@ -33,7 +33,7 @@ def module_paths(net: Network) -> Dict[str, List[str]]:
     """Module path (one entry per call: `path`, `path#1`...) -> names of its output tensors in the network.
     A convolution whose BatchNorm was folded into it has no tensor of its own: it maps to []. So do outputs that
     `trtnn.define` renamed to network output names (`trtnn.debug.define` keeps track of those)."""
-    folded = net.ctx.folded
+    folded = net.folded
     return {p: ([] if p in folded else list(names)) for p, names in net.module_outputs.items()}
 
 
@@ -44,7 +44,7 @@ def mark_debug(net: Network, paths: Sequence[str]) -> List[str]:
     if not hasattr(network, "mark_debug"):
         raise UnsupportedError(f"{type(network).__module__} has no INetworkDefinition.mark_debug; "
                                "use define(..., debug_outputs=paths) to make them network outputs instead")
-    tensors, folded, marked = {}, net.ctx.folded, []
+    tensors, folded, marked = {}, net.folded, []
     for i in range(network.num_layers):
         layer = network.get_layer(i)
         tensors.update((t.name, t) for t in (layer.get_output(j) for j in range(layer.num_outputs)))
@@ -238,7 +238,7 @@ def compare(trt_model: Any, torch_model: Any, inputs: Inputs, *, dtype: Any = "f
     env.update(Executor(net.network)(named, keep_all=True))
     trt_outs = {**net.module_outputs, ROOT: [o.name for o in net.outputs]}
     ref, order = _run_torch(torch_model, list(named.values()))
-    folded = net.ctx.folded
+    folded = net.folded
     absorbed = {bn: conv for conv, bn in folded.items()}
     rows = []
     for path in _merge(order, list(trt_outs)):

@@ -218,7 +218,8 @@ class Module:
                     e.add_note(f"in trtnn module '{path or type(self).__name__}' ({type(self).__name__}.forward)")
                     e._trtnn_noted = True
                 raise
-        _name_outputs(ctx, path, out, first_layer)
+        if path:
+            ctx.name_outputs(path, _flat_tensors(out), first_layer)
         return out
 
     # ---- repr --------------------------------------------------------------------------------------
@@ -279,23 +280,3 @@ def _flat_tensors(out: Any) -> List[Tensor]:
     if isinstance(out, dict):
         return [t for o in out.values() for t in _flat_tensors(o)]
     return []
-
-
-def _name_outputs(ctx: Any, path: str, out: Any, first_layer: int) -> None:
-    """Name what a module call produced after its path (a single emitted layer too); alias pass-throughs."""
-    if not path:
-        return
-    base = ctx.unique(path)
-    if ctx.network.num_layers - first_layer == 1:
-        ctx.network.get_layer(first_layer).name = base
-    tensors = _flat_tensors(out)
-    names = []
-    for i, t in enumerate(tensors):
-        it = t.trt
-        if t._born >= first_layer and not t._named and not it.is_network_input and not it.is_network_output:
-            it.name = base if len(tensors) == 1 else f"{base}:{i}"
-            t._named = True
-            if t._folded_from is not None:
-                ctx.folded[t._folded_from] = base
-        names.append(it.name)
-    ctx.module_outputs[base] = names

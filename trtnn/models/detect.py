@@ -41,7 +41,7 @@ def _f32(x: Tensor) -> Tensor:
 
 
 def _arange(n: int, like: Tensor, shape: Sequence[int]) -> Tensor:
-    return like.ctx.constant(torch.arange(n, dtype=torch.float32).reshape(tuple(shape)))
+    return F.constant(torch.arange(n, dtype=torch.float32).reshape(tuple(shape)), like, torch.float32)
 
 
 def _threshold(t: Threshold) -> Threshold:
@@ -89,7 +89,7 @@ class Preprocess(Module):
         self.std = None if std is None else torch.tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1)
 
     def forward(self, images: Tensor) -> Tensor:
-        x = images.to(self.dtype or images.ctx.dtype)
+        x = images.to(self.dtype or F.compute_dtype(images))
         if self.layout == "NHWC":
             x = x.permute(0, 3, 1, 2)
         if self.bgr != self.model_bgr:
@@ -155,7 +155,7 @@ def _suppression(boxes: Tensor, classes: Tensor, iou: Threshold) -> Tensor:
     h = F.clamp(pair(y2, F.minimum) - pair(y1, F.maximum), min=0.0)
     inter = w * h
     overlap = inter / (pair(area, F.add) - inter) > iou
-    earlier = boxes.ctx.constant(torch.ones(k, k, dtype=torch.bool).triu(1).reshape(1, k, k))
+    earlier = F.constant(torch.ones(k, k, dtype=torch.bool).triu(1).reshape(1, k, k), boxes, torch.bool)
     return F.cast(overlap & F.eq(classes.unsqueeze(2), classes.unsqueeze(1)) & earlier, torch.float16)
 
 

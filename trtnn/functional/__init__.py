@@ -1,0 +1,39 @@
+"""trtnn.functional: torch.nn.functional's names, arguments and semantics, emitted as TensorRT layers.
+
+Every op takes trtnn Tensors (plus Python scalars / torch / numpy constants where torch allows them) and
+returns trtnn Tensors. Layers are named `module.path:op` by the tensors' build context. One module per concern
+(elementwise, activation, shape, index, reduce, linalg, conv, pool, resize, sampling, control); importing this
+package also installs trtnn.Tensor's operators and methods (see _methods.py).
+"""
+from ._core import IntOrPair, Spec, cast, compute_dtype, constant  # noqa: F401
+from .elementwise import (abs, add, ceil, cos, div, eq, erf, exp, floor, floor_divide, ge, gt, le, log,  # noqa: F401
+                          logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow,
+                          reciprocal, round, rsqrt, sign, sin, sqrt, sub, tan, where)
+from .shape import (cat, chunk, expand, expand_as, flatten, narrow, pad, permute, reshape, split, squeeze,  # noqa: F401
+                    stack, transpose, unbind, unsqueeze, view)
+from .index import gather, getitem, index_select  # noqa: F401
+from .reduce import ValuesIndices, amax, amin, argmax, argmin, max, mean, min, prod, sum, topk  # noqa: F401
+from .activation import (clamp, clip, dropout, elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu,  # noqa: F401
+                         log_softmax, mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, tanh)
+from .linalg import linear, matmul  # noqa: F401
+from .conv import batch_norm, conv2d, conv_transpose2d  # noqa: F401
+from .pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d  # noqa: F401
+from .resize import interpolate, upsample  # noqa: F401
+from .sampling import deform_conv2d, grid_sample  # noqa: F401
+from .control import fixed_point  # noqa: F401
+from ._methods import install_tensor_methods
+
+install_tensor_methods()
+
+__all__ = [
+    "abs", "adaptive_avg_pool2d", "adaptive_max_pool2d", "add", "amax", "amin", "argmax", "argmin", "avg_pool2d",
+    "batch_norm", "cast", "cat", "ceil", "chunk", "clamp", "clip", "compute_dtype", "constant", "conv2d",
+    "conv_transpose2d", "cos", "deform_conv2d", "div", "dropout", "elu", "eq", "erf", "exp", "expand", "expand_as",
+    "fixed_point", "flatten", "floor", "floor_divide", "gather", "ge", "gelu", "getitem", "grid_sample", "gt",
+    "hardsigmoid", "hardswish", "hardtanh", "index_select", "interpolate", "le", "leaky_relu", "linear", "log",
+    "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "matmul", "max", "max_pool2d",
+    "maximum", "mean", "min", "minimum", "mish", "mul", "narrow", "ne", "neg", "pad", "permute", "pow", "prod",
+    "reciprocal", "relu", "relu6", "reshape", "round", "rsqrt", "selu", "sigmoid", "sign", "silu", "sin", "softmax",
+    "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum", "tan", "tanh", "topk", "transpose", "unbind",
+    "unsqueeze", "upsample", "ValuesIndices", "view", "where",
+]

@@ -1,0 +1,93 @@
+"""Activations, softmax, clamp and dropout (TensorRT Activation/SoftMax layers)."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .. import dtypes
+from ..errors import ShapeError, UnsupportedError
+from ..tensor import Tensor
+from ._core import _dim, _out, _trt, cast
+from .elementwise import exp, log, maximum, minimum, mul, sub
+from .reduce import amax, sum
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    if min is None and max is None:
+        raise ShapeError("clamp: at least one of min and max must be given")
+    if input.dtype.is_floating_point and isinstance(min, (int, float)) and isinstance(max, (int, float)):
+        return _activation(input, "clamp", "CLIP", alpha=float(min), beta=float(max))
+    y = input if min is None else maximum(input, min)
+    return y if max is None else minimum(y, max)
+
+
+clip = clamp
+
+
+def _activation(x: Tensor, op: str, kind: str, alpha: Optional[float] = None, beta: Optional[float] = None) -> Tensor:
+    if not x.dtype.is_floating_point:
+        raise UnsupportedError(f"{op} needs a floating-point tensor; '{x.name}' is {dtypes.short(x.dtype)}")
+    layer = x.ctx.add(op, "add_activation", x.use(), getattr(_trt(x).ActivationType, kind))
+    if alpha is not None:
+        layer.alpha = alpha
+    if beta is not None:
+        layer.beta = beta
+    return _out(layer, x.ctx)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor: return _activation(input, "relu", "RELU")
+def relu6(input: Tensor, inplace: bool = False) -> Tensor: return _activation(input, "relu6", "CLIP", 0.0, 6.0)
+def sigmoid(input: Tensor) -> Tensor: return _activation(input, "sigmoid", "SIGMOID")
+def tanh(input: Tensor) -> Tensor: return _activation(input, "tanh", "TANH")
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _activation(input, "selu", "SELU", 1.6732632423543772, 1.0507009873554805)
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    return _activation(input, "hardtanh", "CLIP", min_val, max_val)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return _activation(input, "leaky_relu", "LEAKY_RELU", negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return _activation(input, "elu", "ELU", alpha)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return _activation(input, "softplus", "SOFTPLUS", 1.0 / beta, beta)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    return _activation(input, "hardsigmoid", "HARD_SIGMOID", 1.0 / 6.0, 0.5)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    return mul(input, sigmoid(input))
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    return mul(input, hardsigmoid(input))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    return mul(input, tanh(softplus(input)))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise UnsupportedError(f"gelu approximate={approximate!r}; expected 'none' or 'tanh'")
+    return _activation(input, "gelu", "GELU_ERF" if approximate == "none" else "GELU_TANH")
+
+
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    x = input if dtype is None else cast(input, dtype)
+    return _out(x.ctx.add("softmax", "add_softmax", x.use(), axes=1 << _dim(dim, x.ndim)), x.ctx)
+
+
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    x = input if dtype is None else cast(input, dtype)
+    shifted = sub(x, amax(x, dim, keepdim=True))
+    return sub(shifted, log(sum(exp(shifted), dim, keepdim=True)))
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    return input

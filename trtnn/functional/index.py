@@ -1,0 +1,86 @@
+"""Indexing: tensor[...] (getitem), index_select and gather."""
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import ShapeError, UnsupportedError
+from ..tensor import Tensor
+from ._core import _dim, _is_ref, _out, _spec, _trt, _value, cast, constant
+from .shape import _reshape, _slice, reshape
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    """Basic indexing: ints (negative too), slices with positive steps, None, Ellipsis; 1-D index tensors/lists."""
+    idx = list(index) if isinstance(index, tuple) else [index]
+    n_real = builtins.sum(1 for i in idx if i is not None and i is not Ellipsis)
+    if builtins.sum(1 for i in idx if i is Ellipsis) > 1:
+        raise ShapeError("an index can only have a single ellipsis ('...')")
+    if Ellipsis in idx:
+        e = idx.index(Ellipsis)
+        idx[e:e + 1] = [slice(None)] * (x.ndim - n_real)
+    elif n_real < x.ndim:
+        idx += [slice(None)] * (x.ndim - n_real)
+    if n_real > x.ndim:
+        raise ShapeError(f"too many indices for tensor '{x.name}' of rank {x.ndim}")
+    shp = x.shape
+    start, size, stride, out_shape, gathers = [], [], [], [], []
+    d = 0
+    for i in idx:
+        if i is None:
+            out_shape.append(1)
+            continue
+        n = shp[d]
+        if n < 0:  # a dynamic dim: only taken whole
+            if not (isinstance(i, slice) and i == slice(None)):
+                raise UnsupportedError(f"indexing dim {d} of '{x.name}' {shp} with {i!r}: the dim is dynamic; only ':'")
+            start.append(0), size.append(("d", d)), stride.append(1), out_shape.append(("d", d))
+        elif isinstance(i, (Tensor, list, np.ndarray, torch.Tensor)):
+            gathers.append((d, i, len(out_shape)))
+            start.append(0), size.append(n), stride.append(1), out_shape.append(n)
+        elif isinstance(i, slice):
+            b, e, st = i.indices(n)
+            if (i.step or 1) <= 0:
+                raise ShapeError("step must be greater than zero")
+            cnt = builtins.max(0, math.ceil((e - b) / st))
+            start.append(b if cnt else 0), size.append(cnt), stride.append(st), out_shape.append(cnt)
+        else:
+            k = int(i)
+            if not -n <= k < n:
+                raise ShapeError(f"index {k} is out of bounds for dimension {d} with size {n} of tensor '{x.name}'")
+            start.append(k % n), size.append(1), stride.append(1)
+        d += 1
+    y = x
+    if tuple(start) != (0,) * x.ndim or tuple(size) != tuple(_spec(x)) or tuple(stride) != (1,) * x.ndim:
+        y = _slice(x, "getitem", start, size, stride)
+    if out_shape != _spec(y):
+        y = _reshape(y, out_shape) if any(_is_ref(v) for v in out_shape) else reshape(y, out_shape)
+    for dim, i, pos in gathers:
+        y = index_select(y, pos, i)
+    return y
+
+
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
+    d = _dim(dim, input.ndim)
+    if isinstance(index, Tensor):
+        idx = cast(index, torch.int32)
+    else:
+        v = _value(index).to(torch.int64)
+        n = input.shape[d]
+        if v.dim() != 1 or (n >= 0 and (v.min() < -n or v.max() >= n)):
+            raise ShapeError(f"index_select on dim {d} (size {n}) of '{input.name}': bad index {v.tolist()}")
+        idx = input.ctx.constant(torch.where(v < 0, v + n, v).to(torch.int32))
+    return _out(input.ctx.add("index_select", "add_gather", input.use(), idx.use(), d), input.ctx)
+
+
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """torch.gather: out[i][j] = input[index[i][j]][j] (dim 0), element-wise gather."""
+    d = _dim(dim, input.ndim)
+    idx = cast(index if isinstance(index, Tensor) else constant(index, input, torch.int32), torch.int32)
+    layer = input.ctx.add("gather", "add_gather", input.use(), idx.use(), d)
+    layer.mode = _trt(input).GatherMode.ELEMENT
+    return _out(layer, input.ctx)

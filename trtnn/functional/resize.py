@@ -1,0 +1,57 @@
+"""Resizing: interpolate / upsample (TensorRT Resize)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+from ..errors import ShapeError, UnsupportedError
+from ..tensor import Tensor
+from ._core import _dynamic, _out, _spec, _static, _trt
+from .shape import _shape_vector
+
+
+def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
+                antialias: bool = False) -> Tensor:
+    nsp = input.ndim - 2
+    linear_modes = {"linear": 1, "bilinear": 2, "trilinear": 3}
+    if mode not in ("nearest", "nearest-exact", *linear_modes):
+        raise UnsupportedError(f"interpolate mode={mode!r}; supported: nearest, nearest-exact, linear, bilinear, trilinear")
+    if mode in linear_modes and linear_modes[mode] != nsp:
+        raise ShapeError(f"interpolate mode={mode!r} expects a {linear_modes[mode] + 2}-D input, got {input.shape}")
+    if align_corners is not None and mode not in linear_modes:
+        raise ShapeError("align_corners option can only be set with the interpolating modes: linear | bilinear | trilinear")
+    if antialias:
+        raise UnsupportedError("interpolate antialias=True has no TensorRT equivalent")
+    if (size is None) == (scale_factor is None):
+        raise ShapeError("interpolate: exactly one of size and scale_factor must be given")
+    spatial = _static(input, "interpolate", range(2, input.ndim))[2:]
+    trt = _trt(input)
+    layer = input.ctx.add(f"resize_{mode}", "add_resize", input.use())
+    sf = None
+    if size is not None:
+        out = tuple(int(v) for v in (size if isinstance(size, (list, tuple)) else [size] * nsp))
+    else:
+        sf = tuple(float(v) for v in (scale_factor if isinstance(scale_factor, (list, tuple)) else [scale_factor] * nsp))
+        out = tuple(int(math.floor(n * f)) for n, f in zip(spatial, sf))
+    if sf is not None and not recompute_scale_factor:
+        layer.scales = (1.0, 1.0) + sf
+    elif _dynamic(input):
+        layer.set_input(1, _shape_vector(input, _spec(input)[:2] + list(out)).use())
+    else:
+        layer.shape = tuple(input.shape[:2]) + out
+    if mode in linear_modes:
+        layer.resize_mode = trt.InterpolationMode.LINEAR
+        ct = trt.ResizeCoordinateTransformation
+        layer.coordinate_transformation = ct.ALIGN_CORNERS if align_corners else ct.HALF_PIXEL
+    else:
+        layer.resize_mode = trt.InterpolationMode.NEAREST
+        exact = mode == "nearest-exact"
+        layer.coordinate_transformation = (
+            trt.ResizeCoordinateTransformation.HALF_PIXEL if exact else trt.ResizeCoordinateTransformation.ASYMMETRIC
+        )
+        layer.nearest_rounding = trt.ResizeRoundMode.HALF_UP if exact else trt.ResizeRoundMode.FLOOR
+    return _out(layer, input.ctx)
+
+
+upsample = interpolate

@@ -1,0 +1,227 @@
+"""Shape manipulation: reshape/view, permute, squeeze, expand, slicing, split, cat/stack and pad."""
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from .. import dtypes
+from ..errors import ShapeError, UnsupportedError
+from ..tensor import Tensor
+from ._core import (Spec, _dim, _dims, _dyn_unsqueeze, _dynamic, _is_ref, _out, _shuffle, _spec, _static, _trt,
+                    _unsqueeze_front, cast, constant)
+from .elementwise import where
+
+
+def _shape_vector(x: Tensor, spec: Spec) -> Tensor:
+    """An int64 shape tensor for `spec`, reading x's dynamic dims at run time."""
+    dims = _out(x.ctx.add("shape", "add_shape", x.use()), x.ctx)
+    picks = constant(torch.tensor([item[1] if _is_ref(item) else 0 for item in spec]), dims, torch.int32)
+    picked = _out(x.ctx.add("index_select", "add_gather", dims.use(), picks.use(), 0), x.ctx)
+    return where(torch.tensor([_is_ref(item) for item in spec]), picked,
+                 torch.tensor([0 if _is_ref(item) else item for item in spec], dtype=torch.int64))
+
+
+def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
+    """torch's reshape/view. With dynamic dims, a -1 at the index of a dynamic input dim copies that dim when more
+    than one -1 is given, so `x.view(x.shape[0], -1)` works for a dynamic batch."""
+    shape = tuple(int(s) for s in shape)
+    if _dynamic(input):
+        spec: Spec = list(shape)
+        if shape.count(-1) > 1:
+            spec = [("d", i) if v == -1 and i < input.ndim and input.shape[i] < 0 else v for i, v in enumerate(shape)]
+        if builtins.sum(1 for v in spec if v == -1) > 1:
+            raise ShapeError(f"reshape of '{input.name}' {input.shape} to {shape}: only one dimension can be inferred")
+        return _reshape(input, spec)
+    if shape.count(-1) > 1:
+        raise ShapeError(f"reshape of '{input.name}' {input.shape} to {shape}: only one dimension can be -1")
+    n, known = input.numel(), int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    if -1 in shape:
+        if known == 0 or n % known:
+            raise ShapeError(f"shape {shape} is invalid for tensor '{input.name}' of shape {input.shape}")
+        shape = tuple(n // known if s == -1 else s for s in shape)
+    if int(np.prod(shape, dtype=np.int64)) != n:
+        raise ShapeError(f"shape {shape} is invalid for tensor '{input.name}' of shape {input.shape}")
+    return input if shape == input.shape else _reshape(input, list(shape))
+
+
+def _reshape(x: Tensor, spec: Spec) -> Tensor:
+    if not any(_is_ref(v) for v in spec):
+        return _shuffle(x, "reshape", dims=tuple(spec), zero_placeholder=False)
+    layer = x.ctx.add("reshape", "add_shuffle", x.use())
+    layer.zero_is_placeholder = False
+    layer.set_input(1, _shape_vector(x, spec).use())
+    return _out(layer, x.ctx)
+
+
+view = reshape
+
+
+def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
+    perm = [_dim(d, input.ndim) for d in dims]
+    if sorted(perm) != list(range(input.ndim)):
+        raise ShapeError(f"permute dims {tuple(dims)} are not a permutation of the {input.ndim} dims of '{input.name}'")
+    return _shuffle(input, "permute", first=perm)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    perm = list(range(input.ndim))
+    a, b = _dim(dim0, input.ndim), _dim(dim1, input.ndim)
+    perm[a], perm[b] = perm[b], perm[a]
+    return _shuffle(input, "transpose", first=perm)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    s, e = _dim(start_dim, input.ndim), _dim(end_dim, input.ndim)
+    shp, spec = input.shape, _spec(input)
+    merged = -1 if builtins.min(shp[s:e + 1]) < 0 else int(np.prod(shp[s:e + 1], dtype=np.int64))
+    if not _dynamic(input):
+        return reshape(input, shp[:s] + (merged,) + shp[e + 1:])
+    return _reshape(input, spec[:s] + [merged] + spec[e + 1:])
+
+
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+    shp = input.shape
+    dims = [i for i, s in enumerate(shp) if s == 1] if dim is None else [d for d in _dims(dim, input.ndim) if shp[d] == 1]
+    kept = [v for i, v in enumerate(_spec(input)) if i not in dims]
+    return reshape(input, kept) if not _dynamic(input) else _reshape(input, kept)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    d = _dim(dim, input.ndim + 1)
+    if builtins.min(input.shape, default=0) < 0:
+        return _dyn_unsqueeze(input, [d])
+    shp = list(input.shape)
+    shp.insert(d, 1)
+    return reshape(input, shp)
+
+
+def expand(input: Tensor, sizes: Sequence[int]) -> Tensor:
+    x = _unsqueeze_front(input, len(sizes) - input.ndim)
+    shp = x.shape
+    out = [v if n == -1 else n for v, n in zip(_spec(x), sizes)]
+    for s, n in zip(shp, out):
+        if s != 1 and s != n and not _is_ref(n):
+            raise ShapeError(f"expand of '{input.name}' {input.shape} to {tuple(sizes)}: size {s} cannot become {n}")
+    stride = tuple(0 if s == 1 and n != 1 else 1 for s, n in zip(shp, out))
+    return _slice(x, "expand", (0,) * x.ndim, out, stride)
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """torch's expand_as: size-1 dims of `input` broadcast to `other`'s sizes, dynamic ones included."""
+    x = _unsqueeze_front(input, other.ndim - input.ndim)
+    out = _spec(other)
+    for s, n in zip(x.shape, other.shape):
+        if s != 1 and s != n:
+            raise ShapeError(f"expand_as: '{input.name}' {input.shape} cannot be expanded to '{other.name}' {other.shape}")
+    stride = tuple(0 if s == 1 and n != 1 else 1 for s, n in zip(x.shape, other.shape))
+    return _slice(x, "expand_as", (0,) * x.ndim, out, stride, dims_of=other)
+
+
+def _slice(x: Tensor, op: str, start, shape: Spec, stride, mode: Optional[str] = None, fill: Any = None,
+           dims_of: Optional[Tensor] = None) -> Tensor:
+    """A slice layer; `shape` items may reference dynamic dims of x (or of `dims_of`)."""
+    layer = x.ctx.add(op, "add_slice", x.use(), tuple(start), tuple(0 if _is_ref(v) else v for v in shape),
+                      tuple(stride))
+    if any(_is_ref(v) for v in shape):
+        layer.set_input(2, _shape_vector(x if dims_of is None else dims_of, shape).use())
+    if mode is not None:
+        layer.mode = getattr(_trt(x).SampleMode, mode)
+    if fill is not None:
+        layer.set_input(4, x.ctx.constant(torch.tensor(fill), x.dtype).use())
+    return _out(layer, x.ctx)
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    d = _dim(dim, input.ndim)
+    shp = _static(input, "narrow", [d])
+    start = start + shp[d] if start < 0 else start
+    if start < 0 or length < 0 or start + length > shp[d]:
+        raise ShapeError(f"narrow of '{input.name}' dim {d} (size {shp[d]}): start {start} + length {length} out of range")
+    begin, size = [0] * input.ndim, _spec(input)
+    begin[d], size[d] = start, length
+    return _slice(input, "slice", begin, size, [1] * input.ndim)
+
+
+def split(tensor: Tensor, split_size_or_sections: Union[int, Sequence[int]], dim: int = 0) -> List[Tensor]:
+    d = _dim(dim, tensor.ndim)
+    n = _static(tensor, "split", [d])[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0:
+            raise ShapeError(f"split size must be positive, got {step}")
+        sizes = [builtins.min(step, n - i) for i in range(0, n, step)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise ShapeError(f"split sections {sizes} do not sum to size {n} of dim {d} of '{tensor.name}'")
+    out, pos = [], 0
+    for s in sizes:
+        out.append(narrow(tensor, d, pos, s))
+        pos += s
+    return out
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> List[Tensor]:
+    n = _static(input, "chunk", [_dim(dim, input.ndim)])[_dim(dim, input.ndim)]
+    if chunks <= 0:
+        raise ShapeError(f"chunk expects a positive number of chunks, got {chunks}")
+    return split(input, builtins.max(1, math.ceil(n / chunks)), dim)
+
+
+def unbind(input: Tensor, dim: int = 0) -> List[Tensor]:
+    d = _dim(dim, input.ndim)
+    return [squeeze(t, d) for t in split(input, 1, d)]
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    ts = [t for t in tensors]
+    if not ts:
+        raise ShapeError("cat expects a non-empty list of tensors")
+    if len(ts) == 1:
+        return ts[0]
+    dt = ts[0].dtype
+    for t in ts[1:]:
+        dt = dtypes.promote(dt, t.dtype)
+    ts = [cast(t, dt) for t in ts]
+    d = _dim(dim, ts[0].ndim)
+    for t in ts[1:]:
+        if t.ndim != ts[0].ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ts[0].shape)) if i != d):
+            shapes = ", ".join(f"'{x.name}' {x.shape}" for x in ts)
+            raise ShapeError(f"cat along dim {d}: shapes must match except in that dim, got {shapes}")
+    return _out(ts[0].ctx.add("cat", "add_concatenation", [t.use() for t in ts], axis=d), ts[0].ctx)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    d = _dim(dim, tensors[0].ndim + 1)
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Optional[float] = None) -> Tensor:  # noqa: A002
+    """torch.nn.functional.pad: pairs from the last dim backwards; negative pads crop (constant mode)."""
+    modes = {"constant": "FILL", "reflect": "REFLECT", "replicate": "CLAMP", "circular": "WRAP"}
+    if mode not in modes:
+        raise UnsupportedError(f"pad mode={mode!r}; supported: {', '.join(modes)}")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ShapeError(f"pad {tuple(pad)}: expected pairs for at most {input.ndim} dims")
+    padded = [input.ndim - 1 - i for i in range(len(pad) // 2)]
+    shp = _static(input, "pad", padded)
+    start, size = [0] * input.ndim, _spec(input)
+    for i, d in enumerate(padded):
+        before, after = int(pad[2 * i]), int(pad[2 * i + 1])
+        if mode == "reflect" and (before >= shp[d] or after >= shp[d]):
+            raise ShapeError(f"reflect padding {before, after} must be smaller than dim {d} (size {shp[d]}) of '{input.name}'")
+        if mode != "constant" and (before < 0 or after < 0):
+            raise ShapeError(f"{mode} padding must not be negative, got {tuple(pad)}")
+        start[d], size[d] = -before, shp[d] + before + after
+        if size[d] < 0:
+            raise ShapeError(f"pad {tuple(pad)} leaves a negative size for dim {d} of '{input.name}'")
+    if start == [0] * input.ndim and size == _spec(input):
+        return input
+    fill = value if mode == "constant" and value else None
+    return _slice(input, f"pad_{mode}", start, size, [1] * input.ndim, mode=modes[mode], fill=fill)

@@ -1,0 +1,4 @@
+"""Graph-level passes that run while a model's forward emits layers (BatchNorm folding, weight finalization)."""
+from .fold import ConvRecord, Folder, WeightHook
+
+__all__ = ["ConvRecord", "Folder", "WeightHook"]
