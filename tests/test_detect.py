@@ -103,6 +103,17 @@ def test_random_v8_pre_nms_topk_smaller_than_candidates():
     check(run(pred, iou=0.5, max_det=50, pre_nms_topk=1000), ref, 50)
 
 
+@pytest.mark.parametrize("pre_nms_topk", [3840, 1200])
+def test_random_v8_multi_label(pre_nms_topk):
+    """Every (box, class) pair above conf is a candidate, as ultralytics' validator's NMS (multi_label=True)."""
+    pred = clustered(2, 600, 4, seed=7, objects=30)
+    ref = pp.v8_non_max_suppression(pred, 0.25, 0.6, 600, multi_label=True)
+    single = pp.v8_non_max_suppression(pred, 0.25, 0.6, 600)
+    assert all(len(m.scores) > len(s.scores) + 100 for m, s in zip(ref, single))  # several classes per box kept
+    net = define(pred, conf=0.25, iou=0.6, max_det=600, pre_nms_topk=pre_nms_topk, multi_label=True)
+    check(Executor(net.network)({"pred": pred}), ref, 600)
+
+
 def test_random_v5():
     g = torch.Generator().manual_seed(4)
     xy, wh = torch.rand(2, 1500, 2, generator=g) * 320, torch.rand(2, 1500, 2, generator=g) * 60 + 4

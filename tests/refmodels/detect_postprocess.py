@@ -80,8 +80,10 @@ def _finish(x, iou_thres, max_det, agnostic):
     return Detections(x[:, :4], x[:, 4], x[:, 5].long())
 
 
-def v8_non_max_suppression(prediction, conf_thres=0.25, iou_thres=0.7, max_det=300, agnostic=False, max_nms=MAX_NMS):
-    """ultralytics (YOLOv8 / YOLO11) predict NMS on export output ``[B, 4 + nc, A]`` (xywh, cls scores)."""
+def v8_non_max_suppression(prediction, conf_thres=0.25, iou_thres=0.7, max_det=300, agnostic=False, max_nms=MAX_NMS,
+                           multi_label=False):
+    """ultralytics (YOLOv8 / YOLO11) NMS on export output ``[B, 4 + nc, A]`` (xywh, cls scores): predict's (best class
+    per box) or, with multi_label, its validator's (every (box, class) pair above conf, box-major)."""
     nc = prediction.shape[1] - 4
     xc = prediction[:, 4 : 4 + nc].amax(1) > conf_thres  # candidates
     prediction = prediction.transpose(-1, -2).clone()  # [B, A, 4 + nc]
@@ -90,8 +92,12 @@ def v8_non_max_suppression(prediction, conf_thres=0.25, iou_thres=0.7, max_det=3
     for xi, x in enumerate(prediction):
         x = x[xc[xi]]
         box, cls = x.split((4, nc), 1)
-        conf, j = cls.max(1, keepdim=True)  # best class only
-        x = torch.cat((box, conf, j.to(x.dtype)), 1)[conf.view(-1) > conf_thres]
+        if multi_label:
+            i, j = torch.where(cls > conf_thres)
+            x = torch.cat((box[i], cls[i, j, None], j[:, None].to(x.dtype)), 1)
+        else:
+            conf, j = cls.max(1, keepdim=True)  # best class only
+            x = torch.cat((box, conf, j.to(x.dtype)), 1)[conf.view(-1) > conf_thres]
         if x.shape[0] > max_nms:  # keep the max_nms best
             x = x[torch.sort(x[:, 4], descending=True, stable=True).indices[:max_nms]]
         out.append(_finish(x, iou_thres, max_det, agnostic))

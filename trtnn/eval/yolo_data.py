@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -33,6 +33,17 @@ def read_labels(path: str, width: int, height: int) -> Tuple[np.ndarray, np.ndar
     return table[:, 0].astype(int), boxes
 
 
+class Batch(NamedTuple):
+    """images [B, H, W, 3] uint8 BGR; orig_sizes [B, 2] (h, w) int32; targets [(classes [M], xyxy boxes [M, 4] in
+    original pixels)]; ratio_pads [((gain_y, gain_x), (left, top))] of the letterbox, as ultralytics' scale_boxes
+    takes them."""
+
+    images: np.ndarray
+    orig_sizes: np.ndarray
+    targets: List[Tuple[np.ndarray, np.ndarray]]
+    ratio_pads: List[Tuple[Tuple[float, float], Tuple[int, int]]]
+
+
 class YoloImages:
     """The images of `root/images/<split>` (sorted) with their labels from `root/<labels>/<split>`."""
 
@@ -49,14 +60,12 @@ class YoloImages:
     def __len__(self) -> int:
         return len(self.files)
 
-    def batches(self, batch: int, imgsz: Optional[Tuple[int, int]] = None
-                ) -> Iterator[Tuple[np.ndarray, np.ndarray, List[Tuple[np.ndarray, np.ndarray]]]]:
-        """(uint8 BGR images [B, H, W, 3] as OpenCV reads them, letterboxed to imgsz (h, w) when given; their
-        original sizes [B, 2] (h, w) int32; [(classes, xyxy boxes in original pixels)] per image)."""
+    def batches(self, batch: int, imgsz: Optional[Tuple[int, int]] = None, scaleup: bool = True) -> Iterator[Batch]:
+        """Batches of the images as OpenCV reads them (uint8 BGR), letterboxed to imgsz (h, w) when given."""
         cv2 = _cv2()
         for i in range(0, len(self.files), batch):
             files = self.files[i:i + batch]
-            images, sizes, targets = [], [], []
+            images, sizes, targets, ratio_pads = [], [], [], []
             for f in files:
                 im = cv2.imread(f)
                 if im is None:
@@ -64,22 +73,29 @@ class YoloImages:
                 stem = os.path.splitext(os.path.basename(f))[0]
                 targets.append(read_labels(os.path.join(self.label_dir, stem + ".txt"), im.shape[1], im.shape[0]))
                 sizes.append(im.shape[:2])
-                images.append(letterbox(im, imgsz) if imgsz else im)
+                im, ratio_pad = letterbox(im, imgsz, scaleup) if imgsz else (im, ((1.0, 1.0), (0, 0)))
+                images.append(im)
+                ratio_pads.append(ratio_pad)
             if len({im.shape for im in images}) > 1:
                 raise ConfigError(f"images of different sizes in {files}: give imgsz to letterbox them")
-            yield np.stack(images), np.array(sizes, np.int32), targets
+            yield Batch(np.stack(images), np.array(sizes, np.int32), targets, ratio_pads)
 
 
-def letterbox(image: np.ndarray, new_shape: Tuple[int, int], color: int = 114) -> np.ndarray:
-    """ultralytics' LetterBox(auto=False, scaleup=True, center=True): resize keeping the aspect ratio (bilinear, to
-    round(w * r) x round(h * r)), pad to new_shape (h, w) with `color`, borders round(d - 0.1) / round(d + 0.1)."""
+def letterbox(image: np.ndarray, new_shape: Tuple[int, int], scaleup: bool = True, color: int = 114
+              ) -> Tuple[np.ndarray, Tuple[Tuple[float, float], Tuple[int, int]]]:
+    """ultralytics' LetterBox(auto=False, center=True): resize keeping the aspect ratio (bilinear, to round(w * r) x
+    round(h * r); r <= 1 unless scaleup, as its validator uses it), pad to new_shape (h, w) with `color`, borders
+    round(d - 0.1) / round(d + 0.1). Returns the image and its ratio_pad ((new_h / h, new_w / w), (left, top))."""
     cv2 = _cv2()
     h, w = image.shape[:2]
     r = min(new_shape[0] / h, new_shape[1] / w)
+    if not scaleup:
+        r = min(r, 1.0)
     new_w, new_h = int(round(w * r)), int(round(h * r))
     if (new_w, new_h) != (w, h):
         image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     dw, dh = (new_shape[1] - new_w) / 2, (new_shape[0] - new_h) / 2
     top, bottom = int(round(dh - 0.1)), int(round(dh + 0.1))
     left, right = int(round(dw - 0.1)), int(round(dw + 0.1))
-    return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(color,) * 3)
+    image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(color,) * 3)
+    return image, ((new_h / h, new_w / w), (left, top))

@@ -165,35 +165,48 @@ def _row_mask(num_dets: Tensor, rows: int) -> Tensor:
 
 
 class NMS(Module):
-    """Greedy class-aware NMS (torchvision semantics, one best class per box) with EfficientNMS-style outputs.
+    """Greedy class-aware NMS (torchvision semantics) with EfficientNMS-style outputs.
 
     forward(boxes [B, N, 4] x1y1x2y2, scores [B, N, C], conf=None, iou=None): `conf` / `iou` tensors (0-D or [1])
-    override the build-time thresholds. Boxes with best score > conf are candidates; a box suppresses later boxes
-    of its class whose IoU with it is > iou.
+    override the build-time thresholds. Candidates are the boxes whose best score is > conf, with that (first best)
+    class, as ultralytics predicts; with multi_label=True every (box, class) pair whose score is > conf, in box-major
+    order, as ultralytics' validator does (mAP measured that way). A candidate suppresses later candidates of its
+    class whose IoU with it is > iou.
     """
 
-    def __init__(self, conf: float = 0.25, iou: float = 0.7, max_det: int = 300, pre_nms_topk: int = 1000) -> None:
+    def __init__(self, conf: float = 0.25, iou: float = 0.7, max_det: int = 300, pre_nms_topk: int = 1000,
+                 multi_label: bool = False) -> None:
         super().__init__()
         if not 1 <= pre_nms_topk <= MAX_PRE_NMS:
             raise ShapeError(f"pre_nms_topk must be in [1, {MAX_PRE_NMS}] (TensorRT TopK), got {pre_nms_topk}")
         if max_det < 1:
             raise ShapeError(f"max_det must be positive, got {max_det}")
         self.conf, self.iou, self.max_det, self.pre_nms_topk = conf, iou, max_det, pre_nms_topk
+        self.multi_label = multi_label
 
     def extra_repr(self) -> str:
-        return f"conf={self.conf}, iou={self.iou}, max_det={self.max_det}, pre_nms_topk={self.pre_nms_topk}"
+        return (f"conf={self.conf}, iou={self.iou}, max_det={self.max_det}, pre_nms_topk={self.pre_nms_topk}"
+                + (", multi_label=True" if self.multi_label else ""))
+
+    def _candidates(self, boxes: Tensor, scores: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """(boxes [B, M, 4], scores [B, M], classes [B, M] float) of the candidate boxes or (box, class) pairs."""
+        _, n, c = scores.shape
+        if self.multi_label:  # pair p = (box p // c, class p % c)
+            classes = F.expand_as(F.constant((torch.arange(n * c) % c).float().reshape(1, n * c), scores), scores
+                                  .reshape(-1, n * c))
+            return F.expand(boxes.unsqueeze(2), (-1, n, c, 4)).reshape(-1, n * c, 4), scores.reshape(-1, n * c), classes
+        best = F.amax(scores, -1)
+        first_max = F.where(F.eq(scores, best.unsqueeze(2)), _arange(c, scores, (1, 1, c)), float(c))
+        return boxes, best, F.amin(first_max, -1)
 
     def forward(self, boxes: Tensor, scores: Tensor, conf: Optional[Threshold] = None,
                 iou: Optional[Threshold] = None) -> Dict[str, Tensor]:
         if boxes.ndim != 3 or boxes.shape[2] != 4 or scores.ndim != 3 or scores.shape[:2] != boxes.shape[:2]:
             raise ShapeError(f"NMS expects boxes [B, N, 4] and scores [B, N, C], got {boxes.shape} and {scores.shape}")
-        b, n, c = scores.shape
         conf = _threshold(self.conf if conf is None else conf)
         iou = _threshold(self.iou if iou is None else iou)
-        boxes, scores = _f32(boxes), _f32(scores)
-        best = F.amax(scores, -1)
-        first_max = F.where(F.eq(scores, best.unsqueeze(2)), _arange(c, scores, (1, 1, c)), float(c))
-        classes = F.amin(first_max, -1)
+        boxes, best, classes = self._candidates(_f32(boxes), _f32(scores))
+        b, n = best.shape
         k = min(n, self.pre_nms_topk)
         order = _stable_topk(best, k)
         best, classes = F.gather(best, 1, order), F.gather(classes, 1, order)
@@ -279,7 +292,8 @@ class End2End(Module):
 
     def __init__(self, model: Module, kind: str = "v8", conf: float = 0.25, iou: Optional[float] = None,
                  max_det: Optional[int] = None, preprocess: Optional[Preprocess] = None,
-                 runtime_thresholds: bool = False, scale_to_orig: bool = False, pre_nms_topk: int = 1000) -> None:
+                 runtime_thresholds: bool = False, scale_to_orig: bool = False, pre_nms_topk: int = 1000,
+                 multi_label: bool = False) -> None:
         super().__init__()
         if kind not in self.DEFAULTS:
             raise ShapeError(f"End2End kind must be 'v8' or 'v5', got {kind!r}")
@@ -287,7 +301,8 @@ class End2End(Module):
         self.kind, self.runtime_thresholds, self.scale_to_orig = kind, runtime_thresholds, scale_to_orig
         self.preprocess = preprocess
         self.model = model
-        self.nms = NMS(conf, d_iou if iou is None else iou, d_max if max_det is None else max_det, pre_nms_topk)
+        self.nms = NMS(conf, d_iou if iou is None else iou, d_max if max_det is None else max_det, pre_nms_topk,
+                       multi_label)
 
     def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
         """The network inputs for images of (h, w) = imgsz, in forward's order; a dynamic batch of 1..max_batch
