@@ -27,3 +27,22 @@ def report(name: str, title: str, headers: Sequence[str], rows: List[Sequence[ob
 
     atomic_write_bytes(os.path.join(RESULTS, f"{name}.md"), text.encode())
     return text
+
+
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared")
+CACHE = os.path.join(os.path.expanduser("~"), ".cache", "trtnn")
+
+
+def shapes_dataset() -> str:
+    """The procedural 'shapes' data set the real checkpoints in ../shared/data were trained on (1500 train, 300 val
+    images, seed 0), generated once into ~/.cache/trtnn/shapes by ../shared/data/shapes.py (needs OpenCV)."""
+    import subprocess
+    import sys
+
+    root = os.path.join(CACHE, "shapes")
+    if not os.path.exists(os.path.join(root, "shapes-detect.yaml")):
+        script = os.path.join(SHARED, "data", "shapes.py")
+        if not os.path.exists(script):
+            raise SystemExit(f"needs {script} (the project's shared data)")
+        subprocess.run([sys.executable, script, root, "1500", "300", "320"], check=True)
+    return root
