@@ -256,10 +256,7 @@ def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> 
     from ..checkpoint import load_checkpoint
     from ..models.detect import batched_input
 
-    state = None
-    if args.weights:
-        unused = (*(spec.unused_keys if spec else ()), *args.ignore_keys)
-        state = registry.drop_keys(load_checkpoint(args.weights), unused, args.target)
+    state = registry.drop_keys(load_checkpoint(args.weights), args.ignore_keys, args.target) if args.weights else None
     kwargs: Dict[str, Any] = {}
     if spec is not None:
         kwargs = spec.config_from_state_dict(state) if state is not None else {}
@@ -271,6 +268,8 @@ def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> 
     else:
         model = make_trtnn_model(load_target(args.target), args.target)
     if state is not None:
+        if spec is not None:
+            state = registry.drop_keys(state, spec.unused_keys, args.target, keep=model.state_dict())
         model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights
     if args.input:
         return model, with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)

@@ -51,9 +51,12 @@ def make_inputs(specs: Sequence[str], files: Sequence[str], seed: int) -> Dict[s
             name = parsed[i].name if i < len(parsed) else os.path.splitext(os.path.basename(f))[0]
         check_readable(path, "--input-file")
         try:
-            given[name] = torch.from_numpy(np.ascontiguousarray(np.load(path)))
+            array = np.load(path)
         except (ValueError, OSError) as e:
             raise InputError(f"--input-file '{path}': not a .npy array ({e})") from None
+        if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+            raise InputError(f"--input-file '{path}': not a .npy array of numbers (got {type(array).__name__})")
+        given[name] = torch.from_numpy(np.ascontiguousarray(array))
     gen = torch.Generator().manual_seed(seed)
     out: Dict[str, torch.Tensor] = {}
     for inp in parsed:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Collection, Dict, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ConfigError, TrtnnError
 from ..module import Module
@@ -32,7 +32,8 @@ class ModelSpec:
     end2end: (model, options) -> the end-to-end wrapper (with `.inputs(imgsz, batch, max_batch)`), or None;
     end2end_defaults: the options it takes and their CLI defaults (conf, iou, max_det, pre_nms_topk);
     end2end_note: why the options it does not take are refused.
-    unused_keys: glob patterns of checkpoint keys the family knows are unused (dropped with a log line).
+    unused_keys: glob patterns of checkpoint keys the family knows are unused (dropped with a log line when the
+    model has no such key).
     stride: image sizes must be a multiple of it. in_channels: model -> channels of its image input.
     """
 
@@ -51,9 +52,10 @@ class ModelSpec:
     mask: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None  # kwargs -> kwargs that also output a mask
 
 
-def drop_keys(state: Mapping[str, Any], patterns: Sequence[str], name: str) -> Dict[str, Any]:
-    """`state` without the keys matching any glob in `patterns`, logged as ignored for model `name`."""
-    dropped = [k for k in state if any(fnmatch.fnmatchcase(k, p) for p in patterns)]
+def drop_keys(state: Mapping[str, Any], patterns: Sequence[str], name: str, keep: Collection[str] = ()) -> Dict[str, Any]:
+    """`state` without the keys matching any glob in `patterns` (except those in `keep`), logged as ignored for
+    model `name`."""
+    dropped = [k for k in state if k not in keep and any(fnmatch.fnmatchcase(k, p) for p in patterns)]
     if dropped:
         log.warning("%s: ignoring %d checkpoint key(s) the model does not use: %s", name, len(dropped),
                     ", ".join(dropped[:8]) + (" ..." if len(dropped) > 8 else ""))
@@ -92,7 +94,8 @@ def from_checkpoint(name: str, path: str, *, ignore_keys: Sequence[str] = (), **
     from ..checkpoint import load_checkpoint
 
     s = spec(name)
-    state = drop_keys(load_checkpoint(path), (*s.unused_keys, *ignore_keys), name)
+    state = drop_keys(load_checkpoint(path), ignore_keys, name)
     model = s.variants[name](**{**s.config_from_state_dict(state), **overrides})
+    state = drop_keys(state, s.unused_keys, name, keep=model.state_dict())
     model.load_state_dict(state, strict=True, assign=True)
     return model
