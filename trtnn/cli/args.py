@@ -14,7 +14,6 @@ from ..errors import ConfigError, FileError, TrtnnError
 from ..models import registry
 
 Shape = Tuple[int, ...]
-MAX_PRE_NMS = 3840  # TensorRT TopK's limit
 
 
 def parse_shape(text: str, what: str, dynamic: bool = False) -> Shape:

@@ -7,8 +7,9 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..build import Input
 from ..errors import ConfigError
 from ..fileio import check_output_path
+from ..models.detect import MAX_PRE_NMS
 from ..models.registry import ModelSpec
-from .args import MAX_PRE_NMS, add_model_args, check_model_args, check_range, describe_ranges, load_model
+from .args import add_model_args, check_model_args, check_range, describe_ranges, load_model
 
 E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk"}
 E2E_SWITCHES = {"runtime_thresholds": "--runtime-thresholds", "preprocess": "--preprocess", "orig_size": "--orig-size"}
