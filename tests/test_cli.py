@@ -270,23 +270,55 @@ def test_keyboard_interrupt_exits_130_with_one_line(tmp_path, capsys, monkeypatc
 # Needs the builder-side change (trtnn.build cancels TensorRT's build on SIGINT through its IProgressMonitor and
 # raises KeyboardInterrupt); until that is merged TensorRT finishes the build and this fails.
 @pytest.mark.xfail(reason="needs the builder-side SIGINT cancel (issue 8, part D)", strict=False)
-def test_sigint_cancels_a_real_build(tmp_path):
+@pytest.mark.parametrize("terminal", [False, True], ids=["pipes", "terminal"])
+def test_sigint_cancels_a_real_build(terminal, tmp_path):
+    import pty
+
     plan = tmp_path / "x.plan"
-    proc = subprocess.Popen([sys.executable, "-m", "trtnn.cli", "-v", "build", "yolov8x", "--random-weights",
-                             "--imgsz", "1280", "-o", str(plan)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": ROOT})
-    seen = []
-    for line in proc.stderr:  # TensorRT's log (-v) says when its builder has started (a ~4 s build follows)
-        seen.append(line)
+    argv = [sys.executable, "-m", "trtnn.cli", "-v", "build", "yolov8x", "--random-weights", "--imgsz", "1280",
+            "-o", str(plan)]
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    if terminal:  # stderr on a terminal: TensorRT's progress bars are shown too
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=slave, env=env)
+        os.close(slave)
+        lines = _pty_lines(master)
+    else:
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        lines = iter(proc.stderr)
+    err = []
+    for line in lines:  # TensorRT's log (-v) says when its builder has started (a ~4 s build follows)
+        err.append(line)
         if "network tensors" in line:
             break
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    ours = [line for line in err.splitlines() if not line.startswith(("trtnn.", "trtnn:"))]  # not log lines
-    assert proc.returncode == 130, (seen, err)
-    assert ours == ["trtnn build: interrupted"] and "Traceback" not in err and out == ""
+    out, rest = proc.communicate(timeout=120)
+    text = "".join(err) + ("".join(lines) if terminal else rest)
+    ours = [line.strip() for line in text.replace("\r", "\n").splitlines()
+            if line.strip().startswith("trtnn build")]  # not the log lines nor progress bars
+    assert proc.returncode == 130, text
+    assert ours == ["trtnn build: interrupted"] and "Traceback" not in text and not out
     assert os.listdir(tmp_path) == []  # no plan, no .x.plan.*.tmp
+
+
+def _pty_lines(fd):
+    """Lines read from a pty's master side until the other side closes."""
+    buf = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            chunk = b""
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield line.decode(errors="replace") + "\n"
+    os.close(fd)
+    if buf:
+        yield buf.decode(errors="replace")
 
 
 def test_inspect_piped_into_head_exits_quietly():
