@@ -12,15 +12,14 @@ import argparse
 
 import trtnn
 from trtnn.checkpoint import load_checkpoint
-from trtnn.models import centernet_dla34, centernet_dlav0_34, centernet_resnet
+from trtnn import models
 from trtnn.models.ctdet import CtdetEnd2End, ctdet_preprocess
 
-ARCHS = {"dla34": centernet_dla34, "dlav0_34": centernet_dlav0_34,
-         "res18": lambda **kw: centernet_resnet(18, **kw), "res101": lambda **kw: centernet_resnet(101, **kw)}
+ARCHS = ("dla34", "dlav0_34", "res18", "res101")  # registered as centernet_<arch>
 
 p = argparse.ArgumentParser(description="CenterNet -> TensorRT engine")
 p.add_argument("weights", nargs="?", help="CenterNet checkpoint ({'epoch', 'state_dict'}; random weights if omitted)")
-p.add_argument("--arch", default="dla34", choices=list(ARCHS))
+p.add_argument("--arch", default="dla34", choices=ARCHS)
 p.add_argument("--num-classes", type=int, default=80)
 p.add_argument("--imgsz", type=int, nargs=2, default=(512, 512), metavar=("H", "W"))
 p.add_argument("--dtype", default="fp16", choices=("fp16", "fp32"))
@@ -28,7 +27,7 @@ p.add_argument("--out", default="centernet.engine")
 p.add_argument("--end2end", action="store_true", help="uint8 BGR NHWC images in, final detections out")
 args = p.parse_args()
 
-model = ARCHS[args.arch](num_classes=args.num_classes)
+model = models.get(f"centernet_{args.arch}")(num_classes=args.num_classes)
 if args.weights:  # load_checkpoint unwraps 'state_dict' and strips 'module.'
     model.load_state_dict(load_checkpoint(args.weights), strict=True)
 inputs = [trtnn.Input("input", (1, 3, *args.imgsz))]

@@ -189,8 +189,10 @@ def test_module_outputs_follow_network_output_renames():
 
 
 def _cli(*argv):
+    from trtnn.cli import compare as compare_command
+
     parser = argparse.ArgumentParser(prog="trtnn")
-    debug.add_compare_parser(parser.add_subparsers(dest="command"))
+    compare_command.add_parser(parser.add_subparsers(dest="command"), [])
     args = parser.parse_args(["compare", *argv])
     return args.func(args)
 
@@ -203,9 +205,12 @@ def test_cli_compare(tmp_path, capsys):
     assert data["trt_target"] == "test_debug:make_trt" and [r["path"] for r in data["rows"]] == CALLS
     assert capsys.readouterr().out.splitlines()[-1].startswith("PASS")
 
-    # different weights fail; --weights loads the same checkpoint into both
-    assert _cli("test_debug:make_trt", "test_debug:make_torch_other", "--input", "x:1x3x16x16") == 1
+    # different weights fail (--own-weights keeps them); by default the torch weights are copied into the trtnn
+    # model, and --weights loads the same checkpoint into both
+    assert _cli("test_debug:make_trt", "test_debug:make_torch_other", "--input", "x:1x3x16x16", "--own-weights") == 1
     assert capsys.readouterr().out.splitlines()[-1].startswith("FAIL")
+    assert _cli("test_debug:make_trt", "test_debug:make_torch_other", "--input", "x:1x3x16x16") == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("PASS")
     ckpt = tmp_path / "w.pt"
     torch.save(make_torch(seed=3).state_dict(), ckpt)
     assert _cli("test_debug:make_trt_blank", "test_debug:make_torch_other", "--input", "x:1x3x16x16",
@@ -222,7 +227,7 @@ def test_cli_input_file_and_bad_target(tmp_path):
     assert json.loads(out.read_text())["inputs"] == {"x": [1, 3, 16, 16]} and rows["stem.bn"]["max_abs"] > 1e-4
     with pytest.raises(trtnn.InputError, match="does not fit|file has shape"):
         _cli("test_debug:make_trt", "test_debug:make_torch", "--input", "x:1x3x8x8", "--input-file", str(x))
-    with pytest.raises(trtnn.InputError, match="pkg.module:factory"):
+    with pytest.raises(trtnn.ConfigError, match="pkg.module:factory"):
         _cli("test_debug.make_trt", "test_debug:make_torch", "--input", "x:1x3x16x16")
-    with pytest.raises(trtnn.InputError, match="has no attribute"):
+    with pytest.raises(trtnn.ConfigError, match="has no attribute"):
         _cli("test_debug:nope", "test_debug:make_torch", "--input", "x:1x3x16x16")

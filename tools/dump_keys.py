@@ -16,7 +16,7 @@ from trtnn.checkpoint import load_checkpoint
 
 def entries(source: str, is_model: bool, nc: int = None) -> List[Tuple[str, Tuple[int, ...]]]:
     if is_model:
-        kwargs = {} if nc is None else {"n_classes" if source.startswith("unet") else "nc": nc}
+        kwargs = {} if nc is None else trtnn.models.spec(source).with_classes({}, nc)
         state: Dict = trtnn.models.get(source)(**kwargs).state_dict()
     else:
         state = load_checkpoint(source)

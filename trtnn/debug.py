@@ -6,11 +6,7 @@
 """
 from __future__ import annotations
 
-import argparse
-import importlib
-import json
 import math
-import os
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -279,102 +275,3 @@ def compare(trt_model: Any, torch_model: Any, inputs: Inputs, *, dtype: Any = "f
     if print_report:
         print(report.format(color=sys.stdout.isatty()))
     return report
-
-
-# ---- command line: trtnn compare TRT_TARGET TORCH_TARGET --input x:1x3x64x64 ----------------------------------
-def _load_target(target: str) -> Any:
-    """`pkg.module:factory` -> factory()."""
-    mod_name, sep, attr = target.partition(":")
-    if not sep or not mod_name or not attr:
-        raise InputError(f"target {target!r}: expected 'pkg.module:factory'")
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        obj: Any = importlib.import_module(mod_name)
-    except ImportError as e:
-        raise InputError(f"target {target!r}: cannot import '{mod_name}': {e}") from e
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise InputError(f"target {target!r}: '{mod_name}' has no attribute '{attr}'")
-        obj = getattr(obj, part)
-    return obj()
-
-
-def _parse_input(spec: str) -> Tuple[str, Tuple[int, ...], torch.dtype]:
-    """`name:1x3x64x64[:dtype]`."""
-    parts = spec.split(":")
-    try:
-        if len(parts) not in (2, 3) or not parts[0]:
-            raise ValueError
-        shape = tuple(int(d) for d in parts[1].lower().split("x")) if parts[1] else ()
-        return parts[0], shape, dtypes.to_torch(parts[2] if len(parts) == 3 else "fp32")
-    except (ValueError, TrtnnError):
-        raise InputError(f"--input {spec!r}: expected NAME:SHAPE[:DTYPE], e.g. x:1x3x64x64 or ids:1x16:int32") from None
-
-
-def _make_inputs(specs: Sequence[str], files: Sequence[str], seed: int) -> Dict[str, torch.Tensor]:
-    parsed = [_parse_input(s) for s in specs]
-    given: Dict[str, torch.Tensor] = {}
-    for i, f in enumerate(files):  # NAME=FILE, else FILE for the i-th --input (or named after the file)
-        name, eq, path = f.partition("=")
-        if not eq:
-            path = f
-            name = parsed[i][0] if i < len(parsed) else os.path.splitext(os.path.basename(f))[0]
-        given[name] = torch.from_numpy(np.ascontiguousarray(np.load(path)))
-    gen = torch.Generator().manual_seed(seed)
-    out: Dict[str, torch.Tensor] = {}
-    for name, shape, dt in parsed:
-        if name in given:
-            if tuple(given[name].shape) != shape:
-                raise InputError(f"input '{name}': file has shape {tuple(given[name].shape)}, --input says {shape}")
-            out[name] = given.pop(name)
-        elif dt.is_floating_point:
-            out[name] = torch.randn(shape, generator=gen).to(dt)
-        else:
-            out[name] = torch.randint(0, 2, shape, generator=gen).to(dt)
-    out.update(given)
-    if not out:
-        raise InputError("give the inputs with --input NAME:SHAPE and/or --input-file FILE.npy")
-    return out
-
-
-def main_compare(args: argparse.Namespace) -> int:
-    """Body of `trtnn compare`: 0 when every module matches, 1 otherwise."""
-    trt_model, torch_model = _load_target(args.trt_target), _load_target(args.torch_target)
-    if args.weights:
-        from .checkpoint import load_checkpoint
-
-        state = load_checkpoint(args.weights, trusted=args.trusted)
-        trt_model.load_state_dict(state, strict=True)
-        torch_model.load_state_dict(state, strict=True)
-    inputs = _make_inputs(args.input or [], args.input_file or [], args.seed)
-    report = compare(trt_model, torch_model, inputs, dtype=args.dtype, rtol=args.rtol, atol=args.atol,
-                     fold_bn=not args.no_fold_bn, print_report=True)
-    if args.json:
-        from .fileio import atomic_write_bytes
-
-        data = {"trt_target": args.trt_target, "torch_target": args.torch_target,
-                "inputs": {k: list(v.shape) for k, v in inputs.items()}, **report.to_dict()}
-        atomic_write_bytes(args.json, (json.dumps(data, indent=2) + "\n").encode())
-    return 0 if report.passed else 1
-
-
-def add_compare_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register `compare` on an argparse sub-parsers object (sets func=main_compare)."""
-    p = subparsers.add_parser("compare", help="compare every module's output with a PyTorch model",
-                              description="Run a trtnn model on the CPU executor and a torch model, and compare the "
-                                          "outputs module by module. Exit code 0 on PASS, 1 on FAIL.")
-    p.add_argument("trt_target", metavar="TRT_TARGET", help="pkg.module:factory returning a trtnn Module")
-    p.add_argument("torch_target", metavar="TORCH_TARGET", help="pkg.module:factory returning a torch nn.Module")
-    p.add_argument("--input", action="append", metavar="NAME:SHAPE[:DTYPE]", help="e.g. x:1x3x64x64 (repeatable)")
-    p.add_argument("--input-file", action="append", metavar="[NAME=]FILE.npy", help="input values instead of random")
-    p.add_argument("--weights", metavar="FILE", help="checkpoint loaded (strict) into both models")
-    p.add_argument("--trusted", action="store_true", help="allow torch.load of pickles the safe reader cannot read")
-    p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"], help="trtnn compute dtype")
-    p.add_argument("--rtol", type=float, help="relative tolerance (default fp32 1e-4, fp16/bf16 1e-2)")
-    p.add_argument("--atol", type=float, help="absolute tolerance (default fp32 1e-6, fp16/bf16 1e-3)")
-    p.add_argument("--no-fold-bn", action="store_true", help="keep BatchNorms as their own layers")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
-    p.add_argument("--json", metavar="OUT.json", help="also write the report as JSON")
-    p.set_defaults(func=main_compare)
-    return p

@@ -2,38 +2,27 @@
 
     model = trtnn.models.get("yolov8n")(nc=80)     # == trtnn.models.yolov8("n", nc=80)
     unet = trtnn.models.get("unet")(n_classes=1)    # UNet factories take UNet's keyword arguments
-    model.load_state_dict(state_dict)
+    model = trtnn.models.from_checkpoint("yolov8n", "yolov8n.pt")   # class count read off the file
+    trtnn.models.spec("yolov8n").imgsz                               # the family's defaults (see ModelSpec)
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Callable, Dict
 
 from ..module import Module
 from .centernet import centernet_dla34, centernet_dlav0_34, centernet_resnet
+from .registry import SPECS, ModelSpec, from_checkpoint, register, spec
 from .unet import UNet
 from .yolo import yolo11, yolov5, yolov8
+from . import specs as _specs  # noqa: F401  (registers the shipped families)
 
-MODELS: Dict[str, Callable[..., Module]] = {
-    "unet": partial(UNet, n_channels=3, n_classes=2, bilinear=False),
-    "unet_bilinear": partial(UNet, n_channels=3, n_classes=2, bilinear=True),
-    **{f"yolov8{s}": partial(yolov8, s) for s in "nsmlx"},
-    **{f"yolo11{s}": partial(yolo11, s) for s in "nsmlx"},
-    **{f"yolov5{s}": partial(yolov5, s) for s in "nsmlx"},
-    "centernet_res18": partial(centernet_resnet, 18),  # CenterNet factories take heads, head_conv, num_classes
-    "centernet_res101": partial(centernet_resnet, 101),
-    "centernet_dla34": centernet_dla34,
-    "centernet_dlav0_34": centernet_dlav0_34,
-}
+MODELS: Dict[str, Callable[..., Module]] = {name: s.variants[name] for name, s in SPECS.items()}
 
 
 def get(name: str) -> Callable[..., Module]:
     """The factory registered as `name` (e.g. 'yolov8n', 'yolo11s', 'yolov5m', 'unet', 'unet_bilinear')."""
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise KeyError(f"unknown model {name!r}; available: {', '.join(MODELS)}") from None
+    return spec(name).variants[name]
 
 
-__all__ = ["MODELS", "UNet", "centernet_dla34", "centernet_dlav0_34", "centernet_resnet", "get", "yolo11", "yolov5",
-           "yolov8"]
+__all__ = ["MODELS", "SPECS", "ModelSpec", "UNet", "centernet_dla34", "centernet_dlav0_34", "centernet_resnet",
+           "from_checkpoint", "get", "register", "spec", "yolo11", "yolov5", "yolov8"]

@@ -1,0 +1,61 @@
+"""The `trtnn` command: build engines from any trtnn model, inspect definitions, convert weights, compare with torch.
+
+One module per command (build, inspect, convert, info, bench, compare); `args` holds what they share.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Optional, Sequence
+
+from ..errors import TrtnnError
+from . import bench, build, compare, convert, info, inspect
+
+EXAMPLES = """examples:
+  trtnn build examples.resnet:resnet18 --input x:1x3x224x224 --dtype fp16 -o resnet18.plan
+  trtnn build mynet:make --input x:-1x3x-1x-1 --min x:1x3x224x224 --opt x:4x3x320x320 --max x:8x3x640x640 -o my.plan
+  trtnn build yolov8n --weights yolov8n.pt --imgsz 640 --dtype fp16 --end2end --conf 0.25 --iou 0.7 --max-det 300 -o yolov8n.plan
+  trtnn build unet --random-weights --imgsz 572x572 -o unet.plan
+  trtnn build centernet_dla34 --weights ctdet_coco_dla_2x.pth --dtype fp16 --end2end --preprocess --orig-size -o ctdet.plan
+  trtnn inspect yolov8n --random-weights --imgsz 320
+  trtnn convert yolov8n.pt yolov8n.safetensors
+  trtnn compare mynet:make_trt mynet:make_torch --input x:1x3x224x224 --weights model.pth
+  trtnn bench yolov8n.plan        (needs a supported GPU)
+  trtnn info
+"""
+COMMANDS = (build, inspect, convert, bench, info, compare)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `trtnn` parser; -v/--verbose is accepted before and after the command."""
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(prog="trtnn", description=__doc__.splitlines()[0], epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"trtnn {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show TensorRT's log")
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="show TensorRT's log")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(sub, [verbose])
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except TrtnnError as e:
+        print(f"trtnn {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"trtnn {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `trtnn inspect ... | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

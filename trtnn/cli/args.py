@@ -1,0 +1,278 @@
+"""What every command shares: parsing `NAME:SHAPE[:DTYPE]`, shapes, image sizes and model targets, and checking
+arguments before any model is defined. Every problem is a ConfigError (or FileError) saying what is allowed."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from .. import dtypes
+from ..build import Input
+from ..errors import ConfigError, FileError, TrtnnError
+from ..models import registry
+
+Shape = Tuple[int, ...]
+
+
+def parse_shape(text: str, what: str, dynamic: bool = False) -> Shape:
+    """`1x3x224x224` -> (1, 3, 224, 224); -1 marks a dynamic dim when `dynamic`; 0 and other negatives refused."""
+    try:
+        shape = tuple(int(d) for d in text.lower().split("x")) if text else ()
+    except ValueError:
+        raise ConfigError(f"{what}: {text!r}: shape must be integers joined by 'x', e.g. 1x3x224x224") from None
+    bad = [d for d in shape if d < 1 and not (dynamic and d == -1)]
+    if bad:
+        allowed = "positive (or -1 for a dynamic dim, with --min/--max)" if dynamic else "positive"
+        raise ConfigError(f"{what}: dimension {bad[0]} in {text!r}; dims must be {allowed}")
+    return shape
+
+
+def split_named(spec: str, flag: str, with_dtype: bool) -> Tuple[str, str, Optional[str]]:
+    """`NAME:SHAPE[:DTYPE]` -> (name, shape text, dtype text or None)."""
+    parts = spec.split(":")
+    if len(parts) not in ((2, 3) if with_dtype else (2,)) or not parts[0]:
+        form = "NAME:SHAPE[:DTYPE], e.g. x:1x3x224x224:fp16" if with_dtype else "NAME:SHAPE, e.g. x:1x3x224x224"
+        raise ConfigError(f"{flag} {spec!r}: expected {form}")
+    return parts[0], parts[1], parts[2] if len(parts) == 3 else None
+
+
+def parse_input(spec: str) -> Input:
+    """`--input name:1x3x224x224[:dtype]` -> Input (-1 dims are dynamic: see `with_profiles`)."""
+    name, shape, dtype = split_named(spec, "--input", with_dtype=True)
+    try:
+        dt = dtypes.to_torch(dtype or "fp32")
+    except TrtnnError as e:
+        raise ConfigError(f"--input {spec!r}: {e.message}") from None
+    return Input(name, parse_shape(shape, f"--input {spec!r}", dynamic=True), dt)
+
+
+def with_profiles(inputs: List[Input], mins: Sequence[str], opts: Sequence[str], maxs: Sequence[str]) -> List[Input]:
+    """Give the dynamic inputs their trtexec-style `--min/--opt/--max NAME:SHAPE` ranges (--opt defaults to --max)."""
+    by_name = {i.name: i for i in inputs}
+    given: Dict[str, Dict[str, Shape]] = {"min": {}, "opt": {}, "max": {}}
+    for kind, specs in (("min", mins), ("opt", opts), ("max", maxs)):
+        for spec in specs:
+            name, text, _ = split_named(spec, f"--{kind}", with_dtype=False)
+            if name not in by_name:
+                raise ConfigError(f"--{kind} {spec!r}: no input {name!r}; inputs: {', '.join(by_name) or 'none'}")
+            inp = by_name[name]
+            if not inp.is_dynamic:
+                raise ConfigError(f"--{kind} {spec!r}: input {name!r} is static ({_fmt(inp.shape)}); "
+                                  "--min/--opt/--max are for inputs with -1 dims")
+            shape = parse_shape(text, f"--{kind} {spec!r}")
+            if len(shape) != len(inp.shape):
+                raise ConfigError(f"--{kind} {spec!r}: input {name!r} has {len(inp.shape)} dims "
+                                  f"({_fmt(inp.shape)}), got {len(shape)}")
+            for i, (d, v) in enumerate(zip(inp.shape, shape)):
+                if d != -1 and d != v:
+                    raise ConfigError(f"--{kind} {spec!r}: input {name!r} dim {i} is fixed at {d}, got {v}")
+            given[kind][name] = shape
+    out = []
+    for inp in inputs:
+        if not inp.is_dynamic:
+            out.append(inp)
+            continue
+        lo, hi = given["min"].get(inp.name), given["max"].get(inp.name)
+        if lo is None or hi is None:
+            raise ConfigError(f"input {inp.name!r} has dynamic shape {_fmt(inp.shape)}: give --min {inp.name}:SHAPE "
+                              f"and --max {inp.name}:SHAPE (and optionally --opt)")
+        opt = given["opt"].get(inp.name, hi)
+        for i, (a, b, c) in enumerate(zip(lo, opt, hi)):
+            if not a <= b <= c:
+                raise ConfigError(f"input {inp.name!r} dim {i}: need min <= opt <= max, got min {a}, opt {b}, max {c}")
+        out.append(Input(inp.name, inp.shape, inp.dtype, min_shape=lo, opt_shape=opt, max_shape=hi))
+    return out
+
+
+def describe_ranges(inputs: Sequence[Input]) -> List[str]:
+    """`x: min 1x3x224x224  opt ...  max ...` for each dynamic input."""
+    lines = []
+    for inp in inputs:
+        if inp.is_dynamic:
+            lo, opt, hi = inp.profile()
+            lines.append(f"{inp.name}: min {_fmt(lo)}  opt {_fmt(opt)}  max {_fmt(hi)}")
+    return lines
+
+
+def _fmt(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape))
+
+
+def parse_imgsz(text: str, stride: int = 1, model: str = "") -> Tuple[int, int]:
+    """`N` or `HxW` (or `H,W`) -> (h, w); both positive and multiples of `stride`."""
+    try:
+        parts = [int(v) for v in text.lower().replace(",", "x").split("x")]
+    except ValueError:
+        raise ConfigError(f"--imgsz {text!r}: expected N or HxW (positive integers), e.g. 640 or 480x640") from None
+    if len(parts) not in (1, 2):
+        raise ConfigError(f"--imgsz {text!r}: expected N or HxW, e.g. 640 or 480x640")
+    if any(v < 1 for v in parts):
+        raise ConfigError(f"--imgsz {text!r}: sizes must be positive")
+    h, w = parts * 2 if len(parts) == 1 else parts
+    if h % stride or w % stride:
+        up = lambda v: -(-v // stride) * stride  # noqa: E731
+        raise ConfigError(f"--imgsz {text!r}: {model} needs sizes that are multiples of its stride {stride}; "
+                          f"try --imgsz {up(h)}x{up(w)}")
+    return h, w
+
+
+# ---- model targets ------------------------------------------------------------------------------------------
+def load_target(target: str) -> Callable[..., Any]:
+    """`package.module:factory` (dotted attributes allowed), imported with the working directory on sys.path."""
+    mod_name, sep, attr = target.partition(":")
+    if not sep or not mod_name or not attr:
+        raise ConfigError(f"target {target!r}: expected a registered model ({', '.join(registry.SPECS)}) "
+                          "or 'pkg.module:factory'")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(mod_name)
+    except ImportError as e:
+        raise ConfigError(f"target {target!r}: cannot import '{mod_name}': {e}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(f"target {target!r}: '{mod_name}' has no attribute '{attr}'")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ConfigError(f"target {target!r}: '{attr}' is a {type(obj).__name__}, not a factory to call")
+    return obj
+
+
+def make_trtnn_model(factory: Callable[..., Any], target: str, **kwargs: Any) -> Any:
+    """factory(**kwargs), checked to be a trtnn Module."""
+    from ..module import Module
+
+    model = factory(**kwargs)
+    if not isinstance(model, Module):
+        kind = "a torch.nn.Module" if _is_torch_module(model) else f"a {type(model).__name__}"
+        raise ConfigError(f"target {target!r} returned {kind}; expected a trtnn.Module (subclass trtnn.Module and "
+                          "emit TensorRT layers in forward)")
+    return model
+
+
+def _is_torch_module(obj: Any) -> bool:
+    import torch
+
+    return isinstance(obj, torch.nn.Module)
+
+
+def registered(target: str) -> Optional[registry.ModelSpec]:
+    """The spec of a registered model name; None for `pkg.module:factory`; ConfigError for an unknown name."""
+    if ":" in target:
+        return None
+    if target not in registry.SPECS:
+        raise ConfigError(f"unknown model {target!r}: give PACKAGE.MODULE:FACTORY or one of "
+                          f"{', '.join(registry.SPECS)}")
+    return registry.SPECS[target]
+
+
+# ---- checks before any work ---------------------------------------------------------------------------------
+def check_range(flag: str, value: Optional[float], lo: float, hi: Optional[float] = None) -> None:
+    """ConfigError unless value is None or lo <= value (<= hi)."""
+    if value is None:
+        return
+    if value != value or value < lo or (hi is not None and value > hi):
+        allowed = f"in [{lo:g}, {hi:g}]" if hi is not None else f">= {lo:g}"
+        raise ConfigError(f"{flag} {value:g}: must be {allowed}")
+
+
+def check_readable(path: Optional[str], flag: str) -> None:
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise FileError(f"{flag} '{path}' is a folder; give a file")
+    if not os.path.isfile(path):
+        raise FileError(f"{flag} '{path}': no such file")
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    """Arguments of the commands that define a model's network (build, inspect)."""
+    p.add_argument("target", help="a registered model (yolov8n, yolo11s, yolov5m, unet, centernet_dla34, ...) or "
+                                  "PACKAGE.MODULE:FACTORY")
+    p.add_argument("--input", action="append", default=[], metavar="NAME:SHAPE[:DTYPE]",
+                   help="a network input (repeatable); -1 dims are dynamic, e.g. x:-1x3x-1x-1 with --min/--max")
+    for kind, text in (("min", "smallest"), ("opt", "optimized-for (default: --max)"), ("max", "largest")):
+        p.add_argument(f"--{kind}", action="append", default=[], metavar="NAME:SHAPE",
+                       help=f"dynamic input: {text} shape (repeatable, one per dynamic input)")
+    p.add_argument("--imgsz", help="registered models: input size N or HxW, positive and a multiple of the model's "
+                                   "stride (32 for yolo and centernet; not rounded: an error says the next size) "
+                                   "(default 640; unet 572; centernet 512)")
+    p.add_argument("--batch", type=int, default=None, help="registered models: batch size >= 1 (default 1)")
+    p.add_argument("--max-batch", type=int, help="registered models: dynamic batch 1..MAX instead of --batch")
+    p.add_argument("--weights", help="checkpoint: .pt/.pth (also ultralytics, loaded safely), .safetensors, .npz, .wts")
+    p.add_argument("--ignore-keys", action="append", default=[], metavar="PATTERN",
+                   help="drop checkpoint keys matching this glob before loading (repeatable)")
+    p.add_argument("--random-weights", action="store_true", help="registered models: build without a checkpoint")
+    p.add_argument("--nc", type=int, help="number of classes >= 1 (default: read from --weights, else the model's)")
+    p.add_argument("--dtype", default=None, choices=("fp32", "fp16", "bf16"), help="compute dtype (default fp32)")
+    p.add_argument("--no-fold-bn", action="store_true", help="keep BatchNorm as scale layers")
+    p.add_argument("--debug-output", action="append", default=[], metavar="MODULE.PATH",
+                   help="also output this module's tensor (repeatable)")
+    p.add_argument("--mask", action="store_true", help="unet: also output the mask (argmax, or sigmoid > 0.5)")
+
+
+def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
+    """Every model argument checked against the others and the target, before anything is loaded or defined."""
+    spec = registered(args.target)
+    check_range("--nc", args.nc, 1)
+    check_range("--batch", args.batch, 1)
+    check_range("--max-batch", args.max_batch, 1)
+    if args.batch is not None and args.max_batch is not None:
+        raise ConfigError("--batch and --max-batch: give one (--max-batch makes the batch dynamic 1..MAX)")
+    if args.weights and args.random_weights:
+        raise ConfigError("--weights and --random-weights: give one")
+    if args.ignore_keys and not args.weights:
+        raise ConfigError("--ignore-keys is for --weights: no checkpoint to drop keys from")
+    check_readable(args.weights, "--weights")
+    if spec is None:
+        flags = [f for f, v in (("--imgsz", args.imgsz), ("--batch", args.batch), ("--max-batch", args.max_batch),
+                                ("--nc", args.nc), ("--random-weights", args.random_weights),
+                                ("--mask", args.mask)) if v not in (None, False)]
+        if flags:
+            raise ConfigError(f"{', '.join(flags)}: for registered models only; {args.target!r} is a factory "
+                              "(give its inputs with --input and its weights with --weights)")
+        if not args.input:
+            raise ConfigError(f"{args.target}: give the network inputs with --input NAME:SHAPE[:DTYPE]")
+    else:
+        if not args.weights and not args.random_weights:
+            raise ConfigError(f"{args.target}: give --weights FILE (a checkpoint) or --random-weights to try it out")
+        if args.mask and spec.mask is None:
+            raise ConfigError(f"--mask is for unet models, not {args.target!r}")
+        if args.input and args.imgsz:
+            raise ConfigError("--input and --imgsz: give one (--input sets the whole input shape)")
+        if args.imgsz:
+            parse_imgsz(args.imgsz, spec.stride, args.target)
+    if not args.input and (args.min or args.opt or args.max):
+        raise ConfigError("--min/--opt/--max are for dynamic --input shapes (e.g. --input x:-1x3x-1x-1)")
+    with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)
+    return spec
+
+
+def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> Tuple[Any, List[Input]]:
+    """Instantiate the target, load --weights, and work out the inputs (arguments already checked)."""
+    from ..checkpoint import load_checkpoint
+    from ..models.detect import batched_input
+
+    state = registry.drop_keys(load_checkpoint(args.weights), args.ignore_keys, args.target) if args.weights else None
+    kwargs: Dict[str, Any] = {}
+    if spec is not None:
+        kwargs = spec.config_from_state_dict(state) if state is not None else {}
+        if args.nc is not None:
+            kwargs = spec.with_classes(kwargs, args.nc)
+        if args.mask:
+            kwargs = spec.mask(kwargs)
+        model = make_trtnn_model(spec.variants[args.target], args.target, **kwargs)
+    else:
+        model = make_trtnn_model(load_target(args.target), args.target)
+    if state is not None:
+        if spec is not None:
+            state = registry.drop_keys(state, spec.unused_keys, args.target, keep=model.state_dict())
+        model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights
+    if args.input:
+        return model, with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)
+    h, w = parse_imgsz(args.imgsz, spec.stride, args.target) if args.imgsz else spec.imgsz
+    shape = (spec.in_channels(model), h, w)
+    return model, [batched_input(spec.input_name, shape, "fp32", args.batch or 1, args.max_batch)]
+

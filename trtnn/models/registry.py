@@ -1,0 +1,101 @@
+"""The model registry: one `ModelSpec` per family says how to make, configure, feed and wrap its models.
+
+The CLI, tools and examples look families up here; adding a family = one models file + its spec in `specs.py`.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Collection, Dict, Mapping, Optional, Sequence, Tuple
+
+from ..errors import ConfigError, TrtnnError
+from ..module import Module
+
+log = logging.getLogger("trtnn.models")
+StateDict = Mapping[str, Any]
+
+
+def numel(state: StateDict, key: str) -> Optional[int]:
+    """Element count of `state[key]`, or None: works on flat 1-D tensors (tensorrtx .wts) as on shaped ones."""
+    value = state.get(key)
+    return None if value is None else int(value.numel() if hasattr(value, "numel") else value.size)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A family of registered models (e.g. 'yolov8': yolov8n ... yolov8x).
+
+    variants: registered name -> factory taking the family's keyword arguments.
+    config_from_state_dict: state_dict (shaped or flat 1-D tensors) -> factory kwargs (class count, channels...).
+    with_classes: (kwargs, nc) -> kwargs with the class count set (how `--nc` maps into the factory).
+    end2end: (model, options) -> the end-to-end wrapper (with `.inputs(imgsz, batch, max_batch)`), or None;
+    end2end_defaults: the options it takes and their CLI defaults (conf, iou, max_det, pre_nms_topk);
+    end2end_note: why the options it does not take are refused.
+    unused_keys: glob patterns of checkpoint keys the family knows are unused (dropped with a log line when the
+    model has no such key).
+    stride: image sizes must be a multiple of it. in_channels: model -> channels of its image input.
+    """
+
+    family: str
+    variants: Mapping[str, Callable[..., Module]]
+    config_from_state_dict: Callable[[StateDict], Dict[str, Any]]
+    with_classes: Callable[[Dict[str, Any], int], Dict[str, Any]]
+    imgsz: Tuple[int, int]
+    input_name: str = "input"
+    stride: int = 1
+    in_channels: Callable[[Module], int] = lambda model: 3
+    end2end: Optional[Callable[[Module, Dict[str, Any]], Module]] = None
+    end2end_defaults: Mapping[str, Any] = field(default_factory=dict)
+    end2end_note: str = ""
+    unused_keys: Sequence[str] = ()
+    mask: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None  # kwargs -> kwargs that also output a mask
+
+
+def drop_keys(state: Mapping[str, Any], patterns: Sequence[str], name: str, keep: Collection[str] = ()) -> Dict[str, Any]:
+    """`state` without the keys matching any glob in `patterns` (except those in `keep`), logged as ignored for
+    model `name`."""
+    dropped = [k for k in state if k not in keep and any(fnmatch.fnmatchcase(k, p) for p in patterns)]
+    if dropped:
+        log.warning("%s: ignoring %d checkpoint key(s) the model does not use: %s", name, len(dropped),
+                    ", ".join(dropped[:8]) + (" ..." if len(dropped) > 8 else ""))
+    return {k: v for k, v in state.items() if k not in dropped}
+
+
+class UnknownModelError(ConfigError, KeyError):
+    """A model name that is not registered (a KeyError too, as a dict lookup would give)."""
+
+    __str__ = TrtnnError.__str__
+
+
+SPECS: Dict[str, ModelSpec] = {}  # registered model name -> its family's spec
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Add a family; its variant names must be new."""
+    taken = sorted(set(spec.variants) & set(SPECS))
+    if taken:
+        raise ConfigError(f"model family {spec.family!r}: names already registered: {', '.join(taken)}")
+    SPECS.update((name, spec) for name in spec.variants)
+    return spec
+
+
+def spec(name: str) -> ModelSpec:
+    """The spec of registered model `name`; ConfigError listing the names otherwise."""
+    try:
+        return SPECS[name]
+    except KeyError:
+        raise UnknownModelError(f"unknown model {name!r}; registered models: {', '.join(SPECS)}") from None
+
+
+def from_checkpoint(name: str, path: str, *, ignore_keys: Sequence[str] = (), **overrides: Any) -> Module:
+    """Registered model `name` configured from the checkpoint at `path` (class count etc. read off it; `overrides`
+    win) with its weights loaded strictly. Keys the family knows are unused, and `ignore_keys` globs, are dropped."""
+    from ..checkpoint import load_checkpoint
+
+    s = spec(name)
+    state = drop_keys(load_checkpoint(path), ignore_keys, name)
+    model = s.variants[name](**{**s.config_from_state_dict(state), **overrides})
+    state = drop_keys(state, s.unused_keys, name, keep=model.state_dict())
+    model.load_state_dict(state, strict=True, assign=True)
+    return model

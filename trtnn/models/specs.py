@@ -1,0 +1,110 @@
+"""The shipped families' specs: how each reads its configuration off a state_dict and is wrapped end to end."""
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Any, Dict, Optional
+
+from .centernet import centernet_dla34, centernet_dlav0_34, centernet_resnet
+from .ctdet import CtdetEnd2End, ctdet_preprocess
+from .detect import End2End, Preprocess
+from .registry import ModelSpec, StateDict, numel, register
+from .unet import UNet
+from .yolo import yolo11, yolov5, yolov8
+
+
+def _first(state: StateDict, pattern: str) -> Optional[str]:
+    return next((k for k in state if re.fullmatch(pattern, k)), None)
+
+
+# ---- YOLO ---------------------------------------------------------------------------------------------------
+def _yolov8_config(state: StateDict) -> Dict[str, Any]:
+    """nc = channels of the first class branch's last conv (its bias, else its weight's rows)."""
+    key = _first(state, r"model\.\d+\.cv3\.0\.2\.bias")
+    if key:
+        return {"nc": numel(state, key)}
+    key = _first(state, r"model\.\d+\.cv3\.0\.2\.weight")
+    return {"nc": int(state[key].shape[0])} if key and state[key].ndim == 4 else {}
+
+
+def _yolov5_config(state: StateDict) -> Dict[str, Any]:
+    """nc = outputs per anchor - 5, read off the first detection conv (anchors per level from the anchors buffer)."""
+    key = _first(state, r"model\.\d+\.m\.0\.bias")
+    if key is None:
+        return {}
+    head = key[: -len(".m.0.bias")]
+    levels = sum(1 for k in state if re.fullmatch(re.escape(head) + r"\.m\.\d+\.bias", k))
+    anchors = numel(state, f"{head}.anchors")
+    na = anchors // (2 * levels) if anchors else 3
+    return {"nc": numel(state, key) // na - 5}
+
+
+def _yolo_end2end(kind: str, model: Any, o: Dict[str, Any]) -> End2End:
+    pre = Preprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None
+    return End2End(model, kind, conf=o["conf"], iou=o["iou"], max_det=o["max_det"], preprocess=pre,
+                   runtime_thresholds=o["runtime_thresholds"], scale_to_orig=o["scale_to_orig"],
+                   pre_nms_topk=o["pre_nms_topk"])
+
+
+def _with_nc(kwargs: Dict[str, Any], nc: int) -> Dict[str, Any]:
+    return {**kwargs, "nc": nc}
+
+
+for _family, _factory, _kind, _iou, _max_det in (("yolov8", yolov8, "v8", 0.7, 300), ("yolo11", yolo11, "v8", 0.7, 300),
+                                                 ("yolov5", yolov5, "v5", 0.45, 1000)):
+    register(ModelSpec(
+        family=_family, variants={f"{_family}{s}": partial(_factory, s) for s in "nsmlx"},
+        config_from_state_dict=_yolov5_config if _kind == "v5" else _yolov8_config, with_classes=_with_nc,
+        imgsz=(640, 640), input_name="images", stride=32, end2end=partial(_yolo_end2end, _kind),
+        end2end_defaults={"conf": 0.25, "iou": _iou, "max_det": _max_det, "pre_nms_topk": 1000}))
+
+
+# ---- UNet ---------------------------------------------------------------------------------------------------
+def _unet_config(state: StateDict) -> Dict[str, Any]:
+    """n_classes = outc's outputs; n_channels = the first conv's weights / (its BatchNorm's channels * 3 * 3)."""
+    out: Dict[str, Any] = {}
+    if "outc.conv.bias" in state:
+        out["n_classes"] = numel(state, "outc.conv.bias")
+    first, bn = numel(state, "inc.double_conv.0.weight"), numel(state, "inc.double_conv.1.weight")
+    if first and bn:
+        out["n_channels"] = first // (bn * 9)
+    return out
+
+
+register(ModelSpec(
+    family="unet", variants={"unet": partial(UNet, n_channels=3, n_classes=2, bilinear=False),
+                             "unet_bilinear": partial(UNet, n_channels=3, n_classes=2, bilinear=True)},
+    config_from_state_dict=_unet_config, with_classes=lambda kw, nc: {**kw, "n_classes": nc}, imgsz=(572, 572),
+    in_channels=lambda model: model.n_channels, mask=lambda kw: {**kw, "output": "mask"}))
+
+
+# ---- CenterNet ----------------------------------------------------------------------------------------------
+def _centernet_config(state: StateDict) -> Dict[str, Any]:
+    """heads {'hm': classes, 'wh': 2, 'reg': 2} from each head's last bias; head_conv from hm's first bias."""
+    heads = {h: numel(state, f"{h}.2.bias") for h in ("hm", "wh", "reg") if f"{h}.2.bias" in state}
+    out: Dict[str, Any] = {"heads": heads} if heads else {}
+    if "hm.0.bias" in state:
+        out["head_conv"] = numel(state, "hm.0.bias")
+    return out
+
+
+def _centernet_classes(kwargs: Dict[str, Any], nc: int) -> Dict[str, Any]:
+    heads = dict(kwargs.get("heads") or {"hm": 0, "wh": 2, "reg": 2})
+    heads["hm"] = nc  # in hm's place: the first output
+    return {**kwargs, "heads": heads}
+
+
+def _ctdet_end2end(model: Any, o: Dict[str, Any]) -> CtdetEnd2End:
+    return CtdetEnd2End(model, K=o["max_det"], conf=o["conf"],
+                        preprocess=ctdet_preprocess(o["layout"], o["bgr"]) if o["layout"] else None,
+                        runtime_thresholds=o["runtime_thresholds"], scale_to_orig=o["scale_to_orig"])
+
+
+register(ModelSpec(
+    family="centernet", variants={"centernet_res18": partial(centernet_resnet, 18),
+                                  "centernet_res101": partial(centernet_resnet, 101),
+                                  "centernet_dla34": centernet_dla34, "centernet_dlav0_34": centernet_dlav0_34},
+    config_from_state_dict=_centernet_config, with_classes=_centernet_classes, imgsz=(512, 512), stride=32,
+    end2end=_ctdet_end2end, end2end_defaults={"conf": 0.3, "max_det": 100},
+    end2end_note="--iou and --pre-nms-topk are for YOLO models: CenterNet keeps 3x3 heatmap peaks, no NMS",
+    unused_keys=("base.fc.weight", "base.fc.bias")))  # DLA's ImageNet classifier, saved by CenterNet's training
