@@ -1,0 +1,64 @@
+"""The real ultralytics YOLOv8n checkpoint (../shared/data, trained on the procedural shapes data) end to end: loaded
+by family name, its in-engine decode + NMS equal to the original's post-processing on its own validation images, and
+its mAP by ultralytics' definition. The full 300-image figures are in benchmarks/results/eval_shapes.md."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import trtnn
+from refmodels import detect_postprocess as pp
+from trtnn.eval import DetectionMetrics, YoloImages, evaluate_end2end
+from trtnn.eval.run import unletterbox
+from trtnn.models.detect import End2End, Preprocess
+from trtnn.reference import Executor
+
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+CKPT = os.path.join(SHARED, "yolov8n_shapes.pt")
+pytestmark = pytest.mark.skipif(not os.path.exists(CKPT), reason=f"needs the project's shared data ({CKPT})")
+N_IMAGES = 40
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory):
+    pytest.importorskip("cv2", reason="the data generator needs OpenCV")
+    root = tmp_path_factory.mktemp("shapes")
+    subprocess.run([sys.executable, os.path.join(SHARED, "shapes.py"), str(root), "1500", "300", "320"], check=True)
+    return YoloImages(str(root), "val", limit=N_IMAGES)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return trtnn.models.from_checkpoint("yolov8n", CKPT)
+
+
+def test_checkpoint_loads_by_family_name(model):
+    assert model.model[-1].nc == 3  # read off the checkpoint
+    assert model.num_parameters() == 3_011_433  # YOLOv8n with 3 classes: every parameter of the checkpoint
+
+
+def test_end2end_equals_the_original_postprocessing_and_scores_well(model, shapes):
+    """The engine (uint8 BGR in, letterbox to 352 outside as the validator, conf 0.001, multi-label) gives the same
+    detections as raw model + ultralytics' validator NMS in Python, and the same mAP."""
+    e2e = End2End(model, conf=0.001, iou=0.7, max_det=300, preprocess=Preprocess("NHWC", bgr=True), pre_nms_topk=3840,
+                  multi_label=True)
+    net = trtnn.define(e2e, e2e.inputs((352, 352), batch=10))
+    got = evaluate_end2end(net, shapes, nc=3)
+    raw_net = trtnn.define(model, [trtnn.Input("x", (10, 3, 352, 352))])
+    run = Executor(raw_net.network)
+    want = DetectionMetrics(3)
+    for images, sizes, targets, ratio_pads in shapes.batches(10, (352, 352), scaleup=False):
+        x = torch.from_numpy(images).flip(-1).permute(0, 3, 1, 2).float() / 255
+        for i, det in enumerate(pp.v8_non_max_suppression(run({"x": x})["output"], 0.001, 0.7, 300, multi_label=True)):
+            want.update(unletterbox(det.boxes.double().numpy(), ratio_pads[i], sizes[i]), det.scores.numpy(),
+                        det.classes.numpy(), targets[i][1], targets[i][0])
+    for a, b in zip(got._conf, want._conf):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    for a, b in zip(got._tp, want._tp):
+        assert (a == b).all()
+    r = got.results()
+    assert r == pytest.approx(want.results())
+    assert r["images"] == N_IMAGES and r["mAP50-95"] > 0.94 and r["mAP50"] > 0.98
