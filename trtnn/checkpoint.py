@@ -444,13 +444,22 @@ def _read_npz(path: str) -> "OrderedDict[str, torch.Tensor]":
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
-def _hex_to_float32(hexes: List[str], line_no: int, key: str) -> np.ndarray:
-    """Big-endian float32 bit patterns as hex; hand-written files may drop leading zeros."""
-    if all(len(h) == 8 for h in hexes):
+def _wts_values(rest: str, n: int, line_no: int, key: str, complete: bool) -> np.ndarray:
+    """The `n` float32 values of a .wts line after its name and count: big-endian bit patterns in hex.
+
+    tensorrtx writes 8 digits per value, one space apart (parsed in one go); hand-written files may drop leading
+    zeros or space differently (parsed value by value, which also pinpoints a bad value)."""
+    rest = rest.rstrip()
+    if n and len(rest) == 9 * n - 1 and rest[8::9] == " " * (n - 1):
         try:
-            return np.frombuffer(bytes.fromhex("".join(hexes)), dtype=">u4").astype(np.uint32).view(np.float32)
+            return np.frombuffer(bytes.fromhex(rest), dtype=">u4").astype(np.uint32).view(np.float32)
         except ValueError:
             pass  # find the culprit below
+    hexes = rest.split()
+    cut = not complete and bool(hexes) and len(hexes[-1]) < len(hexes[0])
+    if len(hexes) != n or cut:
+        note = " (truncated: the file ends inside this line)" if not complete else ""
+        raise CheckpointError(f"line {line_no}: '{key}' announces {n} values, has {len(hexes)}{note}")
     for i, h in enumerate(hexes):
         if not (0 < len(h) <= 8 and _HEX_DIGITS.issuperset(h)):
             raise CheckpointError(f"line {line_no}: '{key}' value {i + 1} is {h[:20]!r}, "
@@ -458,9 +467,9 @@ def _hex_to_float32(hexes: List[str], line_no: int, key: str) -> np.ndarray:
     return np.array([int(h, 16) for h in hexes], dtype=np.uint32).view(np.float32)
 
 
-def _wts_line(raw: bytes, line_no: int) -> List[str]:
+def _wts_text(raw: bytes, line_no: int) -> str:
     try:
-        return raw.decode("ascii").split()
+        return raw.decode("ascii")
     except UnicodeDecodeError as e:
         raise CheckpointError(f"line {line_no}: not ASCII text (byte {raw[e.start]:#04x} at column {e.start + 1})"
                               ) from None
@@ -470,12 +479,12 @@ def _read_wts(path: str) -> "OrderedDict[str, torch.Tensor]":
     """tensorrtx weights: a line with the tensor count, then `name count hex...` per tensor."""
     out: "OrderedDict[str, torch.Tensor]" = OrderedDict()
     with open(path, "rb") as f:
-        first = _wts_line(f.readline(), 1)
+        first = _wts_text(f.readline(), 1).split()
         if len(first) != 1 or not first[0].isdigit():
             raise CheckpointError(f"line 1: expected the number of tensors, got {' '.join(first)[:40]!r}")
         count, line_no = int(first[0]), 1
         for line_no, raw in enumerate(f, start=2):
-            parts = _wts_line(raw, line_no)
+            parts = _wts_text(raw, line_no).split(None, 2)
             if not parts:
                 continue
             key = parts[0]
@@ -487,12 +496,8 @@ def _read_wts(path: str) -> "OrderedDict[str, torch.Tensor]":
                                       f"the value count is {got}")
             if key in out:
                 raise CheckpointError(f"line {line_no}: '{key}' appears twice")
-            n, hexes = int(parts[1]), parts[2:]
-            cut = not raw.endswith(b"\n") and bool(hexes) and len(hexes[-1]) < len(hexes[0])
-            if len(hexes) != n or cut:
-                note = " (truncated: the file ends inside this line)" if not raw.endswith(b"\n") else ""
-                raise CheckpointError(f"line {line_no}: '{key}' announces {n} values, has {len(hexes)}{note}")
-            out[key] = torch.from_numpy(_hex_to_float32(hexes, line_no, key))
+            rest = parts[2] if len(parts) > 2 else ""
+            out[key] = torch.from_numpy(_wts_values(rest, int(parts[1]), line_no, key, raw.endswith(b"\n")))
     if len(out) < count:
         last = f"; the last, '{next(reversed(out))}', is on line {line_no}" if out else ""
         raise CheckpointError(f"truncated or miscounted: line 1 announces {count} tensors, "
@@ -620,8 +625,8 @@ def _write_wts(tensors: "OrderedDict[str, torch.Tensor]", tmp: str) -> None:
     with open(tmp, "w", encoding="ascii", newline="\n") as f:
         f.write(f"{len(tensors)}\n")
         for k, t in tensors.items():
-            h = t.reshape(-1).to(torch.float32).numpy().astype(">f4").tobytes().hex()
-            f.write(" ".join([k, str(t.numel())] + [h[i: i + 8] for i in range(0, len(h), 8)]) + "\n")
+            values = t.reshape(-1).to(torch.float32).numpy().astype(">f4").tobytes().hex(" ", 4)
+            f.write(f"{k} {t.numel()} {values}".rstrip() + "\n")
 
 
 def _write_torch(tensors: "OrderedDict[str, torch.Tensor]", tmp: str) -> None:
