@@ -528,7 +528,7 @@ def _detect(path: str) -> str:
         return "torch-legacy"
     if head[257:262] == b"ustar":
         return "torch-tar"
-    if head.split(b"\n", 1)[0].strip().isdigit():
+    if head.split(b"\n", 1)[0].strip().isdigit() or (path.lower().endswith(".wts") and head.isascii()):
         return "wts"
     if not head:
         raise CheckpointError("the file is empty (0 bytes)")
@@ -653,7 +653,7 @@ def save_checkpoint(state_dict: Mapping[str, torch.Tensor], path: PathLike) -> N
     Raises ConfigError for an unknown extension, FileError for an unusable path (missing folder, a folder, not
     writable, disk full), CheckpointError for tensors the format cannot hold; `path` is never left half-written.
     """
-    path = os.fspath(path)
+    path = check_output_path(path, what="checkpoint")
     ext = _save_format(path)
     if not isinstance(state_dict, Mapping):
         hint = " (pass model.state_dict())" if hasattr(state_dict, "state_dict") else ""
@@ -675,9 +675,8 @@ def convert(src: PathLike, dst: PathLike) -> int:
 
     `dst`'s extension and path are checked before `src` is read (ConfigError / FileError); `dst` may not be `src`.
     """
-    dst = os.fspath(dst)
+    dst = check_output_path(dst, what="converted checkpoint", not_same_as=[src])
     _save_format(dst)
-    check_output_path(dst, what="converted checkpoint", not_same_as=[src])
     state_dict = load_checkpoint(src)
     save_checkpoint(state_dict, dst)
     return len(state_dict)
