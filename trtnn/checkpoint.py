@@ -289,7 +289,8 @@ def _read_torch_legacy(path: str) -> Any:
             dtype, key, numel = _storage_id(pid, 6)
             if key not in storages:
                 if numel * dtype.itemsize > size:
-                    raise CheckpointError(f"storage '{key}' claims {numel} elements, more than the file holds")
+                    raise CheckpointError(f"truncated or corrupt: storage '{key}' claims {numel} elements, "
+                                          "more than the file holds")
                 storages[key] = (dtype, bytearray(numel * dtype.itemsize))
             buf, view = storages[key][1], pid[5]
             if view is None:
