@@ -140,6 +140,8 @@ def test_check_output_path(tmp_path, monkeypatch):
     with pytest.raises(FileError, match=r"'.*sub/' is a folder"):
         check_output_path(str(tmp_path / "sub") + os.sep)
     os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
+    with pytest.raises(FileError, match="dangling' exists and is not a regular file"):
+        check_output_path(tmp_path / "dangling")
     os.mkfifo(tmp_path / "fifo")
     with pytest.raises(FileError, match="fifo' exists and is not a regular file"):
         check_output_path(tmp_path / "fifo")
@@ -181,14 +183,15 @@ def test_stale_temp_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert os.path.basename(stale) in _tmp_files(tmp_path) and not target.exists()
+    old_style = tmp_path / ".e.plan.k3j_4h5g.tmp"  # mkstemp's name without a pid (older trtnn): removed
     live = tmp_path / f".e.plan.{os.getpid()}-inflight.tmp"  # a save still running in this process: kept
-    live.write_bytes(b"x")
-    other = tmp_path / ".other.plan.1-x.tmp"  # another target's temp: kept
-    other.write_bytes(b"x")
+    others = [tmp_path / ".other.plan.1-abcdefgh.tmp", tmp_path / ".e.plan.x.1-abcdefgh.tmp"]  # other targets'
+    for p in [old_style, live] + others:
+        p.write_bytes(b"x")
     time.sleep(0.01)
     _save_engine(target)
     assert target.read_bytes() == b"plan bytes"
-    assert _tmp_files(tmp_path) == sorted([live.name, other.name])
+    assert _tmp_files(tmp_path) == sorted(p.name for p in [live] + others)
 
 
 def test_atomic_path_turns_os_errors_of_the_body_into_file_errors(tmp_path):
@@ -326,6 +329,17 @@ def test_bad_values_are_refused_at_load_unless_allowed(key, value, fragment):
     assert all(torch.equal(net.state_dict()[k], v) for k, v in before.items())  # nothing changed
     net.load_state_dict(sd, check_values=False)
     assert torch.equal(net.state_dict()[key].nan_to_num(), sd[key].nan_to_num())
+
+
+@pytest.mark.parametrize("given, fragment", [
+    ("w.pt", "got str (read a file with trtnn.load_checkpoint(path))"),
+    (torch.nn.Linear(2, 2), "got Linear (pass module.state_dict())"),
+    ([torch.ones(1)], "got list"),
+])
+def test_load_state_dict_refuses_what_is_not_a_state_dict(given, fragment):
+    with pytest.raises(ConfigError) as info:
+        _Net().load_state_dict(given)
+    assert f"_Net.load_state_dict: expected a state_dict (a mapping of names to tensors), {fragment}" in str(info.value)
 
 
 def test_value_check_on_clean_weights_is_one_sum_per_tensor(monkeypatch):

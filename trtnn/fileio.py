@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import glob
 import os
+import re
 import tempfile
 import time
 from typing import Iterator, Sequence, Union
@@ -90,12 +90,17 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _remove_stale_temps(path: str, started: float) -> None:
-    """Remove `.<name>.<pid>-*.tmp` files beside `path` older than this save whose writing process is gone."""
+    """Remove temporary files of earlier saves to `path` (`.<name>.<pid>-<random>.tmp`, or mkstemp's plain
+    `.<name>.<random>.tmp`) that are older than this save and whose writing process is gone."""
     directory, name = os.path.split(path)
-    for tmp in glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(name)}.*.tmp")):
-        pid_text = os.path.basename(tmp)[len(name) + 2:].split("-", 1)[0]
+    pattern = re.compile(rf"\.{re.escape(name)}\.(?:(\d+)-)?[a-z0-9_]{{8}}\.tmp")
+    for entry in os.listdir(directory):
+        match = pattern.fullmatch(entry)
+        if match is None or (match.group(1) is not None and _pid_alive(int(match.group(1)))):
+            continue
+        tmp = os.path.join(directory, entry)
         with contextlib.suppress(OSError):
-            if os.stat(tmp).st_mtime < started and not (pid_text.isdigit() and _pid_alive(int(pid_text))):
+            if os.stat(tmp).st_mtime < started:
                 os.remove(tmp)
 
 

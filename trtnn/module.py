@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import traceback
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
 from . import dtypes
-from .errors import StateDictError, TrtnnError, user_frame
+from .errors import ConfigError, StateDictError, TrtnnError, user_frame
 from .parameter import Parameter
 from .tensor import Tensor
 
@@ -149,6 +150,11 @@ class Module:
         With strict=True, missing or unexpected keys raise StateDictError; otherwise they are returned.
         Every problem is reported in one StateDictError, and nothing is changed unless everything checked out.
         """
+        if not isinstance(state_dict, Mapping):
+            hint = (" (read a file with trtnn.load_checkpoint(path))" if isinstance(state_dict, (str, os.PathLike))
+                    else " (pass module.state_dict())" if hasattr(state_dict, "state_dict") else "")
+            raise ConfigError(f"{type(self).__name__}.load_state_dict: expected a state_dict (a mapping of names to "
+                              f"tensors), got {type(state_dict).__name__}{hint}")
         slots = self._state_slots()
         ignored = lambda k: any(fnmatch.fnmatchcase(k, pat) for pat in ignore)  # noqa: E731
         missing = [k for k in slots if k not in state_dict and not ignored(k)]
