@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from trtnn.checkpoint import convert, load_checkpoint, save_checkpoint
-from trtnn.errors import CheckpointError
+from trtnn.errors import CheckpointError, ConfigError
 from trtnn.fileio import atomic_path, atomic_write_bytes
 
 
@@ -499,7 +499,7 @@ def test_failed_save_leaves_old_file_intact(tmp_path, bad, match):
 
 
 def test_save_rejects_unknown_extension_and_wts_unsafe_names(tmp_path):
-    with pytest.raises(CheckpointError, match=r"w\.onnx.*supported: \.safetensors"):
+    with pytest.raises(ConfigError, match=r"w\.onnx.*supported: \.safetensors"):
         save_checkpoint({"a": torch.ones(1)}, tmp_path / "w.onnx")
     with pytest.raises(CheckpointError, match="bad name"):
         save_checkpoint({"bad name": torch.ones(1)}, tmp_path / "w.wts")

@@ -223,8 +223,8 @@ class Engine:
         return bytes(self.plan)
 
     def save(self, path: str) -> None:
-        """Write the plan atomically (never a half-written file)."""
-        atomic_write_bytes(path, self.plan)
+        """Write the plan atomically (never a half-written file); an unusable path raises FileError naming it."""
+        atomic_write_bytes(path, self.plan, what="engine")
 
     @property
     def nbytes(self) -> int:

@@ -24,8 +24,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 import numpy as np
 import torch
 
-from .errors import CheckpointError
-from .fileio import atomic_path
+from .errors import CheckpointError, ConfigError, FileError
+from .fileio import atomic_path, check_output_path
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -36,6 +36,8 @@ WRAPPER_KEYS = ("ema", "model", "state_dict", "model_state_dict")
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
 _KEY_ORDER = "trtnn_key_order"  # safetensors metadata entry keeping the key order
+_MAX_SAFETENSORS_HEADER = 100_000_000  # bytes; safetensors itself refuses larger headers
+_WTS_EXACT_INT = 2 ** 24  # integers up to this magnitude survive .wts's float32 exactly
 
 
 # --------------------------------------------------------------------------- restricted unpickler
@@ -222,8 +224,16 @@ def _byteswap(buf: bytearray, dtype: torch.dtype) -> None:
         a[...] = a[:, ::-1].copy()
 
 
+def _open_zip(path: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except zipfile.BadZipFile as e:
+        raise CheckpointError(f"truncated or corrupt zip archive: its directory at the end is unreadable ({e})") from e
+
+
 def _read_torch_zip(path: str) -> Any:
-    with zipfile.ZipFile(path) as zf:
+    size = os.path.getsize(path)
+    with _open_zip(path) as zf:
         names = zf.namelist()
         pickles = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
         if len(pickles) != 1:
@@ -241,6 +251,8 @@ def _read_torch_zip(path: str) -> Any:
             dtype, key, numel = _storage_id(pid, 5)
             if key not in storages:
                 info = zf.getinfo(f"{prefix}data/{key}")
+                if info.compress_type == zipfile.ZIP_STORED and info.file_size > size:
+                    raise CheckpointError(f"storage '{key}' claims {info.file_size} bytes, more than the file holds")
                 if info.file_size != numel * dtype.itemsize:
                     raise CheckpointError(f"storage '{key}' holds {info.file_size} bytes, "
                                           f"expected {numel * dtype.itemsize}")
@@ -274,7 +286,8 @@ def _read_torch_legacy(path: str) -> Any:
             dtype, key, numel = _storage_id(pid, 6)
             if key not in storages:
                 if numel * dtype.itemsize > size:
-                    raise CheckpointError(f"storage '{key}' claims {numel} elements, more than the file holds")
+                    raise CheckpointError(f"truncated or corrupt: storage '{key}' claims {numel} elements, "
+                                          "more than the file holds")
                 storages[key] = (dtype, bytearray(numel * dtype.itemsize))
             buf, view = storages[key][1], pid[5]
             if view is None:
@@ -285,9 +298,14 @@ def _read_torch_legacy(path: str) -> Any:
         result = _Unpickler(f, load_storage).load()
         for key in _Unpickler(f).load():
             dtype, buf = storages[key]
-            (numel,) = struct.unpack("<q", f.read(8))
-            if numel * dtype.itemsize != len(buf) or f.readinto(buf) != len(buf):
-                raise CheckpointError(f"storage '{key}' is truncated or has the wrong size")
+            head = f.read(8)
+            if len(head) < 8:
+                raise CheckpointError(f"truncated: the file ends before storage '{key}'")
+            (numel,) = struct.unpack("<q", head)
+            if numel * dtype.itemsize != len(buf):
+                raise CheckpointError(f"storage '{key}' holds {numel} elements, expected {len(buf) // dtype.itemsize}")
+            if f.readinto(buf) != len(buf):
+                raise CheckpointError(f"truncated: the file ends inside storage '{key}'")
             if sys.byteorder == "big":
                 _byteswap(buf, dtype)
         return result
@@ -364,16 +382,48 @@ def _state_dict_from_object(obj: Any) -> "OrderedDict[str, torch.Tensor]":
 
 # --------------------------------------------------------------------------- other formats
 
+def _safetensors_header(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The tensor entries and the metadata of a safetensors file, checked against the file's size."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        if n > _MAX_SAFETENSORS_HEADER:
+            raise CheckpointError(f"safetensors header length {n} is too large (more than "
+                                  f"{_MAX_SAFETENSORS_HEADER // 1_000_000} MB): corrupt or not a safetensors file")
+        if n > size - 8:
+            raise CheckpointError(f"safetensors header length {n} is too large for the file's {size} bytes "
+                                  "(truncated or corrupt)")
+        raw = f.read(n)
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise CheckpointError(f"safetensors header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"safetensors header is a JSON {type(header).__name__}, not an object")
+    meta = header.pop("__metadata__", None) or {}
+    end = 0
+    for key, entry in header.items():
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
+            raise CheckpointError(f"safetensors header entry '{key}' is malformed: {entry!r:.80}")
+        end = max(end, offsets[1])
+    if 8 + n + end > size:
+        raise CheckpointError(f"truncated: the safetensors header describes {end} bytes of tensor data, "
+                              f"the file holds {size - 8 - n}")
+    return header, meta if isinstance(meta, dict) else {}
+
+
 def _read_safetensors(path: str) -> "OrderedDict[str, torch.Tensor]":
     from safetensors import safe_open
 
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-    meta = header.pop("__metadata__", None) or {}
+    header, meta = _safetensors_header(path)
     names = sorted(header, key=lambda k: header[k]["data_offsets"][0])  # file order
-    if _KEY_ORDER in meta and sorted(json.loads(meta[_KEY_ORDER])) == sorted(names):
-        names = json.loads(meta[_KEY_ORDER])
+    try:
+        order = json.loads(meta.get(_KEY_ORDER, "[]"))
+    except (TypeError, ValueError):
+        order = []  # a foreign or damaged entry: keep the file's order
+    if isinstance(order, list) and all(isinstance(k, str) for k in order) and sorted(order) == sorted(names):
+        names = order
     with safe_open(path, framework="pt") as f:
         return OrderedDict((k, f.get_tensor(k)) for k in names)
 
@@ -387,30 +437,67 @@ def _read_npz(path: str) -> "OrderedDict[str, torch.Tensor]":
         return out
 
 
-def _hex_to_float32(hexes: List[str]) -> np.ndarray:
-    if all(len(h) == 8 for h in hexes):
-        bits = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=">u4").astype(np.uint32)
-    else:  # hand-written files may drop leading zeros
-        bits = np.array([int(h, 16) for h in hexes], dtype=np.uint32)
-    return bits.view(np.float32)
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _wts_values(rest: str, n: int, line_no: int, key: str, complete: bool) -> np.ndarray:
+    """The `n` float32 values of a .wts line after its name and count: big-endian bit patterns in hex.
+
+    tensorrtx writes 8 digits per value, one space apart (parsed in one go); hand-written files may drop leading
+    zeros or space differently (parsed value by value, which also pinpoints a bad value)."""
+    rest = rest.rstrip()
+    if n and len(rest) == 9 * n - 1 and rest[8::9] == " " * (n - 1):
+        try:
+            return np.frombuffer(bytes.fromhex(rest), dtype=">u4").astype(np.uint32).view(np.float32)
+        except ValueError:
+            pass  # find the culprit below
+    hexes = rest.split()
+    cut = not complete and bool(hexes) and len(hexes[-1]) < len(hexes[0])
+    if len(hexes) != n or cut:
+        note = " (truncated: the file ends inside this line)" if not complete else ""
+        raise CheckpointError(f"line {line_no}: '{key}' announces {n} values, has {len(hexes)}{note}")
+    for i, h in enumerate(hexes):
+        if not (0 < len(h) <= 8 and _HEX_DIGITS.issuperset(h)):
+            raise CheckpointError(f"line {line_no}: '{key}' value {i + 1} is {h[:20]!r}, "
+                                  "not a float32 in hex (1 to 8 hex digits)")
+    return np.array([int(h, 16) for h in hexes], dtype=np.uint32).view(np.float32)
+
+
+def _wts_text(raw: bytes, line_no: int) -> str:
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError as e:
+        raise CheckpointError(f"line {line_no}: not ASCII text (byte {raw[e.start]:#04x} at column {e.start + 1})"
+                              ) from None
 
 
 def _read_wts(path: str) -> "OrderedDict[str, torch.Tensor]":
+    """tensorrtx weights: a line with the tensor count, then `name count hex...` per tensor."""
     out: "OrderedDict[str, torch.Tensor]" = OrderedDict()
-    with open(path, "r", encoding="ascii") as f:
-        count = int(f.readline())
-        for line_no in range(2, count + 2):
-            parts = f.readline().split()
-            if len(parts) < 2:
-                raise CheckpointError(f"line {line_no}: expected 'name count hex...', got {' '.join(parts)!r:.80}"
-                                      f" ({count} entries announced)")
-            name, n, hexes = parts[0], int(parts[1]), parts[2:]
-            if len(hexes) != n or name in out:
-                raise CheckpointError(f"line {line_no}: '{name}' announces {n} values, has {len(hexes)}"
-                                      + (" (duplicate name)" if name in out else ""))
-            out[name] = torch.from_numpy(_hex_to_float32(hexes))
-        if f.read().strip():
-            raise CheckpointError(f"more entries than the {count} announced on line 1")
+    with open(path, "rb") as f:
+        first = _wts_text(f.readline(), 1).split()
+        if len(first) != 1 or not first[0].isdigit():
+            raise CheckpointError(f"line 1: expected the number of tensors, got {' '.join(first)[:40]!r}")
+        count, line_no = int(first[0]), 1
+        for line_no, raw in enumerate(f, start=2):
+            parts = _wts_text(raw, line_no).split(None, 2)
+            if not parts:
+                continue
+            key = parts[0]
+            if len(out) == count:
+                raise CheckpointError(f"line {line_no}: '{key}' is one tensor more than the {count} announced on line 1")
+            if len(parts) < 2 or not parts[1].isdigit():
+                got = repr(parts[1][:20]) if len(parts) > 1 else "nothing"
+                raise CheckpointError(f"line {line_no}: '{key}': expected 'name count hex...', "
+                                      f"the value count is {got}")
+            if key in out:
+                raise CheckpointError(f"line {line_no}: '{key}' appears twice")
+            rest = parts[2] if len(parts) > 2 else ""
+            out[key] = torch.from_numpy(_wts_values(rest, int(parts[1]), line_no, key, raw.endswith(b"\n")))
+    if len(out) < count:
+        last = f"; the last, '{next(reversed(out))}', is on line {line_no}" if out else ""
+        raise CheckpointError(f"truncated or miscounted: line 1 announces {count} tensors, "
+                              f"the file holds {len(out)}{last}")
     return out
 
 
@@ -424,25 +511,39 @@ def _detect(path: str) -> str:
     with open(path, "rb") as f:
         head = f.read(512)
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        with zipfile.ZipFile(path) as zf:
+        with _open_zip(path) as zf:
             names = zf.namelist()
         if any(n.endswith("/data.pkl") for n in names):
             return "torch"
         if all(n.endswith(".npy") for n in names):
             return "npz"
         raise CheckpointError(f"a zip archive that is neither a torch.save file nor an .npz (holds {names[:5]})")
-    if len(head) > 8 and head[8:9] == b"{" and struct.unpack("<Q", head[:8])[0] < 100_000_000:
+    if len(head) > 8 and head[8:9] == b"{":  # a JSON header after its 8-byte length
         return "safetensors"
     if head[:1] == b"\x80":
         return "torch-legacy"
     if head[257:262] == b"ustar":
         return "torch-tar"
-    if head.split(b"\n", 1)[0].strip().isdigit():
+    if head.split(b"\n", 1)[0].strip().isdigit() or (path.lower().endswith(".wts") and head.isascii()):
         return "wts"
-    ext = os.path.splitext(path)[1] or "no extension"
-    seen = f"starts with {head[:16]!r}" if head else "empty file"
-    raise CheckpointError(f"unknown checkpoint format ({ext}; {seen}); "
+    if not head:
+        raise CheckpointError("the file is empty (0 bytes)")
+    ext = os.path.splitext(path)[1]
+    hint = "; truncated or corrupt?" if ext.lower() in SAVE_FORMATS else ""
+    raise CheckpointError(f"unknown checkpoint format ({ext or 'no extension'}; starts with {head[:16]!r}{hint}); "
                           "expected a torch.save file, .safetensors, .npz or tensorrtx .wts")
+
+
+def _reason(e: BaseException) -> str:
+    """What went wrong reading a file, in words (raw parser errors of a cut-short file say 'truncated')."""
+    if isinstance(e, CheckpointError):
+        return e.message
+    text = f"{type(e).__name__}: {e}"
+    if isinstance(e, EOFError) or "truncat" in str(e).lower():
+        return f"truncated: the file ends in the middle of its data ({text})"
+    if isinstance(e, OSError):
+        return e.strerror or text
+    return f"corrupt or not a checkpoint ({text})"
 
 
 def load_checkpoint(path: PathLike, *, trusted: bool = False) -> "OrderedDict[str, torch.Tensor]":
@@ -470,9 +571,8 @@ def load_checkpoint(path: PathLike, *, trusted: bool = False) -> "OrderedDict[st
                 raise
         return _state_dict_from_object(torch.load(path, map_location="cpu", weights_only=False))
     except Exception as e:
-        detail = e.message if isinstance(e, CheckpointError) else f"{type(e).__name__}: {e}"
         fmt = f" ({kind} format)" if kind else ""
-        raise CheckpointError(f"cannot load checkpoint '{path}'{fmt}: {detail}") from e
+        raise CheckpointError(f"cannot load checkpoint '{path}'{fmt}: {_reason(e)}") from e
 
 
 def _plain_tensors(state_dict: Mapping[str, torch.Tensor]) -> "OrderedDict[str, torch.Tensor]":
@@ -510,14 +610,19 @@ def _write_npz(tensors: "OrderedDict[str, torch.Tensor]", tmp: str) -> None:
 
 
 def _write_wts(tensors: "OrderedDict[str, torch.Tensor]", tmp: str) -> None:
+    """Every tensor as flat big-endian float32 hex: floats of other widths are rounded to float32; integers
+    must fit float32 exactly (|v| <= 2**24) and come back as integers when loaded into a model."""
     for k, t in tensors.items():
         if not k or any(c.isspace() for c in k) or not k.isascii() or t.is_complex():
             raise CheckpointError(f"'{k}' cannot be stored in .wts (names must be ASCII without spaces, values real)")
+        if not t.is_floating_point() and t.numel() and t.dtype != torch.bool and t.abs().max() > _WTS_EXACT_INT:
+            raise CheckpointError(f"'{k}' holds integers beyond 2**24 ({int(t.abs().max())}), which .wts's float32 "
+                                  "cannot store exactly; use .safetensors")
     with open(tmp, "w", encoding="ascii", newline="\n") as f:
         f.write(f"{len(tensors)}\n")
         for k, t in tensors.items():
-            h = t.reshape(-1).to(torch.float32).numpy().astype(">f4").tobytes().hex()
-            f.write(" ".join([k, str(t.numel())] + [h[i: i + 8] for i in range(0, len(h), 8)]) + "\n")
+            values = t.reshape(-1).to(torch.float32).numpy().astype(">f4").tobytes().hex(" ", 4)
+            f.write(f"{k} {t.numel()} {values}".rstrip() + "\n")
 
 
 def _write_torch(tensors: "OrderedDict[str, torch.Tensor]", tmp: str) -> None:
@@ -529,26 +634,45 @@ _WRITERS = {".safetensors": _write_safetensors, ".npz": _write_npz, ".wts": _wri
             ".pt": _write_torch, ".pth": _write_torch}
 
 
+def _save_format(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in _WRITERS:
+        raise ConfigError(f"cannot write checkpoint '{path}': unknown extension '{ext or 'none'}'; "
+                          f"supported: {', '.join(SAVE_FORMATS)}")
+    return ext
+
+
 def save_checkpoint(state_dict: Mapping[str, torch.Tensor], path: PathLike) -> None:
     """Write `state_dict` in the format named by `path`'s extension (see SAVE_FORMATS), atomically.
 
     .wts stores every tensor as flat float32 (tensorrtx); .pt/.pth is torch.save of a plain dict.
+    Raises ConfigError for an unknown extension, FileError for an unusable path (missing folder, a folder, not
+    writable, disk full), CheckpointError for tensors the format cannot hold; `path` is never left half-written.
     """
-    path = os.fspath(path)
-    ext = os.path.splitext(path)[1].lower()
+    path = check_output_path(path, what="checkpoint")
+    ext = _save_format(path)
+    if not isinstance(state_dict, Mapping):
+        hint = " (pass model.state_dict())" if hasattr(state_dict, "state_dict") else ""
+        raise ConfigError(f"save_checkpoint: expected a state_dict (a mapping of names to tensors), "
+                          f"got {type(state_dict).__name__}{hint}")
     try:
-        if ext not in _WRITERS:
-            raise CheckpointError(f"unknown extension '{ext}'; supported: {', '.join(SAVE_FORMATS)}")
         tensors = _plain_tensors(state_dict)
-        with atomic_path(path) as tmp:
+        with atomic_path(path, "checkpoint") as tmp:
             _WRITERS[ext](tensors, tmp)
+    except FileError:
+        raise
     except Exception as e:
         detail = e.message if isinstance(e, CheckpointError) else f"{type(e).__name__}: {e}"
         raise CheckpointError(f"cannot write checkpoint '{path}': {detail}") from e
 
 
 def convert(src: PathLike, dst: PathLike) -> int:
-    """Copy the tensors of checkpoint `src` into `dst` (format from its extension); returns their count."""
+    """Copy the tensors of checkpoint `src` into `dst` (format from its extension); returns their count.
+
+    `dst`'s extension and path are checked before `src` is read (ConfigError / FileError); `dst` may not be `src`.
+    """
+    dst = check_output_path(dst, what="converted checkpoint", not_same_as=[src])
+    _save_format(dst)
     state_dict = load_checkpoint(src)
     save_checkpoint(state_dict, dst)
     return len(state_dict)

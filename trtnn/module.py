@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import traceback
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
 from . import dtypes
-from .errors import StateDictError, TrtnnError, user_frame
+from .errors import ConfigError, StateDictError, TrtnnError, user_frame
 from .parameter import Parameter
 from .tensor import Tensor
 
@@ -134,15 +135,26 @@ class Module:
         return slots
 
     def load_state_dict(
-        self, state_dict: "Dict[str, ArrayLike]", strict: bool = True, assign: bool = False, ignore: Sequence[str] = ()
+        self, state_dict: "Dict[str, ArrayLike]", strict: bool = True, assign: bool = False, ignore: Sequence[str] = (),
+        check_values: bool = True,
     ) -> IncompatibleKeys:
         """Copy weights from a torch/numpy state_dict.
 
         Shapes must match (a flat 1-D array of the right size, as tensorrtx `.wts` files hold, is reshaped).
+        Float data for an integer slot (e.g. `num_batches_tracked` from a `.wts`) is converted when every value is
+        a whole number in the slot's range; otherwise the key is reported.
         assign=True keeps the given tensors instead of copying them (as torch's `assign`): no extra memory.
         `ignore`: glob patterns of keys to leave out of the missing/unexpected check (e.g. `*.num_batches_tracked`).
+        check_values=True refuses NaN or Inf in floating-point tensors and a negative BatchNorm `running_var`
+        (naming the keys and how many bad values); pass False to load such weights anyway.
         With strict=True, missing or unexpected keys raise StateDictError; otherwise they are returned.
+        Every problem is reported in one StateDictError, and nothing is changed unless everything checked out.
         """
+        if not isinstance(state_dict, Mapping):
+            hint = (" (read a file with trtnn.load_checkpoint(path))" if isinstance(state_dict, (str, os.PathLike))
+                    else " (pass module.state_dict())" if hasattr(state_dict, "state_dict") else "")
+            raise ConfigError(f"{type(self).__name__}.load_state_dict: expected a state_dict (a mapping of names to "
+                              f"tensors), got {type(state_dict).__name__}{hint}")
         slots = self._state_slots()
         ignored = lambda k: any(fnmatch.fnmatchcase(k, pat) for pat in ignore)  # noqa: E731
         missing = [k for k in slots if k not in state_dict and not ignored(k)]
@@ -154,6 +166,8 @@ class Module:
                 target = mod._parameters[name] if is_param else mod._buffers[name]
                 try:
                     value = _checked_value(key, value, tuple(target.shape), target.dtype)
+                    if check_values:
+                        _check_finite(key, value, running_var=name == "running_var")
                 except StateDictError as e:
                     mismatches.append(e.message)
                     continue
@@ -255,10 +269,40 @@ def _checked_value(key: str, value: Any, shape: Tuple[int, ...], dtype: torch.dt
         else:
             raise StateDictError(f"size mismatch for '{key}': expected shape {shape}, got {tuple(t.shape)}")
     if t.dtype != dtype:
-        if t.dtype.is_floating_point != dtype.is_floating_point and not (t.numel() <= 1 and not dtype.is_floating_point):
+        if t.dtype.is_floating_point and not dtype.is_floating_point and dtype != torch.bool:
+            _check_integral(key, t, dtype)
+        elif t.dtype.is_floating_point != dtype.is_floating_point and not (t.numel() <= 1 and not dtype.is_floating_point):
             raise StateDictError(f"dtype mismatch for '{key}': expected {dtypes.short(dtype)}, got {dtypes.short(t.dtype)}")
         t = t.to(dtype)
     return t.contiguous()
+
+
+def _check_integral(key: str, t: torch.Tensor, dtype: torch.dtype) -> None:
+    """Float data may fill an integer slot (`.wts` stores everything as float32) if it holds whole numbers in range."""
+    info = torch.iinfo(dtype)
+    bad = ~(torch.isfinite(t) & (t == t.round()) & (t >= info.min) & (t <= info.max))
+    if bool(bad.any()):
+        first = t[bad].reshape(-1)[0].item()
+        raise StateDictError(f"dtype mismatch for '{key}': expected {dtypes.short(dtype)} values, got "
+                             f"{dtypes.short(t.dtype)} with {int(bad.sum())} not a whole number in range (e.g. {first})")
+
+
+def _check_finite(key: str, t: torch.Tensor, running_var: bool) -> None:
+    """NaN / Inf in a float tensor, or a negative BatchNorm running_var: StateDictError with the count.
+
+    One sum per tensor (a non-finite value makes it non-finite; numpy's, single-threaded, is the fastest on a
+    busy CPU), the exact count only when it is not finite."""
+    if not t.is_floating_point() or not t.numel():
+        return
+    total = t.sum() if t.dtype == torch.bfloat16 else np.sum(t.numpy())
+    if not np.isfinite(float(total)):
+        nan, inf = int(torch.isnan(t).sum()), int(torch.isinf(t).sum())
+        if nan or inf:
+            raise StateDictError(f"'{key}' holds {nan} NaN and {inf} Inf of {t.numel()} values "
+                                 "(load_state_dict(..., check_values=False) to load it anyway)")
+    if running_var and bool((t < 0).any()):
+        raise StateDictError(f"'{key}' (a BatchNorm running_var) holds {int((t < 0).sum())} negative values of "
+                             f"{t.numel()} (load_state_dict(..., check_values=False) to load it anyway)")
 
 
 def _find_ctx(args: Iterable[Any], kwargs: Dict[str, Any]) -> Any:
