@@ -258,7 +258,7 @@ case("state_dict unexpected keys", E.StateDictError, "unexpected", "head.weight"
 case("state_dict size mismatch", E.StateDictError, "size mismatch", "conv.weight", "(4, 3, 3, 3)")(
     loaded(edited(conv__weight=lambda t: t[:2])))
 case("state_dict NaN weight", E.StateDictError, "conv.weight", "NaN")(loaded(edited(conv__weight=nan_at)))
-case("state_dict Inf bias", E.StateDictError, "conv.bias", "inf")(loaded(edited(conv__bias=inf_at)))
+case("state_dict Inf bias", E.StateDictError, "conv.bias", "1 Inf")(loaded(edited(conv__bias=inf_at)))
 case("state_dict negative running_var", E.StateDictError, "bn.running_var", "negative")(
     loaded(edited(bn__running_var=lambda t: -t)))
 case("state_dict value not a tensor", E.StateDictError, "conv.bias", "str")(
@@ -268,7 +268,7 @@ case("state_dict fractional value for an integer buffer", E.StateDictError, "bn.
 
 # ---- checkpoints ------------------------------------------------------------------------------------------------------------
 case("checkpoint missing", E.TrtnnError, "nothere.pt")(lambda tmp: trtnn.load_checkpoint(tmp / "nothere.pt"))
-case("checkpoint is a folder", E.TrtnnError, "sub", "folder", setup=lambda tmp: (tmp / "sub").mkdir())(
+case("checkpoint is a folder", E.TrtnnError, "sub", "not a file", setup=lambda tmp: (tmp / "sub").mkdir())(
     lambda tmp: trtnn.load_checkpoint(tmp / "sub"))
 case("checkpoint empty file", E.CheckpointError, "empty.pt", "empty", setup=write_bytes("empty.pt", b""))(
     lambda tmp: trtnn.load_checkpoint(tmp / "empty.pt"))
