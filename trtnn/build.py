@@ -23,7 +23,6 @@ from .fileio import atomic_write_bytes
 from .tensor import Tensor
 
 log = logging.getLogger("trtnn")
-_DTYPE_NAME = re.compile(r"^(torch\.)?((fp|float|int|uint|bf|complex)\d+|double|long|short)$")
 
 
 @dataclass
@@ -46,7 +45,7 @@ class Input:
         try:
             self.dtype = dtypes.to_torch(self.dtype)
         except TrtnnError as e:  # a real dtype TensorRT lacks (fp64) is unsupported; anything else is a bad argument
-            kind = UnsupportedError if _DTYPE_NAME.match(str(self.dtype)) else ConfigError
+            kind = UnsupportedError if _is_torch_dtype_name(self.dtype) else ConfigError
             raise kind(f"input '{self.name}': {e.message}") from None
         self.shape = self._dims("shape", self.shape)
         for i, d in enumerate(self.shape):
@@ -84,7 +83,7 @@ class Input:
             raise ShapeError(f"input '{self.name}' has dynamic shape {tuple(self.shape)}: give min_shape and max_shape")
         lo, hi = tuple(self.min_shape), tuple(self.max_shape)
         opt = tuple(self.opt_shape) if self.opt_shape is not None else hi
-        for name, s in (("min_shape", lo), ("opt_shape", opt), ("max_shape", hi)):
+        for name, s in (("min_shape", lo), ("max_shape", hi), ("opt_shape", opt)):
             if len(s) != len(self.shape) or any(d >= 0 and d != v for d, v in zip(self.shape, s)):
                 raise ShapeError(f"input '{self.name}': {name} {s} does not fit shape {tuple(self.shape)}")
         for i, (a, b, c) in enumerate(zip(lo, opt, hi)):
@@ -94,6 +93,12 @@ class Input:
                 raise ShapeError(f"input '{self.name}': dimension {i} needs min <= opt <= max, got min {a}, "
                                  f"opt {b}, max {c}")
         return lo, opt, hi
+
+
+def _is_torch_dtype_name(spelling: Any) -> bool:
+    """'fp64', 'float64', 'torch.double': a dtype torch has (so TensorRT's lack of it is the problem, not a typo)."""
+    name = re.sub(r"^fp(\d+)$", r"float\1", str(spelling).replace("torch.", "").lower())
+    return isinstance(getattr(torch, name, None), torch.dtype)
 
 
 @dataclass
