@@ -260,46 +260,51 @@ def test_build_error_carries_tensorrt_specific_message():
     assert any("[NMS] has no runners" in m for m in e.value.messages)
 
 
-class WaitsMidway(nn.Module):
-    """relu, then wait until the other thread has logged its TensorRT errors, then a layer that asks TensorRT for its
-    shapes (which reads the errors captured for this network)."""
+class MisuseThenWait(nn.Module):
+    """Misuses TensorRT's API directly (an error TensorRT only logs), signals `logged`, waits for `go`, adds a layer."""
 
-    def __init__(self, other_done):
+    def __init__(self, logged, go):
         super().__init__()
-        self.other_done = other_done
+        self.logged, self.go = logged, go
 
     def forward(self, x):
-        y = F.relu(x)
-        assert self.other_done.wait(30)
-        return F.sigmoid(y + 1)
+        x.trt.set_dimension_name(7, "n")  # x has 4 dims: TensorRT logs an API usage error and carries on
+        self.logged.set()
+        assert self.go.wait(30)
+        return F.relu(x)
+
+
+class Good(nn.Module):
+    def forward(self, x):
+        return F.sigmoid(F.relu(x) + 1)
 
 
 def test_two_threads_never_see_each_others_tensorrt_errors():
-    other_done, results = threading.Event(), {}
+    """One thread's network has a pending TensorRT error while another thread defines a network from start to end:
+    the good one succeeds, and the error still fails the network it belongs to (naming TensorRT's message)."""
+    logged, go, results = threading.Event(), threading.Event(), {}
 
-    def good():
+    def run(key, model):
         try:
-            results["good"] = trtnn.define(WaitsMidway(other_done), X).outputs
-        except Exception as e:  # noqa: BLE001 - reported below
-            results["good"] = e
+            results[key] = trtnn.define(model, X).outputs
+        except Exception as e:  # noqa: BLE001 - checked below
+            results[key] = e
 
-    def bad():
-        try:
-            trtnn.define(nn.Conv2d(3, 0, 1), X)
-        except Exception as e:  # noqa: BLE001
-            results["bad"] = e
-        finally:
-            other_done.set()
-
-    threads = [threading.Thread(target=good), threading.Thread(target=bad)]
-    threads[0].start()
-    time.sleep(0.2)
-    threads[1].start()
-    for t in threads:
-        t.join(60)
-    assert isinstance(results["bad"], trtnn.ShapeError) and "setKernelWeights" in str(results["bad"])
+    bad = threading.Thread(target=run, args=("bad", MisuseThenWait(logged, go)))
+    bad.start()
+    try:
+        assert logged.wait(30)
+        good = threading.Thread(target=run, args=("good", Good()))
+        good.start()
+        good.join(60)
+    finally:
+        go.set()
+        bad.join(60)
     assert not isinstance(results["good"], Exception), results["good"]
     assert results["good"][0].shape == (1, 3, 8, 8)
+    assert isinstance(results["bad"], trtnn.ShapeError), results["bad"]
+    assert "TensorRT rejected before relu" in str(results["bad"])
+    assert "setDimensionName" in str(results["bad"]) and "Invalid dimension index: 7" in str(results["bad"])
 
 
 def test_capture_is_per_context():
@@ -335,7 +340,9 @@ def test_executor_refuses_a_bare_tensor_as_inputs():
 
 # ---- Ctrl-C cancels a TensorRT build ---------------------------------------------------------------------------------
 SIGINT_SCRIPT = textwrap.dedent("""
-    import time, trtnn
+    import logging, time, trtnn
+    logging.basicConfig(format="%(levelname)s %(message)s")
+    logging.getLogger("trtnn.tensorrt").setLevel(logging.INFO)
     net = trtnn.define(trtnn.models.yolov8("x"), [trtnn.Input("images", (1, 3, 640, 640))])
     print("building", flush=True)
     t0 = time.perf_counter()
@@ -365,6 +372,7 @@ def _read_until(read, marker, timeout):
 def _check_cancelled(out, returncode, waited):
     assert "interrupted after" in out and "built in" not in out, out
     assert "KeyboardInterrupt: TensorRT build cancelled" in out, out
+    assert "INFO IBuilder::buildSerializedNetwork: Error Code 7: BuildCanceled" in out, out  # TensorRT stopped it
     assert returncode in (-signal.SIGINT, 130, 1), returncode
     assert waited < 5.0, f"took {waited:.1f}s after Ctrl-C"
 
