@@ -45,6 +45,15 @@ class Plain(nn.Module):
         return F.relu(x)
 
 
+class Apply(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
 X = [trtnn.Input("x", (1, 3, 8, 8))]
 
 
@@ -120,6 +129,33 @@ def test_build_options_are_checked(kw, fragments):
         trtnn.build(Plain(), X, **kw)
 
 
+def test_tensorrt_rejecting_a_profile_is_surfaced_with_its_message():
+    net = trtnn.define(Plain(), [trtnn.Input("x", (-1, 3), min_shape=(1, 3), max_shape=(2 ** 31, 3))])
+    with raises(trtnn.ShapeError, "TensorRT rejected the profile of input 'x'", "max (2147483648, 3)",
+                "IOptimizationProfile::setDimensions", "API Usage Error"):
+        trtnn.build_network(net)
+
+
+@pytest.mark.parametrize("model, fragments", [
+    (Apply(lambda x: 3), ["forward must return a Tensor, a tuple/list or a dict of Tensors, got int"]),
+    (Apply(lambda x: (x, torch.ones(1))), ["output 'output1' is a Tensor, not a trtnn Tensor"]),
+])
+def test_forward_must_return_trtnn_tensors(model, fragments):
+    with raises(trtnn.ConfigError, *fragments):
+        trtnn.define(model, X)
+
+
+def test_module_mistakes():
+    class NoInit(nn.Module):
+        def __init__(self):
+            self.conv = nn.Conv2d(3, 4, 1)
+
+    with raises(trtnn.ConfigError, "NoInit: call super().__init__() before assigning attributes"):
+        NoInit()
+    with raises(trtnn.UnsupportedError, "Module has no forward(): define it"):
+        trtnn.define(nn.Module(), X)
+
+
 def test_build_network_wants_a_network():
     with raises(trtnn.ConfigError, "trtnn.build_network expects the Network trtnn.define returns, got Plain"):
         trtnn.build_network(Plain())
@@ -131,15 +167,6 @@ def test_forward_signature_mismatch_is_a_config_error():
 
 
 # ---- torch where trtnn is expected --------------------------------------------------------------------------------
-class Apply(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
-
-
 @pytest.mark.parametrize("fn, fragments", [
     (lambda x: torch.cat([x, x]), ["torch.cat was called on a trtnn Tensor", "use trtnn.functional.cat"]),
     (torch.relu, ["torch.relu was called", "trtnn.functional.relu"]),

@@ -140,14 +140,14 @@ def _flatten_outputs(out: Any, names: Optional[Sequence[str]]) -> List[Tuple[str
     elif isinstance(out, (list, tuple)):
         pairs = [(f"output{i}", t) for i, t in enumerate(out)]
     else:
-        raise TrtnnError(f"forward must return a Tensor, a tuple/list or a dict of Tensors, got {type(out).__name__}")
+        raise ConfigError(f"forward must return a Tensor, a tuple/list or a dict of Tensors, got {type(out).__name__}")
     if names is not None:
         if len(names) != len(pairs):
-            raise TrtnnError(f"{len(names)} output names given for {len(pairs)} outputs")
+            raise ConfigError(f"{len(names)} output names given for {len(pairs)} outputs")
         pairs = [(n, t) for n, (_, t) in zip(names, pairs)]
     for name, t in pairs:
         if not isinstance(t, Tensor):
-            raise TrtnnError(f"output '{name}' is a {type(t).__name__}, not a trtnn Tensor")
+            raise ConfigError(f"output '{name}' is a {type(t).__name__}, not a trtnn Tensor")
     return pairs
 
 
@@ -193,7 +193,7 @@ def _emit(ctx: BuildContext, model: Any, inputs: List[Input], compute: torch.dty
         if inp.cast and t.dtype.is_floating_point and t.dtype != compute:
             t = t.to(compute)
         args.append(t)
-    float_in = [dtypes.to_torch(i.dtype) for i in inputs if dtypes.to_torch(i.dtype).is_floating_point]
+    float_in = [i.dtype for i in inputs if i.dtype.is_floating_point]
     io_dt = float_in[0] if float_in else compute
     net = Network(ctx, list(inputs))
     try:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from . import dtypes
-from .errors import ConfigError, StateDictError, TrtnnError, user_frame
+from .errors import ConfigError, StateDictError, TrtnnError, UnsupportedError, user_frame
 from .parameter import Parameter
 from .tensor import Tensor
 
@@ -32,12 +32,12 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+        raise UnsupportedError(f"{type(self).__name__} has no forward(): define it to emit the module's layers")
 
     # ---- attribute registration ----------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
-            raise TrtnnError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+            raise ConfigError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         _refuse_torch_member(type(self).__name__, name, value)
         if name in self._buffers and not isinstance(value, (Parameter, Module)):  # as torch: updates the buffer
             if value is not None and not isinstance(value, (torch.Tensor, np.ndarray)):
@@ -100,7 +100,7 @@ class Module:
         """torch's rules for parameter/buffer/module names: a non-empty string without '.', not another attribute."""
         where = f"{type(self).__name__}." + ("add_module" if kind == "module" else f"register_{kind}")
         if "_parameters" not in self.__dict__:
-            raise TrtnnError(f"{type(self).__name__}: call super().__init__() before registering a {kind}")
+            raise ConfigError(f"{type(self).__name__}: call super().__init__() before registering a {kind}")
         if not isinstance(name, str):
             raise ConfigError(f"{where}: {kind} name should be a string, got {type(name).__name__}")
         if not name:
