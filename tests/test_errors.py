@@ -1,5 +1,6 @@
 """Error discipline: what trtnn raises for bad input (class + message), TensorRT messages captured per build context,
 Ctrl-C cancelling a TensorRT build."""
+import contextlib
 import os
 import pty
 import select
@@ -23,21 +24,13 @@ from trtnn.reference import Executor
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@contextlib.contextmanager
 def raises(cls, *fragments):
     """pytest.raises(cls) that also checks every fragment is in the message."""
-    class Check:
-        def __enter__(self):
-            self.ctx = pytest.raises(cls)
-            self.info = self.ctx.__enter__()
-            return self.info
-
-        def __exit__(self, *exc):
-            out = self.ctx.__exit__(*exc)
-            text = str(self.info.value)
-            missing = [f for f in fragments if f not in text]
-            assert not missing, f"{missing} not in: {text}"
-            return out
-    return Check()
+    with pytest.raises(cls) as info:
+        yield info
+    missing = [f for f in fragments if f not in str(info.value)]
+    assert not missing, f"{missing} not in: {info.value}"
 
 
 class Plain(nn.Module):
@@ -382,6 +375,9 @@ SIGINT_SCRIPT = textwrap.dedent("""
 """)
 
 
+BUILD_STARTED = "Compiler backend is used during engine build"  # TensorRT-RTX's INFO line as the long phase starts
+
+
 def _env():
     return dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
@@ -401,15 +397,20 @@ def _check_cancelled(out, returncode, waited):
     assert "KeyboardInterrupt: TensorRT build cancelled" in out, out
     assert "INFO IBuilder::buildSerializedNetwork: Error Code 7: BuildCanceled" in out, out  # TensorRT stopped it
     assert returncode in (-signal.SIGINT, 130, 1), returncode
-    assert waited < 5.0, f"took {waited:.1f}s after Ctrl-C"
+    # TensorRT checks the monitor between build steps (about 1.5 s apart here when idle); a busy machine stretches that
+    busy = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    assert waited < 5.0 * busy, f"took {waited:.1f}s after Ctrl-C (load factor {busy:.1f})"
 
 
+needs_rtx = pytest.mark.skipif(not backend.is_rtx(), reason="waits for TensorRT-RTX's log line of the long build phase")
+
+
+@needs_rtx
 def test_sigint_cancels_the_build_without_a_terminal():
     p = subprocess.Popen([sys.executable, "-c", SIGINT_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          text=True, env=_env(), stdin=subprocess.DEVNULL)
     try:
-        assert "building" in _read_until(p.stdout.readline, "building", 120)
-        time.sleep(1.5)
+        assert BUILD_STARTED in _read_until(p.stdout.readline, BUILD_STARTED, 120)
         t0 = time.monotonic()
         p.send_signal(signal.SIGINT)
         out, _ = p.communicate(timeout=30)
@@ -419,6 +420,7 @@ def test_sigint_cancels_the_build_without_a_terminal():
             p.kill()
 
 
+@needs_rtx
 def test_sigint_cancels_the_build_on_a_terminal():
     pid, fd = pty.fork()
     if pid == 0:  # child: stdin/stdout/stderr are the terminal
@@ -432,8 +434,7 @@ def test_sigint_cancels_the_build_on_a_terminal():
             return ""
 
     try:
-        assert "building" in _read_until(read, "building", 120)
-        time.sleep(1.5)
+        assert BUILD_STARTED in _read_until(read, BUILD_STARTED, 120)
         t0 = time.monotonic()
         os.kill(pid, signal.SIGINT)
         out = _read_until(read, "KeyboardInterrupt: TensorRT build cancelled", 30)
