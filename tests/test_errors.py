@@ -19,6 +19,8 @@ import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
 from trtnn import backend
+from trtnn.models.ctdet import CtdetEnd2End
+from trtnn.models.detect import NMS, End2End
 from trtnn.reference import Executor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -246,6 +248,12 @@ def test_registration_that_torch_allows_still_works():
     (lambda: trtnn.models.centernet_resnet(19), ["num_layers must be one of [18, 34, 50, 101, 152], got 19"]),
     (lambda: trtnn.models.UNet(3, 0), ["UNet: n_classes must be an int >= 1, got 0"]),
     (lambda: trtnn.models.UNet(3, 2, output="probs"), ["UNet: output must be 'logits' or 'mask', got 'probs'"]),
+    (lambda: NMS(conf=1.5), ["NMS: conf must be a number in [0, 1], got 1.5"]),
+    (lambda: End2End(trtnn.models.yolov8("n"), iou=-0.1), ["NMS: iou must be a number in [0, 1]",
+                                                                              "-0.1"]),
+    (lambda: CtdetEnd2End(nn.Identity(), conf="0.3"), ["CtdetEnd2End: conf must be a number in "
+                                                                           "[0, 1], got '0.3'"]),
+    (lambda: CtdetEnd2End(nn.Identity(), K=0), ["CtdetEnd2End: K must be an int >= 1, got 0"]),
 ])
 def test_shipped_models_refuse_bad_arguments(make, fragments):
     with raises(trtnn.ConfigError, *fragments):
