@@ -107,3 +107,10 @@ def require_int(value: Any, name: str, owner: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
     return value
+
+
+def require_fraction(value: Any, name: str, owner: str) -> float:
+    """`value` if it is a number in [0, 1] (a confidence or IoU threshold), else ConfigError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{owner}: {name} must be a number in [0, 1], got {value!r}")
+    return value
