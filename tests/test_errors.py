@@ -331,7 +331,7 @@ def test_two_threads_never_see_each_others_tensorrt_errors():
     assert not isinstance(results["good"], Exception), results["good"]
     assert results["good"][0].shape == (1, 3, 8, 8)
     assert isinstance(results["bad"], trtnn.ShapeError), results["bad"]
-    assert "TensorRT rejected before relu" in str(results["bad"])
+    assert "TensorRT rejected an earlier call (before relu)" in str(results["bad"])
     assert "setDimensionName" in str(results["bad"]) and "Invalid dimension index: 7" in str(results["bad"])
 
 

@@ -79,7 +79,7 @@ class BuildContext:
     # ---- emission -----------------------------------------------------------------------
     def add(self, op: str, method: str, *args: Any, **attrs: Any) -> Any:
         """Call `network.<method>(*args)`, turn failures into trtnn errors, name the layer, set attrs."""
-        self.raise_logged_errors("before " + op)
+        self.raise_logged_errors(f"an earlier call (before {op})")
         with self.capture.active():
             try:
                 layer = getattr(self.network, method)(*args)
