@@ -151,6 +151,14 @@ def test_module_mistakes():
         trtnn.define(nn.Module(), X)
 
 
+@pytest.mark.parametrize("call", [lambda: nn.Conv2d(3, 4, 1)(torch.ones(1, 3, 8, 8)),
+                                  lambda: nn.Sequential(nn.ReLU())([np.ones(3)])])
+def test_module_called_on_torch_data_says_how_to_run_it(call):
+    with raises(trtnn.ConfigError, "emits TensorRT layers", "not on a torch tensor or numpy array",
+                "Executor.from_model"):
+        call()
+
+
 def test_build_network_wants_a_network():
     with raises(trtnn.ConfigError, "trtnn.build_network expects the Network trtnn.define returns, got Plain"):
         trtnn.build_network(Plain())

@@ -245,6 +245,10 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         ctx = _find_ctx(args, kwargs)
         if ctx is None:
+            if any(isinstance(a, (torch.Tensor, np.ndarray)) for a in _flat(list(args) + list(kwargs.values()))):
+                raise ConfigError(f"{type(self).__name__} emits TensorRT layers: call it on trtnn Tensors inside "
+                                  f"trtnn.define/trtnn.build, not on a torch tensor or numpy array; to run it on the "
+                                  f"CPU use trtnn.reference.Executor.from_model(model, [trtnn.Input(...)])")
             return self.forward(*args, **kwargs)
         path = ctx.path_of(self)
         first_layer = ctx.network.num_layers
@@ -308,6 +312,11 @@ def _checked_value(key: str, value: Any, shape: Tuple[int, ...], dtype: torch.dt
             raise StateDictError(f"dtype mismatch for '{key}': expected {dtypes.short(dtype)}, got {dtypes.short(t.dtype)}")
         t = t.to(dtype)
     return t.contiguous()
+
+
+def _flat(values: Iterable[Any]) -> List[Any]:
+    """Arguments with one level of lists/tuples opened (as modules take lists of tensors)."""
+    return [b for a in values for b in (a if isinstance(a, (list, tuple)) else [a])]
 
 
 def _find_ctx(args: Iterable[Any], kwargs: Dict[str, Any]) -> Any:
