@@ -9,9 +9,11 @@ import ctypes
 import importlib
 import logging
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from types import ModuleType
-from typing import List, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 from .errors import BackendError
 
@@ -58,8 +60,37 @@ def network_flags() -> int:
     return 1 << int(flag.STRONGLY_TYPED) if hasattr(flag, "STRONGLY_TYPED") else 0
 
 
+class Capture:
+    """The TensorRT errors logged while this capture is active: one per build context or runner.
+
+    The process-wide logger hands each message to the capture active in the calling thread (a ContextVar), so
+    networks defined or built in different threads never see each other's errors."""
+
+    def __init__(self) -> None:
+        self._errors: List[str] = []
+
+    @contextmanager
+    def active(self) -> Iterator["Capture"]:
+        token = _ACTIVE.set(self)
+        try:
+            yield self
+        finally:
+            _ACTIVE.reset(token)
+
+    def add(self, message: str) -> None:
+        self._errors.append(message)
+
+    def take(self) -> List[str]:
+        """The errors captured so far (first to last), clearing them."""
+        errs, self._errors = self._errors, []
+        return errs
+
+
+_ACTIVE: ContextVar[Optional[Capture]] = ContextVar("trtnn_tensorrt_capture", default=None)
+
+
 class Logger:
-    """A TensorRT ILogger that forwards to Python `logging` and keeps the errors for BuildError."""
+    """A TensorRT ILogger that forwards to Python `logging` and hands errors to the active `Capture`."""
 
     def __new__(cls, *args, **kwargs):
         trt = get()
@@ -67,7 +98,6 @@ class Logger:
         class _Impl(trt.ILogger):
             def __init__(self) -> None:
                 trt.ILogger.__init__(self)
-                self.errors: List[str] = []
                 self._levels = {
                     trt.ILogger.INTERNAL_ERROR: logging.CRITICAL,
                     trt.ILogger.ERROR: logging.ERROR,
@@ -81,15 +111,14 @@ class Logger:
                     level = self._levels.get(severity, logging.INFO)
                     if "catchCudaError" in str(msg):  # expected on machines without a GPU (CPU-only AOT builds)
                         level = logging.DEBUG
-                    if level >= logging.ERROR:
-                        self.errors.append(str(msg))
+                    elif "BuildCanceled" in str(msg):  # Ctrl-C: the build raises KeyboardInterrupt, not an error
+                        level = logging.INFO
+                    capture = _ACTIVE.get()
+                    if level >= logging.ERROR and capture is not None:
+                        capture.add(str(msg))
                     log.log(level, "%s", msg)
                 except Exception:
                     pass
-
-            def take_errors(self) -> List[str]:
-                errs, self.errors = self.errors, []
-                return errs
 
         return _Impl()
 

@@ -26,6 +26,7 @@ class BuildContext:
         trt = backend.get()
         self.trt = trt
         self.logger = backend.logger()
+        self.capture = backend.Capture()  # TensorRT's errors about this network (and only this one)
         self.builder = trt.Builder(self.logger)
         self._keep: List[Any] = []  # arrays behind trt.Weights
         self.network = network if network is not None else self.builder.create_network(backend.network_flags())
@@ -100,31 +101,38 @@ class BuildContext:
     # ---- emission -----------------------------------------------------------------------
     def add(self, op: str, method: str, *args: Any, **attrs: Any) -> Any:
         """Call `network.<method>(*args)`, turn failures into trtnn errors, name the layer, set attrs."""
-        self.logger.take_errors()
-        try:
-            layer = getattr(self.network, method)(*args)
-        except TrtnnError:
-            raise
-        except (TypeError, RuntimeError, ValueError) as e:
-            raise UnsupportedError(f"TensorRT rejected {op} ({method}): {e}") from None
-        if layer is None:
-            msgs = self.logger.take_errors()
-            raise ShapeError(f"TensorRT could not add {op} ({method})" + (": " + "; ".join(msgs) if msgs else ""))
-        self.name_layer(layer, self.unique(self.join(op)))
-        for k, v in attrs.items():
-            setattr(layer, k, v)
+        self.raise_logged_errors(f"an earlier call (before {op})")
+        with self.capture.active():
+            try:
+                layer = getattr(self.network, method)(*args)
+            except TrtnnError:
+                raise
+            except (TypeError, RuntimeError, ValueError) as e:
+                msgs = self.capture.take()
+                raise UnsupportedError(f"TensorRT rejected {op} ({method}): {e}" + _said(msgs)) from None
+            if layer is None:
+                raise ShapeError(f"TensorRT could not add {op} ({method})" + _said(self.capture.take()))
+            self.name_layer(layer, self.unique(self.join(op)))
+            for k, v in attrs.items():
+                setattr(layer, k, v)
+        self.raise_logged_errors(f"layer '{layer.name}'")
         return layer
 
     def check(self, layer: Any) -> None:
         """Ask TensorRT for the output shapes now, so an invalid layer fails here and not inside the builder."""
-        try:
-            for i in range(layer.num_outputs):
-                layer.get_output(i).shape
-        except (RuntimeError, ValueError):
-            pass
-        msgs = self.logger.take_errors()
+        with self.capture.active():
+            try:
+                for i in range(layer.num_outputs):
+                    layer.get_output(i).shape
+            except (RuntimeError, ValueError):
+                pass
+        self.raise_logged_errors(f"layer '{layer.name}'")
+
+    def raise_logged_errors(self, what: str) -> None:
+        """Raise ShapeError with every error TensorRT logged about this network since the last check, if any."""
+        msgs = self.capture.take()
         if msgs:
-            raise ShapeError(f"TensorRT rejected layer '{layer.name}': " + "; ".join(msgs))
+            raise ShapeError(f"TensorRT rejected {what}: " + "; ".join(msgs))
 
     def weights(self, value: Any, dtype: Any = None) -> Any:
         """trt.Weights over `value` as a contiguous CPU tensor in `dtype` (copied only when that needs it); the
@@ -181,6 +189,10 @@ class BuildContext:
         self._born.clear()
         self._named.clear()
 
+
+
+def _said(msgs: List[str]) -> str:
+    return ": " + "; ".join(msgs) if msgs else ""
 
 
 def _release(keep: List[Any], builder: Any) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _USER_DIRS = (os.path.join(_PKG_DIR, "models") + os.sep,)
@@ -100,3 +100,17 @@ class ConfigError(TrtnnError, ValueError):
 
 class FileError(TrtnnError, OSError):
     """A file or folder trtnn was asked to write (or read) that cannot be used: missing folder, not writable, ..."""
+
+
+def require_int(value: Any, name: str, owner: str, minimum: int = 1) -> int:
+    """`value` if it is an int >= `minimum`, else ConfigError naming `owner`'s argument `name` (e.g. a class count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def require_fraction(value: Any, name: str, owner: str) -> float:
+    """`value` if it is a number in [0, 1] (a confidence or IoU threshold), else ConfigError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{owner}: {name} must be a number in [0, 1], got {value!r}")
+    return value

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from . import dtypes
-from .errors import ConfigError, StateDictError, TrtnnError, user_frame
+from .errors import ConfigError, StateDictError, TrtnnError, UnsupportedError, user_frame
 from .parameter import Parameter
 from .tensor import Tensor
 
@@ -33,12 +33,19 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+        raise UnsupportedError(f"{type(self).__name__} has no forward(): define it to emit the module's layers")
 
     # ---- attribute registration ----------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
-            raise TrtnnError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+            raise ConfigError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        _refuse_torch_member(type(self).__name__, name, value)
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):  # as torch: updates the buffer
+            if value is not None and not isinstance(value, (torch.Tensor, np.ndarray)):
+                raise ConfigError(f"cannot assign '{type(value).__name__}' as buffer '{name}' of "
+                                  f"{type(self).__name__} (torch.Tensor, numpy array or None expected)")
+            self._buffers[name] = None if value is None else torch.as_tensor(value)
+            return
         for d in (self._parameters, self._buffers, self._modules):
             d.pop(name, None)
         if isinstance(value, (Parameter, Module)):
@@ -62,15 +69,48 @@ class Module:
         object.__delattr__(self, name)
 
     def register_buffer(self, name: str, value: Optional[ArrayLike], persistent: bool = True) -> None:
+        """A tensor that is state but not a weight (e.g. BatchNorm's running_mean); `persistent` puts it in the
+        state_dict."""
+        self._check_member_name("buffer", name, self._buffers)
+        if value is not None and not isinstance(value, (torch.Tensor, np.ndarray)):
+            raise ConfigError(f"cannot assign '{type(value).__name__}' object to buffer '{name}' of "
+                              f"{type(self).__name__} (torch.Tensor, numpy array or None required)")
         self._buffers[name] = None if value is None else torch.as_tensor(value)
-        if not persistent:
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
             self._non_persistent_buffers.add(name)
 
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
+        self._check_member_name("parameter", name, self._parameters)
+        _refuse_torch_member(type(self).__name__, name, param)
+        if param is not None and not isinstance(param, Parameter):
+            raise ConfigError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' of "
+                              f"{type(self).__name__} (trtnn.nn.Parameter or None required)")
         self._parameters[name] = param
 
     def add_module(self, name: str, module: Optional["Module"]) -> None:
+        self._check_member_name("module", name, self._modules)
+        _refuse_torch_member(type(self).__name__, name, module)
+        if module is not None and not isinstance(module, Module):
+            raise ConfigError(f"{type(module).__name__} is not a trtnn Module subclass (adding module '{name}' to "
+                              f"{type(self).__name__})")
         self._modules[name] = module
+
+    def _check_member_name(self, kind: str, name: Any, own: Dict[str, Any]) -> None:
+        """torch's rules for parameter/buffer/module names: a non-empty string without '.', not another attribute."""
+        where = f"{type(self).__name__}." + ("add_module" if kind == "module" else f"register_{kind}")
+        if "_parameters" not in self.__dict__:
+            raise ConfigError(f"{type(self).__name__}: call super().__init__() before registering a {kind}")
+        if not isinstance(name, str):
+            raise ConfigError(f"{where}: {kind} name should be a string, got {type(name).__name__}")
+        if not name:
+            raise ConfigError(f"{where}: {kind} name can't be empty string \"\"")
+        if "." in name:
+            raise ConfigError(f"{where}: {kind} name can't contain \".\", got: {name}")
+        if name not in own and (name in self.__dict__ or hasattr(type(self), name) or any(
+                name in d for d in (self._parameters, self._buffers, self._modules))):
+            raise ConfigError(f"{where}: attribute '{name}' already exists")
 
     # ---- traversal -----------------------------------------------------------------------------
     def named_modules(self, prefix: str = "", memo: Optional[set] = None) -> Iterator[Tuple[str, "Module"]]:
@@ -219,6 +259,10 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         ctx = _find_ctx(args, kwargs)
         if ctx is None:
+            if any(isinstance(a, (torch.Tensor, np.ndarray)) for a in _flat(list(args) + list(kwargs.values()))):
+                raise ConfigError(f"{type(self).__name__} emits TensorRT layers: call it on trtnn Tensors inside "
+                                  f"trtnn.define/trtnn.build, not on a torch tensor or numpy array; to run it on the "
+                                  f"CPU use trtnn.reference.Executor.from_model(model, [trtnn.Input(...)])")
             return self.forward(*args, **kwargs)
         path = ctx.path_of(self)
         first_layer = ctx.network.num_layers
@@ -246,6 +290,16 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _refuse_torch_member(owner: str, name: str, value: Any) -> None:
+    """A torch.nn.Parameter/Module inside a trtnn Module would be silently ignored by the build: say what to use."""
+    if isinstance(value, torch.nn.Parameter):
+        raise ConfigError(f"{owner}.{name}: got a torch.nn.Parameter; use trtnn.nn.Parameter(tensor) (or load the "
+                          f"value with load_state_dict)")
+    if isinstance(value, torch.nn.Module):
+        raise ConfigError(f"{owner}.{name}: got torch.nn.Module {type(value).__qualname__}; use the trtnn.nn module "
+                          f"of the same name (trtnn.nn mirrors torch.nn) and load its state_dict")
 
 
 def _more(keys: List[str]) -> str:
@@ -303,6 +357,11 @@ def _check_finite(key: str, t: torch.Tensor, running_var: bool) -> None:
     if running_var and bool((t < 0).any()):
         raise StateDictError(f"'{key}' (a BatchNorm running_var) holds {int((t < 0).sum())} negative values of "
                              f"{t.numel()} (load_state_dict(..., check_values=False) to load it anyway)")
+
+
+def _flat(values: Iterable[Any]) -> List[Any]:
+    """Arguments with one level of lists/tuples opened (as modules take lists of tensors)."""
+    return [b for a in values for b in (a if isinstance(a, (list, tuple)) else [a])]
 
 
 def _find_ctx(args: Iterable[Any], kwargs: Dict[str, Any]) -> Any:

@@ -14,7 +14,7 @@ import torch
 
 from . import backend, dtypes
 from .build import Engine, TensorInfo
-from .errors import BackendError, InputError
+from .errors import BackendError, FileError, InputError
 
 Inputs = Union[Mapping[str, Any], Sequence[Any]]
 
@@ -29,19 +29,23 @@ class Runner:
         trt = backend.get()
         plan = engine.plan if isinstance(engine, Engine) else engine
         if isinstance(plan, (str, os.PathLike)):
-            with open(plan, "rb") as f:
-                plan = f.read()
+            try:
+                with open(plan, "rb") as f:
+                    plan = f.read()
+            except OSError as e:
+                raise FileError(f"cannot read the engine file '{plan}': {e.strerror or e}") from None
         self.device = torch.device("cuda", device)
         torch.cuda.set_device(self.device)
-        logger = backend.logger()
-        logger.take_errors()
-        self.runtime = trt.Runtime(logger)
-        self.engine = self.runtime.deserialize_cuda_engine(plan)
+        self.capture = backend.Capture()  # TensorRT's errors about this runner (and only this one)
+        self.runtime = trt.Runtime(backend.logger())
+        with self.capture.active():
+            self.engine = self.runtime.deserialize_cuda_engine(plan)
         if self.engine is None:
-            raise BackendError("TensorRT could not deserialize the engine: " + "; ".join(logger.take_errors()))
-        self.context = self.engine.create_execution_context()
+            raise BackendError("TensorRT could not deserialize the engine: " + "; ".join(self.capture.take()))
+        with self.capture.active():
+            self.context = self.engine.create_execution_context()
         if self.context is None:
-            raise BackendError("TensorRT could not create an execution context: " + "; ".join(logger.take_errors()))
+            raise BackendError("TensorRT could not create an execution context: " + "; ".join(self.capture.take()))
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         info = lambda n: TensorInfo(n, tuple(self.engine.get_tensor_shape(n)),  # noqa: E731
                                     dtypes.to_torch(self.engine.get_tensor_dtype(n)))
@@ -62,12 +66,18 @@ class Runner:
             if spec.name not in inputs:
                 raise InputError(f"missing input '{spec.name}' of shape {spec.shape} ({dtypes.short(spec.dtype)})")
             value = inputs[spec.name]
-            t = torch.from_numpy(np.ascontiguousarray(value)) if isinstance(value, np.ndarray) else torch.as_tensor(value)
+            try:
+                t = torch.from_numpy(np.ascontiguousarray(value)) if isinstance(value, np.ndarray) else torch.as_tensor(value)
+            except (TypeError, ValueError, RuntimeError) as e:
+                raise InputError(f"input '{spec.name}': cannot use a {type(value).__name__} as a tensor: {e}") from None
             if t.dim() != len(spec.shape) or any(e >= 0 and e != g for e, g in zip(spec.shape, t.shape)):
                 raise InputError(f"input '{spec.name}': expected shape {spec.shape}, got {tuple(t.shape)}")
             t = t.to(self.device, spec.dtype).contiguous()
-            if not self.context.set_input_shape(spec.name, tuple(t.shape)):
-                raise InputError(f"input '{spec.name}': shape {tuple(t.shape)} is outside the engine's profile")
+            with self.capture.active():
+                ok = self.context.set_input_shape(spec.name, tuple(t.shape))
+            if not ok:
+                raise InputError(f"input '{spec.name}': shape {tuple(t.shape)} is outside the engine's profile: "
+                                 + "; ".join(self.capture.take()))
             self.context.set_tensor_address(spec.name, t.data_ptr())
             keep.append(t)
         return keep
@@ -80,8 +90,10 @@ class Runner:
             self.context.set_tensor_address(spec.name, t.data_ptr())
             outs[spec.name] = t
         stream = torch.cuda.current_stream(self.device)
-        if not self.context.execute_async_v3(stream.cuda_stream):
-            raise BackendError("TensorRT execution failed: " + "; ".join(backend.logger().take_errors()))
+        with self.capture.active():
+            ok = self.context.execute_async_v3(stream.cuda_stream)
+        if not ok:
+            raise BackendError("TensorRT execution failed: " + "; ".join(self.capture.take()))
         stream.synchronize()
         del keep
         return outs

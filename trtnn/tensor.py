@@ -6,12 +6,13 @@ naming lives in the build context, keyed by the Tensor.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Optional, Tuple
 
 import torch
 
 from . import dtypes
-from .errors import ShapeError
+from .errors import ShapeError, UnsupportedError
 
 
 class Tensor:
@@ -93,3 +94,26 @@ class Tensor:
 
     def contiguous(self) -> "Tensor":
         return self
+
+    @classmethod
+    def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        """torch functions cannot run on a symbolic tensor: name the trtnn equivalent instead of failing obscurely."""
+        name = getattr(func, "__name__", str(func))
+        module = getattr(func, "__module__", None) or "torch.Tensor"
+        functional = sys.modules.get("trtnn.functional")
+        is_method = module in ("torch.Tensor", "torch._tensor")
+        if is_method and name in _TORCH_OPERATORS and len(args) == 2 and not kwargs:  # torch_tensor + trtnn_tensor
+            return getattr(functional, _TORCH_OPERATORS[name])(*args)
+        same = callable(getattr(functional, name, None)) and not name[:1].isupper()
+        hint = f"trtnn.functional.{name}" if same else "its trtnn.functional equivalent"
+        raise UnsupportedError(f"{module}.{name} was called on a trtnn Tensor, which has no values at build time; "
+                               f"use {hint} (or the Tensor method) to emit it as a TensorRT layer")
+
+
+# torch.Tensor's operators (torch_tensor <op> trtnn_tensor) -> the trtnn.functional op that emits them
+_TORCH_OPERATORS = {
+    **{op: op for op in ("add", "sub", "mul", "div", "floor_divide", "pow", "eq", "ne", "lt", "le", "gt",
+                         "ge")},
+    "true_divide": "div", "__and__": "logical_and", "__or__": "logical_or", "bitwise_and": "logical_and",
+    "bitwise_or": "logical_or", "__rsub__": "sub", "__rpow__": "pow", "__floordiv__": "floor_divide",
+}

@@ -37,8 +37,9 @@ class _ConvNd(Module):
         shape = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
         fan_in = (shape[1] * self.kernel_size[0] * self.kernel_size[1])
         self.weight = Parameter(shape + self.kernel_size, dtype, init=kaiming_uniform(fan_in))
-        self.bias = Parameter((out_channels,), dtype, init=kaiming_uniform(fan_in)) if bias else None
-        if not bias:
+        if bias:
+            self.bias = Parameter((out_channels,), dtype, init=kaiming_uniform(fan_in))
+        else:
             self.register_parameter("bias", None)
 
     def extra_repr(self) -> str:

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Type, Union
 import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
+from trtnn.errors import ConfigError, ShapeError, require_int
 
 from ..layers._init import kaiming_uniform
 from . import resnet
@@ -25,7 +26,13 @@ Heads = Dict[str, int]
 
 
 def _default_heads(heads: Optional[Heads], num_classes: int) -> Heads:
-    return dict(heads) if heads is not None else {"hm": num_classes, "wh": 2, "reg": 2}
+    if heads is None:
+        return {"hm": require_int(num_classes, "num_classes", "centernet"), "wh": 2, "reg": 2}
+    if not isinstance(heads, dict) or not heads:
+        raise ConfigError(f"centernet: heads must be a non-empty dict {{name: output channels}}, got {heads!r}")
+    for name, channels in heads.items():
+        require_int(channels, f"heads[{name!r}] (output channels)", "centernet")
+    return dict(heads)
 
 
 def _head(in_channels: int, head_conv: int, classes: int, final_kernel: int = 1) -> trtnn.Module:
@@ -99,6 +106,8 @@ resnet_spec = {18: (resnet.BasicBlock, [2, 2, 2, 2]),
 def centernet_resnet(num_layers: int = 18, heads: Optional[Heads] = None, head_conv: int = 64,
                      num_classes: int = 80) -> PoseResNet:
     """msra_resnet.get_pose_net(num_layers, heads, head_conv); heads default {'hm': num_classes, 'wh': 2, 'reg': 2}."""
+    if num_layers not in resnet_spec:
+        raise ConfigError(f"centernet_resnet: num_layers must be one of {sorted(resnet_spec)}, got {num_layers!r}")
     block, layers = resnet_spec[num_layers]
     return PoseResNet(block, layers, _default_heads(heads, num_classes), head_conv)
 
@@ -345,7 +354,8 @@ class DLASeg(trtnn.Module):
     def __init__(self, heads: Heads, down_ratio: int = 4, final_kernel: int = 1, last_level: int = 5,
                  head_conv: int = 256, out_channel: int = 0) -> None:
         super().__init__()
-        assert down_ratio in [2, 4, 8, 16]
+        if down_ratio not in (2, 4, 8, 16):
+            raise ConfigError(f"{type(self).__name__}: down_ratio must be 2, 4, 8 or 16, got {down_ratio!r}")
         self.first_level = int(math.log2(down_ratio))
         self.last_level = last_level
         self.base = dla34()
@@ -404,7 +414,8 @@ class IDAUpV0(trtnn.Module):
             setattr(self, f"node_{i}", node)
 
     def forward(self, layers: List[trtnn.Tensor]) -> Tuple[trtnn.Tensor, List[trtnn.Tensor]]:
-        assert len(self.channels) == len(layers), f"{len(self.channels)} vs {len(layers)} layers"
+        if len(self.channels) != len(layers):
+            raise ShapeError(f"IDAUpV0 takes {len(self.channels)} feature maps, got {len(layers)}")
         layers = list(layers)
         for i, l in enumerate(layers):
             upsample = getattr(self, f"up_{i}")
@@ -437,7 +448,8 @@ class DLAUpV0(trtnn.Module):
 
     def forward(self, layers: List[trtnn.Tensor]) -> trtnn.Tensor:
         layers = list(layers)
-        assert len(layers) > 1
+        if len(layers) < 2:
+            raise ShapeError(f"DLAUpV0 merges at least 2 feature maps, got {len(layers)}")
         for i in range(len(layers) - 1):
             ida = getattr(self, f"ida_{i}")
             x, y = ida(layers[-i - 2:])
@@ -452,7 +464,8 @@ class DLASegV0(trtnn.Module):
 
     def __init__(self, heads: Heads, down_ratio: int = 4, head_conv: int = 256) -> None:
         super().__init__()
-        assert down_ratio in [2, 4, 8, 16]
+        if down_ratio not in (2, 4, 8, 16):
+            raise ConfigError(f"{type(self).__name__}: down_ratio must be 2, 4, 8 or 16, got {down_ratio!r}")
         self.heads = heads
         self.first_level = int(math.log2(down_ratio))
         self.base = dla34(classifier=True)

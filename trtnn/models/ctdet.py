@@ -15,7 +15,7 @@ import torch
 
 from .. import functional as F
 from ..build import Input
-from ..errors import ShapeError
+from ..errors import ShapeError, require_fraction, require_int
 from ..module import Module
 from ..tensor import Tensor
 from .detect import Preprocess, _f32, _row_mask, _stable_topk, _threshold, image_inputs
@@ -84,7 +84,7 @@ class CtdetEnd2End(Module):
     def __init__(self, model: Module, K: int = 100, conf: float = 0.3, preprocess: Optional[Preprocess] = None,
                  runtime_thresholds: bool = False, scale_to_orig: bool = False) -> None:
         super().__init__()
-        self.K, self.conf = K, conf
+        self.K, self.conf = require_int(K, "K", "CtdetEnd2End"), require_fraction(conf, "conf", "CtdetEnd2End")
         self.runtime_thresholds, self.scale_to_orig = runtime_thresholds, scale_to_orig
         self.preprocess = preprocess
         self.model = model

@@ -26,7 +26,7 @@ import torch
 from .. import dtypes
 from .. import functional as F
 from ..build import Input
-from ..errors import ShapeError
+from ..errors import ShapeError, require_fraction
 from ..module import Module
 from ..tensor import Tensor
 
@@ -177,6 +177,8 @@ class NMS(Module):
     def __init__(self, conf: float = 0.25, iou: float = 0.7, max_det: int = 300, pre_nms_topk: int = 1000,
                  multi_label: bool = False) -> None:
         super().__init__()
+        require_fraction(conf, "conf", "NMS")
+        require_fraction(iou, "iou", "NMS")
         if not 1 <= pre_nms_topk <= MAX_PRE_NMS:
             raise ShapeError(f"pre_nms_topk must be in [1, {MAX_PRE_NMS}] (TensorRT TopK), got {pre_nms_topk}")
         if max_det < 1:

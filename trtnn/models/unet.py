@@ -8,6 +8,7 @@ import torch
 import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
+from trtnn.errors import ConfigError, require_int
 
 
 class DoubleConv(trtnn.Module):
@@ -85,7 +86,9 @@ class UNet(trtnn.Module):
                  out_threshold: float = 0.5) -> None:
         super().__init__()
         if output not in ("logits", "mask"):
-            raise ValueError(f"output must be 'logits' or 'mask', got {output!r}")
+            raise ConfigError(f"UNet: output must be 'logits' or 'mask', got {output!r}")
+        require_int(n_channels, "n_channels", "UNet")
+        require_int(n_classes, "n_classes", "UNet")
         self.n_channels = n_channels
         self.n_classes = n_classes
         self.bilinear = bilinear

@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from ..errors import InputError, ShapeError, TrtnnError, UnsupportedError
+from ..errors import ConfigError, InputError, ShapeError, TrtnnError, UnsupportedError
+from ..module import Module
 from . import control, ops_conv, ops_elementwise, ops_misc, ops_shape  # noqa: F401  (register handlers)
 from .common import HANDLERS, Node, dims, read_node, torch_dtype
 
@@ -30,6 +31,11 @@ def build_step(item: Union[Node, "control.Region"]) -> Step:
         if f"'{node.name}'" in e.message:
             raise
         raise UnsupportedError(f"layer '{node.name}' ({node.kind}): {e.message}") from e
+    except TrtnnError:
+        raise
+    except Exception as e:  # a setting the handler cannot read: name the layer instead of a bare Python error
+        raise UnsupportedError(f"layer '{node.name}' ({node.kind}): the CPU executor cannot read its settings "
+                               f"({type(e).__name__}: {e})") from e
     return fn, tuple(node.inputs), tuple(node.outputs), (), node.name, node.kind
 
 
@@ -138,6 +144,7 @@ class Executor:
     """
 
     def __init__(self, network: Any) -> None:
+        _check_network(network)
         # a trtnn Network also brings its inputs' profiles (min/max shapes of dynamic dims)
         self._profiles = {i.name: i.profile() for i in getattr(network, "inputs", ()) if i.is_dynamic}
         network = getattr(network, "network", network)
@@ -163,10 +170,14 @@ class Executor:
             if missing:
                 raise InputError(f"missing input(s) {missing}; the network's inputs are {self._describe()}")
             given = [inputs[n] for n in names]
-        else:
+        elif isinstance(inputs, (list, tuple)):
             given = list(inputs)
             if len(given) != len(names):
                 raise InputError(f"got {len(given)} inputs, the network takes {len(names)}: {self._describe()}")
+        else:
+            raise InputError(f"inputs must be a dict {{name: array}} or a list in input order, got "
+                             f"{type(inputs).__name__}" + (" (wrap it: [x])" if hasattr(inputs, "shape") else "")
+                             + f"; the network's inputs are {self._describe()}")
         env: Dict[Optional[str], Any] = dict(self._consts)
         env[None] = None
         for (name, shape, dtype), value in zip(self.input_specs, given):
@@ -216,6 +227,17 @@ class Executor:
         names += self.output_names
         # folded constants are shared between calls: hand out copies
         return {n: env[n].clone() if n in self._consts else env[n] for n in names}
+
+
+def _check_network(network: Any) -> None:
+    """A TensorRT INetworkDefinition or a trtnn Network; a trtnn Module or anything else is refused clearly."""
+    if isinstance(network, Module):
+        raise ConfigError(f"Executor takes a defined network, got the trtnn Module {type(network).__name__}; use "
+                          f"Executor.from_model(model, [trtnn.Input(...)]) or Executor(trtnn.define(model, inputs))")
+    inner = getattr(network, "network", network)
+    if not all(hasattr(inner, a) for a in ("num_inputs", "get_layer", "num_layers")):
+        raise ConfigError(f"Executor takes a trtnn Network (trtnn.define) or a TensorRT INetworkDefinition, got "
+                          f"{type(network).__name__}")
 
 
 def _fmt(shape: Sequence[int]) -> str:

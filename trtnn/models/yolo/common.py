@@ -12,6 +12,7 @@ import torch
 import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
+from trtnn.errors import ConfigError
 
 Tensor = trtnn.Tensor
 
@@ -187,7 +188,8 @@ class C2PSA(trtnn.Module):
 
     def __init__(self, c1, c2, n=1, e=0.5):
         super().__init__()
-        assert c1 == c2
+        if c1 != c2:
+            raise ConfigError(f"C2PSA keeps the channel count: c1 ({c1}) must equal c2 ({c2})")
         self.c = int(c1 * e)
         self.cv1 = Conv(c1, 2 * self.c, 1, 1)
         self.cv2 = Conv(2 * self.c, c1, 1)

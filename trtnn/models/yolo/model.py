@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Tuple
 
 import trtnn
 import trtnn.nn as nn
+from trtnn.errors import ConfigError, require_int
 from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, V5Detect
 from .graphs import YOLO11, YOLOV5, YOLOV8
 
@@ -60,7 +61,9 @@ class DetectionModel(trtnn.Module):
     def __init__(self, cfg: Dict[str, Any], scale: str = "n", nc: int = 80, ch: int = 3) -> None:
         super().__init__()
         if scale not in SCALES:
-            raise ValueError(f"scale must be one of n/s/m/l/x, got {scale!r}")
+            raise ConfigError(f"scale must be one of n/s/m/l/x, got {scale!r}")
+        require_int(nc, "nc (number of classes)", f"{type(self).__name__}")
+        require_int(ch, "ch (input channels)", f"{type(self).__name__}")
         self.model, self.save = parse_model(cfg, scale, nc, ch)
         self.stride = self.model[-1].stride
         for m in self.modules():  # initialize_weights()
