@@ -269,7 +269,6 @@ def test_keyboard_interrupt_exits_130_with_one_line(tmp_path, capsys, monkeypatc
 
 # Needs the builder-side change (trtnn.build cancels TensorRT's build on SIGINT through its IProgressMonitor and
 # raises KeyboardInterrupt); until that is merged TensorRT finishes the build and this fails.
-@pytest.mark.xfail(reason="needs the builder-side SIGINT cancel (issue 8, part D)", strict=False)
 @pytest.mark.parametrize("terminal", [False, True], ids=["pipes", "terminal"])
 def test_sigint_cancels_a_real_build(terminal, tmp_path):
     import pty

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import dtypes
 from ..build import Input
@@ -38,17 +38,30 @@ def split_named(spec: str, flag: str, with_dtype: bool) -> Tuple[str, str, Optio
     return parts[0], parts[1], parts[2] if len(parts) == 3 else None
 
 
-def parse_input(spec: str) -> Input:
-    """`--input name:1x3x224x224[:dtype]` -> Input (-1 dims are dynamic: see `with_profiles`)."""
+class InputSpec(NamedTuple):
+    """What `--input` says: name, shape (-1 = dynamic, its range from --min/--max) and dtype."""
+
+    name: str
+    shape: Shape
+    dtype: Any
+
+    @property
+    def is_dynamic(self) -> bool:
+        return -1 in self.shape
+
+
+def parse_input(spec: str) -> InputSpec:
+    """`--input name:1x3x224x224[:dtype]` -> InputSpec (-1 dims are dynamic: see `with_profiles`)."""
     name, shape, dtype = split_named(spec, "--input", with_dtype=True)
     try:
         dt = dtypes.to_torch(dtype or "fp32")
     except TrtnnError as e:
         raise ConfigError(f"--input {spec!r}: {e.message}") from None
-    return Input(name, parse_shape(shape, f"--input {spec!r}", dynamic=True), dt)
+    return InputSpec(name, parse_shape(shape, f"--input {spec!r}", dynamic=True), dt)
 
 
-def with_profiles(inputs: List[Input], mins: Sequence[str], opts: Sequence[str], maxs: Sequence[str]) -> List[Input]:
+def with_profiles(inputs: List[InputSpec], mins: Sequence[str], opts: Sequence[str], maxs: Sequence[str]
+                  ) -> List[Input]:
     """Give the dynamic inputs their trtexec-style `--min/--opt/--max NAME:SHAPE` ranges (--opt defaults to --max)."""
     by_name = {i.name: i for i in inputs}
     given: Dict[str, Dict[str, Shape]] = {"min": {}, "opt": {}, "max": {}}
@@ -72,7 +85,7 @@ def with_profiles(inputs: List[Input], mins: Sequence[str], opts: Sequence[str],
     out = []
     for inp in inputs:
         if not inp.is_dynamic:
-            out.append(inp)
+            out.append(Input(inp.name, inp.shape, inp.dtype))
             continue
         lo, hi = given["min"].get(inp.name), given["max"].get(inp.name)
         if lo is None or hi is None:
