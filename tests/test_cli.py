@@ -267,8 +267,7 @@ def test_keyboard_interrupt_exits_130_with_one_line(tmp_path, capsys, monkeypatc
     assert code == 130 and err == "trtnn build: interrupted\n" and out == "" and os.listdir(tmp_path) == []
 
 
-# Needs the builder-side change (trtnn.build cancels TensorRT's build on SIGINT through its IProgressMonitor and
-# raises KeyboardInterrupt); until that is merged TensorRT finishes the build and this fails.
+# trtnn.build cancels TensorRT's build on SIGINT through its IProgressMonitor and raises KeyboardInterrupt.
 @pytest.mark.parametrize("terminal", [False, True], ids=["pipes", "terminal"])
 def test_sigint_cancels_a_real_build(terminal, tmp_path):
     import pty
