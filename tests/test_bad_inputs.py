@@ -412,6 +412,18 @@ cli_case("cli weights truncated", ("build", "unet", "--weights", "{tmp}/cut.pt",
          "truncated", setup=truncated("cut.pt"))
 cli_case("cli weights of another family", ("build", "unet", "--weights", "{tmp}/w.pt", "--imgsz", "64", "-o",
                                            "{tmp}/u.plan"), "missing", setup=yolo_weights)
+def seg_weights(tmp: Path) -> None:
+    trtnn.save_checkpoint(trtnn.models.yolov8_seg("n", nc=2).state_dict(), tmp / "seg.pt")
+
+
+cli_case("cli segmentation weights for a detection name", ("build", "yolov8n", "--weights", "{tmp}/seg.pt", "--imgsz",
+                                                           "64", "-o", "{tmp}/y.plan"), "segmentation", "yolov8n-seg",
+         setup=seg_weights)
+cli_case("cli detection weights for a segmentation name", ("build", "yolov8n-seg", "--weights", "{tmp}/w.pt",
+                                                           "--imgsz", "64", "-o", "{tmp}/y.plan"), "detection",
+         "use yolov8n", setup=yolo_weights)
+cli_case("cli end2end for a segmentation model", ("build", "yolov8n-seg", "--random-weights", "--imgsz", "64",
+                                                  "--end2end", "-o", "{tmp}/y.plan"), "not implemented yet")
 cli_case("cli convert unknown format", ("convert", "{tmp}/w.pt", "{tmp}/w.onnx"), ".onnx", setup=write_ckpt("w.pt"))
 cli_case("cli convert onto itself", ("convert", "{tmp}/w.pt", "{tmp}/w.pt"), "same", setup=write_ckpt("w.pt"))
 cli_case("cli convert missing source", ("convert", "{tmp}/nothere.pt", "{tmp}/w.safetensors"), "nothere.pt")

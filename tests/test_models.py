@@ -20,6 +20,7 @@ import refmodels as ref  # noqa: E402
 import trtnn  # noqa: E402
 import trtnn.nn as nn  # noqa: E402
 from trtnn.models import MODELS, UNet, get, yolo11, yolov5, yolov8  # noqa: E402
+from trtnn.models.yolo import yolo11_seg, yolov8_seg  # noqa: E402
 from trtnn.reference import Executor  # noqa: E402
 from harness import parse_keys  # noqa: E402
 
@@ -31,6 +32,8 @@ PAIRS = {  # name -> (reference factory, trtnn factory)
     "yolov8n": (lambda: ref.yolov8("n"), lambda: yolov8("n")),
     "yolo11n": (lambda: ref.yolo11("n"), lambda: yolo11("n")),
     "yolov5s": (lambda: ref.yolov5("s"), lambda: yolov5("s")),
+    "yolov8n-seg": (lambda: ref.yolov8_seg("n"), lambda: yolov8_seg("n")),
+    "yolo11n-seg": (lambda: ref.yolo11_seg("n"), lambda: yolo11_seg("n")),
 }
 
 
@@ -124,6 +127,29 @@ def test_detect_numerics(name):
         boxes, scores = (got[:, :4], y[:, :4]), (got[:, 4:], y[:, 4:])
     assert rel_err(*boxes) <= TOL and rel_err(*scores) <= TOL
     assert {"model.9", f"model.{len(r.model) - 1}"} <= set(net.module_outputs)  # layers named by module path
+
+
+@pytest.mark.parametrize("make_ref,make,shape", [
+    (lambda: ref.yolov8_seg("n", 3), lambda: yolov8_seg("n", 3), (2, 3, 96, 128)),
+    (lambda: ref.yolo11_seg("n"), lambda: yolo11_seg("n"), (1, 3, 64, 96)),
+], ids=["yolov8n-seg_nc3", "yolo11n-seg"])
+def test_segment_numerics(make_ref, make, shape):
+    """Segment head: detect output + 32 mask coefficients per anchor, and the prototypes at 1/4 resolution."""
+    r = ref.randomize_bn(make_ref(), seed=5)
+    model = make()
+    model.load_state_dict(r.state_dict())
+    net = trtnn.define(model, [trtnn.Input("images", shape)])
+    got = Executor(net.network)({"images": torch.randn(shape, generator=torch.Generator().manual_seed(6))})
+    with torch.no_grad():
+        pred, protos = r(torch.randn(shape, generator=torch.Generator().manual_seed(6)))
+    h, w = shape[2:]
+    nc = r.model[-1].nc
+    assert pred.shape == (shape[0], 4 + nc + 32, sum((h // s) * (w // s) for s in (8, 16, 32)))
+    assert protos.shape == (shape[0], 32, h // 4, w // 4)
+    assert [o.name for o in net.outputs] == ["output0", "output1"]
+    assert got["output0"].shape == pred.shape and got["output1"].shape == protos.shape
+    for a, b in ((got["output0"][:, :4], pred[:, :4]), (got["output0"][:, 4:], pred[:, 4:]), (got["output1"], protos)):
+        assert rel_err(a, b) <= TOL
 
 
 # ------------------------------------------------------------------------------------------- (d) engines

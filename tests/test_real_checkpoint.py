@@ -18,6 +18,7 @@ from trtnn.reference import Executor
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 CKPT = os.path.join(SHARED, "yolov8n_shapes.pt")
+SEG_CKPT = os.path.join(SHARED, "yolov8n-seg_shapes.pt")
 pytestmark = pytest.mark.skipif(not os.path.exists(CKPT), reason=f"needs the project's shared data ({CKPT})")
 N_IMAGES = 40
 
@@ -62,3 +63,22 @@ def test_end2end_equals_the_original_postprocessing_and_scores_well(model, shape
     r = got.results()
     assert r == pytest.approx(want.results())
     assert r["images"] == N_IMAGES and r["mAP50-95"] > 0.94 and r["mAP50"] > 0.98
+
+
+def test_segmentation_checkpoint_raw_outputs_equal_the_reference(shapes):
+    """The real YOLOv8n-seg checkpoint: loaded by family name (3 classes read off it), its raw outputs (detections +
+    mask coefficients, prototypes) on real validation images equal the PyTorch reference model's."""
+    import refmodels as ref
+
+    model = trtnn.models.from_checkpoint("yolov8n-seg", SEG_CKPT)
+    assert model.model[-1].nc == 3 and model.num_parameters() == 3_264_201
+    r = ref.yolov8_seg("n", nc=3)
+    r.load_state_dict({k: v.float() for k, v in trtnn.load_checkpoint(SEG_CKPT).items()})
+    images, _, _, _ = next(shapes.batches(4, (320, 320)))
+    x = torch.from_numpy(images).flip(-1).permute(0, 3, 1, 2).float() / 255
+    got = Executor(trtnn.define(model, [trtnn.Input("images", tuple(x.shape))]).network)({"images": x})
+    with torch.no_grad():
+        pred, protos = r(x)
+    for a, b in ((got["output0"][:, :4], pred[:, :4]), (got["output0"][:, 4:], pred[:, 4:]), (got["output1"], protos)):
+        assert ((a - b).abs().max() / b.abs().max()).item() < 3e-5  # measured 1e-5 (BatchNorm folded in fp32)
+    assert pred[:, 4:7].amax().item() > 0.9  # a trained model: confident detections on its own data

@@ -14,7 +14,7 @@ import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ may or may not become a package
 
-from refmodels import randomize_bn, unet, yolo11, yolov5, yolov8  # noqa: E402
+from refmodels import randomize_bn, unet, yolo11, yolo11_seg, yolov5, yolov8, yolov8_seg  # noqa: E402
 from refmodels import detect_postprocess as pp  # noqa: E402
 from harness import parse_keys  # noqa: E402
 
@@ -25,6 +25,8 @@ BUILDERS = {
     "yolov8n": lambda: yolov8("n"),
     "yolo11n": lambda: yolo11("n"),
     "yolov5s": lambda: yolov5("s"),
+    "yolov8n-seg": lambda: yolov8_seg("n"),
+    "yolo11n-seg": lambda: yolo11_seg("n"),
 }
 
 
@@ -54,8 +56,10 @@ PARAMS = {  # sum of numel over model.parameters(): includes DFL conv (16), excl
     ("yolov5", "n"): 1_872_157, ("yolov5", "s"): 7_235_389, ("yolov5", "m"): 21_190_557,
     ("yolov5", "l"): 46_563_709, ("yolov5", "x"): 86_749_405,
     ("unet", False): 31_037_698, ("unet", True): 17_263_042,
+    ("yolov8-seg", "n"): 3_409_968, ("yolo11-seg", "n"): 2_876_848,  # MODELS.md
 }
-FACTORIES = {"yolov8": yolov8, "yolo11": yolo11, "yolov5": yolov5, "unet": lambda b: unet(3, 2, bilinear=b)}
+FACTORIES = {"yolov8": yolov8, "yolo11": yolo11, "yolov5": yolov5, "unet": lambda b: unet(3, 2, bilinear=b),
+             "yolov8-seg": yolov8_seg, "yolo11-seg": yolo11_seg}
 
 
 @pytest.mark.parametrize("family,scale", list(PARAMS))

@@ -3,7 +3,7 @@
 Written for trtnn's tests (no ultralytics / torchvision dependency):
 
 * :mod:`.unet` -- milesial/Pytorch-UNet ``UNet``.
-* :mod:`.yolo` -- ultralytics YOLOv8 / YOLO11 and ultralytics/yolov5 v7.0 detection models.
+* :mod:`.yolo` -- ultralytics YOLOv8 / YOLO11 detection and segmentation, ultralytics/yolov5 v7.0 detection.
 * :mod:`.centernet` -- xingyizhou/CenterNet ctdet models (msra_resnet, pose_dla_dcn with a pure-torch DCNv2,
   dlav0) and ``ctdet_decode``.
 * :mod:`.detect_postprocess` -- the originals' predict-time NMS and letterbox box mapping.
@@ -25,10 +25,10 @@ from .centernet import (
     deform_conv2d_ref,
 )
 from .unet import UNet, unet
-from .yolo import randomize_bn, yolo11, yolov5, yolov8
+from .yolo import randomize_bn, yolo11, yolo11_seg, yolov5, yolov8, yolov8_seg
 
 __all__ = [
-    "UNet", "unet", "yolov8", "yolo11", "yolov5", "randomize_bn",
+    "UNet", "unet", "yolov8", "yolo11", "yolov5", "yolov8_seg", "yolo11_seg", "randomize_bn",
     "PoseResNet", "DLASeg", "DLASegV0", "DCN", "deform_conv2d_ref",
     "centernet_resnet", "centernet_dla34_dcn", "centernet_dlav0_34", "ctdet_decode", "ctdet_detect",
 ]

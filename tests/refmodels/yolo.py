@@ -8,6 +8,8 @@ DetectionModel) and yolov5 models/{common,yolo}.py: same module names and nestin
 
 * v8 / 11: ``[B, 4 + nc, A]`` -- xywh in input pixels, then sigmoid class scores.
 * v5:      ``[B, 3 * sum(H_i * W_i), 5 + nc]`` -- (cx, cy, w, h, obj, cls...), all post-sigmoid.
+* v8 / 11 -seg: ``([B, 4 + nc + 32, A], protos [B, 32, H / 4, W / 4])`` -- the detect output followed by each
+  anchor's mask coefficients, and the mask prototypes (ultralytics' Segment head in export mode).
 
 In train mode the Detect layer returns the raw per-level maps, as in the originals.
 """
@@ -293,6 +295,40 @@ class Detect(nn.Module):
         return torch.cat((dbox, cls.sigmoid()), 1)
 
 
+class Proto(nn.Module):
+    """ultralytics Proto (block.py): mask prototypes at twice the P3 resolution (a 2x2 stride-2 transposed conv)."""
+
+    def __init__(self, c1, c_=256, c2=32):
+        super().__init__()
+        self.cv1 = Conv(c1, c_, k=3)
+        self.upsample = nn.ConvTranspose2d(c_, c_, 2, 2, 0, bias=True)
+        self.cv2 = Conv(c_, c_, k=3)
+        self.cv3 = Conv(c_, c2)
+
+    def forward(self, x):
+        return self.cv3(self.cv2(self.upsample(self.cv1(x))))
+
+
+class Segment(Detect):
+    """ultralytics Segment head (head.py): Detect plus per-anchor mask coefficients (cv4) and the prototypes."""
+
+    def __init__(self, nc=80, nm=32, npr=256, ch=(), legacy=True):
+        super().__init__(nc, ch, legacy)
+        self.nm, self.npr = nm, npr
+        self.proto = Proto(ch[0], self.npr, self.nm)
+        c4 = max(ch[0] // 4, self.nm)
+        self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, self.nm, 1)) for x in ch)
+
+    def forward(self, x):
+        p = self.proto(x[0])
+        bs = p.shape[0]
+        mc = torch.cat([self.cv4[i](x[i]).view(bs, self.nm, -1) for i in range(self.nl)], 2)
+        x = Detect.forward(self, x)
+        if self.training:
+            return x, mc, p
+        return torch.cat([x, mc], 1), p
+
+
 class V5Detect(nn.Module):
     """yolov5 v7.0 models/yolo.py Detect: anchor-based; ``anchors`` buffer (nl, na, 2) is in grid units."""
 
@@ -406,6 +442,9 @@ YOLO11 = {  # ultralytics/cfg/models/11/yolo11.yaml
     ],
 }
 
+YOLOV8_SEG = {**YOLOV8, "head": YOLOV8["head"][:-1] + [[[15, 18, 21], 1, Segment, ["nc", 32, 256]]]}  # yolov8-seg.yaml
+YOLO11_SEG = {**YOLO11, "head": YOLO11["head"][:-1] + [[[16, 19, 22], 1, Segment, ["nc", 32, 256]]]}  # yolo11-seg.yaml
+
 YOLOV5 = {  # ultralytics/yolov5 v7.0 models/yolov5{n,s,m,l,x}.yaml (one file per scale, same graph)
     "scales": {  # [depth_multiple, width_multiple]; v5 has no max_channels
         "n": [0.33, 0.25, math.inf], "s": [0.33, 0.50, math.inf], "m": [0.67, 0.75, math.inf],
@@ -475,6 +514,8 @@ def parse_model(d, scale, nc, ch=3):
             c2 = sum(ch[x] for x in f)
         elif m is Detect:
             args = [args[0], [ch[x] for x in f], legacy]
+        elif m is Segment:  # nc, nm, npr: the protos scale like channels
+            args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy]
         elif m is V5Detect:
             args = [*args, [ch[x] for x in f]]
         else:
@@ -536,6 +577,18 @@ def yolo11(scale="n", nc=80):
     """Eval-mode YOLO11 detection model (ultralytics yolo11{scale}.yaml)."""
     _check_scale(scale)
     return DetectionModel(YOLO11, scale, nc).eval()
+
+
+def yolov8_seg(scale="n", nc=80):
+    """Eval-mode YOLOv8 segmentation model (ultralytics yolov8{scale}-seg.yaml)."""
+    _check_scale(scale)
+    return DetectionModel(YOLOV8_SEG, scale, nc).eval()
+
+
+def yolo11_seg(scale="n", nc=80):
+    """Eval-mode YOLO11 segmentation model (ultralytics yolo11{scale}-seg.yaml)."""
+    _check_scale(scale)
+    return DetectionModel(YOLO11_SEG, scale, nc).eval()
 
 
 def yolov5(scale="s", nc=80):

@@ -279,9 +279,9 @@ def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> 
         model = make_trtnn_model(spec.variants[args.target], args.target, **kwargs)
     else:
         model = make_trtnn_model(load_target(args.target), args.target)
-    if state is not None:
-        if spec is not None:
-            state = registry.drop_keys(state, spec.unused_keys, args.target, keep=model.state_dict())
+    if state is not None and spec is not None:
+        registry.load_weights(model, state, args.target)
+    elif state is not None:
         model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights
     if args.input:
         return model, with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)

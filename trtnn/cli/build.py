@@ -51,8 +51,9 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
             raise ConfigError(f"{', '.join(given)}: only with --end2end")
         return None
     if spec is None or spec.end2end is None:
-        raise ConfigError(f"--end2end is for the registered YOLO and CenterNet models (yolov8n, yolo11s, yolov5m, "
-                          f"centernet_dla34, ...), not {args.target!r}")
+        raise ConfigError((spec.end2end_note + "; " if spec is not None and spec.end2end_note else "")
+                          + f"--end2end is for the registered YOLO detection and CenterNet models (yolov8n, yolo11s, "
+                          f"yolov5m, centernet_dla34, ...), not {args.target!r}")
     if args.input:
         raise ConfigError("--end2end makes its inputs from --imgsz/--batch/--max-batch, not --input")
     refused = [flag for dest, flag in E2E_FLAGS.items() if getattr(args, dest) is not None

@@ -13,7 +13,7 @@ from ..module import Module
 from .centernet import centernet_dla34, centernet_dlav0_34, centernet_resnet
 from .registry import SPECS, ModelSpec, from_checkpoint, register, spec
 from .unet import UNet
-from .yolo import yolo11, yolov5, yolov8
+from .yolo import yolo11, yolo11_seg, yolov5, yolov8, yolov8_seg
 from . import specs as _specs  # noqa: F401  (registers the shipped families)
 
 MODELS: Dict[str, Callable[..., Module]] = {name: s.variants[name] for name, s in SPECS.items()}
@@ -25,4 +25,4 @@ def get(name: str) -> Callable[..., Module]:
 
 
 __all__ = ["MODELS", "SPECS", "ModelSpec", "UNet", "centernet_dla34", "centernet_dlav0_34", "centernet_resnet",
-           "from_checkpoint", "get", "register", "spec", "yolo11", "yolov5", "yolov8"]
+           "from_checkpoint", "get", "register", "spec", "yolo11", "yolo11_seg", "yolov5", "yolov8", "yolov8_seg"]

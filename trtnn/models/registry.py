@@ -96,6 +96,19 @@ def from_checkpoint(name: str, path: str, *, ignore_keys: Sequence[str] = (), **
     s = spec(name)
     state = drop_keys(load_checkpoint(path), ignore_keys, name)
     model = s.variants[name](**{**s.config_from_state_dict(state), **overrides})
-    state = drop_keys(state, s.unused_keys, name, keep=model.state_dict())
-    model.load_state_dict(state, strict=True, assign=True)
+    load_weights(model, state, name)
     return model
+
+
+def load_weights(model: Module, state: Mapping[str, Any], name: str) -> None:
+    """Load a checkpoint's state_dict into registered model `name` strictly, without copying (keys its family knows
+    are unused dropped); a checkpoint of the same family's other task (a -seg file for a detection name, or the
+    reverse) is refused naming the model to use."""
+    seg_file = any(".proto." in k for k in state)
+    other = f"{name}-seg" if seg_file and not name.endswith("-seg") else name[:-4] if not seg_file and \
+        name.endswith("-seg") and any(".cv3." in k for k in state) else None
+    if other in SPECS:
+        task = "segmentation" if seg_file else "detection"
+        raise ConfigError(f"{name}: the checkpoint holds a {task} model; use {other}")
+    state = drop_keys(state, SPECS[name].unused_keys, name, keep=model.state_dict())
+    model.load_state_dict(state, strict=True, assign=True)

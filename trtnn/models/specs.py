@@ -10,7 +10,7 @@ from .ctdet import CtdetEnd2End, ctdet_preprocess
 from .detect import End2End, Preprocess
 from .registry import ModelSpec, StateDict, numel, register
 from .unet import UNet
-from .yolo import yolo11, yolov5, yolov8
+from .yolo import yolo11, yolo11_seg, yolov5, yolov8, yolov8_seg
 
 
 def _first(state: StateDict, pattern: str) -> Optional[str]:
@@ -57,6 +57,14 @@ for _family, _factory, _kind, _iou, _max_det in (("yolov8", yolov8, "v8", 0.7, 3
         config_from_state_dict=_yolov5_config if _kind == "v5" else _yolov8_config, with_classes=_with_nc,
         imgsz=(640, 640), input_name="images", stride=32, end2end=partial(_yolo_end2end, _kind),
         end2end_defaults={"conf": 0.25, "iou": _iou, "max_det": _max_det, "pre_nms_topk": 1000}))
+
+
+for _family, _factory in (("yolov8", yolov8_seg), ("yolo11", yolo11_seg)):
+    register(ModelSpec(  # raw outputs (pred [B, 4 + nc + 32, A], protos); masks in the engine: not yet
+        family=f"{_family}-seg", variants={f"{_family}{s}-seg": partial(_factory, s) for s in "nsmlx"},
+        config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images",
+        stride=32, end2end_note="segmentation models build their raw outputs (pred, protos); end-to-end mask "
+                                "decoding inside the engine is not implemented yet"))
 
 
 # ---- UNet ---------------------------------------------------------------------------------------------------

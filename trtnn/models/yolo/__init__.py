@@ -1,9 +1,10 @@
-"""YOLOv8, YOLO11 and YOLOv5 detection models whose state_dicts are the originals'."""
+"""YOLOv8, YOLO11 and YOLOv5 detection (and YOLOv8 / YOLO11 segmentation) models whose state_dicts are the originals'."""
 from .common import (C2PSA, DFL, SPPF, Attention, Bottleneck, C2f, C3, C3k, C3k2, Concat, Conv, Detect, DWConv,
-                     PSABlock, V5Detect)
-from .model import DetectionModel, parse_model, yolo11, yolov5, yolov8
+                     Proto, PSABlock, Segment, V5Detect)
+from .model import DetectionModel, parse_model, yolo11, yolo11_seg, yolov5, yolov8, yolov8_seg
 
 __all__ = [
     "C2PSA", "DFL", "SPPF", "Attention", "Bottleneck", "C2f", "C3", "C3k", "C3k2", "Concat", "Conv", "Detect",
-    "DWConv", "DetectionModel", "PSABlock", "V5Detect", "parse_model", "yolo11", "yolov5", "yolov8",
+    "DWConv", "DetectionModel", "PSABlock", "Proto", "Segment", "V5Detect", "parse_model", "yolo11", "yolo11_seg",
+    "yolov5", "yolov8", "yolov8_seg",
 ]

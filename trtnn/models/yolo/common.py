@@ -215,6 +215,20 @@ class DFL(trtnn.Module):
         return self.conv(x.view(b, 4, self.c1, a).transpose(2, 1).softmax(1)).view(b, 4, a)
 
 
+class Proto(trtnn.Module):
+    """YOLOv8 mask Proto module for segmentation models: c_ prototypes at twice the P3 resolution -> c2 masks."""
+
+    def __init__(self, c1, c_=256, c2=32):
+        super().__init__()
+        self.cv1 = Conv(c1, c_, k=3)
+        self.upsample = nn.ConvTranspose2d(c_, c_, 2, 2, 0, bias=True)  # nn.Upsample(scale_factor=2, mode='nearest')
+        self.cv2 = Conv(c_, c_, k=3)
+        self.cv3 = Conv(c_, c2)
+
+    def forward(self, x):
+        return self.cv3(self.cv2(self.upsample(self.cv1(x))))
+
+
 # ---- ultralytics/utils/tal.py -----------------------------------------------------------------------------------
 def make_anchors(feats: Sequence[Tensor], strides, grid_cell_offset=0.5) -> Tuple[torch.Tensor, torch.Tensor]:
     """Anchor points and strides from the feature maps' static shapes: constants computed in Python."""
@@ -283,6 +297,26 @@ class Detect(trtnn.Module):
         box, cls = x_cat.split((self.reg_max * 4, self.nc), 1)
         dbox = dist2bbox(self.dfl(box), anchors.unsqueeze(0), xywh=True, dim=1) * strides
         return F.cat((dbox, cls.sigmoid()), 1)
+
+
+class Segment(Detect):
+    """YOLOv8 / YOLO11 Segment head; forward returns the export outputs (pred [B, 4 + nc + nm, A], protos [B, nm,
+    H/4, W/4]): Detect's boxes and class scores followed by each anchor's nm mask coefficients."""
+
+    def __init__(self, nc=80, nm=32, npr=256, ch=(), legacy=True):
+        super().__init__(nc, ch, legacy)
+        self.nm = nm  # number of masks
+        self.npr = npr  # number of protos
+        self.proto = Proto(ch[0], self.npr, self.nm)  # protos
+        c4 = max(ch[0] // 4, self.nm)
+        self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, self.nm, 1)) for x in ch)
+
+    def forward(self, x: List[Tensor]) -> Tuple[Tensor, Tensor]:
+        p = self.proto(x[0])  # mask protos
+        bs = p.shape[0]  # batch size
+        mc = F.cat([self.cv4[i](x[i]).view(bs, self.nm, -1) for i in range(self.nl)], 2)  # mask coefficients
+        x = Detect.forward(self, x)
+        return F.cat([x, mc], 1), p
 
 
 class V5Detect(trtnn.Module):

@@ -1,11 +1,12 @@
 """The originals' model yaml files as Python: layer graphs ([from, repeats, module, args]) and scales.
 
-ultralytics/cfg/models/v8/yolov8.yaml, ultralytics/cfg/models/11/yolo11.yaml, yolov5 v7.0 models/yolov5{s}.yaml.
+ultralytics/cfg/models/v8/yolov8{,-seg}.yaml, ultralytics/cfg/models/11/yolo11{,-seg}.yaml, yolov5 v7.0
+models/yolov5{s}.yaml.
 """
 import math
 
 import trtnn.nn as nn
-from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, V5Detect
+from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
 
 UP = (nn.Upsample, [None, 2, "nearest"])
 
@@ -77,6 +78,16 @@ YOLO11 = {
         [[16, 19, 22], 1, Detect, ["nc"]],  # Detect(P3, P4, P5)
     ],
 }
+
+
+
+def with_head(graph: dict, head: list) -> dict:
+    """`graph` with its last layer (the Detect head) replaced: the -seg yaml files differ only there."""
+    return {**graph, "head": graph["head"][:-1] + [head]}
+
+
+YOLOV8_SEG = with_head(YOLOV8, [[15, 18, 21], 1, Segment, ["nc", 32, 256]])  # Segment(P3, P4, P5)
+YOLO11_SEG = with_head(YOLO11, [[16, 19, 22], 1, Segment, ["nc", 32, 256]])
 
 YOLOV5 = {
     "scales": {  # [depth_multiple, width_multiple, max_channels]: v5 has no channel cap

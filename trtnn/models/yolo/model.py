@@ -7,8 +7,8 @@ from typing import Any, Dict, List, Tuple
 import trtnn
 import trtnn.nn as nn
 from trtnn.errors import ConfigError, require_int
-from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, V5Detect
-from .graphs import YOLO11, YOLOV5, YOLOV8
+from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
+from .graphs import YOLO11, YOLO11_SEG, YOLOV5, YOLOV8, YOLOV8_SEG
 
 SCALES = "nsmlx"
 
@@ -41,6 +41,8 @@ def parse_model(d: Dict[str, Any], scale: str, nc: int, ch: int = 3) -> Tuple[nn
             c2 = sum(ch[x] for x in f)
         elif m is Detect:
             args = [args[0], [ch[x] for x in f], legacy]
+        elif m is Segment:  # nc, nm, npr (the protos, scaled like a channel count)
+            args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy]
         elif m is V5Detect:
             args = [*args, [ch[x] for x in f]]
         else:
@@ -88,6 +90,16 @@ def yolov8(scale: str = "n", nc: int = 80) -> DetectionModel:
 def yolo11(scale: str = "n", nc: int = 80) -> DetectionModel:
     """YOLO11{scale} detection model; output [B, 4 + nc, A] (xywh pixels, class scores)."""
     return DetectionModel(YOLO11, scale, nc)
+
+
+def yolov8_seg(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLOv8{scale}-seg: outputs (pred [B, 4 + nc + 32, A], protos [B, 32, H/4, W/4])."""
+    return DetectionModel(YOLOV8_SEG, scale, nc)
+
+
+def yolo11_seg(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLO11{scale}-seg: outputs (pred [B, 4 + nc + 32, A], protos [B, 32, H/4, W/4])."""
+    return DetectionModel(YOLO11_SEG, scale, nc)
 
 
 def yolov5(scale: str = "s", nc: int = 80) -> DetectionModel:
