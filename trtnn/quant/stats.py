@@ -1,0 +1,61 @@
+"""Per-tensor calibration statistics: running abs-max and a fixed-size histogram of |x|, collected in one pass.
+
+Histogram scheme: `num_bins` equal bins over [0, R]; bin k counts k * R / num_bins <= |x| < (k + 1) * R / num_bins
+(|x| == R goes in the last bin, as torch.histc does). R is set by the first batch whose max |x| is non-zero (R = that
+max; zeros seen before go in bin 0). When a later batch has a larger max, R doubles as many times as needed and the
+old counts are re-binned EXACTLY by adding adjacent pairs of bins (bin 2j and 2j+1 -> bin j) per doubling, so no count
+is split or interpolated. Hence the final R is at most twice the overall max, and the result depends only on the data
+and its order (deterministic). Counts are kept in float64 and histogrammed in chunks of at most 2**24 elements, so
+every count is exact.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+
+_CHUNK = 1 << 24  # torch.histc counts in float32: exact up to 2**24 per call
+
+
+class TensorStats:
+    """Statistics of one tensor over all calibration batches (see the module docstring for the histogram)."""
+
+    def __init__(self, name: str, num_bins: int = 2048) -> None:
+        self.name = name
+        self.num_bins = num_bins
+        self.absmax = 0.0
+        self.range = 0.0  # R: the histogram covers [0, R]
+        self.hist = np.zeros(num_bins, dtype=np.float64)
+
+    @property
+    def bin_width(self) -> float:
+        return self.range / self.num_bins
+
+    def update(self, x: torch.Tensor, batch: int = 0) -> None:
+        """Add the values of `x` (any shape, floating) seen in calibration batch `batch` (named in errors)."""
+        flat = x.detach().reshape(-1)
+        if flat.numel() == 0:
+            return
+        absx = flat.abs() if flat.dtype == torch.float32 else flat.float().abs()
+        m = float(absx.max())
+        if not math.isfinite(m):
+            raise InputError(f"tensor '{self.name}' has non-finite values (inf or nan) in calibration batch {batch}: "
+                             f"check the data and its preprocessing")
+        self.absmax = max(self.absmax, m)
+        if m == 0.0:
+            self.hist[0] += flat.numel()
+            return
+        if self.range == 0.0:
+            self.range = m
+        while m > self.range:
+            self._double_range()
+        for chunk in absx.split(_CHUNK):
+            self.hist += torch.histc(chunk, self.num_bins, 0.0, self.range).double().numpy()
+
+    def _double_range(self) -> None:
+        pairs = self.hist.reshape(-1, 2).sum(axis=1)
+        self.hist = np.concatenate([pairs, np.zeros(self.num_bins - pairs.size)])
+        self.range *= 2.0
