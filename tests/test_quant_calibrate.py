@@ -10,13 +10,15 @@ import torch
 import trtnn
 import trtnn.nn as nn
 from trtnn.quant import TensorStats, compute_amax
+from trtnn.quant.calibrator import observed_forward
+from trtnn.quant.stats import sample_stride
 from trtnn.quant.data import centernet_affine, yolo_preprocess
 
 cv2 = pytest.importorskip("cv2")
 
 
 def stats_of(values, num_bins=2048):
-    s = TensorStats("t", num_bins)
+    s = TensorStats("t", num_bins, samples=None)
     s.update(torch.as_tensor(np.asarray(values, np.float32)))
     return s
 
@@ -62,10 +64,20 @@ def test_histogram_counts_abs_values_and_rebins_exactly_when_the_max_grows():
 
 
 def test_histogram_counts_stay_exact_beyond_float32_precision():
-    s = TensorStats("t", 128)
+    s = TensorStats("t", 128, samples=None)
     s.update(torch.zeros(3))  # all zero before any range: bin 0
     s.update(torch.ones((1 << 24) + 3))
     assert s.hist[0] == 3 and s.hist[-1] == (1 << 24) + 3
+
+
+def test_large_tensors_histogram_a_strided_sample_but_the_absmax_sees_all():
+    assert sample_stride(1000, 1000) == 1 and sample_stride(1000, None) == 1
+    assert sample_stride(4 * 16 * 160 * 160, 8192) == 201  # 200 would share factors 2 and 5 with the size
+    x = torch.ones(2, 8, 30, 30)
+    x.view(-1)[1] = -5.0  # not in the sample: stride 7 (3 to 6 share factors with 14400) from index 0
+    s = TensorStats("t", 128, samples=5000)
+    s.update(x)
+    assert s.absmax == 5.0 and s.hist.sum() == 2058 and s.hist[25] == 2058  # ceil(14400 / 7); 1.0 of [0, 5]: bin 25
 
 
 def test_non_finite_values_name_the_tensor_and_batch():
@@ -177,6 +189,20 @@ def test_calibrate_gives_every_floating_activation_by_module_path():
 
 
 @pytest.mark.parametrize("method", ["minmax", "percentile", "entropy", "mse"])
+def test_observed_forward_sees_what_keep_all_returns():
+    net = trtnn.define(small_model(), INPUTS, dtype="fp32")
+    ex = trtnn.reference.Executor(net)
+    feed = random_batches(1)[0]
+    wanted = set(trtnn.quant.activation_tensors(net.network))
+    seen = {}
+    observed_forward(ex, feed, wanted, lambda n, v: seen.setdefault(n, v.clone()))
+    full = ex(feed, keep_all=True)
+    assert set(seen) == wanted
+    for name in wanted - {"x"}:
+        assert torch.equal(seen[name], full[name]), name
+    assert torch.equal(seen["x"], feed["x"])
+
+
 def test_calibrate_is_deterministic_and_applies_the_method(method):
     runs = [trtnn.quant.calibrate(small_model(), INPUTS, random_batches(), method, progress=False) for _ in range(2)]
     assert runs[0].amax == runs[1].amax
@@ -187,7 +213,7 @@ def test_calibrate_selected_tensors_and_batches():
     calib = trtnn.quant.calibrate(small_model(), INPUTS, random_batches(5), "percentile", tensors=["bn", "x"],
                                   batches=2, progress=False)
     assert list(calib.amax) == ["bn", "x"] and calib.num_batches == 2
-    assert calib.method_args == {"num_bins": 2048, "batches": 2, "percentile": 99.99}
+    assert calib.method_args == {"num_bins": 2048, "batches": 2, "samples": 16384, "percentile": 99.99}
     with pytest.raises(trtnn.ConfigError, match=r"tensors \['conv'\] are not in the network"):
         trtnn.quant.calibrate(small_model(), INPUTS, random_batches(), tensors=["conv"])
 
