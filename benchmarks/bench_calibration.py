@@ -2,7 +2,7 @@
 executor forward, for the real YOLOv8n checkpoint (../shared/data/yolov8n_shapes.pt) at 320 on shapes train images.
 
 Target (issue 9): calibration costs at most 1.3x the plain forwards. Also: amax computation per method.
-Run: python benchmarks/bench_calibration.py [--images 32] [--batch 4] [--imgsz 320]
+Run: python benchmarks/bench_calibration.py [--images 32] [--batch 4] [--imgsz 320] [--repeats 3] [--threads 1]
 """
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import torch  # noqa: E402
+
 import trtnn  # noqa: E402
 from common import SHARED, report, shapes_dataset  # noqa: E402
-from trtnn.quant import METHODS, activation_tensors, collect, compute_amax, image_data  # noqa: E402
+from trtnn.quant import METHODS, TensorStats, activation_tensors, compute_amax, image_data  # noqa: E402
+from trtnn.quant.calibrator import observed_forward  # noqa: E402
+from trtnn.quant.stats import DEFAULT_SAMPLES  # noqa: E402
 from trtnn.reference import Executor  # noqa: E402
 
 
@@ -23,7 +27,10 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=32)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--imgsz", type=int, default=320)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: CPU times least disturbed by a shared machine)")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     model = trtnn.models.yolov8("n", nc=3)
     model.load_state_dict(trtnn.load_checkpoint(os.path.join(SHARED, "data", "yolov8n_shapes.pt")))
     inputs = [trtnn.Input("images", (args.batch, 3, args.imgsz, args.imgsz))]
@@ -34,33 +41,43 @@ def main() -> None:
     net = trtnn.define(model, inputs, dtype="fp32")
     plain = Executor(net)
     plain(feeds[0])  # warm-up
-    t0 = time.perf_counter()
-    for feed in feeds:
-        plain(feed)
-    forward = (time.perf_counter() - t0) / images
+    every = activation_tensors(net.network)
     rows = []
-    for label, tensors in (("every floating tensor (default)", activation_tensors(net.network)),
-                           ("network input + conv outputs", ["images"] + [n for n in activation_tensors(net.network)
-                                                                          if n.endswith((".conv", ".bn"))])):
-        t0 = time.perf_counter()
-        run = collect(net, feeds, tensors, progress=False)
-        total = (time.perf_counter() - t0) / images
-        t0 = time.perf_counter()
-        for method in METHODS:
-            for s in run.stats.values():
-                compute_amax(s, method)
-        amax_s = (time.perf_counter() - t0) / len(METHODS)
-        rows.append([label, len(tensors), f"{forward * 1e3:.0f}", f"{run.forward_seconds / images * 1e3:.0f}",
-                     f"{run.stats_seconds / images * 1e3:.0f}", f"{total * 1e3:.0f}", f"{total / forward:.2f}x",
-                     f"{amax_s:.2f}"])
+    for label, tensors, samples in (("every floating tensor (default)", every, DEFAULT_SAMPLES),
+                                    ("every floating tensor, full histograms", every, None),
+                                    ("every one but SiLU's inner sigmoid", [n for n in every if ":sigmoid" not in n],
+                                     DEFAULT_SAMPLES)):
+        stats = {t: TensorStats(t, 2048, samples) for t in tensors}
+        wanted = set(tensors)
+
+        def observe(name, value):
+            stats[name].update(value)
+        forward = calib = 0.0
+        for feed in feeds:  # per batch, the least CPU time of the repeats, interleaved (the machine may be shared)
+            forward += min(cpu_seconds(lambda: plain(feed)) for _ in range(args.repeats))
+            calib += min(cpu_seconds(lambda: observed_forward(plain, feed, wanted, observe))
+                         for _ in range(args.repeats))
+        amax_s = {m: cpu_seconds(lambda: [compute_amax(s, m) for s in stats.values()]) for m in METHODS}
+        rows.append([label, len(tensors), samples or "all", f"{forward / images * 1e3:.0f}",
+                     f"{calib / images * 1e3:.0f}", f"{calib / forward:.2f}x",
+                     " ".join(f"{m} {v:.1f}" for m, v in amax_s.items())])
     report("calibration", f"Calibration cost, YOLOv8n (real checkpoint) at {args.imgsz}, batch {args.batch}, "
                           f"{images} shapes train images, CPU executor",
-           ["tensors", "count", "plain forward ms/img", "keep_all forward ms/img", "statistics ms/img",
-            "calibration ms/img", "vs plain", "amax s/method (once)"], rows,
-           notes="calibration = executor forward with keep_all=True + abs-max and 2048-bin |x| histogram per tensor "
-                 "(one pass); images decoded beforehand for both. amax: seconds to turn all statistics into amax "
-                 "for one method (once per calibration, not per image). Target: at most 1.3x the plain forwards.")
+           ["tensors", "count", "histogram samples/tensor/batch", "plain forward CPU ms/img",
+            "calibration CPU ms/img", "vs plain", "amax CPU s per method (once)"], rows,
+           notes=f"CPU seconds (process time) with {args.threads} torch thread(s), per batch the least of "
+                 f"{args.repeats} interleaved repeats; images decoded beforehand. "
+                 "calibration = what trtnn.quant.collect runs per batch: a forward that observes each tensor as it is "
+                 "computed + exact abs-max and a 2048-bin "
+                 "|x| histogram (of a strided sample when the tensor is larger than the samples) per tensor, one "
+                 "pass. amax: turning all statistics into amax, once per calibration. Target: at most 1.3x the "
+                 "plain forwards.")
 
+
+def cpu_seconds(fn) -> float:
+    t0 = time.process_time()
+    fn()
+    return time.process_time() - t0
 
 if __name__ == "__main__":
     main()

@@ -1,18 +1,17 @@
 """Per-tensor calibration statistics: running abs-max and a fixed-size histogram of |x|, collected in one pass.
 
 Histogram scheme: `num_bins` equal bins over [0, R]; bin k counts k * R / num_bins <= |x| < (k + 1) * R / num_bins
-(|x| == R goes in the last bin, as torch.histc does). R is set by the first batch whose max |x| is non-zero (R = that
+(|x| == R goes in the last bin, as with torch.histc; the bin index is floor(|x| * num_bins / R) in float32). R is set by the first batch whose max |x| is non-zero (R = that
 max; zeros seen before go in bin 0). When a later batch has a larger max, R doubles as many times as needed and the
 old counts are re-binned EXACTLY by adding adjacent pairs of bins (bin 2j and 2j+1 -> bin j) per doubling, so no count
 is split or interpolated. Hence the final R is at most twice the overall max, and the result depends only on the data
-and its order (deterministic). Counts are kept in float64 and histogrammed in chunks of at most 2**24 elements, so
-every count is exact.
+and its order (deterministic). Counts are integers (np.bincount), kept in float64: every count is exact.
 
 Sampling: the abs-max is exact over every value, but a tensor with more than `samples` values per batch adds only a
 strided sample of about `samples` of them to the histogram (every stride-th value of the flattened tensor, the
 stride being the smallest integer >= size / samples that shares no factor with the size, so the sample visits every
-channel and position). A full |x| histogram costs ~20x an executor forward per element on the CPU; sampling keeps
-calibration near the cost of the plain forwards. samples=None histograms every value.
+channel and position). Histogramming every value costs several times the executor forward that produced it;
+sampling keeps calibration near the cost of the plain forwards. samples=None histograms every value.
 """
 from __future__ import annotations
 
@@ -23,9 +22,6 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-
-_CHUNK = 1 << 24  # torch.histc counts in float32: exact up to 2**24 per call
-
 
 DEFAULT_SAMPLES = 16384
 
@@ -75,8 +71,9 @@ class TensorStats:
             self.range = m
         while m > self.range:
             self._double_range()
-        for chunk in sample.float().abs().split(_CHUNK):
-            self.hist += torch.histc(chunk, self.num_bins, 0.0, self.range).double().numpy()
+        scaled = sample.float().abs().mul_(self.num_bins / self.range)
+        index = scaled.to(torch.int32).clamp_(max=self.num_bins - 1)
+        self.hist += np.bincount(index.numpy(), minlength=self.num_bins)
 
     def _double_range(self) -> None:
         pairs = self.hist.reshape(-1, 2).sum(axis=1)
