@@ -44,7 +44,7 @@ def plain_entropy(hist, width, absmax, levels=128, start=128, eps=1e-4):
         q[q == 0] = eps
         p, q = p / p.sum(), q / q.sum()
         kl = float(np.sum(p[p > 0] * np.log(p[p > 0] / q[p > 0])))
-        if best is None or kl <= best:  # the last minimum
+        if best is None or kl < best:
             best, best_i = kl, i
     return min((best_i + 0.5) * width, absmax)
 
@@ -118,6 +118,14 @@ def test_entropy_by_hand_clips_a_single_far_outlier():
     assert s.bin_width == 1 / 1024
     assert compute_amax(s, "entropy") == pytest.approx(256.5 / 1024)
     assert plain_entropy(s.hist, s.bin_width, s.absmax) == pytest.approx(256.5 / 1024)
+
+
+def test_entropy_keeps_an_outlier_that_has_company():
+    # as above plus 10 values spread between the bulk and the outlier: every i < 2048 now folds counts onto an empty
+    # or sparse last bin, and keeping the whole range (only the empty bins' smoothing to pay) wins
+    bulk = np.concatenate([centres([100] * 256, 1 / 1024), [2.0], np.linspace(0.3, 1.9, 10)])
+    s = stats_of(bulk)
+    assert compute_amax(s, "entropy") == plain_entropy(s.hist, s.bin_width, s.absmax) == 2.0
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -207,6 +215,23 @@ def test_calibrate_is_deterministic_and_applies_the_method(method):
     runs = [trtnn.quant.calibrate(small_model(), INPUTS, random_batches(), method, progress=False) for _ in range(2)]
     assert runs[0].amax == runs[1].amax
     assert runs[0].amax == {t: compute_amax(s, method) for t, s in runs[0].stats.items()}
+
+
+class Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gain = nn.Parameter(torch.tensor([1.0, 2.0, -3.0]))
+
+    def forward(self, x):
+        return x * trtnn.functional.constant(self.gain, x).reshape(1, 3, 1, 1)
+
+
+def test_tensors_computed_from_constants_only_are_not_calibrated():
+    net = trtnn.define(Scaled(), [trtnn.Input("x", (1, 3, 2, 2))], dtype="fp32")
+    kinds = {net.network.get_layer(i).get_output(0).name: net.network.get_layer(i).type.name
+             for i in range(net.network.num_layers)}
+    assert sorted(kinds.values()) == ["CONSTANT", "ELEMENTWISE", "SHUFFLE"]  # the reshape reads only the constant
+    assert trtnn.quant.activation_tensors(net.network) == ["x", "output"]
 
 
 def test_calibrate_selected_tensors_and_batches():
@@ -351,8 +376,11 @@ def test_unet_and_centernet_preprocessing(tmp_path):
     unet = trtnn.quant.unet_preprocess(image, (96, 128))
     expected = cv2.resize(image, (128, 96), interpolation=cv2.INTER_CUBIC)[:, :, ::-1].transpose(2, 0, 1) / 255
     np.testing.assert_allclose(unet, expected, rtol=1e-6)
+    np.testing.assert_array_equal(trtnn.quant.unet_preprocess(np.ones((8, 8, 3), np.uint8), (8, 8)), 1.0)  # no / 255
     # CenterNet: centre (320, 240) to (256, 256), scale 512 / 640 = 0.8 on both axes
     np.testing.assert_allclose(centernet_affine(480, 640, (512, 512)), [[0.8, 0, 0], [0, 0.8, 64]], atol=1e-5)
+    # a wide input keeps the scale of its width on both axes: centre (320, 240) to (256, 192)
+    np.testing.assert_allclose(centernet_affine(480, 640, (384, 512)), [[0.8, 0, 0], [0, 0.8, 0]], atol=1e-5)
     ct = trtnn.quant.centernet_preprocess(image, (512, 512))
     assert ct.shape == (3, 512, 512) and ct.dtype == np.float32
     mean, std = np.array(trtnn.models.ctdet.COCO_MEAN), np.array(trtnn.models.ctdet.COCO_STD)

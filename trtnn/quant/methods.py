@@ -47,7 +47,8 @@ def entropy(stats: TensorStats) -> float:
     P = bins [0, i) with the counts of bins >= i (outliers) added to bin i - 1;
     Q = bins [0, i) merged into 128 levels (bin j goes to level floor(j * 128 / i)), each level's count spread evenly
     over its non-empty bins (empty bins stay empty), then SMOOTHING counts put in Q's empty bins;
-    KL(P || Q) after normalising both. The last i with the smallest KL wins; amax = (i + 0.5) * bin width.
+    KL(P || Q) after normalising both. The i with the smallest KL wins (the first on a tie); amax = (i + 0.5) * bin
+    width.
     Vectorised over all candidates with cumulative sums (tests check it against the plain loop)."""
     h = stats.hist
     n = h.size
@@ -76,7 +77,7 @@ def entropy(stats: TensorStats) -> float:
         old = np.where(last > 0, last * np.log(np.where(last > 0, last, 1.0) / T) - last * np.log(q_last / Qt), 0.0) / T
         new = np.where(o + last > 0, (o + last) / T * (np.log((o + last) / T) - np.log(q_last / Qt)), 0.0)
         kl = np.where(o > 0, kl - old + new, kl)
-    best = kl.size - 1 - int(np.argmin(kl[::-1]))
+    best = int(np.argmin(kl))
     return min((int(i[best]) + 0.5) * stats.bin_width, stats.absmax)
 
 
