@@ -28,7 +28,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: CPU times least disturbed by a shared machine)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: CPU times least disturbed by a shared machine)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = trtnn.models.yolov8("n", nc=3)

@@ -369,6 +369,9 @@ def test_image_folder_with_yolo_letterbox(tmp_path):
     calib = trtnn.quant.calibrate(model, [trtnn.Input("x", (2, 3, 32, 32))], data, "minmax", progress=False)
     assert calib.amax["x"] == max(float(np.abs(f["x"]).max()) for f in feeds)
     assert calib.preprocess == data.description
+    (folder / "000.png").write_bytes(cv2.imencode(".png", np.zeros((48, 64, 3), np.uint8))[1].tobytes())
+    assert trtnn.quant.image_data(str(folder), "yolov8n", 32, batch=2).description["files_hash"] != \
+        data.description["files_hash"]  # a changed image makes a cache stale
 
 
 def test_unet_and_centernet_preprocessing(tmp_path):

@@ -22,7 +22,8 @@ from .stats import TensorStats
 
 # what must match for a cache to be reused, in the order a mismatch is reported
 _CHECKED = (("trtnn_version", "trtnn version"), ("method", "method"), ("method_args", "method arguments"),
-            ("network_hash", "network definition"), ("weights_hash", "weights"), ("preprocess", "calibration data / preprocessing"))
+            ("network_hash", "network definition"), ("weights_hash", "weights"),
+            ("preprocess", "calibration data / preprocessing"))
 
 
 @dataclass
@@ -57,7 +58,8 @@ class Calibration:
                        str(doc["trtnn_version"]))
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             what = f"missing key {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
-            raise CheckpointError(f"{source} is not a trtnn calibration cache ({what}); delete it or recalibrate") from e
+            raise CheckpointError(f"{source} is not a trtnn calibration cache ({what}); "
+                                  f"delete it or recalibrate") from e
 
     def mismatch(self, expected: "Calibration") -> Optional[str]:
         """What differs between this (cached) calibration and `expected` (what would be computed now), or None."""

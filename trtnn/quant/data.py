@@ -12,6 +12,7 @@ Families' preprocessing (OpenCV BGR uint8 image -> float32 CHW array for the raw
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -78,6 +79,15 @@ def _family(name: str) -> Tuple[str, str]:
     return spec.family, spec.input_name
 
 
+def _files_hash(files: Sequence[str]) -> str:
+    """sha256 over the files' names, sizes and modification times (a changed image changes it; nothing is read)."""
+    h = hashlib.sha256()
+    for f in files:
+        st = os.stat(f)
+        h.update(f"{os.path.basename(f)} {st.st_size} {st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
 @dataclass
 class ImageData:
     """Batches {input_name: float32 [batch, 3, h, w]} of the images of a folder (sorted by name), preprocessed by
@@ -117,9 +127,11 @@ def image_data(folder: str, spec_or_preprocess: Union[str, Preprocess], imgsz: U
     files = files[:limit] if limit else files
     hw = (int(imgsz), int(imgsz)) if isinstance(imgsz, (int, np.integer)) else tuple(int(v) for v in imgsz)
     if len(hw) != 2 or min(hw) <= 0 or batch <= 0:
-        raise ConfigError(f"image_data: imgsz must be an int or (h, w) and batch >= 1, got imgsz={imgsz}, batch={batch}")
+        raise ConfigError(f"image_data: imgsz must be an int or (h, w) and batch >= 1, got imgsz={imgsz}, "
+                          f"batch={batch}")
     if callable(spec_or_preprocess):
-        preprocess, name, kind = spec_or_preprocess, input_name or "input", getattr(spec_or_preprocess, "__qualname__", "custom")
+        kind = getattr(spec_or_preprocess, "__qualname__", "custom")
+        preprocess, name = spec_or_preprocess, input_name or "input"
     else:
         family, default_name = _family(spec_or_preprocess)
         preprocess, name, kind = PREPROCESS[family], input_name or default_name, family
@@ -129,8 +141,9 @@ def image_data(folder: str, spec_or_preprocess: Union[str, Preprocess], imgsz: U
     if len(files) % batch:
         log.warning("calibration images: the last %d of %d images do not fill a batch of %d and are left out",
                     len(files) % batch, len(files), batch)
-    description = {"source": "images", "folder": os.path.abspath(folder), "images": len(files) // batch * batch,
-                   "preprocess": kind, "imgsz": list(hw), "batch": batch, "input": name}
+    used = files[:len(files) // batch * batch]
+    description = {"source": "images", "folder": os.path.abspath(folder), "images": len(used),
+                   "files_hash": _files_hash(used), "preprocess": kind, "imgsz": list(hw), "batch": batch, "input": name}
     return ImageData(files, preprocess, hw, batch, name, description)
 
 
@@ -178,8 +191,8 @@ def _numpy_files(path: str) -> List[str]:
         names = sorted(f for f in os.listdir(path) if f.endswith((".npy", ".npz")))
         if not names:
             if any(f.lower().endswith(IMAGE_SUFFIXES) for f in os.listdir(path)):
-                raise ConfigError(f"calibration data '{path}' is a folder of images: give "
-                                  f"trtnn.quant.image_data('{path}', family, imgsz, batch) to say how to preprocess them")
+                raise ConfigError(f"calibration data '{path}' is a folder of images: give trtnn.quant.image_data("
+                                  f"'{path}', family, imgsz, batch) to say how to preprocess them")
             raise FileError(f"calibration data '{path}': no .npy/.npz files in the folder")
         return [os.path.join(path, f) for f in names]
     if not os.path.exists(path):
@@ -209,9 +222,9 @@ def as_batches(data: Any, inputs: Mapping[str, Sequence[int]]) -> Iterable[Feed]
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         files = _numpy_files(path)
-        stat = [(os.path.basename(f), os.path.getsize(f), int(os.path.getmtime(f))) for f in files]
         return NumpyData(files, {n: tuple(s) for n, s in inputs.items()},
-                         {"source": "numpy", "path": os.path.abspath(path), "files": stat})
+                         {"source": "numpy", "path": os.path.abspath(path), "files": len(files),
+                          "files_hash": _files_hash(files)})
     if isinstance(data, Mapping) or not isinstance(data, Iterable):
         raise ConfigError(f"calibration data must be a path, trtnn.quant.image_data(...) or an iterable of input "
                           f"dicts {{name: array}}, got {type(data).__name__}")

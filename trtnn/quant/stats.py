@@ -1,11 +1,12 @@
 """Per-tensor calibration statistics: running abs-max and a fixed-size histogram of |x|, collected in one pass.
 
 Histogram scheme: `num_bins` equal bins over [0, R]; bin k counts k * R / num_bins <= |x| < (k + 1) * R / num_bins
-(|x| == R goes in the last bin, as with torch.histc; the bin index is floor(|x| * num_bins / R) in float32). R is set by the first batch whose max |x| is non-zero (R = that
-max; zeros seen before go in bin 0). When a later batch has a larger max, R doubles as many times as needed and the
-old counts are re-binned EXACTLY by adding adjacent pairs of bins (bin 2j and 2j+1 -> bin j) per doubling, so no count
-is split or interpolated. Hence the final R is at most twice the overall max, and the result depends only on the data
-and its order (deterministic). Counts are integers (np.bincount), kept in float64: every count is exact.
+(|x| == R goes in the last bin, as with torch.histc; the index floor(|x| * num_bins / R) is computed in float32).
+R is set by the first batch whose max |x| is non-zero (R = that max; zeros seen before go in bin 0). When a later
+batch has a larger max, R doubles as many times as needed and the old counts are re-binned EXACTLY by adding adjacent
+pairs of bins (bin 2j and 2j+1 -> bin j) per doubling, so no count is split or interpolated. Hence the final R is at
+most twice the overall max, and the result depends only on the data and its order (deterministic). Counts are
+integers (np.bincount), kept in float64: every count is exact.
 
 Sampling: the abs-max is exact over every value, but a tensor with more than `samples` values per batch adds only a
 strided sample of about `samples` of them to the histogram (every stride-th value of the flattened tensor, the
