@@ -245,7 +245,8 @@ def test_calibrate_selected_tensors_and_batches():
 
 @pytest.mark.parametrize("kw, message", [({"method": "max"}, "unknown calibration method 'max'"),
                                          ({"num_bins": 1001}, "num_bins must be an even number >= 128, got 1001"),
-                                         ({"batches": 0}, "batches must be >= 1")])
+                                         ({"batches": 0}, "batches must be >= 1"),
+                                         ({"samples": 0}, "samples must be >= 1")])
 def test_calibrate_refuses_bad_arguments(kw, message):
     with pytest.raises(trtnn.ConfigError, match=message):
         trtnn.quant.calibrate(small_model(), INPUTS, random_batches(), **kw)
@@ -330,6 +331,11 @@ def test_npy_npz_and_folders_give_the_same_calibration_as_the_iterable(tmp_path)
     for source in (tmp_path / "all.npy", tmp_path / "all.npz", folder):
         calib = trtnn.quant.calibrate(small_model(), INPUTS, str(source), "entropy", progress=False)
         assert calib.amax == expected and calib.num_batches == 3, source
+    cache = str(tmp_path / "calib.json")
+    trtnn.quant.calibrate(small_model(), INPUTS, str(folder), "entropy", cache=cache, progress=False)
+    np.save(folder / "1.npy", np.zeros((4, 3, 8, 8), np.float32))  # other data (its size differs too)
+    with pytest.raises(trtnn.ConfigError, match=r"calibration data / preprocessing changed .*files_hash"):
+        trtnn.quant.calibrate(small_model(), INPUTS, str(folder), "entropy", cache=cache)
     bare = trtnn.quant.calibrate(small_model(), INPUTS, [b["x"].numpy() for b in batches], "entropy", progress=False)
     assert bare.amax == expected
 

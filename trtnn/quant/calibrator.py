@@ -147,8 +147,11 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "entro
         raise ConfigError(f"num_bins must be an even number >= {FIRST_CANDIDATE}, got {num_bins}")
     if batches is not None and batches < 1:
         raise ConfigError(f"batches must be >= 1 (or None for all), got {batches}")
+    if samples is not None and samples < 1:
+        raise ConfigError(f"samples must be >= 1 (or None for every value), got {samples}")
     if cache:
         check_output_path(cache, what="calibration cache")
+    source = as_batches(data, {i.name: tuple(i.shape) for i in inputs})
     net = define(model, inputs, dtype="fp32")
     names = activation_tensors(net.network) if tensors is None else list(tensors)
     known = set(_all_tensor_names(net.network))
@@ -157,7 +160,7 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "entro
         raise ConfigError(f"tensors {unknown[:5]} are not in the network (its tensors include "
                           f"{sorted(known)[:8]} ...)")
     expected = Calibration({}, method, 0, _method_args(method, percentile, num_bins, batches, samples),
-                           network_hash(net.network), weights_hash(model.state_dict()), describe(data), __version__)
+                           network_hash(net.network), weights_hash(model.state_dict()), describe(source), __version__)
     if cache_exists(cache) and not recalibrate:
         cached = read_cache(cache)
         changed = cached.mismatch(expected)
@@ -165,9 +168,7 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "entro
             raise ConfigError(f"calibration cache '{cache}' does not match: {changed}; delete it or recalibrate "
                               f"(recalibrate=True, --recalibrate)")
         return select(cached, None if tensors is None else names, cache)
-    if samples is not None and samples < 1:
-        raise ConfigError(f"samples must be >= 1 (or None for every value), got {samples}")
-    run = collect(net, data, names, num_bins=num_bins, batches=batches, progress=progress, samples=samples)
+    run = collect(net, source, names, num_bins=num_bins, batches=batches, progress=progress, samples=samples)
     expected.amax = {t: compute_amax(s, method, percentile) for t, s in run.stats.items()}
     expected.num_batches = run.batches
     expected.stats = run.stats
