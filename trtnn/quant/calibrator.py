@@ -53,8 +53,9 @@ def observed_forward(ex: Any, feed: Dict[str, Any], wanted: Set[str], observe: C
                      ) -> None:
     """One forward of the CPU executor `ex` that hands every tensor named in `wanted` to `observe` as soon as it is
     computed and frees dead tensors as the plain forward does. (`ex(feed, keep_all=True)` gives the same tensors but
-    holds them all: about 40 % more CPU time in page faults alone.) Runs the executor's compiled plan step by step
-    (Executor._bind / _steps); a per-tensor hook in trtnn.reference.Executor would make this public."""
+    holds them all: measured ~40 % more CPU time than the plain forward on YOLOv8n, fresh memory for every tensor.)
+    Runs the executor's compiled plan step by step (Executor._bind / _steps); a per-tensor hook in
+    trtnn.reference.Executor would make this public."""
     env = ex._bind(feed)
     for name in wanted.intersection(env):  # network inputs and constants
         observe(name, env[name])
