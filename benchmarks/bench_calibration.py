@@ -62,6 +62,12 @@ def main() -> None:
         rows.append([label, len(tensors), samples or "all", f"{forward / images * 1e3:.0f}",
                      f"{calib / images * 1e3:.0f}", f"{calib / forward:.2f}x",
                      " ".join(f"{m} {v:.1f}" for m, v in amax_s.items())])
+    forward = keep_all = 0.0
+    for feed in feeds:
+        forward += min(cpu_seconds(lambda: plain(feed)) for _ in range(args.repeats))
+        keep_all += min(cpu_seconds(lambda: plain(feed, keep_all=True)) for _ in range(args.repeats))
+    rows.append(["(no statistics: Executor(feed, keep_all=True) alone)", len(every), "-",
+                 f"{forward / images * 1e3:.0f}", f"{keep_all / images * 1e3:.0f}", f"{keep_all / forward:.2f}x", "-"])
     report("calibration", f"Calibration cost, YOLOv8n (real checkpoint) at {args.imgsz}, batch {args.batch}, "
                           f"{images} shapes train images, CPU executor",
            ["tensors", "count", "histogram samples/tensor/batch", "plain forward CPU ms/img",
@@ -72,7 +78,8 @@ def main() -> None:
                  "computed + exact abs-max and a 2048-bin "
                  "|x| histogram (of a strided sample when the tensor is larger than the samples) per tensor, one "
                  "pass. amax: turning all statistics into amax, once per calibration. Target: at most 1.3x the "
-                 "plain forwards.")
+                 "plain forwards. Last row: holding every tensor (keep_all=True) instead of observing them as they "
+                 "are computed.")
 
 
 def cpu_seconds(fn) -> float:
