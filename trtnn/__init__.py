@@ -10,6 +10,7 @@ from .parameter import Parameter
 from .tensor import Tensor
 
 from . import debug, models, reference  # noqa: E402  (they build on the names above)
+from . import quant  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,237 @@
+"""Calibration data: input dicts from Python iterables, .npy/.npz files (or a folder of them), or image folders
+preprocessed as each model family's own pipeline does.
+
+Families' preprocessing (OpenCV BGR uint8 image -> float32 CHW array for the raw model's input):
+- YOLO (yolov8, yolo11, yolov5): ultralytics' LetterBox (trtnn.eval.yolo_data.letterbox, scaleup=True) to imgsz,
+  BGR -> RGB, / 255.
+- UNet (milesial/Pytorch-UNet predict.py): resized to the input size (cv2 INTER_CUBIC in place of PIL's BICUBIC),
+  BGR -> RGB, / 255 when any pixel is above 1 (as its `preprocess` does).
+- CenterNet (xingyizhou/CenterNet, --fix_res test pre_process): the affine warp of get_affine_transform (centre of
+  the image, scale = its longer side, no rotation) to the input size with cv2.warpAffine (linear), then
+  (x / 255 - mean) / std with the COCO mean/std, channels kept in BGR.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..errors import ConfigError, FileError
+from ..eval.yolo_data import IMAGE_SUFFIXES, _cv2, letterbox
+
+log = logging.getLogger("trtnn.quant")
+Feed = Dict[str, Any]
+Preprocess = Callable[[np.ndarray, Tuple[int, int]], np.ndarray]  # (BGR uint8 HxWx3, (h, w)) -> float32 CHW
+
+
+def yolo_preprocess(image: np.ndarray, imgsz: Tuple[int, int]) -> np.ndarray:
+    """ultralytics: letterbox (scaleup=True, pad 114) to imgsz, BGR -> RGB, CHW, / 255."""
+    boxed, _ = letterbox(image, imgsz, scaleup=True)
+    return np.ascontiguousarray(boxed[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32) / 255.0
+
+
+def unet_preprocess(image: np.ndarray, imgsz: Tuple[int, int]) -> np.ndarray:
+    """milesial's UNet: resize to the input size (bicubic), BGR -> RGB, CHW, / 255 if any value is above 1."""
+    resized = _cv2().resize(image, (imgsz[1], imgsz[0]), interpolation=_cv2().INTER_CUBIC)
+    chw = np.ascontiguousarray(resized[:, :, ::-1].transpose(2, 0, 1)).astype(np.float32)
+    return chw / 255.0 if (chw > 1).any() else chw
+
+
+def centernet_affine(height: int, width: int, imgsz: Tuple[int, int]) -> np.ndarray:
+    """CenterNet's get_affine_transform(c, s, 0, (out_w, out_h)) with c = the image centre and s = its longer side:
+    maps the centre to the output centre, scaling by out_w / s on both axes (2x3 matrix for cv2.warpAffine)."""
+    out_h, out_w = imgsz
+    s = float(max(height, width))
+    c = np.array([width / 2.0, height / 2.0], np.float32)
+    src = np.array([c, c + [0.0, -0.5 * s], c + [-0.5 * s, -0.5 * s]], np.float32)
+    d = np.array([out_w * 0.5, out_h * 0.5], np.float32)
+    dst = np.array([d, d + [0.0, -0.5 * out_w], d + [-0.5 * out_w, -0.5 * out_w]], np.float32)
+    return _cv2().getAffineTransform(src, dst)
+
+
+def centernet_preprocess(image: np.ndarray, imgsz: Tuple[int, int]) -> np.ndarray:
+    """CenterNet: affine warp to the input size, (x / 255 - COCO mean) / COCO std in BGR, CHW."""
+    from ..models.ctdet import COCO_MEAN, COCO_STD
+
+    cv2 = _cv2()
+    trans = centernet_affine(image.shape[0], image.shape[1], imgsz)
+    warped = cv2.warpAffine(image, trans, (imgsz[1], imgsz[0]), flags=cv2.INTER_LINEAR)
+    norm = (warped / 255.0 - np.array(COCO_MEAN)) / np.array(COCO_STD)
+    return np.ascontiguousarray(norm.transpose(2, 0, 1), dtype=np.float32)
+
+
+PREPROCESS: Dict[str, Preprocess] = {"yolov8": yolo_preprocess, "yolo11": yolo_preprocess, "yolov5": yolo_preprocess,
+                                     "unet": unet_preprocess, "centernet": centernet_preprocess}
+
+
+def _family(name: str) -> Tuple[str, str]:
+    """(family, input name) of a family or registered model name."""
+    from ..models.registry import SPECS
+
+    spec = SPECS.get(name) or next((s for s in SPECS.values() if s.family == name), None)
+    if spec is None or spec.family not in PREPROCESS:
+        raise ConfigError(f"no image preprocessing for {name!r}; give a model or family name "
+                          f"({', '.join(PREPROCESS)}) or a function (BGR uint8 image, (h, w)) -> float32 CHW array")
+    return spec.family, spec.input_name
+
+
+def _files_hash(files: Sequence[str]) -> str:
+    """sha256 over the files' names, sizes and modification times (a changed image changes it; nothing is read)."""
+    h = hashlib.sha256()
+    for f in files:
+        st = os.stat(f)
+        h.update(f"{os.path.basename(f)} {st.st_size} {st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+@dataclass
+class ImageData:
+    """Batches {input_name: float32 [batch, 3, h, w]} of the images of a folder (sorted by name), preprocessed by
+    `preprocess`. An incomplete last batch is left out (logged). `description` goes into calibration caches."""
+
+    files: List[str]
+    preprocess: Preprocess
+    imgsz: Tuple[int, int]
+    batch: int
+    input_name: str
+    description: Dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.files) // self.batch
+
+    def __iter__(self) -> Iterator[Feed]:
+        cv2 = _cv2()
+        for start in range(0, len(self) * self.batch, self.batch):
+            arrays = []
+            for f in self.files[start:start + self.batch]:
+                image = cv2.imread(f, cv2.IMREAD_COLOR)
+                if image is None:
+                    raise FileError(f"cannot read image '{f}'")
+                arrays.append(self.preprocess(image, self.imgsz))
+            yield {self.input_name: np.stack(arrays)}
+
+
+def image_data(folder: str, spec_or_preprocess: Union[str, Preprocess], imgsz: Union[int, Sequence[int]],
+               batch: int = 1, *, input_name: Optional[str] = None, limit: int = 0) -> ImageData:
+    """The images of `folder` as calibration batches, preprocessed as the model family does (a family or model name
+    such as 'yolov8' / 'yolov8n' / 'unet' / 'centernet_res18', or your own function (BGR uint8 HxWx3, (h, w)) ->
+    float32 CHW). imgsz: the network input's (h, w) or one int; input_name: the network input (default: the
+    family's); limit: use only the first `limit` images."""
+    if not os.path.isdir(folder):
+        raise FileError(f"calibration images: '{folder}' is not a folder")
+    files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(IMAGE_SUFFIXES))
+    files = files[:limit] if limit else files
+    hw = (int(imgsz), int(imgsz)) if isinstance(imgsz, (int, np.integer)) else tuple(int(v) for v in imgsz)
+    if len(hw) != 2 or min(hw) <= 0 or batch <= 0:
+        raise ConfigError(f"image_data: imgsz must be an int or (h, w) and batch >= 1, got imgsz={imgsz}, "
+                          f"batch={batch}")
+    if callable(spec_or_preprocess):
+        kind = getattr(spec_or_preprocess, "__qualname__", "custom")
+        preprocess, name = spec_or_preprocess, input_name or "input"
+    else:
+        family, default_name = _family(spec_or_preprocess)
+        preprocess, name, kind = PREPROCESS[family], input_name or default_name, family
+    if len(files) < batch:
+        raise FileError(f"calibration images: '{folder}' has {len(files)} image(s) ({', '.join(IMAGE_SUFFIXES)}), "
+                        f"fewer than one batch of {batch}")
+    if len(files) % batch:
+        log.warning("calibration images: the last %d of %d images do not fill a batch of %d and are left out",
+                    len(files) % batch, len(files), batch)
+    used = files[:len(files) // batch * batch]
+    description = {"source": "images", "folder": os.path.abspath(folder), "images": len(used),
+                   "files_hash": _files_hash(used), "preprocess": kind, "imgsz": list(hw), "batch": batch, "input": name}
+    return ImageData(files, preprocess, hw, batch, name, description)
+
+
+def _split(name: str, array: np.ndarray, shape: Sequence[int], source: str) -> List[np.ndarray]:
+    """One batch if `array` has the input's shape; else samples [N, *shape[1:]] cut into batches (rest dropped)."""
+    shape = tuple(int(d) for d in shape)
+    if array.shape == shape:
+        return [array]
+    if array.ndim != len(shape) or array.shape[1:] != shape[1:] or array.shape[0] < shape[0]:
+        raise ConfigError(f"calibration data {source}: array for input '{name}' has shape {array.shape}; expected "
+                          f"{shape} or [N >= {shape[0]}, {', '.join(map(str, shape[1:]))}]")
+    full = array.shape[0] // shape[0] * shape[0]
+    if full != array.shape[0]:
+        log.warning("calibration data %s: the last %d samples do not fill a batch of %d and are left out",
+                    source, array.shape[0] - full, shape[0])
+    return [array[k:k + shape[0]] for k in range(0, full, shape[0])]
+
+
+def _file_feeds(path: str, inputs: Mapping[str, Sequence[int]]) -> List[Feed]:
+    """Feeds from one .npy (the only input) or .npz (arrays named by input; one array for a single input)."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise FileError(f"calibration data '{path}' cannot be read as .npy/.npz: {e}") from e
+    if isinstance(loaded, np.ndarray):
+        if len(inputs) != 1:
+            raise ConfigError(f"calibration data '{path}': a .npy holds one array but the network has inputs "
+                              f"{list(inputs)}; use a .npz with one array per input")
+        arrays = {next(iter(inputs)): loaded}
+    else:
+        with loaded:
+            arrays = {k: loaded[k] for k in loaded.files}
+        if len(inputs) == 1 and len(arrays) == 1:
+            arrays = {next(iter(inputs)): next(iter(arrays.values()))}
+        missing = [n for n in inputs if n not in arrays]
+        if missing:
+            raise ConfigError(f"calibration data '{path}': no array for input(s) {missing} (it has {list(arrays)})")
+    parts = {n: _split(n, arrays[n], shape, f"'{path}'") for n, shape in inputs.items()}
+    count = min(len(p) for p in parts.values())
+    return [{n: parts[n][k] for n in inputs} for k in range(count)]
+
+
+def _numpy_files(path: str) -> List[str]:
+    if os.path.isdir(path):
+        names = sorted(f for f in os.listdir(path) if f.endswith((".npy", ".npz")))
+        if not names:
+            if any(f.lower().endswith(IMAGE_SUFFIXES) for f in os.listdir(path)):
+                raise ConfigError(f"calibration data '{path}' is a folder of images: give trtnn.quant.image_data("
+                                  f"'{path}', family, imgsz, batch) to say how to preprocess them")
+            raise FileError(f"calibration data '{path}': no .npy/.npz files in the folder")
+        return [os.path.join(path, f) for f in names]
+    if not os.path.exists(path):
+        raise FileError(f"calibration data '{path}' does not exist")
+    if not path.endswith((".npy", ".npz")):
+        raise ConfigError(f"calibration data '{path}': expected a .npy/.npz file, a folder of them, "
+                          f"trtnn.quant.image_data(...) or an iterable of input dicts")
+    return [path]
+
+
+@dataclass
+class NumpyData:
+    """Batches read from .npy/.npz files (one file at a time)."""
+
+    files: List[str]
+    inputs: Dict[str, Tuple[int, ...]]
+    description: Dict[str, Any] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Feed]:
+        for f in self.files:
+            yield from _file_feeds(f, self.inputs)
+
+
+def as_batches(data: Any, inputs: Mapping[str, Sequence[int]]) -> Iterable[Feed]:
+    """Calibration batches from what `calibrate` accepts: a path (.npy, .npz or a folder of them), ImageData, or an
+    iterable of input dicts (a bare array per batch for a single-input network)."""
+    if isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        files = _numpy_files(path)
+        return NumpyData(files, {n: tuple(s) for n, s in inputs.items()},
+                         {"source": "numpy", "path": os.path.abspath(path), "files": len(files),
+                          "files_hash": _files_hash(files)})
+    if isinstance(data, Mapping) or not isinstance(data, Iterable):
+        raise ConfigError(f"calibration data must be a path, trtnn.quant.image_data(...) or an iterable of input "
+                          f"dicts {{name: array}}, got {type(data).__name__}")
+    return data
+
+
+def describe(data: Any) -> Any:
+    """What a cache records about the data: its `description` when it has one (paths, image folders), else the kind
+    of object (an iterable's contents are not hashed: recalibrate when you change them)."""
+    return getattr(data, "description", None) or {"source": type(data).__name__}
