@@ -149,7 +149,7 @@ BAD = [
     (F + ["--nc", "3"], "--nc: for registered models only"),
     (F + ["--mask"], "--mask: for registered models only"),
     (F + ["--random-weights"], "--random-weights: for registered models only"),
-    (F + ["--end2end"], "--end2end is for the registered YOLO and CenterNet models"),
+    (F + ["--end2end"], "--end2end is for the registered YOLO detection and CenterNet models"),
     (E + ["--input", "images:1x3x64x64"], "--input and --imgsz: give one"),
     (["build", "yolov8n", "--random-weights", "--end2end", "--input", "images:1x3x64x64"],
      "--end2end makes its inputs from --imgsz"),
