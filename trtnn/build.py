@@ -12,8 +12,10 @@ import torch
 
 from . import backend, dtypes
 from .context import BuildContext
-from .errors import BuildError, ShapeError, TrtnnError
+from .errors import BuildError, ConfigError, ShapeError, TrtnnError
 from .fileio import atomic_write_bytes
+from .quant.placement import Quantizer, as_ranges, keep_precision
+from .quant.qdq import quant_format
 from .tensor import Tensor
 
 log = logging.getLogger("trtnn")
@@ -65,6 +67,7 @@ class Network:
     inputs: List[Input]
     outputs: List[TensorInfo] = field(default_factory=list)
     define_seconds: float = 0.0
+    quantized: List[str] = field(default_factory=list)  # layers whose inputs got Q/DQ (INT8/FP8 networks)
 
     @property
     def network(self) -> Any:
@@ -111,20 +114,33 @@ def _model_dtype(model: Any) -> torch.dtype:
 
 
 def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_names: Optional[Sequence[str]] = None,
-           output_dtype: Any = None, fold_bn: bool = True, debug_outputs: Sequence[str] = ()) -> Network:
+           output_dtype: Any = None, fold_bn: bool = True, debug_outputs: Sequence[str] = (),
+           calibration: Any = None, exclude: Sequence[str] = (), keep_fp32: Sequence[str] = (),
+           keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16") -> Network:
     """Run `model.forward` inside a fresh build context and mark its outputs.
 
     dtype: compute dtype ('fp32'|'fp16'|'bf16'; default: the model's parameter dtype). Floating inputs are cast to it
     on entry; outputs in the compute dtype are cast back to the first floating input's dtype, or all floating
     outputs to `output_dtype` when given.
+    dtype='int8'|'fp8': explicit quantization (trtnn.quant.placement): Q/DQ with the amax of `calibration` (tensor
+    name -> amax, an object with `.amax`, or trtnn.quant.qat_calibration's pair); the rest computes in `base_dtype`.
+    `exclude`: module paths / module types / TensorRT layer types left unquantized.
+    keep_fp32 / keep_fp16: module paths or types computed in that dtype (casts at their boundaries; never quantized).
     debug_outputs: module paths whose outputs become extra network outputs (named by the path).
     """
     t0 = time.perf_counter()
-    compute = dtypes.to_torch(dtype) if dtype is not None else _model_dtype(model)
+    fmt = quant_format(dtype)
+    if fmt is None and (calibration is not None or exclude):
+        raise ConfigError(f"calibration= and exclude= are for dtype='int8' or 'fp8', got dtype={dtype!r}")
+    if fmt is not None and calibration is None:
+        raise ConfigError(f"dtype={dtype!r} needs calibration= (tensor name -> amax; see trtnn.quant)")
+    compute = dtypes.to_torch(base_dtype if fmt is not None else dtype) if dtype is not None else _model_dtype(model)
     if compute not in dtypes.FLOATING:
         raise TrtnnError(f"compute dtype must be fp32, fp16 or bf16, got {dtypes.short(compute)}")
     ctx = BuildContext(fold_bn=fold_bn, dtype=compute)
     ctx.register_model(model)
+    kept = keep_precision(ctx, keep_fp32=keep_fp32, keep_fp16=keep_fp16)
+    quantizer = Quantizer(ctx, fmt, as_ranges(calibration), exclude, list(kept)) if fmt is not None else None
     args = []
     for inp in inputs:
         t = ctx.add_input(inp.name, inp.shape, inp.dtype)
@@ -149,6 +165,9 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
         it = ctx.mark_output(t, name, cast_to)
         net.outputs.append(TensorInfo(name, tuple(it.shape), dtypes.to_torch(it.dtype)))
     ctx.finalize()
+    if quantizer is not None:
+        quantizer.place()
+        net.quantized = quantizer.quantized
     for path in debug_outputs:
         if path in net.folded:
             raise TrtnnError(f"debug output '{path}': its BatchNorm '{net.folded[path]}' was folded into it, so it has "
@@ -271,8 +290,10 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
 def build(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_names: Optional[Sequence[str]] = None,
           output_dtype: Any = None, fold_bn: bool = True, workspace: Optional[int] = None,
           progress: Optional[bool] = None, optimization_level: Optional[int] = None,
-          debug_outputs: Sequence[str] = ()) -> Engine:
-    """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype and outputs)."""
+          debug_outputs: Sequence[str] = (), calibration: Any = None, exclude: Sequence[str] = (),
+          keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16") -> Engine:
+    """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype, quantization and outputs)."""
     net = define(model, inputs, dtype=dtype, output_names=output_names, output_dtype=output_dtype, fold_bn=fold_bn,
-                 debug_outputs=debug_outputs)
+                 debug_outputs=debug_outputs, calibration=calibration, exclude=exclude, keep_fp32=keep_fp32,
+                 keep_fp16=keep_fp16, base_dtype=base_dtype)
     return build_network(net, workspace=workspace, progress=progress, optimization_level=optimization_level)

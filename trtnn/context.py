@@ -36,6 +36,8 @@ class BuildContext:
         self._scope: List[str] = []
         self._paths: Dict[int, str] = {}
         self.module_outputs: Dict[str, List[str]] = {}  # module path -> output tensor names
+        self.module_types: Dict[str, str] = {}  # module path -> class name
+        self.kept: Dict[str, torch.dtype] = {}  # module path -> the compute dtype kept inside it (keep_fp32/fp16)
         self.folder = Folder(self, enabled=fold_bn)
         # per-tensor naming tables, keyed by id() with the Tensor kept alive until `finalize` (ids stay unique)
         self._born: Dict[int, Tuple[Tensor, int]] = {}  # -> index of the layer that made the tensor
@@ -46,6 +48,7 @@ class BuildContext:
         """Learn every submodule's path so layers can be named after it."""
         for path, mod in model.named_modules():
             self._paths.setdefault(id(mod), path)
+            self.module_types.setdefault(path, type(mod).__name__)
 
     def path_of(self, module: Any) -> str:
         path = self._paths.get(id(module))
@@ -53,6 +56,10 @@ class BuildContext:
             path = self.unique(self.join(type(module).__name__.lower()))
             self._paths[id(module)] = path
         return path
+
+    def kept_dtype(self, path: str) -> Optional[torch.dtype]:
+        """The compute dtype `keep_fp32`/`keep_fp16` asked for inside module `path` (None: the network's)."""
+        return self.kept.get(path) if self.kept else None
 
     @property
     def scope(self) -> str:

@@ -1,0 +1,303 @@
+"""Where Q/DQ goes in an INT8/FP8 network: the layers TensorRT runs quantized, and nothing that breaks a fusion.
+
+`Quantizer` is attached to a build context before the forward pass (trtnn.define does it) and places Q/DQ when
+the forward pass ends, on the finished network, so every tensor already has its final name:
+- convolutions with constant weights: Q/DQ on the input activation (per tensor) and the kernel as DQ(per-channel
+  quantized weights) made from the kernel AFTER BatchNorm folding (trtnn.graph.fold's `kernel_quantizer`);
+- deconvolutions (groups=1) and matrix multiplies / linear layers likewise (a constant operand per channel, an
+  activation operand per tensor);
+- both inputs of a residual add (elementwise SUM of two activations of one shape);
+- concatenations (and max pooling, which passes values through) share one scale over their inputs and output (the
+  max amax), and a concatenation whose output is quantized gets Q/DQ on each input, so it runs in INT8.
+Nothing is placed on a convolution's output before its activation. `exclude` (module path prefixes, module class
+names or TensorRT layer types) and modules kept in a higher precision stay unquantized.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
+
+import numpy as np
+import torch
+
+from .. import dtypes
+from ..errors import ConfigError
+from ..graph.fold import ConvRecord, final_kernel
+from .qdq import add_qdq, add_weight_dq, weight_amax
+
+log = logging.getLogger("trtnn")
+_PASS_THROUGH = ("CAST", "IDENTITY")  # amax is looked up through these (e.g. the input cast to fp16)
+
+
+class Ranges(NamedTuple):
+    """Quantizer ranges: activation amax by tensor name (or `<module path>:input` for the input of that module's
+    layer, as ModelOpt's input quantizers give them) and per-channel weight amax by module path."""
+
+    amax: Dict[str, float]
+    weight_amax: Dict[str, torch.Tensor]
+
+
+def as_ranges(calibration: Any) -> Ranges:
+    """A calibration as Ranges: a dict tensor name -> amax, an object with an `.amax` dict (and optionally a
+    `.weight_amax` dict), or a (amax, weight_amax) pair as trtnn.quant.qat_calibration returns."""
+    if isinstance(calibration, Mapping):
+        act, weights = calibration, {}
+    elif hasattr(calibration, "amax"):
+        act, weights = calibration.amax, getattr(calibration, "weight_amax", None) or {}
+    elif isinstance(calibration, (tuple, list)) and len(calibration) == 2:
+        act, weights = calibration
+    else:
+        raise ConfigError(f"calibration: expected a dict tensor name -> amax, an object with an .amax dict or an "
+                          f"(amax, weight_amax) pair, got {type(calibration).__name__}")
+    amax = {}
+    for name, v in dict(act).items():
+        try:
+            val = float(v)
+        except (TypeError, ValueError):
+            raise ConfigError(f"calibration: amax of '{name}' must be a number, got {type(v).__name__}") from None
+        if not np.isfinite(val) or val < 0:
+            raise ConfigError(f"calibration: amax of '{name}' must be finite and >= 0, got {val}")
+        amax[str(name)] = val
+    return Ranges(amax, {str(k): torch.as_tensor(v, dtype=torch.float32).flatten() for k, v in dict(weights).items()})
+
+
+def module_path(layer_name: str) -> str:
+    """The module path a layer name belongs to: `a.b:op#2` -> `a.b`, `conv.path + bn.path` -> `conv.path`."""
+    return re.sub(r"#\d+$", "", layer_name.split(" + ")[0].split(":")[0])
+
+
+def resolve_paths(ctx: Any, entries: Sequence[str], what: str, layer_types: bool = False) -> Tuple[List[str], Set[str]]:
+    """Module path prefixes named by `entries` (paths, or module class names expanded to their paths) and the
+    TensorRT layer type names among them (only when `layer_types`); unknown entries raise ConfigError."""
+    types = {t.name for t in ctx.trt.LayerType.__members__.values()} if layer_types else set()
+    paths: List[str] = []
+    kinds: Set[str] = set()
+    for entry in entries:
+        if not isinstance(entry, str) or not entry:
+            raise ConfigError(f"{what}: expected module paths or type names (str), got {entry!r}")
+        by_type = [p for p, t in ctx.module_types.items() if t == entry]
+        if by_type:
+            paths += by_type
+        elif entry in types:
+            kinds.add(entry)
+        elif any(p == entry or p.startswith(entry + ".") for p in ctx.module_types):
+            paths.append(entry)
+        else:
+            near = [p for p in ctx.module_types if p and p.split(".")[0] == entry.split(".")[0]][:6]
+            kinds_hint = " or TensorRT layer type" if layer_types else ""
+            raise ConfigError(f"{what}: '{entry}' is neither a module path nor a module type{kinds_hint} of this "
+                              f"model" + (f"; e.g. {near}" if near else ""))
+    return paths, kinds
+
+
+_LAYER_CLASSES = {"CONVOLUTION": "IConvolutionLayer", "DECONVOLUTION": "IDeconvolutionLayer",
+                  "MATRIX_MULTIPLY": "IMatrixMultiplyLayer", "ELEMENTWISE": "IElementWiseLayer",
+                  "POOLING": "IPoolingLayer", "CONSTANT": "IConstantLayer", "CONCATENATION": "IConcatenationLayer"}
+
+
+def _typed(trt: Any, layer: Any) -> Any:
+    """`layer` as its concrete class (network.get_layer returns the base ILayer) for the kinds placement reads."""
+    cls = _LAYER_CLASSES.get(layer.type.name)
+    if cls is not None:
+        layer.__class__ = getattr(trt, cls)
+    return layer
+
+
+def _under(path: str, prefixes: Sequence[str]) -> bool:
+    return any(p == "" or path == p or path.startswith(p + ".") for p in prefixes)
+
+
+class Quantizer:
+    """Places Q/DQ in one build context's network (see the module docstring). `quantized` lists the layers whose
+    inputs were quantized; `missing` the tensors that had no amax (left in float)."""
+
+    def __init__(self, ctx: Any, fmt: torch.dtype, ranges: Ranges, exclude: Sequence[str] = (),
+                 skip_paths: Sequence[str] = ()) -> None:
+        self.ctx, self.fmt, self.ranges = ctx, fmt, ranges
+        paths, self.exclude_types = resolve_paths(ctx, exclude, "exclude", layer_types=True)
+        self.skip_paths = paths + list(skip_paths)
+        self.quantized: List[str] = []
+        self.missing: List[str] = []
+        self._convs: Set[str] = set()  # convolution layers whose kernel became a DQ tensor
+        self._dq: Dict[Tuple[str, Any], Any] = {}  # (tensor name, dtype) -> its DQ output
+        self._producer: Dict[str, Any] = {}
+        self._group: Dict[str, float] = {}  # tensor name -> the amax its concat / pooling group shares
+        ctx.folder.kernel_quantizer = self.quantize_kernel
+
+    # ---- convolution kernels (called by Folder.finalize) --------------------------------------------------------
+    def quantize_kernel(self, rec: ConvRecord) -> bool:
+        layer = rec.layer
+        if not self._wanted(layer) or self._input_amax(layer, 0) is None:
+            return False
+        kernel = final_kernel(rec, torch.float32)
+        amax = self.ranges.weight_amax.get(module_path(layer.name))
+        if amax is None:
+            amax = weight_amax(kernel)
+        elif rec.folded:  # QAT ranges are of the unfolded kernel: the folded one is scaled per channel
+            amax = amax.double() * rec.scale.abs()
+        layer.set_input(1, add_weight_dq(self.ctx, rec.kernel_layer, kernel, amax, self.fmt, rec.dtype, 0, layer.name))
+        self._convs.add(layer.name)
+        return True
+
+    # ---- activations and the remaining weights (after Folder.finalize) ------------------------------------------
+    def place(self) -> None:
+        net = self.ctx.network
+        layers = [_typed(self.ctx.trt, net.get_layer(i)) for i in range(net.num_layers)]
+        for layer in layers:
+            for j in range(layer.num_outputs):
+                self._producer[layer.get_output(j).name] = layer
+        self._share_scales(layers)
+        trt = self.ctx.trt
+        for layer in layers:
+            kind = layer.type
+            if kind == trt.LayerType.CONVOLUTION and layer.name in self._convs:
+                self._quantize_input(layer, 0)
+            elif kind == trt.LayerType.DECONVOLUTION and self._wanted(layer) and layer.num_groups == 1:
+                self._deconvolution(layer)
+            elif kind == trt.LayerType.MATRIX_MULTIPLY and self._wanted(layer):
+                self._matmul(layer)
+            elif kind == trt.LayerType.ELEMENTWISE and self._wanted(layer) and self._residual_add(layer):
+                self._quantize_input(layer, 0)
+                self._quantize_input(layer, 1)
+        quantized = {name for name, _ in self._dq}
+        for layer in layers:  # after the consumers: a concat whose output got Q/DQ runs in INT8
+            if layer.type == trt.LayerType.CONCATENATION and self._wanted(layer) \
+                    and layer.get_output(0).name in quantized:
+                for j in range(layer.num_inputs):
+                    self._quantize_input(layer, j)
+        if self.missing:
+            log.warning("no amax for %d tensor(s), left unquantized: %s", len(self.missing), self.missing[:10])
+        if not self.quantized and self.missing:
+            have = list(self.ranges.amax)[:6]
+            raise ConfigError(f"calibration has no amax for any tensor that would be quantized (e.g. "
+                              f"{self.missing[:6]}); it has {len(self.ranges.amax)} entries, e.g. {have}")
+
+    def _wanted(self, layer: Any) -> bool:
+        return layer.type.name not in self.exclude_types and not _under(module_path(layer.name), self.skip_paths)
+
+    def _residual_add(self, layer: Any) -> bool:
+        if layer.op != self.ctx.trt.ElementWiseOperation.SUM:
+            return False
+        a, b = layer.get_input(0), layer.get_input(1)
+        return (not self._is_constant(a) and not self._is_constant(b) and a.dtype == b.dtype
+                and tuple(a.shape) == tuple(b.shape) and self._floating(a))
+
+    def _deconvolution(self, layer: Any) -> None:
+        weight = self._constant_value(layer.get_input(1))
+        if weight is None or self._input_amax(layer, 0) is None:
+            return
+        self._quantize_weight(layer, weight, 1)  # kernel (in, out, kH, kW): per output channel
+        self._quantize_input(layer, 0)
+
+    def _matmul(self, layer: Any) -> None:
+        if not self._floating(layer.get_input(0)) or self._input_amax(layer, 0) is None:
+            return
+        weight = self._constant_value(layer.get_input(1))
+        if weight is not None:  # a linear layer: per output channel
+            self._quantize_weight(layer, weight, weight.dim() - (
+                2 if layer.op1 == self.ctx.trt.MatrixOperation.TRANSPOSE else 1))
+        elif self._input_amax(layer, 1) is not None:
+            self._quantize_input(layer, 1)
+        else:
+            return
+        self._quantize_input(layer, 0)
+
+    def _quantize_weight(self, layer: Any, weight: torch.Tensor, axis: int) -> None:
+        amax = self.ranges.weight_amax.get(module_path(layer.name))
+        amax = weight_amax(weight, axis) if amax is None else amax
+        const = self._producer[layer.get_input(1).name]
+        dq = add_weight_dq(self.ctx, const, weight, amax, self.fmt, self._dtype(layer.get_input(1)), axis, layer.name)
+        layer.set_input(1, dq)
+
+    # ---- helpers ------------------------------------------------------------------------------------------------
+    def _quantize_input(self, layer: Any, index: int) -> None:
+        t = layer.get_input(index)
+        amax = self._input_amax(layer, index)
+        if amax is None:
+            return
+        key = (t.name, t.dtype)
+        if key not in self._dq:
+            self._dq[key] = add_qdq(self.ctx, t, amax, self.fmt, t.name)
+        layer.set_input(index, self._dq[key])
+        if layer.name not in self.quantized:
+            self.quantized.append(layer.name)
+
+    def _input_amax(self, layer: Any, index: int) -> Optional[float]:
+        t = layer.get_input(index)
+        if t is None or not self._floating(t):
+            return None
+        if index == 0:
+            qat = self.ranges.amax.get(module_path(layer.name) + ":input")
+            if qat is not None:
+                return qat
+        if t.name in self._group:
+            return self._group[t.name]
+        amax = self._amax(t.name)
+        if amax is None and t.name not in self.missing:
+            self.missing.append(t.name)
+        return amax
+
+    def _amax(self, name: str) -> Optional[float]:
+        """amax of tensor `name`, looked up through casts and identities (their inputs have the same range)."""
+        while name not in self.ranges.amax:
+            layer = self._producer.get(name)
+            if layer is None or layer.type.name not in _PASS_THROUGH:
+                return None
+            name = layer.get_input(0).name
+        return self.ranges.amax[name]
+
+    def _share_scales(self, layers: List[Any]) -> None:
+        """One amax (the max) per group of tensors joined by concatenations and max pooling."""
+        parent: Dict[str, str] = {}
+
+        def root(n: str) -> str:
+            while parent.get(n, n) != n:
+                n = parent[n]
+            return n
+
+        trt = self.ctx.trt
+        for layer in layers:
+            joins = layer.type == trt.LayerType.CONCATENATION or (
+                layer.type == trt.LayerType.POOLING and layer.pooling_type == trt.PoolingType.MAX)
+            if joins and self._wanted(layer):
+                names = [layer.get_output(0).name] + [layer.get_input(j).name for j in range(layer.num_inputs)]
+                for n in names[1:]:
+                    parent[root(n)] = root(names[0])
+        groups: Dict[str, List[float]] = {}
+        for n in parent:
+            amax = self._amax(n)
+            if amax is not None:
+                groups.setdefault(root(n), []).append(amax)
+        for n in parent:
+            if root(n) in groups:
+                self._group[n] = max(groups[root(n)])
+
+    def _is_constant(self, t: Any) -> bool:
+        layer = self._producer.get(t.name)
+        return layer is not None and layer.type == self.ctx.trt.LayerType.CONSTANT
+
+    def _constant_value(self, t: Any) -> Optional[torch.Tensor]:
+        layer = self._producer.get(t.name)
+        if layer is None or layer.type != self.ctx.trt.LayerType.CONSTANT:
+            return None
+        return torch.from_numpy(np.array(layer.weights)).float().reshape(tuple(layer.shape))
+
+    def _floating(self, t: Any) -> bool:
+        return self._dtype(t).is_floating_point and self._dtype(t).itemsize >= 2
+
+    def _dtype(self, t: Any) -> torch.dtype:
+        return dtypes.to_torch(t.dtype)
+
+
+def keep_precision(ctx: Any, keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = ()) -> Dict[str, torch.dtype]:
+    """Record in `ctx.kept` the modules (paths or class names) that compute in fp32 / fp16 whatever the network's
+    dtype (trtnn.Module casts at their boundaries); returns that table."""
+    fp32, _ = resolve_paths(ctx, keep_fp32, "keep_fp32")
+    fp16, _ = resolve_paths(ctx, keep_fp16, "keep_fp16")
+    both = sorted(set(fp32) & set(fp16))
+    if both:
+        raise ConfigError(f"keep_fp32 and keep_fp16 both name {both}")
+    ctx.kept.update({p: torch.float32 for p in fp32})
+    ctx.kept.update({p: torch.float16 for p in fp16})
+    return ctx.kept
