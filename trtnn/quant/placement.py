@@ -121,12 +121,25 @@ class Quantizer:
         self.missing: List[str] = []
         self._convs: Set[str] = set()  # convolution layers whose kernel became a DQ tensor
         self._dq: Dict[Tuple[str, Any], Any] = {}  # (tensor name, dtype) -> its DQ output
-        self._producer: Dict[str, Any] = {}
+        self._producer: Dict[str, Any] = {}  # tensor name -> the layer of the forward pass that made it
+        self._layers: Optional[List[Any]] = None
         self._group: Dict[str, float] = {}  # tensor name -> the amax its concat / pooling group shares
         ctx.folder.kernel_quantizer = self.quantize_kernel
 
     # ---- convolution kernels (called by Folder.finalize) --------------------------------------------------------
+    def _prepare(self) -> List[Any]:
+        """The forward pass's layers (typed), with the producer table and the shared concat scales made once."""
+        if self._layers is None:
+            net = self.ctx.network
+            self._layers = [_typed(self.ctx.trt, net.get_layer(i)) for i in range(net.num_layers)]
+            for layer in self._layers:
+                for j in range(layer.num_outputs):
+                    self._producer[layer.get_output(j).name] = layer
+            self._share_scales(self._layers)
+        return self._layers
+
     def quantize_kernel(self, rec: ConvRecord) -> bool:
+        self._prepare()
         layer = rec.layer
         if not self._wanted(layer) or self._input_amax(layer, 0) is None:
             return False
@@ -142,12 +155,7 @@ class Quantizer:
 
     # ---- activations and the remaining weights (after Folder.finalize) ------------------------------------------
     def place(self) -> None:
-        net = self.ctx.network
-        layers = [_typed(self.ctx.trt, net.get_layer(i)) for i in range(net.num_layers)]
-        for layer in layers:
-            for j in range(layer.num_outputs):
-                self._producer[layer.get_output(j).name] = layer
-        self._share_scales(layers)
+        layers = self._prepare()
         trt = self.ctx.trt
         for layer in layers:
             kind = layer.type
