@@ -42,6 +42,7 @@ class BuildContext:
         # per-tensor naming tables, keyed by id() with the Tensor kept alive until `finalize` (ids stay unique)
         self._born: Dict[int, Tuple[Tensor, int]] = {}  # -> index of the layer that made the tensor
         self._named: Set[int] = set()  # tensors already named after the innermost module that returned them
+        self._aux: Set[int] = set()  # indices of layers that do not count as a module's own (quantizable kernels)
 
     # ---- naming -------------------------------------------------------------------------
     def register_model(self, model: Any) -> None:
@@ -85,8 +86,9 @@ class BuildContext:
         """Name what a call of module `path` produced (layers from index `first_layer` on) after the path: its
         output tensors, and its layer when it emitted exactly one. Pass-throughs keep their names (aliases)."""
         base = self.unique(path)
-        if self.network.num_layers - first_layer == 1:
-            self.network.get_layer(first_layer).name = base
+        own = [i for i in range(first_layer, self.network.num_layers) if i not in self._aux]
+        if len(own) == 1:
+            self.network.get_layer(own[0]).name = base
         names = []
         for i, t in enumerate(tensors):
             it = t.trt
@@ -98,6 +100,11 @@ class BuildContext:
                 self.folder.named(t, base)
             names.append(it.name)
         self.module_outputs[base] = names
+
+    def mark_aux(self) -> None:
+        """The last layer added only holds another layer's weights: a module emitting one layer plus such
+        constants is still named after its path."""
+        self._aux.add(self.network.num_layers - 1)
 
     def name_layer(self, layer: Any, name: str) -> None:
         layer.name = name
@@ -187,6 +194,7 @@ class BuildContext:
         self.folder.finalize()
         self._born.clear()
         self._named.clear()
+        self._aux.clear()
 
 
 

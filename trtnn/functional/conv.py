@@ -108,7 +108,9 @@ def conv_transpose2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOr
                     ctx.trt.Weights(dtypes.to_trt(dt)) if quantizable else ctx.weights(w, dt),
                     ctx.weights(_value(bias), dt) if bias is not None and not extra[0] and not extra[1] else ctx.trt.Weights(dtypes.to_trt(dt)))
     if quantizable:
-        layer.set_input(1, ctx.constant(w, dt, op="kernel").use())
+        kernel = ctx.constant(w, dt, op="kernel")
+        ctx.mark_aux()
+        layer.set_input(1, kernel.use())
     layer.stride_nd, layer.dilation_nd, layer.num_groups = stride, dilation, groups
     layer.pre_padding, layer.post_padding = padding, tuple(builtins.max(p, 0) for p in post)
     y = _out(layer, ctx)

@@ -128,6 +128,7 @@ class Folder:
                 kernel, bias = self.finalize_weights(rec)
                 if rec.kernel_layer is not None:
                     rec.kernel_layer.weights = self.ctx.weights(kernel)
+                    self.ctx.name_layer(rec.kernel_layer, f"{rec.layer.name}:kernel")
                 else:
                     rec.layer.kernel = self.ctx.weights(kernel)
             if bias is not None:
@@ -144,7 +145,7 @@ class Folder:
         else:  # the kernel from a constant layer, which may become a quantized kernel behind a DQ
             layer = emit(self.ctx.trt.Weights(dtypes.to_trt(dtype)), self._placeholder(bias, dtype))
             kernel_layer = self.ctx.network.add_constant(tuple(weight.shape), self._placeholder(weight, dtype))
-            self.ctx.name_layer(kernel_layer, f"{layer.name}:kernel")
+            self.ctx.mark_aux()
             layer.set_input(1, kernel_layer.get_output(0))
         self.ctx.check(layer)
         rec = ConvRecord(layer, weight, bias, dtype, emit)

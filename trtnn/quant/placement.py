@@ -24,6 +24,7 @@ import torch
 from .. import dtypes
 from ..errors import ConfigError
 from ..graph.fold import ConvRecord, final_kernel
+from ..reference.common import typed
 from .qdq import add_qdq, add_weight_dq, weight_amax
 
 log = logging.getLogger("trtnn")
@@ -91,19 +92,6 @@ def resolve_paths(ctx: Any, entries: Sequence[str], what: str, layer_types: bool
     return paths, kinds
 
 
-_LAYER_CLASSES = {"CONVOLUTION": "IConvolutionLayer", "DECONVOLUTION": "IDeconvolutionLayer",
-                  "MATRIX_MULTIPLY": "IMatrixMultiplyLayer", "ELEMENTWISE": "IElementWiseLayer",
-                  "POOLING": "IPoolingLayer", "CONSTANT": "IConstantLayer", "CONCATENATION": "IConcatenationLayer"}
-
-
-def _typed(trt: Any, layer: Any) -> Any:
-    """`layer` as its concrete class (network.get_layer returns the base ILayer) for the kinds placement reads."""
-    cls = _LAYER_CLASSES.get(layer.type.name)
-    if cls is not None:
-        layer.__class__ = getattr(trt, cls)
-    return layer
-
-
 def _under(path: str, prefixes: Sequence[str]) -> bool:
     return any(p == "" or path == p or path.startswith(p + ".") for p in prefixes)
 
@@ -121,27 +109,27 @@ class Quantizer:
         self.missing: List[str] = []
         self._convs: Set[str] = set()  # convolution layers whose kernel became a DQ tensor
         self._dq: Dict[Tuple[str, Any], Any] = {}  # (tensor name, dtype) -> its DQ output
-        self._producer: Dict[str, Any] = {}  # tensor name -> the layer of the forward pass that made it
-        self._layers: Optional[List[Any]] = None
+        self._producer: Dict[str, Tuple[str, Any]] = {}  # tensor name -> (kind, layer) of the forward pass
+        self._layers: Optional[List[Tuple[str, Any]]] = None  # (kind, typed layer)
         self._group: Dict[str, float] = {}  # tensor name -> the amax its concat / pooling group shares
         ctx.folder.kernel_quantizer = self.quantize_kernel
 
     # ---- convolution kernels (called by Folder.finalize) --------------------------------------------------------
-    def _prepare(self) -> List[Any]:
-        """The forward pass's layers (typed), with the producer table and the shared concat scales made once."""
+    def _prepare(self) -> List[Tuple[str, Any]]:
+        """The forward pass's (kind, typed layer)s, with the producer table and the shared concat scales made once."""
         if self._layers is None:
             net = self.ctx.network
-            self._layers = [_typed(self.ctx.trt, net.get_layer(i)) for i in range(net.num_layers)]
-            for layer in self._layers:
+            self._layers = [typed(net.get_layer(i)) for i in range(net.num_layers)]
+            for kind, layer in self._layers:
                 for j in range(layer.num_outputs):
-                    self._producer[layer.get_output(j).name] = layer
+                    self._producer[layer.get_output(j).name] = (kind, layer)
             self._share_scales(self._layers)
         return self._layers
 
     def quantize_kernel(self, rec: ConvRecord) -> bool:
         self._prepare()
         layer = rec.layer
-        if not self._wanted(layer) or self._input_amax(layer, 0) is None:
+        if not self._wanted("CONVOLUTION", layer) or self._input_amax(layer, 0) is None:
             return False
         kernel = final_kernel(rec, torch.float32)
         amax = self.ranges.weight_amax.get(module_path(layer.name))
@@ -156,22 +144,21 @@ class Quantizer:
     # ---- activations and the remaining weights (after Folder.finalize) ------------------------------------------
     def place(self) -> None:
         layers = self._prepare()
-        trt = self.ctx.trt
-        for layer in layers:
-            kind = layer.type
-            if kind == trt.LayerType.CONVOLUTION and layer.name in self._convs:
+        for kind, layer in layers:
+            if kind == "CONVOLUTION" and layer.name in self._convs:
                 self._quantize_input(layer, 0)
-            elif kind == trt.LayerType.DECONVOLUTION and self._wanted(layer) and layer.num_groups == 1:
+            elif not self._wanted(kind, layer):
+                continue
+            elif kind == "DECONVOLUTION" and layer.num_groups == 1:
                 self._deconvolution(layer)
-            elif kind == trt.LayerType.MATRIX_MULTIPLY and self._wanted(layer):
+            elif kind == "MATRIX_MULTIPLY":
                 self._matmul(layer)
-            elif kind == trt.LayerType.ELEMENTWISE and self._wanted(layer) and self._residual_add(layer):
+            elif kind == "ELEMENTWISE" and self._residual_add(layer):
                 self._quantize_input(layer, 0)
                 self._quantize_input(layer, 1)
         quantized = {name for name, _ in self._dq}
-        for layer in layers:  # after the consumers: a concat whose output got Q/DQ runs in INT8
-            if layer.type == trt.LayerType.CONCATENATION and self._wanted(layer) \
-                    and layer.get_output(0).name in quantized:
+        for kind, layer in layers:  # after the consumers: a concat whose output got Q/DQ runs in INT8
+            if kind == "CONCATENATION" and self._wanted(kind, layer) and layer.get_output(0).name in quantized:
                 for j in range(layer.num_inputs):
                     self._quantize_input(layer, j)
         if self.missing:
@@ -181,8 +168,8 @@ class Quantizer:
             raise ConfigError(f"calibration has no amax for any tensor that would be quantized (e.g. "
                               f"{self.missing[:6]}); it has {len(self.ranges.amax)} entries, e.g. {have}")
 
-    def _wanted(self, layer: Any) -> bool:
-        return layer.type.name not in self.exclude_types and not _under(module_path(layer.name), self.skip_paths)
+    def _wanted(self, kind: str, layer: Any) -> bool:
+        return kind not in self.exclude_types and not _under(module_path(layer.name), self.skip_paths)
 
     def _residual_add(self, layer: Any) -> bool:
         if layer.op != self.ctx.trt.ElementWiseOperation.SUM:
@@ -214,7 +201,7 @@ class Quantizer:
     def _quantize_weight(self, layer: Any, weight: torch.Tensor, axis: int) -> None:
         amax = self.ranges.weight_amax.get(module_path(layer.name))
         amax = weight_amax(weight, axis) if amax is None else amax
-        const = self._producer[layer.get_input(1).name]
+        const = self._producer[layer.get_input(1).name][1]
         dq = add_weight_dq(self.ctx, const, weight, amax, self.fmt, self._dtype(layer.get_input(1)), axis, layer.name)
         layer.set_input(1, dq)
 
@@ -241,21 +228,21 @@ class Quantizer:
                 return qat
         if t.name in self._group:
             return self._group[t.name]
-        amax = self._amax(t.name)
-        if amax is None and t.name not in self.missing:
-            self.missing.append(t.name)
-        return amax
+        source = self._source(t.name)
+        if source not in self.ranges.amax and source not in self.missing:
+            self.missing.append(source)
+        return self.ranges.amax.get(source)
 
-    def _amax(self, name: str) -> Optional[float]:
-        """amax of tensor `name`, looked up through casts and identities (their inputs have the same range)."""
+    def _source(self, name: str) -> str:
+        """The tensor whose amax `name` has: itself, or what a chain of casts / identities started from."""
         while name not in self.ranges.amax:
-            layer = self._producer.get(name)
-            if layer is None or layer.type.name not in _PASS_THROUGH:
-                return None
+            kind, layer = self._producer.get(name, ("", None))
+            if kind not in _PASS_THROUGH:
+                break
             name = layer.get_input(0).name
-        return self.ranges.amax[name]
+        return name
 
-    def _share_scales(self, layers: List[Any]) -> None:
+    def _share_scales(self, layers: List[Tuple[str, Any]]) -> None:
         """One amax (the max) per group of tensors joined by concatenations and max pooling."""
         parent: Dict[str, str] = {}
 
@@ -264,17 +251,15 @@ class Quantizer:
                 n = parent[n]
             return n
 
-        trt = self.ctx.trt
-        for layer in layers:
-            joins = layer.type == trt.LayerType.CONCATENATION or (
-                layer.type == trt.LayerType.POOLING and layer.pooling_type == trt.PoolingType.MAX)
-            if joins and self._wanted(layer):
+        for kind, layer in layers:
+            joins = kind == "CONCATENATION" or (kind == "POOLING" and layer.type == self.ctx.trt.PoolingType.MAX)
+            if joins and self._wanted(kind, layer):
                 names = [layer.get_output(0).name] + [layer.get_input(j).name for j in range(layer.num_inputs)]
                 for n in names[1:]:
                     parent[root(n)] = root(names[0])
         groups: Dict[str, List[float]] = {}
         for n in parent:
-            amax = self._amax(n)
+            amax = self.ranges.amax.get(self._source(n))
             if amax is not None:
                 groups.setdefault(root(n), []).append(amax)
         for n in parent:
@@ -282,13 +267,12 @@ class Quantizer:
                 self._group[n] = max(groups[root(n)])
 
     def _is_constant(self, t: Any) -> bool:
-        layer = self._producer.get(t.name)
-        return layer is not None and layer.type == self.ctx.trt.LayerType.CONSTANT
+        return self._producer.get(t.name, ("", None))[0] == "CONSTANT"
 
     def _constant_value(self, t: Any) -> Optional[torch.Tensor]:
-        layer = self._producer.get(t.name)
-        if layer is None or layer.type != self.ctx.trt.LayerType.CONSTANT:
+        if not self._is_constant(t):
             return None
+        layer = self._producer[t.name][1]
         return torch.from_numpy(np.array(layer.weights)).float().reshape(tuple(layer.shape))
 
     def _floating(self, t: Any) -> bool:
