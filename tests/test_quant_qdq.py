@@ -125,14 +125,14 @@ X = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
 IN = [trtnn.Input("x", (1, 3, 16, 16))]
 
 
-def defined(model, dtype="int8", feed=None, inputs=IN, **kw):
-    feed = {"x": X} if feed is None else feed
-    amax = abs_max(model, inputs, feed)
-    return trtnn.define(model, inputs, dtype=dtype, calibration=amax, base_dtype=kw.pop("base_dtype", "fp32"), **kw), amax
+def defined(model, dtype="int8", feed=None, inputs=IN, base_dtype="fp32", **kw):
+    """The quantized network of `model` with abs-max calibration on `feed`, and that calibration."""
+    amax = abs_max(model, inputs, {"x": X} if feed is None else feed)
+    return trtnn.define(model, inputs, dtype=dtype, calibration=amax, base_dtype=base_dtype, **kw), amax
 
 
 # ---- placement per pattern ------------------------------------------------------------------------------------------
-def test_conv_bn_act_quantizes_input_and_folded_kernel_per_channel_nothing_before_the_act():
+def test_conv_bn_act_quantizes_input_and_folded_kernel_per_channel_not_between_conv_and_act():
     model = randomize(ConvBnAct(3, 8))
     net, amax = defined(model)
     ls = layers(net)
@@ -163,6 +163,24 @@ def test_residual_add_quantizes_both_inputs_with_their_own_scales():
     assert amax["cv1.act"] != amax["cv2.act"]
     # cv1's output also feeds cv2's convolution: one Q/DQ shared by both consumers
     assert layers(net)["cv2.conv + cv2.bn"].get_input(0).name == "cv1.act:dequantize"
+    assert_qdq_input(net, layers(net)["head"], 0, "add", amax["add"])
+
+
+class PlainAdd(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Conv2d(3, 2, 1)
+
+    def forward(self, x):
+        s = F.relu(x) + F.sigmoid(x)  # no convolution to fuse the add into
+        return self.head(s)
+
+
+def test_add_without_a_convolution_input_stays_float():
+    net, amax = defined(randomize(PlainAdd()))
+    add = layers(net)["add"]
+    assert kind(net, add.get_input(0)) == "ACTIVATION" and kind(net, add.get_input(1)) == "ACTIVATION"
+    assert net.quantized == ["head"]
     assert_qdq_input(net, layers(net)["head"], 0, "add", amax["add"])
 
 
@@ -263,8 +281,8 @@ def test_modelopt_amax_builds_qdq_with_exactly_those_ranges():
     assert float(const(net, "cv1.act:scale")) == pytest.approx(1.5 / 127)
     bn = model.cv1.bn
     bn_scale = (bn.weight.data.double() / (bn.running_var.double() + bn.eps).sqrt()).abs()
-    assert torch.allclose(const(net, "cv1.conv + cv1.bn:weight_scale").double(), w_amax.flatten().double() * bn_scale / 127,
-                          rtol=1e-6)  # the unfolded kernel's range, scaled as BatchNorm folding scales the kernel
+    expected = w_amax.flatten().double() * bn_scale / 127  # the unfolded kernel's range, scaled as folding scales it
+    assert torch.allclose(const(net, "cv1.conv + cv1.bn:weight_scale").double(), expected, rtol=1e-6)
 
 
 def test_torch_ao_fake_quant_scales_become_the_engine_scales():
@@ -418,6 +436,26 @@ def test_deconvolution_kernel_per_output_channel_and_builds():
     y = Executor(net.network)({"x": X})["output"]
     assert 10 * torch.log10(ref.pow(2).mean() / (y - ref).pow(2).mean()) > 30
     trtnn.build_network(net)
+
+
+class Wide(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.act, self.c2 = nn.Conv2d(512, 512, 3, padding=1), nn.ReLU(), nn.Conv2d(512, 512, 3, padding=1)
+
+    def forward(self, x):
+        return self.c2(self.act(self.c1(x)))
+
+
+def test_weight_dominated_int8_plan_is_at_most_0_3x_the_fp32_plan():
+    model = Wide()
+    inputs = [trtnn.Input("x", (1, 512, 8, 8))]
+    amax = {"x": 3.0, "act": 2.0}
+    sizes = {dt: trtnn.build(model, inputs, dtype=dt).nbytes for dt in ("fp32", "fp16")}
+    for dt in ("int8", "fp8"):
+        sizes[dt] = trtnn.build(model, inputs, dtype=dt, calibration=amax).nbytes
+    print("512x512x3x3 x2 plan bytes:", sizes)
+    assert sizes["int8"] <= 0.3 * sizes["fp32"] and sizes["fp8"] <= 0.3 * sizes["fp32"]
 
 
 def test_yolov8n_int8_and_fp8_engines_build_and_shrink_the_plan():

@@ -6,7 +6,8 @@ the forward pass ends, on the finished network, so every tensor already has its 
   quantized weights) made from the kernel AFTER BatchNorm folding (trtnn.graph.fold's `kernel_quantizer`);
 - deconvolutions (groups=1) and matrix multiplies / linear layers likewise (a constant operand per channel, an
   activation operand per tensor);
-- both inputs of a residual add (elementwise SUM of two activations of one shape);
+- both inputs of a residual add (elementwise SUM of two activations of one shape, one of them a convolution's
+  output, possibly through its activation: the add TensorRT fuses into that convolution);
 - concatenations (and max pooling, which passes values through) share one scale over their inputs and output (the
   max amax), and a concatenation whose output is quantized gets Q/DQ on each input, so it runs in INT8.
 Nothing is placed on a convolution's output before its activation. `exclude` (module path prefixes, module class
@@ -176,7 +177,24 @@ class Quantizer:
             return False
         a, b = layer.get_input(0), layer.get_input(1)
         return (not self._is_constant(a) and not self._is_constant(b) and a.dtype == b.dtype
-                and tuple(a.shape) == tuple(b.shape) and self._floating(a))
+                and tuple(a.shape) == tuple(b.shape) and self._floating(a)
+                and (self._from_conv(a.name) or self._from_conv(b.name)))
+
+    def _from_conv(self, name: str, depth: int = 3) -> bool:
+        """Is `name` a convolution's output, possibly through its pointwise activation (ReLU..., x * sigmoid(x))?
+        An add TensorRT can fuse into that convolution."""
+        kind, layer = self._producer.get(name, ("", None))
+        if kind == "CONVOLUTION":
+            return True
+        if depth == 0 or layer is None:
+            return False
+        if kind == "ACTIVATION":
+            return self._from_conv(layer.get_input(0).name, depth - 1)
+        if kind == "ELEMENTWISE" and layer.op == self.ctx.trt.ElementWiseOperation.PROD:  # SiLU: x * sigmoid(x)
+            x, gate = layer.get_input(0).name, layer.get_input(1).name
+            gk, gl = self._producer.get(gate, ("", None))
+            return gk == "ACTIVATION" and gl.get_input(0).name == x and self._from_conv(x, depth - 1)
+        return False
 
     def _deconvolution(self, layer: Any) -> None:
         weight = self._constant_value(layer.get_input(1))
