@@ -14,7 +14,9 @@ from . import backend, dtypes
 from .context import BuildContext
 from .errors import BuildError, ConfigError, ShapeError, TrtnnError
 from .fileio import atomic_write_bytes
-from .quant.placement import Quantizer, as_ranges, keep_precision
+from .quant.placement import Quantizer
+from .quant.ranges import as_ranges
+from .quant.selection import keep_precision
 from .quant.qdq import quant_format
 from .tensor import Tensor
 

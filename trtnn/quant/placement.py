@@ -16,8 +16,7 @@ names or TensorRT layer types) and modules kept in a higher precision stay unqua
 from __future__ import annotations
 
 import logging
-import re
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import torch
@@ -27,74 +26,11 @@ from ..errors import ConfigError
 from ..graph.fold import ConvRecord, final_kernel
 from ..reference.common import typed
 from .qdq import add_qdq, add_weight_dq, weight_amax
+from .ranges import Ranges
+from .selection import module_path, resolve_paths, under
 
 log = logging.getLogger("trtnn")
 _PASS_THROUGH = ("CAST", "IDENTITY")  # amax is looked up through these (e.g. the input cast to fp16)
-
-
-class Ranges(NamedTuple):
-    """Quantizer ranges: activation amax by tensor name (or `<module path>:input` for the input of that module's
-    layer, as ModelOpt's input quantizers give them) and per-channel weight amax by module path."""
-
-    amax: Dict[str, float]
-    weight_amax: Dict[str, torch.Tensor]
-
-
-def as_ranges(calibration: Any) -> Ranges:
-    """A calibration as Ranges: a dict tensor name -> amax, an object with an `.amax` dict (and optionally a
-    `.weight_amax` dict), or a (amax, weight_amax) pair as trtnn.quant.qat_calibration returns."""
-    if isinstance(calibration, Mapping):
-        act, weights = calibration, {}
-    elif hasattr(calibration, "amax"):
-        act, weights = calibration.amax, getattr(calibration, "weight_amax", None) or {}
-    elif isinstance(calibration, (tuple, list)) and len(calibration) == 2:
-        act, weights = calibration
-    else:
-        raise ConfigError(f"calibration: expected a dict tensor name -> amax, an object with an .amax dict or an "
-                          f"(amax, weight_amax) pair, got {type(calibration).__name__}")
-    amax = {}
-    for name, v in dict(act).items():
-        try:
-            val = float(v)
-        except (TypeError, ValueError):
-            raise ConfigError(f"calibration: amax of '{name}' must be a number, got {type(v).__name__}") from None
-        if not np.isfinite(val) or val < 0:
-            raise ConfigError(f"calibration: amax of '{name}' must be finite and >= 0, got {val}")
-        amax[str(name)] = val
-    return Ranges(amax, {str(k): torch.as_tensor(v, dtype=torch.float32).flatten() for k, v in dict(weights).items()})
-
-
-def module_path(layer_name: str) -> str:
-    """The module path a layer name belongs to: `a.b:op#2` -> `a.b`, `conv.path + bn.path` -> `conv.path`."""
-    return re.sub(r"#\d+$", "", layer_name.split(" + ")[0].split(":")[0])
-
-
-def resolve_paths(ctx: Any, entries: Sequence[str], what: str, layer_types: bool = False) -> Tuple[List[str], Set[str]]:
-    """Module path prefixes named by `entries` (paths, or module class names expanded to their paths) and the
-    TensorRT layer type names among them (only when `layer_types`); unknown entries raise ConfigError."""
-    types = {t.name for t in ctx.trt.LayerType.__members__.values()} if layer_types else set()
-    paths: List[str] = []
-    kinds: Set[str] = set()
-    for entry in entries:
-        if not isinstance(entry, str) or not entry:
-            raise ConfigError(f"{what}: expected module paths or type names (str), got {entry!r}")
-        by_type = [p for p, t in ctx.module_types.items() if t == entry]
-        if by_type:
-            paths += by_type
-        elif entry in types:
-            kinds.add(entry)
-        elif any(p == entry or p.startswith(entry + ".") for p in ctx.module_types):
-            paths.append(entry)
-        else:
-            near = [p for p in ctx.module_types if p and p.split(".")[0] == entry.split(".")[0]][:6]
-            kinds_hint = " or TensorRT layer type" if layer_types else ""
-            raise ConfigError(f"{what}: '{entry}' is neither a module path nor a module type{kinds_hint} of this "
-                              f"model" + (f"; e.g. {near}" if near else ""))
-    return paths, kinds
-
-
-def _under(path: str, prefixes: Sequence[str]) -> bool:
-    return any(p == "" or path == p or path.startswith(p + ".") for p in prefixes)
 
 
 class Quantizer:
@@ -170,7 +106,7 @@ class Quantizer:
                               f"{self.missing[:6]}); it has {len(self.ranges.amax)} entries, e.g. {have}")
 
     def _wanted(self, kind: str, layer: Any) -> bool:
-        return kind not in self.exclude_types and not _under(module_path(layer.name), self.skip_paths)
+        return kind not in self.exclude_types and not under(module_path(layer.name), self.skip_paths)
 
     def _residual_add(self, layer: Any) -> bool:
         if layer.op != self.ctx.trt.ElementWiseOperation.SUM:
@@ -298,16 +234,3 @@ class Quantizer:
 
     def _dtype(self, t: Any) -> torch.dtype:
         return dtypes.to_torch(t.dtype)
-
-
-def keep_precision(ctx: Any, keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = ()) -> Dict[str, torch.dtype]:
-    """Record in `ctx.kept` the modules (paths or class names) that compute in fp32 / fp16 whatever the network's
-    dtype (trtnn.Module casts at their boundaries); returns that table."""
-    fp32, _ = resolve_paths(ctx, keep_fp32, "keep_fp32")
-    fp16, _ = resolve_paths(ctx, keep_fp16, "keep_fp16")
-    both = sorted(set(fp32) & set(fp16))
-    if both:
-        raise ConfigError(f"keep_fp32 and keep_fp16 both name {both}")
-    ctx.kept.update({p: torch.float32 for p in fp32})
-    ctx.kept.update({p: torch.float16 for p in fp16})
-    return ctx.kept
