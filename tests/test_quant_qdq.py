@@ -211,6 +211,31 @@ def test_linear_and_matmul_quantize_weights_per_output_channel_and_activations_p
     trtnn.build_network(net)  # TensorRT-RTX accepts it
 
 
+class Looped(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = F.fixed_point(lambda t: F.relu(F.matmul(t, torch.eye(4))), x)  # a matmul inside a while-loop
+        return self.fc(y)
+
+
+def test_nothing_is_quantized_inside_loops_even_with_an_amax_for_everything():
+    model = randomize(Looped())
+    inputs = [trtnn.Input("x", (4, 4))]
+    fp32 = trtnn.define(model, inputs, dtype="fp32")
+    layers_ = [fp32.network.get_layer(i) for i in range(fp32.network.num_layers)]
+    everything = {la.get_output(j).name: 2.0 for la in layers_ for j in range(la.num_outputs)}
+    assert "fixed_point:x" in everything
+    net = trtnn.define(model, inputs, dtype="int8", calibration={**everything, "x": 2.0}, base_dtype="fp32")
+    assert net.quantized == ["fc:linear"]
+    x = torch.rand(4, 4)
+    assert torch.allclose(Executor(net.network)({"x": x})["output"], Executor(fp32.network)({"x": x})["output"],
+                          atol=0.05)
+    trtnn.build_network(net)
+
+
 # ---- exclusions and kept precision ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("exclude", [["head"], ["Conv2d"], ["CONVOLUTION"]])
 def test_exclude_by_path_type_or_layer_type_leaves_layers_unquantized(exclude):

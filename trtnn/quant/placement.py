@@ -24,7 +24,8 @@ import torch
 from .. import dtypes
 from ..errors import ConfigError
 from ..graph.fold import ConvRecord, final_kernel
-from ..reference.common import typed
+from ..reference import control
+from ..reference.common import read_node
 from .qdq import add_qdq, add_weight_dq, weight_amax
 from .ranges import Ranges
 from .selection import module_path, resolve_paths, under
@@ -48,6 +49,7 @@ class Quantizer:
         self._dq: Dict[Tuple[str, Any], Any] = {}  # (tensor name, dtype) -> its DQ output
         self._producer: Dict[str, Tuple[str, Any]] = {}  # tensor name -> (kind, layer) of the forward pass
         self._layers: Optional[List[Tuple[str, Any]]] = None  # (kind, typed layer)
+        self._in_regions: Set[str] = set()  # layers inside loops and conditionals
         self._group: Dict[str, float] = {}  # tensor name -> the amax its concat / pooling group shares
         ctx.folder.kernel_quantizer = self.quantize_kernel
 
@@ -56,7 +58,9 @@ class Quantizer:
         """The forward pass's (kind, typed layer)s, with the producer table and the shared concat scales made once."""
         if self._layers is None:
             net = self.ctx.network
-            self._layers = [typed(net.get_layer(i)) for i in range(net.num_layers)]
+            nodes = [read_node(net.get_layer(i), i) for i in range(net.num_layers)]
+            self._layers = [(n.kind, n.layer) for n in nodes]
+            self._in_regions = {m.name for r in control.group(nodes) if isinstance(r, control.Region) for m in r.members}
             for kind, layer in self._layers:
                 for j in range(layer.num_outputs):
                     self._producer[layer.get_output(j).name] = (kind, layer)
@@ -106,7 +110,9 @@ class Quantizer:
                               f"{self.missing[:6]}); it has {len(self.ranges.amax)} entries, e.g. {have}")
 
     def _wanted(self, kind: str, layer: Any) -> bool:
-        return kind not in self.exclude_types and not under(module_path(layer.name), self.skip_paths)
+        """Not excluded, not in a kept module, not inside a loop or conditional (Q/DQ would be added outside it)."""
+        return (kind not in self.exclude_types and not under(module_path(layer.name), self.skip_paths)
+                and layer.name not in self._in_regions)
 
     def _residual_add(self, layer: Any) -> bool:
         if layer.op != self.ctx.trt.ElementWiseOperation.SUM:
