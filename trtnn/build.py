@@ -15,9 +15,9 @@ from .context import BuildContext
 from .errors import BuildError, ConfigError, ShapeError, TrtnnError
 from .fileio import atomic_write_bytes
 from .quant.placement import Quantizer
+from .quant.qdq import quant_format
 from .quant.ranges import as_ranges
 from .quant.selection import keep_precision
-from .quant.qdq import quant_format
 from .tensor import Tensor
 
 log = logging.getLogger("trtnn")
