@@ -340,6 +340,14 @@ def test_torch_ao_fake_quant_scales_become_the_engine_scales():
         model.load_state_dict(sd)
 
 
+def test_scales_are_amax_over_qmax_in_the_tensor_dtype_and_always_valid():
+    from trtnn.quant import scale_of
+    assert scale_of(torch.tensor([127.0, 0.0, 1e9]), torch.int8, torch.float16).tolist() == [1.0, 2.0 ** -14, 65504.0]
+    assert scale_of(torch.tensor(448.0), FP8, torch.float32).item() == 1.0
+    with pytest.raises(trtnn.ConfigError, match=r"amax must be finite and >= 0, got \[nan\]"):
+        scale_of(torch.tensor([float("nan")]), torch.int8, torch.float32)
+
+
 # ---- the CPU executor's Q/DQ against a direct float64 implementation -----------------------------------------------
 def _e4m3_reference(v: torch.Tensor) -> torch.Tensor:
     """Round float64 values to E4M3 by search over all 256 codes: nearest, ties to the even code, saturating."""

@@ -27,12 +27,12 @@ def quant_format(dtype: Any) -> Optional[torch.dtype]:
 
 
 def scale_of(amax: torch.Tensor, fmt: torch.dtype, dtype: torch.dtype) -> torch.Tensor:
-    """amax / qmax in `dtype` (the scale's dtype must be the float tensor's in a strongly typed network), never
-    below the dtype's smallest normal number (an all-zero tensor or channel still gets a valid scale > 0)."""
+    """amax / qmax in `dtype` (the scale's dtype must be the float tensor's in a strongly typed network), within
+    the dtype's normal numbers (an all-zero tensor or channel still gets a valid scale > 0; fp16 never overflows)."""
     amax = torch.as_tensor(amax, dtype=torch.float64)
     if not torch.isfinite(amax).all() or (amax < 0).any():
         raise ConfigError(f"amax must be finite and >= 0, got {amax.flatten()[:8].tolist()}")
-    scale = (amax / QMAX[fmt]).clamp(min=torch.finfo(dtype).tiny)
+    scale = (amax / QMAX[fmt]).clamp(min=torch.finfo(dtype).tiny, max=torch.finfo(dtype).max)
     return scale.to(dtype)
 
 
