@@ -439,7 +439,7 @@ def test_int8_network_matches_float64_simulated_quantization():
 
 # ---- real TensorRT-RTX builds ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", ["int8", "fp8"])
-@pytest.mark.parametrize("base", ["fp16", "fp32"])
+@pytest.mark.parametrize("base", ["fp16", "bf16", "fp32"])
 def test_small_nets_build_with_tensorrt_rtx(dtype, base):
     for model in (Residual(), Concat()):
         net, _ = defined(randomize(model), dtype=dtype, base_dtype=base)
