@@ -9,8 +9,7 @@ from .module import Module
 from .parameter import Parameter
 from .tensor import Tensor
 
-from . import debug, models, reference  # noqa: E402  (they build on the names above)
-from . import quant  # noqa: E402
+from . import debug, models, quant, reference  # noqa: E402  (they build on the names above)
 
 __version__ = "0.1.0"
 
@@ -18,5 +17,5 @@ __all__ = [
     "BackendError", "BuildError", "CheckpointError", "ConfigError", "FileError", "Engine", "Input", "InputError", "Module", "ModuleDict",
     "ModuleList", "Network", "Parameter", "Sequential", "ShapeError", "StateDictError", "Tensor", "TrtnnError",
     "UnsupportedError", "build", "build_network", "debug", "define", "functional", "layers", "load_checkpoint",
-    "models", "reference", "save_checkpoint",
+    "models", "quant", "reference", "save_checkpoint",
 ]

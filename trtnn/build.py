@@ -17,9 +17,13 @@ import torch
 
 from . import backend, dtypes
 from .context import BuildContext
-from .module import Module
 from .errors import BuildError, ConfigError, ShapeError, TrtnnError, UnsupportedError
+from .module import Module
 from .fileio import atomic_write_bytes
+from .quant.placement import Quantizer
+from .quant.qdq import quant_format
+from .quant.ranges import as_ranges
+from .quant.selection import keep_precision
 from .tensor import Tensor
 
 log = logging.getLogger("trtnn")
@@ -119,6 +123,7 @@ class Network:
     inputs: List[Input]
     outputs: List[TensorInfo] = field(default_factory=list)
     define_seconds: float = 0.0
+    quantized: List[str] = field(default_factory=list)  # layers whose inputs got Q/DQ (INT8/FP8 networks)
 
     @property
     def network(self) -> Any:
@@ -165,34 +170,50 @@ def _model_dtype(model: Any) -> torch.dtype:
 
 
 def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_names: Optional[Sequence[str]] = None,
-           output_dtype: Any = None, fold_bn: bool = True, debug_outputs: Sequence[str] = ()) -> Network:
+           output_dtype: Any = None, fold_bn: bool = True, debug_outputs: Sequence[str] = (),
+           calibration: Any = None, exclude: Sequence[str] = (), keep_fp32: Sequence[str] = (),
+           keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16") -> Network:
     """Run `model.forward` inside a fresh build context and mark its outputs.
 
     dtype: compute dtype ('fp32'|'fp16'|'bf16'; default: the model's parameter dtype). Floating inputs are cast to it
     on entry; outputs in the compute dtype are cast back to the first floating input's dtype, or all floating
     outputs to `output_dtype` when given.
+    dtype='int8'|'fp8': explicit quantization (trtnn.quant.placement): Q/DQ with the amax of `calibration` (tensor
+    name -> amax, an object with `.amax`, or trtnn.quant.qat_calibration's pair); the rest computes in `base_dtype`.
+    `exclude`: module paths / module types / TensorRT layer types left unquantized.
+    keep_fp32 / keep_fp16: module paths or types computed in that dtype (casts at their boundaries; never quantized).
     debug_outputs: module paths whose outputs become extra network outputs (named by the path).
     """
     t0 = time.perf_counter()
     inputs = _checked_call("trtnn.define", model, inputs, output_names)
+    fmt = quant_format(dtype)
+    if fmt is None and (calibration is not None or exclude):
+        raise ConfigError(f"calibration= and exclude= are for dtype='int8' or 'fp8', got dtype={dtype!r}")
+    if fmt is not None and calibration is None:
+        raise ConfigError(f"dtype={dtype!r} needs calibration= (tensor name -> amax; see trtnn.quant)")
     try:
-        compute = dtypes.to_torch(dtype) if dtype is not None else _model_dtype(model)
+        compute = dtypes.to_torch(base_dtype if fmt is not None else dtype) if dtype is not None \
+            else _model_dtype(model)
     except TrtnnError as e:
         raise ConfigError(f"dtype: {e.message}") from None
     if compute not in dtypes.FLOATING:
         raise ConfigError(f"compute dtype must be fp32, fp16 or bf16, got {dtypes.short(compute)}")
     ctx = BuildContext(fold_bn=fold_bn, dtype=compute)
     with ctx.capture.active():
-        net = _emit(ctx, model, inputs, compute, output_names, output_dtype, debug_outputs)
+        ctx.register_model(model)
+        kept = keep_precision(ctx, keep_fp32=keep_fp32, keep_fp16=keep_fp16)
+        quantizer = Quantizer(ctx, fmt, as_ranges(calibration), exclude, list(kept)) if fmt is not None else None
+        net = _emit(ctx, model, inputs, compute, output_names, output_dtype, debug_outputs, quantizer)
     ctx.raise_logged_errors("the network definition")
     net.define_seconds = time.perf_counter() - t0
     return net
 
 
 def _emit(ctx: BuildContext, model: Any, inputs: List[Input], compute: torch.dtype,
-          output_names: Optional[Sequence[str]], output_dtype: Any, debug_outputs: Sequence[str]) -> Network:
-    """Run the forward pass into `ctx` and mark the outputs (with `ctx`'s TensorRT capture active)."""
-    ctx.register_model(model)
+          output_names: Optional[Sequence[str]], output_dtype: Any, debug_outputs: Sequence[str],
+          quantizer: Optional[Quantizer]) -> Network:
+    """Run the forward pass into `ctx`, place Q/DQ (when quantizing) and mark the outputs (with `ctx`'s TensorRT
+    capture active)."""
     args = []
     for inp in inputs:
         t = ctx.add_input(inp.name, inp.shape, inp.dtype)
@@ -217,6 +238,9 @@ def _emit(ctx: BuildContext, model: Any, inputs: List[Input], compute: torch.dty
         it = ctx.mark_output(t, name, cast_to)
         net.outputs.append(TensorInfo(name, tuple(it.shape), dtypes.to_torch(it.dtype)))
     ctx.finalize()
+    if quantizer is not None:
+        quantizer.place()
+        net.quantized = quantizer.quantized
     for path in debug_outputs:
         if path in net.folded:
             raise TrtnnError(f"debug output '{path}': its BatchNorm '{net.folded[path]}' was folded into it, so it has "
@@ -421,12 +445,14 @@ def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input]) -> Non
 def build(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_names: Optional[Sequence[str]] = None,
           output_dtype: Any = None, fold_bn: bool = True, workspace: Optional[int] = None,
           progress: Optional[bool] = None, optimization_level: Optional[int] = None,
-          debug_outputs: Sequence[str] = ()) -> Engine:
-    """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype and outputs).
+          debug_outputs: Sequence[str] = (), calibration: Any = None, exclude: Sequence[str] = (),
+          keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16") -> Engine:
+    """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype, quantization and outputs).
     Ctrl-C (in the main thread) cancels TensorRT's build and raises KeyboardInterrupt."""
     _checked_call("trtnn.build", model, inputs, output_names)
     _check_int("workspace", workspace, 1, None, "bytes")
     _check_int("optimization_level", optimization_level, 0, 5)
     net = define(model, inputs, dtype=dtype, output_names=output_names, output_dtype=output_dtype, fold_bn=fold_bn,
-                 debug_outputs=debug_outputs)
+                 debug_outputs=debug_outputs, calibration=calibration, exclude=exclude, keep_fp32=keep_fp32,
+                 keep_fp16=keep_fp16, base_dtype=base_dtype)
     return build_network(net, workspace=workspace, progress=progress, optimization_level=optimization_level)

@@ -37,16 +37,20 @@ class BuildContext:
         self._scope: List[str] = []
         self._paths: Dict[int, str] = {}
         self.module_outputs: Dict[str, List[str]] = {}  # module path -> output tensor names
+        self.module_types: Dict[str, str] = {}  # module path -> class name
+        self.kept: Dict[str, torch.dtype] = {}  # module path -> the compute dtype kept inside it (keep_fp32/fp16)
         self.folder = Folder(self, enabled=fold_bn)
         # per-tensor naming tables, keyed by id() with the Tensor kept alive until `finalize` (ids stay unique)
         self._born: Dict[int, Tuple[Tensor, int]] = {}  # -> index of the layer that made the tensor
         self._named: Set[int] = set()  # tensors already named after the innermost module that returned them
+        self._aux: Set[int] = set()  # indices of layers that do not count as a module's own (quantizable kernels)
 
     # ---- naming -------------------------------------------------------------------------
     def register_model(self, model: Any) -> None:
         """Learn every submodule's path so layers can be named after it."""
         for path, mod in model.named_modules():
             self._paths.setdefault(id(mod), path)
+            self.module_types.setdefault(path, type(mod).__name__)
 
     def path_of(self, module: Any) -> str:
         path = self._paths.get(id(module))
@@ -54,6 +58,10 @@ class BuildContext:
             path = self.unique(self.join(type(module).__name__.lower()))
             self._paths[id(module)] = path
         return path
+
+    def kept_dtype(self, path: str) -> Optional[torch.dtype]:
+        """The compute dtype `keep_fp32`/`keep_fp16` asked for inside module `path` (None: the network's)."""
+        return self.kept.get(path) if self.kept else None
 
     @property
     def scope(self) -> str:
@@ -79,8 +87,9 @@ class BuildContext:
         """Name what a call of module `path` produced (layers from index `first_layer` on) after the path: its
         output tensors, and its layer when it emitted exactly one. Pass-throughs keep their names (aliases)."""
         base = self.unique(path)
-        if self.network.num_layers - first_layer == 1:
-            self.network.get_layer(first_layer).name = base
+        own = [i for i in range(first_layer, self.network.num_layers) if i not in self._aux]
+        if len(own) == 1:
+            self.network.get_layer(own[0]).name = base
         names = []
         for i, t in enumerate(tensors):
             it = t.trt
@@ -92,6 +101,11 @@ class BuildContext:
                 self.folder.named(t, base)
             names.append(it.name)
         self.module_outputs[base] = names
+
+    def mark_aux(self) -> None:
+        """The last layer added only holds another layer's weights: a module emitting one layer plus such
+        constants is still named after its path."""
+        self._aux.add(self.network.num_layers - 1)
 
     def name_layer(self, layer: Any, name: str) -> None:
         layer.name = name
@@ -188,6 +202,7 @@ class BuildContext:
         self.folder.finalize()
         self._born.clear()
         self._named.clear()
+        self._aux.clear()
 
 
 

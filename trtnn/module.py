@@ -266,9 +266,15 @@ class Module:
             return self.forward(*args, **kwargs)
         path = ctx.path_of(self)
         first_layer = ctx.network.num_layers
+        outer, kept = ctx.dtype, ctx.kept_dtype(path)
+        if kept is not None and kept != outer:  # keep_fp32 / keep_fp16: this module computes in `kept`
+            args, kwargs = _cast_floats((args, kwargs), outer, kept)
+            ctx.dtype = kept
         with ctx.module_scope(path):
             try:
                 out = self.forward(*args, **kwargs)
+                if ctx.dtype != outer:
+                    out = _cast_floats(out, ctx.dtype, outer)
             except TrtnnError as e:
                 raise e.attach(module=path or type(self).__name__, where=user_frame(traceback.extract_tb(e.__traceback__)))
             except Exception as e:  # a bug in forward itself: say where in the model it happened (innermost module)
@@ -276,6 +282,8 @@ class Module:
                     e.add_note(f"in trtnn module '{path or type(self).__name__}' ({type(self).__name__}.forward)")
                     e._trtnn_noted = True
                 raise
+            finally:
+                ctx.dtype = outer
         if path:
             ctx.name_outputs(path, _flat_tensors(out), first_layer)
         return out
@@ -300,6 +308,17 @@ def _refuse_torch_member(owner: str, name: str, value: Any) -> None:
     if isinstance(value, torch.nn.Module):
         raise ConfigError(f"{owner}.{name}: got torch.nn.Module {type(value).__qualname__}; use the trtnn.nn module "
                           f"of the same name (trtnn.nn mirrors torch.nn) and load its state_dict")
+
+
+def _cast_floats(obj: Any, src: torch.dtype, dst: torch.dtype) -> Any:
+    """`obj` (Tensors in tuples, lists and dicts) with every Tensor of dtype `src` cast to `dst`."""
+    if isinstance(obj, Tensor):
+        return obj.to(dst) if obj.dtype == src else obj
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_cast_floats(o, src, dst) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _cast_floats(v, src, dst) for k, v in obj.items()}
+    return obj
 
 
 def _more(keys: List[str]) -> str:

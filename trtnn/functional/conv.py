@@ -103,8 +103,14 @@ def conv_transpose2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOr
     ctx = input.ctx
     post = tuple(p - op for p, op in zip(padding, output_padding))
     extra = tuple(builtins.max(0, -p) for p in post)  # output_padding beyond padding: grow the output with zeros
-    layer = ctx.add("deconv", "add_deconvolution_nd", input.use(), out_per_group * groups, (kh, kw), ctx.weights(w, dt),
+    quantizable = ctx.folder.kernel_quantizer is not None  # INT8/FP8: the kernel from a constant layer Q/DQ can take
+    layer = ctx.add("deconv", "add_deconvolution_nd", input.use(), out_per_group * groups, (kh, kw),
+                    ctx.trt.Weights(dtypes.to_trt(dt)) if quantizable else ctx.weights(w, dt),
                     ctx.weights(_value(bias), dt) if bias is not None and not extra[0] and not extra[1] else ctx.trt.Weights(dtypes.to_trt(dt)))
+    if quantizable:
+        kernel = ctx.constant(w, dt, op="kernel")
+        ctx.mark_aux()
+        layer.set_input(1, kernel.use())
     layer.stride_nd, layer.dilation_nd, layer.num_groups = stride, dilation, groups
     layer.pre_padding, layer.post_padding = padding, tuple(builtins.max(p, 0) for p in post)
     y = _out(layer, ctx)

@@ -7,9 +7,13 @@ something still asks for it. When the forward pass ends, `finalize` gives every 
 weights (`finalize_weights`: folded, or the originals in the compute dtype, then every `weight_hooks` entry), so the
 network never holds both the original and the folded weights.
 
-Extension point: `weight_hooks` is where per-channel weight quantization (INT8 Q/DQ) slots in. Each hook is called
-as `hook(name, kernel, bias) -> (kernel, bias)` with the convolution layer's name (`module.path`, or
-`conv.path + bn.path` when folded) and its final kernel and bias (None when it has none) in the compute dtype.
+Extension points: each `weight_hooks` entry is called as `hook(name, kernel, bias) -> (kernel, bias)` with the
+convolution layer's name (`module.path`, or `conv.path + bn.path` when folded) and its final kernel and bias (None
+when it has none) in the compute dtype. With a `kernel_quantizer` (set by trtnn.quant before the forward pass of an
+INT8/FP8 build) convolutions take their kernel from a constant layer (`ConvRecord.kernel_layer`, TensorRT allows a
+kernel tensor only on a layer created without kernel weights); `kernel_quantizer(record)` returns True when it made
+that constant a quantized kernel behind a DQ (from `final_kernel(record, torch.float32)`, i.e. AFTER BatchNorm
+folding); otherwise the constant gets the final kernel as usual.
 """
 from __future__ import annotations
 
@@ -23,18 +27,20 @@ from ..tensor import Tensor
 
 WeightHook = Callable[[str, torch.Tensor, Optional[torch.Tensor]], Tuple[torch.Tensor, Optional[torch.Tensor]]]
 Emit = Callable[[Any, Any], Any]  # (kernel trt.Weights, bias trt.Weights) -> the convolution layer
+KernelQuantizer = Callable[["ConvRecord"], bool]  # True: it quantized the record's kernel
 
 
 class ConvRecord:
     """A convolution whose weights are set when the forward pass ends; `scale`/`shift` come from a folded BatchNorm."""
 
-    __slots__ = ("layer", "weight", "bias", "dtype", "emit", "scale", "shift")
+    __slots__ = ("layer", "weight", "bias", "dtype", "emit", "scale", "shift", "kernel_layer")
 
     def __init__(self, layer: Any, weight: torch.Tensor, bias: Optional[torch.Tensor], dtype: torch.dtype,
                  emit: Emit) -> None:
         self.layer, self.weight, self.bias, self.dtype, self.emit = layer, weight, bias, dtype, emit
         self.scale: Optional[torch.Tensor] = None
         self.shift: Optional[torch.Tensor] = None
+        self.kernel_layer: Any = None  # the constant layer the kernel comes from (INT8/FP8 builds)
 
     @property
     def folded(self) -> bool:
@@ -54,6 +60,7 @@ class Folder:
         self.enabled = enabled
         self.folded: Dict[str, str] = {}
         self.weight_hooks: List[WeightHook] = []
+        self.kernel_quantizer: Optional[KernelQuantizer] = None
         self._records: List[ConvRecord] = []
         self._open: Dict[int, Tuple[Tensor, ConvRecord]] = {}  # conv outputs no layer consumed yet: foldable
         self._taken: Dict[int, Tuple[Tensor, ConvRecord]] = {}  # conv outputs a fold took: re-emitted on demand
@@ -106,21 +113,24 @@ class Folder:
     def finalize_weights(self, rec: ConvRecord) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """The final (kernel, bias) of a convolution in the compute dtype: folded or the originals, then passed
         through every `weight_hooks` entry."""
-        if rec.folded:
-            kernel = fold_kernel(rec.weight, rec.scale, rec.dtype)
-            bias = ((rec.bias.double() * rec.scale if rec.bias is not None else 0) + rec.shift).to(rec.dtype)
-        else:
-            kernel = rec.weight.to(rec.dtype)
-            bias = None if rec.bias is None else rec.bias.to(rec.dtype)
+        kernel, bias = final_kernel(rec), final_bias(rec)
         for hook in self.weight_hooks:
             kernel, bias = hook(rec.layer.name, kernel, bias)
         return kernel, bias
 
     def finalize(self) -> None:
-        """Set every recorded convolution's final weights, then forget the records and per-tensor tables."""
+        """Set every recorded convolution's final weights (or its quantized kernel tensor), then forget the records
+        and per-tensor tables."""
         for rec in self._records:
-            kernel, bias = self.finalize_weights(rec)
-            rec.layer.kernel = self.ctx.weights(kernel)
+            if rec.kernel_layer is not None and self.kernel_quantizer is not None and self.kernel_quantizer(rec):
+                bias = final_bias(rec)
+            else:
+                kernel, bias = self.finalize_weights(rec)
+                if rec.kernel_layer is not None:
+                    rec.kernel_layer.weights = self.ctx.weights(kernel)
+                    self.ctx.name_layer(rec.kernel_layer, f"{rec.layer.name}:kernel")
+                else:
+                    rec.layer.kernel = self.ctx.weights(kernel)
             if bias is not None:
                 rec.layer.bias = self.ctx.weights(bias)
         self._records.clear()
@@ -129,9 +139,17 @@ class Folder:
         self._fold_of.clear()
 
     def _emit(self, emit: Emit, weight: torch.Tensor, bias: Optional[torch.Tensor], dtype: torch.dtype) -> ConvRecord:
-        layer = emit(self._placeholder(weight, dtype), self._placeholder(bias, dtype))
+        kernel_layer = None
+        if self.kernel_quantizer is None:
+            layer = emit(self._placeholder(weight, dtype), self._placeholder(bias, dtype))
+        else:  # the kernel from a constant layer, which may become a quantized kernel behind a DQ
+            layer = emit(self.ctx.trt.Weights(dtypes.to_trt(dtype)), self._placeholder(bias, dtype))
+            kernel_layer = self.ctx.network.add_constant(tuple(weight.shape), self._placeholder(weight, dtype))
+            self.ctx.mark_aux()
+            layer.set_input(1, kernel_layer.get_output(0))
         self.ctx.check(layer)
         rec = ConvRecord(layer, weight, bias, dtype, emit)
+        rec.kernel_layer = kernel_layer
         self._records.append(rec)
         return rec
 
@@ -141,6 +159,19 @@ class Folder:
         if value is None:
             return self.ctx.trt.Weights(dtypes.to_trt(dtype))
         return self.ctx.weights(torch.empty(value.numel(), dtype=dtype))
+
+
+def final_kernel(rec: ConvRecord, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+    """A convolution's kernel with its BatchNorm folded in (when one was), in `dtype` (default: the compute dtype)."""
+    dt = rec.dtype if dtype is None else dtype
+    return fold_kernel(rec.weight, rec.scale, dt) if rec.folded else rec.weight.to(dt)
+
+
+def final_bias(rec: ConvRecord) -> Optional[torch.Tensor]:
+    """A convolution's bias with its BatchNorm folded in (when one was), in the compute dtype; None without one."""
+    if rec.folded:
+        return ((rec.bias.double() * rec.scale if rec.bias is not None else 0) + rec.shift).to(rec.dtype)
+    return None if rec.bias is None else rec.bias.to(rec.dtype)
 
 
 def fold_kernel(weight: torch.Tensor, scale: torch.Tensor, dtype: torch.dtype, block: int = 1 << 18) -> torch.Tensor:

@@ -1,11 +1,21 @@
-"""INT8/FP8 calibration on the CPU: `calibrate` runs data through the CPU executor of the fp32 network and returns
-per-tensor amax values (minmax, percentile, entropy, mse), optionally cached in a readable JSON file."""
+"""INT8/FP8 by explicit quantization, calibrated on the CPU.
+
+Calibration: `calibrate` runs data through the CPU executor of the fp32 network and returns per-tensor amax values
+(minmax, percentile, entropy, mse), optionally cached in a readable JSON file (calibrator.py, stats.py, methods.py,
+cache.py, data.py). Quantization: Q/DQ placement (placement.py), Q/DQ arithmetic (qdq.py), quantizer ranges
+(ranges.py), QAT checkpoints' ranges (qat.py), excluded and kept modules (selection.py).
+"""
 from .cache import Calibration
 from .calibrator import Collected, activation_tensors, calibrate, collect
 from .data import PREPROCESS, ImageData, centernet_preprocess, image_data, unet_preprocess, yolo_preprocess
 from .methods import METHODS, compute_amax
+from .placement import Quantizer
+from .qat import QAT_KEYS, qat_calibration
+from .qdq import quantize, scale_of, weight_amax
+from .ranges import Ranges, as_ranges
 from .stats import TensorStats
 
-__all__ = ["Calibration", "Collected", "ImageData", "METHODS", "PREPROCESS", "TensorStats", "activation_tensors",
-           "calibrate", "centernet_preprocess", "collect", "compute_amax", "image_data", "unet_preprocess",
+__all__ = ["Calibration", "Collected", "ImageData", "METHODS", "PREPROCESS", "QAT_KEYS", "Quantizer", "Ranges",
+           "TensorStats", "activation_tensors", "as_ranges", "calibrate", "centernet_preprocess", "collect",
+           "compute_amax", "image_data", "qat_calibration", "quantize", "scale_of", "unet_preprocess", "weight_amax",
            "yolo_preprocess"]

@@ -66,12 +66,18 @@ class Node:
         return i < len(self.inputs) and self.inputs[i] is not None
 
 
-def read_node(layer: Any, index: int) -> Node:
-    """Read a layer's kind, typed class and tensor names/dtypes/shapes."""
-    trt = backend.get()
+def typed(layer: Any) -> Tuple[str, Any]:
+    """(kind, layer as its concrete class): INetworkDefinition.get_layer returns the base ILayer. Read the kind
+    here: on some classes `.type` means something else afterwards (IActivationLayer, IPoolingLayer)."""
     kind = layer.type.name
     if kind in HANDLERS:
-        layer.__class__ = getattr(trt, HANDLERS[kind][0])
+        layer.__class__ = getattr(backend.get(), HANDLERS[kind][0])
+    return kind, layer
+
+
+def read_node(layer: Any, index: int) -> Node:
+    """Read a layer's kind, typed class and tensor names/dtypes/shapes."""
+    kind, layer = typed(layer)
     ins = [layer.get_input(i) for i in range(layer.num_inputs)]
     outs = [layer.get_output(i) for i in range(layer.num_outputs)]
     node = Node(layer, index, layer.name, kind, [t.name if t is not None else None for t in ins],
