@@ -111,6 +111,8 @@ class Logger:
                     level = self._levels.get(severity, logging.INFO)
                     if "catchCudaError" in str(msg):  # expected on machines without a GPU (CPU-only AOT builds)
                         level = logging.DEBUG
+                    elif "scales to fp32" in str(msg):  # one line per Q/DQ'd conv when scales are in fp16: noise
+                        level = logging.DEBUG
                     elif "BuildCanceled" in str(msg):  # Ctrl-C: the build raises KeyboardInterrupt, not an error
                         level = logging.INFO
                     capture = _ACTIVE.get()

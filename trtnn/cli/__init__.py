@@ -1,6 +1,6 @@
 """The `trtnn` command: build engines from any trtnn model, inspect definitions, convert weights, compare with torch.
 
-One module per command (build, inspect, convert, info, bench, compare); `args` holds what they share.
+One module per command (build, inspect, calibrate, convert, info, bench, compare); `args` holds what they share.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from typing import Optional, Sequence
 
 from ..errors import TrtnnError
-from . import bench, build, compare, convert, info, inspect
+from . import bench, build, calibrate, compare, convert, info, inspect
 
 EXAMPLES = """examples:
   trtnn build examples.resnet:resnet18 --input x:1x3x224x224 --dtype fp16 -o resnet18.plan
@@ -19,13 +19,15 @@ EXAMPLES = """examples:
   trtnn build yolov8n --weights yolov8n.pt --imgsz 640 --dtype fp16 --end2end --conf 0.25 --iou 0.7 --max-det 300 -o yolov8n.plan
   trtnn build unet --random-weights --imgsz 572x572 -o unet.plan
   trtnn build centernet_dla34 --weights ctdet_coco_dla_2x.pth --dtype fp16 --end2end --preprocess --orig-size -o ctdet.plan
+  trtnn build yolov8n --weights yolov8n.pt --dtype int8 --calib-data images/ --calib-cache calib.json -o yolov8n-int8.plan
+  trtnn calibrate yolov8n --weights yolov8n.pt --calib-data images/ --calib-method entropy --calib-cache calib.json
   trtnn inspect yolov8n --random-weights --imgsz 320
   trtnn convert yolov8n.pt yolov8n.safetensors
   trtnn compare mynet:make_trt mynet:make_torch --input x:1x3x224x224 --weights model.pth
   trtnn bench yolov8n.plan        (needs a supported GPU)
   trtnn info
 """
-COMMANDS = (build, inspect, convert, bench, info, compare)
+COMMANDS = (build, inspect, calibrate, convert, bench, info, compare)
 
 
 def build_parser() -> argparse.ArgumentParser:

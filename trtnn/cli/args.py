@@ -219,7 +219,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="drop checkpoint keys matching this glob before loading (repeatable)")
     p.add_argument("--random-weights", action="store_true", help="registered models: build without a checkpoint")
     p.add_argument("--nc", type=int, help="number of classes >= 1 (default: read from --weights, else the model's)")
-    p.add_argument("--dtype", default=None, choices=("fp32", "fp16", "bf16"), help="compute dtype (default fp32)")
+    p.add_argument("--dtype", default=None, choices=("fp32", "fp16", "bf16", "int8", "fp8"),
+                   help="compute dtype (default fp32); int8/fp8: explicit quantization (build, calibrate)")
     p.add_argument("--no-fold-bn", action="store_true", help="keep BatchNorm as scale layers")
     p.add_argument("--debug-output", action="append", default=[], metavar="MODULE.PATH",
                    help="also output this module's tensor (repeatable)")

@@ -10,6 +10,7 @@ from ..fileio import check_output_path
 from ..models.detect import MAX_PRE_NMS
 from ..models.registry import ModelSpec
 from .args import add_model_args, check_model_args, check_range, describe_ranges, load_model
+from .quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args, for_end2end, paths_for_end2end
 
 E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk"}
 E2E_SWITCHES = {"runtime_thresholds": "--runtime-thresholds", "preprocess": "--preprocess", "orig_size": "--orig-size"}
@@ -21,6 +22,7 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
     p.add_argument("-o", "--output", required=True, help="engine file to write (atomically)")
     p.add_argument("--output-dtype", choices=("fp32", "fp16", "bf16"), help="dtype of floating outputs")
     p.add_argument("--workspace", type=int, metavar="MB", help="builder workspace limit in MB (> 0)")
+    add_quant_args(p)
     e2e = p.add_argument_group("end-to-end detection (yolo and centernet models; these flags need --end2end)")
     e2e.add_argument("--end2end", action="store_true",
                      help="decode + class-aware NMS (yolo) or heatmap peaks + top-K (centernet) inside the engine")
@@ -75,27 +77,33 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
     return opts
 
 
-def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input]]:
-    """Check every argument, then make the (possibly end-to-end) model and its inputs."""
+def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[str, float]]]:
+    """Check every argument, then make the (possibly end-to-end) model, its inputs and (int8/fp8) its calibration."""
     spec = check_model_args(args)
     check_range("--workspace", args.workspace, 1)
+    quantized = args.dtype in QUANT_DTYPES
+    check_quant_args(args, quantized)
     e2e = end2end_options(args, spec)
     check_output_path(args.output, what="-o/--output", not_same_as=[args.weights] if args.weights else [])
     model, inputs = load_model(args, spec)
+    amax = calibrate(args, model, inputs, spec) if quantized else None
     if e2e is not None:
         model = spec.end2end(model, e2e)
         _, _, h, w = inputs[0].shape
+        amax = for_end2end(amax, model, inputs[0].name) if amax is not None else None
         inputs = model.inputs((h, w), args.batch or 1, args.max_batch)
-    return model, inputs
+    return model, inputs, amax
 
 
 def run(args: argparse.Namespace) -> int:
     from ..build import build_network, define
 
-    model, inputs = prepare(args)
+    model, inputs, amax = prepare(args)
     output_dtype = args.output_dtype or ("fp32" if args.end2end else None)  # EfficientNMS: float32 boxes, scores
+    paths = paths_for_end2end if args.end2end else list
+    quant = dict(calibration=amax, exclude=paths(args.exclude), base_dtype=args.base_dtype) if amax is not None else {}
     net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output,
-                 output_dtype=output_dtype)
+                 output_dtype=output_dtype, keep_fp32=paths(args.keep_fp32), keep_fp16=paths(args.keep_fp16), **quant)
     del model  # the network keeps what the builder needs; weights that BN folding replaced are freed
     engine = build_network(net, workspace=args.workspace << 20 if args.workspace else None)
     engine.save(args.output)
