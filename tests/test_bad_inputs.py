@@ -333,6 +333,19 @@ case("engine save into /proc", E.FileError, "/proc/trtnn-test.plan")(
 case("engine save into a missing folder", E.FileError, "nodir", "does not exist")(
     lambda tmp: trtnn.Engine(b"plan", [], [], "tensorrt_rtx").save(tmp / "nodir" / "x.plan"))
 
+# ---- quantization ------------------------------------------------------------------------------------------------------
+case("int8 without calibration", E.ConfigError, "int8", "calibration=")(
+    lambda tmp: trtnn.define(Tiny(), [X], dtype="int8"))
+case("calibration with a float dtype", E.ConfigError, "calibration=", "fp16")(
+    lambda tmp: trtnn.define(Tiny(), [X], dtype="fp16", calibration={"x": 1.0}))
+case("calibration method unknown", E.ConfigError, "'kl'", "entropy")(
+    lambda tmp: trtnn.quant.calibrate(Tiny(), [X], [{"x": np.zeros((1, 3, 8, 8), np.float32)}], method="kl"))
+case("calibration cache corrupt", E.CheckpointError, "bad.json", setup=write_bytes("bad.json", b"{not json"))(
+    lambda tmp: trtnn.quant.calibrate(Tiny(), [X], [{"x": np.zeros((1, 3, 8, 8), np.float32)}], method="minmax",
+                                      cache=str(tmp / "bad.json")))
+case("exclude names nothing", E.ConfigError, "nope")(
+    lambda tmp: trtnn.define(Tiny(), [X], dtype="int8", calibration={"x": 1.0, "bn": 1.0}, exclude=["nope"]))
+
 # ---- CPU executor -----------------------------------------------------------------------------------------------------------------
 case("executor missing input", E.InputError, "'x'")(lambda tmp: Executor(defined(Tiny(), X).network)({}))
 case("executor wrong shape", E.InputError, "'x'", "(1, 3, 8, 8)", "(1, 3, 4, 4)")(
@@ -424,6 +437,21 @@ cli_case("cli detection weights for a segmentation name", ("build", "yolov8n-seg
          "use yolov8n", setup=yolo_weights)
 cli_case("cli end2end for a segmentation model", ("build", "yolov8n-seg", "--random-weights", "--imgsz", "64",
                                                   "--end2end", "-o", "{tmp}/y.plan"), "not implemented yet")
+def calib_npy(tmp: Path) -> None:
+    np.save(tmp / "calib.npy", np.zeros((8, 3, 64, 64), np.float32))
+
+
+cli_case("cli int8 without calibration data", Y + ("--dtype", "int8"), "--dtype int8", "--calib-data")
+cli_case("cli calibration data without int8", Y + ("--calib-data", "{tmp}/calib.npy"), "--calib-data",
+         "--dtype int8", setup=calib_npy)
+cli_case("cli calibration data missing", Y + ("--dtype", "int8", "--calib-data", "{tmp}/none.npy"), "none.npy",
+         "does not exist")
+cli_case("cli calib-images 0", Y + ("--dtype", "int8", "--calib-data", "{tmp}/calib.npy", "--calib-images", "0"),
+         "--calib-images", "0", setup=calib_npy)
+cli_case("cli calibration cache into a missing folder", ("calibrate", "unet", "--random-weights", "--imgsz", "64",
+                                                         "--calib-data", "{tmp}/calib.npy", "--calib-cache",
+                                                         "{tmp}/nodir/c.json"), "nodir", "does not exist",
+         setup=calib_npy)
 cli_case("cli convert unknown format", ("convert", "{tmp}/w.pt", "{tmp}/w.onnx"), ".onnx", setup=write_ckpt("w.pt"))
 cli_case("cli convert onto itself", ("convert", "{tmp}/w.pt", "{tmp}/w.pt"), "same", setup=write_ckpt("w.pt"))
 cli_case("cli convert missing source", ("convert", "{tmp}/nothere.pt", "{tmp}/w.safetensors"), "nothere.pt")
