@@ -30,7 +30,7 @@ def calibration(state, root: str, method: str, images: int) -> dict:
     model.load_state_dict(state)
     data = trtnn.quant.image_data(os.path.join(root, "images", "train"), "yolov8n", 320, 8, limit=images)
     cal = trtnn.quant.calibrate(model, [trtnn.Input("images", (8, 3, 320, 320))], data, method=method)
-    return {**{"model." + k: v for k, v in cal.amax.items()}, "preprocess": cal.amax["images"]}
+    return trtnn.quant.for_end2end(cal.amax, End2End(model, preprocess=Preprocess()), "images")
 
 
 def evaluate(state, data: YoloImages, dtype: str, imgsz: int, multi_label: bool, amax=None, method="") -> list:

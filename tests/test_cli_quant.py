@@ -6,7 +6,7 @@ import pytest
 
 import trtnn
 from trtnn import cli
-from trtnn.cli.quant import for_end2end, paths_for_end2end
+from trtnn.quant import for_end2end, paths_for_end2end
 from trtnn.models.detect import End2End, Preprocess
 
 BASE = ["--random-weights", "--imgsz", "64"]

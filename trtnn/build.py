@@ -17,7 +17,7 @@ import torch
 
 from . import backend, dtypes
 from .context import BuildContext
-from .errors import BuildError, ConfigError, ShapeError, TrtnnError, UnsupportedError
+from .errors import BuildError, ConfigError, ShapeError, TrtnnError, UnsupportedError, require_int
 from .module import Module
 from .fileio import atomic_write_bytes
 from .quant.placement import Quantizer
@@ -378,8 +378,7 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     """Build a defined network into a serialized engine; failures raise BuildError with TensorRT's messages."""
     if not isinstance(net, Network):
         raise ConfigError(f"trtnn.build_network expects the Network trtnn.define returns, got {type(net).__name__}")
-    _check_int("workspace", workspace, 1, None, "bytes")
-    _check_int("optimization_level", optimization_level, 0, 5)
+    _check_build_args(workspace, optimization_level)
     ctx = net.ctx
     trt = ctx.trt
     config = ctx.builder.create_builder_config()
@@ -411,13 +410,12 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     return engine
 
 
-def _check_int(name: str, value: Any, lo: int, hi: Optional[int], unit: str = "") -> None:
-    """None, or an int in [lo, hi]; else ConfigError naming the argument and what is allowed."""
-    ok = value is None or isinstance(value, int) and not isinstance(value, bool) and lo <= value and (
-        hi is None or value <= hi)
-    if not ok:
-        allowed = f"an int from {lo} to {hi}" if hi is not None else f"an int >= {lo}"
-        raise ConfigError(f"{name} must be {allowed}{' (' + unit + ')' if unit else ''}, got {value!r}")
+def _check_build_args(workspace: Any, optimization_level: Any) -> None:
+    """None, or ints in range (ConfigError naming the argument): checked by build before the definition too."""
+    if workspace is not None:
+        require_int(workspace, "workspace", unit="bytes")
+    if optimization_level is not None:
+        require_int(optimization_level, "optimization_level", minimum=0, maximum=5)
 
 
 def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input]) -> None:
@@ -450,8 +448,7 @@ def build(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_name
     """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype, quantization and outputs).
     Ctrl-C (in the main thread) cancels TensorRT's build and raises KeyboardInterrupt."""
     _checked_call("trtnn.build", model, inputs, output_names)
-    _check_int("workspace", workspace, 1, None, "bytes")
-    _check_int("optimization_level", optimization_level, 0, 5)
+    _check_build_args(workspace, optimization_level)
     net = define(model, inputs, dtype=dtype, output_names=output_names, output_dtype=output_dtype, fold_bn=fold_bn,
                  debug_outputs=debug_outputs, calibration=calibration, exclude=exclude, keep_fp32=keep_fp32,
                  keep_fp16=keep_fp16, base_dtype=base_dtype)

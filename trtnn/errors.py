@@ -102,10 +102,14 @@ class FileError(TrtnnError, OSError):
     """A file or folder trtnn was asked to write (or read) that cannot be used: missing folder, not writable, ..."""
 
 
-def require_int(value: Any, name: str, owner: str, minimum: int = 1) -> int:
-    """`value` if it is an int >= `minimum`, else ConfigError naming `owner`'s argument `name` (e.g. a class count)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
+def require_int(value: Any, name: str, owner: str = "", minimum: int = 1, maximum: Optional[int] = None,
+                unit: str = "") -> int:
+    """`value` if it is an int in [minimum, maximum], else ConfigError naming (`owner`'s) argument `name`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (
+            maximum is not None and value > maximum):
+        allowed = f"an int from {minimum} to {maximum}" if maximum is not None else f"an int >= {minimum}"
+        raise ConfigError(f"{owner + ': ' if owner else ''}{name} must be {allowed}"
+                          f"{' (' + unit + ')' if unit else ''}, got {value!r}")
     return value
 
 

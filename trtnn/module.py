@@ -384,14 +384,8 @@ def _flat(values: Iterable[Any]) -> List[Any]:
 
 
 def _find_ctx(args: Iterable[Any], kwargs: Dict[str, Any]) -> Any:
-    for a in list(args) + list(kwargs.values()):
-        if isinstance(a, Tensor):
-            return a.ctx
-        if isinstance(a, (list, tuple)):
-            for b in a:
-                if isinstance(b, Tensor):
-                    return b.ctx
-    return None
+    """The build context of the first trtnn Tensor among the arguments (lists opened one level), or None."""
+    return next((a.ctx for a in _flat(list(args) + list(kwargs.values())) if isinstance(a, Tensor)), None)
 
 
 def _flat_tensors(out: Any) -> List[Tensor]:

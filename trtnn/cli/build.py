@@ -10,7 +10,9 @@ from ..fileio import check_output_path
 from ..models.detect import MAX_PRE_NMS
 from ..models.registry import ModelSpec
 from .args import add_model_args, check_model_args, check_range, describe_ranges, load_model
-from .quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args, for_end2end, paths_for_end2end
+from ..quant.ranges import for_end2end
+from ..quant.selection import paths_for_end2end
+from .quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args
 
 E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk"}
 E2E_SWITCHES = {"runtime_thresholds": "--runtime-thresholds", "preprocess": "--preprocess", "orig_size": "--orig-size"}

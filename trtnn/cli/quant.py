@@ -6,6 +6,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from ..build import Input
+from ..eval.yolo_data import image_files
 from ..errors import ConfigError
 from ..fileio import check_output_path
 from ..models.registry import ModelSpec
@@ -14,7 +15,6 @@ from .args import check_range
 QUANT_DTYPES = ("int8", "fp8")
 CALIB_FLAGS = {"calib_data": "--calib-data", "calib_cache": "--calib-cache", "exclude": "--exclude",
                "recalibrate": "--recalibrate"}
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
@@ -82,20 +82,5 @@ def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: O
     return dict(cal.amax)
 
 
-def for_end2end(amax: Dict[str, float], wrapper: Any, input_name: str) -> Dict[str, float]:
-    """The raw model's amax renamed for its end-to-end wrapper: its tensors sit under `model.`, and its input is the
-    wrapper's preprocessing output (or the wrapper's own input)."""
-    out = {f"model.{k}": v for k, v in amax.items()}
-    if input_name in amax:
-        out["preprocess" if getattr(wrapper, "preprocess", None) is not None else input_name] = amax[input_name]
-    return out
-
-
-def paths_for_end2end(paths: List[str]) -> List[str]:
-    """--exclude/--keep-* module paths name the raw model's modules (as `trtnn inspect` shows them without
-    --end2end): under the wrapper they sit below `model.`; class and layer-type names stay as they are."""
-    return [f"model.{p}" if "." in p else p for p in paths]
-
-
 def _is_image_folder(path: str) -> bool:
-    return os.path.isdir(path) and any(f.lower().endswith(IMAGE_SUFFIXES) for f in os.listdir(path))
+    return os.path.isdir(path) and bool(image_files(path))

@@ -19,6 +19,11 @@ def _cv2():
     return cv2
 
 
+def image_files(folder: str) -> List[str]:
+    """The image files (IMAGE_SUFFIXES) of `folder`, sorted, as paths."""
+    return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(IMAGE_SUFFIXES))
+
+
 def read_labels(path: str, width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:
     """A YOLO label file (class cx cy w h, normalized) -> classes [M] int and xyxy pixel boxes [M, 4]."""
     if not os.path.exists(path):
@@ -51,8 +56,7 @@ class YoloImages:
         folder = os.path.join(root, "images", split)
         if not os.path.isdir(folder):
             raise FileError(f"data set '{root}': no folder images/{split}")
-        self.files: List[str] = sorted(os.path.join(folder, f) for f in os.listdir(folder)
-                                       if f.lower().endswith(IMAGE_SUFFIXES))
+        self.files = image_files(folder)
         if limit:
             self.files = self.files[:limit]
         self.label_dir = os.path.join(root, labels, split)

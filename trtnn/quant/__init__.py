@@ -12,10 +12,11 @@ from .methods import METHODS, compute_amax
 from .placement import Quantizer
 from .qat import QAT_KEYS, qat_calibration
 from .qdq import quantize, scale_of, weight_amax
-from .ranges import Ranges, as_ranges
+from .ranges import Ranges, as_ranges, for_end2end
+from .selection import paths_for_end2end
 from .stats import TensorStats
 
 __all__ = ["Calibration", "Collected", "ImageData", "METHODS", "PREPROCESS", "QAT_KEYS", "Quantizer", "Ranges",
            "TensorStats", "activation_tensors", "as_ranges", "calibrate", "centernet_preprocess", "collect",
-           "compute_amax", "image_data", "qat_calibration", "quantize", "scale_of", "unet_preprocess", "weight_amax",
+           "compute_amax", "for_end2end", "image_data", "paths_for_end2end", "qat_calibration", "quantize", "scale_of", "unet_preprocess", "weight_amax",
            "yolo_preprocess"]

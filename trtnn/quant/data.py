@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 import numpy as np
 
 from ..errors import ConfigError, FileError
-from ..eval.yolo_data import IMAGE_SUFFIXES, _cv2, letterbox
+from ..eval.yolo_data import IMAGE_SUFFIXES, _cv2, image_files, letterbox
 
 log = logging.getLogger("trtnn.quant")
 Feed = Dict[str, Any]
@@ -123,7 +123,7 @@ def image_data(folder: str, spec_or_preprocess: Union[str, Preprocess], imgsz: U
     family's); limit: use only the first `limit` images."""
     if not os.path.isdir(folder):
         raise FileError(f"calibration images: '{folder}' is not a folder")
-    files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(IMAGE_SUFFIXES))
+    files = image_files(folder)
     files = files[:limit] if limit else files
     hw = (int(imgsz), int(imgsz)) if isinstance(imgsz, (int, np.integer)) else tuple(int(v) for v in imgsz)
     if len(hw) != 2 or min(hw) <= 0 or batch <= 0:
@@ -190,7 +190,7 @@ def _numpy_files(path: str) -> List[str]:
     if os.path.isdir(path):
         names = sorted(f for f in os.listdir(path) if f.endswith((".npy", ".npz")))
         if not names:
-            if any(f.lower().endswith(IMAGE_SUFFIXES) for f in os.listdir(path)):
+            if image_files(path):
                 raise ConfigError(f"calibration data '{path}' is a folder of images: give trtnn.quant.image_data("
                                   f"'{path}', family, imgsz, batch) to say how to preprocess them")
             raise FileError(f"calibration data '{path}': no .npy/.npz files in the folder")

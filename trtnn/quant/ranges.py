@@ -39,3 +39,12 @@ def as_ranges(calibration: Any) -> Ranges:
             raise ConfigError(f"calibration: amax of '{name}' must be finite and >= 0, got {val}")
         amax[str(name)] = val
     return Ranges(amax, {str(k): torch.as_tensor(v, dtype=torch.float32).flatten() for k, v in dict(weights).items()})
+
+
+def for_end2end(amax: Mapping[str, float], wrapper: Any, input_name: str) -> Dict[str, float]:
+    """The raw model's amax renamed for its end-to-end wrapper: its tensors sit under `model.`, and its input is the
+    wrapper's preprocessing output (or the wrapper's own input)."""
+    out = {f"model.{k}": v for k, v in amax.items()}
+    if input_name in amax:
+        out["preprocess" if getattr(wrapper, "preprocess", None) is not None else input_name] = amax[input_name]
+    return out

@@ -54,3 +54,9 @@ def keep_precision(ctx: Any, keep_fp32: Sequence[str] = (), keep_fp16: Sequence[
     ctx.kept.update({p: torch.float32 for p in fp32})
     ctx.kept.update({p: torch.float16 for p in fp16})
     return ctx.kept
+
+
+def paths_for_end2end(paths: List[str]) -> List[str]:
+    """--exclude/--keep-* module paths name the raw model's modules (as `trtnn inspect` shows them without
+    --end2end): under the wrapper they sit below `model.`; class and layer-type names stay as they are."""
+    return [f"model.{p}" if "." in p else p for p in paths]
