@@ -37,3 +37,8 @@ __all__ = [
     "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum", "tan", "tanh", "topk", "transpose", "unbind",
     "unsqueeze", "upsample", "ValuesIndices", "view", "where",
 ]
+
+# ---- ops for modern networks (normalization, attention, tensor ops, 1-D/3-D) ----
+from .normalization import group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402,F401
+
+__all__ += ["group_norm", "instance_norm", "layer_norm", "rms_norm"]
