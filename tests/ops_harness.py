@@ -22,11 +22,11 @@ def randomized(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 def check_module(ref: torch.nn.Module, mine: trtnn.Module, inputs: Sequence[torch.Tensor], dtype: str = "fp32",
                  tol: float = None) -> trtnn.Network:
-    """Load ref's state_dict into `mine` (strict), define it for `inputs`, compare with ref(*inputs)."""
+    """Load ref's state_dict into `mine` (strict), define it for `inputs`, compare with ref on the inputs in fp32."""
     ref = randomized(ref)
     mine.load_state_dict(ref.state_dict(), strict=True)
     with torch.no_grad():
-        want = ref(*inputs)
+        want = ref(*[x.float() if x.is_floating_point() else x for x in inputs])
     want = list(want) if isinstance(want, (tuple, list)) else [want]
     net, got = define_and_run(mine, inputs, dtype)
     tol = tol if tol is not None else (1e-5 if dtype == "fp32" else 1e-2)

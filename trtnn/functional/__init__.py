@@ -42,3 +42,6 @@ __all__ = [
 from .normalization import group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402,F401
 
 __all__ += ["group_norm", "instance_norm", "layer_norm", "rms_norm"]
+from .attention import scaled_dot_product_attention  # noqa: E402,F401
+
+__all__ += ["scaled_dot_product_attention"]
