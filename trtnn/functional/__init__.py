@@ -52,3 +52,10 @@ from .cumulative import cumsum, einsum  # noqa: E402,F401
 
 __all__ += ["arange", "cumsum", "einsum", "flip", "full_like", "masked_fill", "ones_like", "repeat", "roll", "tile",
             "tril", "triu", "zeros_like"]
+from .conv_nd import conv1d, conv3d, conv_transpose1d, conv_transpose3d  # noqa: E402,F401
+
+__all__ += ["conv1d", "conv3d", "conv_transpose1d", "conv_transpose3d"]
+from .pool_nd import (adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, avg_pool3d, max_pool1d,  # noqa: E402,F401
+                      max_pool3d)
+
+__all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "avg_pool3d", "max_pool1d", "max_pool3d"]

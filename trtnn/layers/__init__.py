@@ -22,3 +22,9 @@ __all__ += ["BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Ins
 from .attention import MultiheadAttention  # noqa: E402
 
 __all__ += ["MultiheadAttention"]
+from .conv import Conv1d, Conv3d, ConvTranspose1d, ConvTranspose3d  # noqa: E402
+
+__all__ += ["Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose3d"]
+from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, AvgPool3d, MaxPool1d, MaxPool3d  # noqa: E402
+
+__all__ += ["AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AvgPool1d", "AvgPool3d", "MaxPool1d", "MaxPool3d"]
