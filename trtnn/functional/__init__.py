@@ -59,3 +59,8 @@ from .pool_nd import (adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, avg_
                       max_pool3d)
 
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "avg_pool3d", "max_pool1d", "max_pool3d"]
+from .activation import logsigmoid, prelu  # noqa: E402,F401
+from .rearrange import channel_shuffle, pixel_shuffle, pixel_unshuffle, unflatten  # noqa: E402,F401
+from .embedding import embedding  # noqa: E402,F401
+
+__all__ += ["channel_shuffle", "embedding", "logsigmoid", "pixel_shuffle", "pixel_unshuffle", "prelu", "unflatten"]

@@ -6,8 +6,9 @@ from typing import Any, Optional
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
 from ..tensor import Tensor
-from ._core import _dim, _out, _trt, cast
-from .elementwise import exp, log, maximum, minimum, mul, sub
+from ._core import _dim, _out, _trt, _value, cast, constant
+from .elementwise import exp, gt, log, maximum, minimum, mul, neg, sub, where
+from .shape import reshape
 from .reduce import amax, sum
 
 
@@ -52,8 +53,31 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _activation(input, "elu", "ELU", alpha)
 
 
+def _softplus(x: Tensor, beta: float = 1.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta without torch's linear region (TensorRT's SOFTPLUS activation)."""
+    return _activation(x, "softplus", "SOFTPLUS", 1.0 / beta, beta)
+
+
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return _activation(input, "softplus", "SOFTPLUS", 1.0 / beta, beta)
+    """torch's softplus: input itself where beta * input > threshold."""
+    return where(gt(mul(input, beta), threshold), input, _softplus(input, beta))
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x)."""
+    return neg(_softplus(neg(input)))
+
+
+def prelu(input: Tensor, weight: Any) -> Tensor:
+    """torch's prelu: one slope, or one per channel (dim 1)."""
+    w = _value(weight) if not isinstance(weight, Tensor) else None
+    n = weight.numel() if w is None else w.numel()
+    c = input.shape[1] if input.ndim >= 2 else 1
+    if n != 1 and n != c:
+        raise ShapeError(f"prelu: {n} slopes for '{input.name}' {input.shape}; expected 1 or {c} (channels, dim 1)")
+    shape = (1,) * input.ndim if n == 1 else (1, c) + (1,) * (input.ndim - 2)
+    slopes = constant(w.reshape(shape), input) if w is not None else reshape(cast(weight, input.dtype), shape)
+    return _out(input.ctx.add("prelu", "add_parametric_relu", input.use(), slopes.use()), input.ctx)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -69,7 +93,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
-    return mul(input, tanh(softplus(input)))
+    return mul(input, tanh(_softplus(input)))
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:

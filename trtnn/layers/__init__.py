@@ -28,3 +28,10 @@ __all__ += ["Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose3d"]
 from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, AvgPool3d, MaxPool1d, MaxPool3d  # noqa: E402
 
 __all__ += ["AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AvgPool1d", "AvgPool3d", "MaxPool1d", "MaxPool3d"]
+from .activation import Hardtanh, LogSigmoid, PReLU, Softplus  # noqa: E402
+from .misc import UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
+from .shuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+
+__all__ += ["ChannelShuffle", "Embedding", "Hardtanh", "LogSigmoid", "PReLU", "PixelShuffle", "PixelUnshuffle",
+            "Softplus", "Unflatten", "UpsamplingBilinear2d", "UpsamplingNearest2d"]

@@ -45,3 +45,13 @@ class Upsample(Module):
     def extra_repr(self) -> str:
         info = f"scale_factor={float(self.scale_factor)}" if self.scale_factor is not None else f"size={self.size}"
         return info + f", mode='{self.mode}'"
+
+
+class UpsamplingNearest2d(Upsample):
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
