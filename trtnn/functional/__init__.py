@@ -64,3 +64,11 @@ from .rearrange import channel_shuffle, pixel_shuffle, pixel_unshuffle, unflatte
 from .embedding import embedding  # noqa: E402,F401
 
 __all__ += ["channel_shuffle", "embedding", "logsigmoid", "pixel_shuffle", "pixel_unshuffle", "prelu", "unflatten"]
+from .activation import (celu, glu, hardshrink, softmin, softshrink, softsign, tanhshrink,  # noqa: E402,F401
+                         threshold)
+from .extra import (alpha_dropout, cosine_similarity, dropout1d, dropout2d, dropout3d,  # noqa: E402,F401
+                    feature_alpha_dropout, normalize, upsample_bilinear, upsample_nearest)
+
+__all__ += ["alpha_dropout", "celu", "cosine_similarity", "dropout1d", "dropout2d", "dropout3d",
+            "feature_alpha_dropout", "glu", "hardshrink", "normalize", "softmin", "softshrink", "softsign",
+            "tanhshrink", "threshold", "upsample_bilinear", "upsample_nearest"]

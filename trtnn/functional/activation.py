@@ -7,8 +7,8 @@ from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
 from ..tensor import Tensor
 from ._core import _dim, _out, _trt, _value, cast, constant
-from .elementwise import exp, gt, log, maximum, minimum, mul, neg, sub, where
-from .shape import reshape
+from .elementwise import abs, add, div, exp, gt, log, maximum, minimum, mul, neg, sub, where
+from .shape import chunk, reshape
 from .reduce import amax, sum
 
 
@@ -115,3 +115,48 @@ def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
     return input
+
+
+def softmin(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    return softmax(neg(input if dtype is None else cast(input, dtype)), dim)
+
+
+def softsign(input: Tensor) -> Tensor:
+    return _activation(input, "softsign", "SOFTSIGN")
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    return sub(input, tanh(input))
+
+
+def _zero(like: Tensor) -> Tensor:
+    return constant(0.0, like)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    return where(gt(abs(input), lambd), input, _zero(input))
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    shrunk = where(gt(input, lambd), sub(input, lambd), add(input, lambd))
+    return where(gt(abs(input), lambd), shrunk, _zero(input))
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:  # noqa: A002
+    """input where input > threshold, else value."""
+    return where(gt(input, threshold), input, constant(value, input))
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """First half of `dim` times the sigmoid of the second half."""
+    d = _dim(dim, input.ndim)
+    n = input.shape[d]
+    if n < 0 or n % 2:
+        raise ShapeError(f"glu: dim {d} of '{input.name}' {input.shape} must have an even size")
+    a, b = chunk(input, 2, d)
+    return mul(a, sigmoid(b))
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    return where(gt(input, 0.0), input, mul(sub(exp(div(input, alpha)), 1.0), alpha))

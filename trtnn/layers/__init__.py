@@ -35,3 +35,15 @@ from .sparse import Embedding  # noqa: E402
 
 __all__ += ["ChannelShuffle", "Embedding", "Hardtanh", "LogSigmoid", "PReLU", "PixelShuffle", "PixelUnshuffle",
             "Softplus", "Unflatten", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
+from .activation import (CELU, GLU, Hardshrink, Softmax2d, Softmin, Softshrink, Softsign, Tanhshrink,  # noqa: E402
+                         Threshold)
+from .misc import AlphaDropout, CosineSimilarity, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout  # noqa: E402
+from .padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d,  # noqa: E402
+                      ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d,
+                      ReplicationPad2d, ReplicationPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d)
+
+__all__ += ["AlphaDropout", "CELU", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d",
+            "ConstantPad2d", "ConstantPad3d", "CosineSimilarity", "Dropout1d", "Dropout2d", "Dropout3d",
+            "FeatureAlphaDropout", "GLU", "Hardshrink", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+            "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "Softmax2d", "Softmin", "Softshrink",
+            "Softsign", "Tanhshrink", "Threshold", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d"]
