@@ -36,6 +36,7 @@ NOTES: Dict[str, str] = {
     "batch_norm": "inference; folded into a preceding convolution",
     "dropout": "identity (inference)", "Dropout": "identity (inference)",
     "grid_sample": "2-D", "deform_conv2d": "torchvision.ops",
+    "TransformerEncoder": "no nested-tensor fast path (padded positions are computed, not zeroed)",
 }
 
 

@@ -47,3 +47,6 @@ __all__ += ["AlphaDropout", "CELU", "CircularPad1d", "CircularPad2d", "CircularP
             "FeatureAlphaDropout", "GLU", "Hardshrink", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
             "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "Softmax2d", "Softmin", "Softshrink",
             "Softsign", "Tanhshrink", "Threshold", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d"]
+from .transformer import TransformerEncoder, TransformerEncoderLayer  # noqa: E402
+
+__all__ += ["TransformerEncoder", "TransformerEncoderLayer"]
