@@ -32,6 +32,9 @@ FUNCTIONAL = {
     "upsample_nearest": (lambda F, x: F.upsample_nearest(x, scale_factor=2), [X]),
     "upsample_bilinear": (lambda F, x: F.upsample_bilinear(x, size=(7, 9)), [X]),
     "dropout2d": (lambda F, x: F.dropout2d(x, 0.3, training=False), [X]),
+    "local_response_norm": (lambda F, x: F.local_response_norm(x, 3, 0.01, 0.5, 2.0), [X]),
+    "adaptive_avg_pool3d": (lambda F, x: F.adaptive_avg_pool3d(x, (2, 1, None)), [r(1, 2, 4, 3, 5)]),
+    "adaptive_max_pool3d": (lambda F, x: F.adaptive_max_pool3d(x, 1), [r(1, 2, 4, 3, 5)]),
 }
 
 
@@ -68,6 +71,9 @@ MODULES = {  # name: (constructor, input shapes)
     "ReplicationPad1d": (lambda m: m.ReplicationPad1d(3), [(2, 6, 5)]),
     "ReplicationPad3d": (lambda m: m.ReplicationPad3d((1, 1, 0, 2, 1, 0)), [S]),
     "CircularPad2d": (lambda m: m.CircularPad2d(2), [S]),
+    "LocalResponseNorm": (lambda m: m.LocalResponseNorm(5), [S]),
+    "AdaptiveAvgPool3d": (lambda m: m.AdaptiveAvgPool3d((2, 3, 1)), [(1, 2, 4, 3, 5)]),
+    "AdaptiveMaxPool3d": (lambda m: m.AdaptiveMaxPool3d(1), [(1, 2, 4, 3, 5)]),
 }
 
 

@@ -72,3 +72,7 @@ from .extra import (alpha_dropout, cosine_similarity, dropout1d, dropout2d, drop
 __all__ += ["alpha_dropout", "celu", "cosine_similarity", "dropout1d", "dropout2d", "dropout3d",
             "feature_alpha_dropout", "glu", "hardshrink", "normalize", "softmin", "softshrink", "softsign",
             "tanhshrink", "threshold", "upsample_bilinear", "upsample_nearest"]
+from .normalization import local_response_norm  # noqa: E402,F401
+from .pool_nd import adaptive_avg_pool3d, adaptive_max_pool3d  # noqa: E402,F401
+
+__all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "local_response_norm"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..errors import ShapeError
+from ..errors import ShapeError, UnsupportedError
 from ..tensor import Tensor
-from ._core import IntOrPair, _pair
-from .pool import _avg_pool, _max_pool, adaptive_avg_pool2d, adaptive_max_pool2d
+from ._core import IntOrPair, _pair, _static
+from .pool import _avg_pool, _max_pool, _pool, adaptive_avg_pool2d, adaptive_max_pool2d
 from .shape import squeeze, unsqueeze
 
 
@@ -56,3 +56,27 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Tensor:
     return squeeze(adaptive_max_pool2d(_as_2d("adaptive_max_pool1d", input), _one(output_size, 1), return_indices), -1)
+
+
+def _adaptive_3d(op: str, kind: str, input: Tensor, output_size: Any) -> Tensor:
+    """Adaptive 3-D pooling where each output size divides the input size (one pooling layer)."""
+    if input.ndim != 5:
+        raise ShapeError(f"{op} expects a 5-D input (N, C, D, H, W); '{input.name}' has shape {input.shape}")
+    spatial = _static(input, op, [2, 3, 4])[2:]
+    out = _pair(output_size, 3) if not isinstance(output_size, (list, tuple)) else tuple(output_size)
+    out = tuple(n if o is None else int(o) for n, o in zip(spatial, out))
+    if any(n % o for n, o in zip(spatial, out)):
+        raise UnsupportedError(f"{op} to {out} from {spatial} of '{input.name}': only output sizes that divide the "
+                               f"input sizes")
+    k = tuple(n // o for n, o in zip(spatial, out))
+    return _pool(input, kind, k, k, (0, 0, 0), False, op)[0]
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    return _adaptive_3d("adaptive_avg_pool3d", "AVERAGE", input, output_size)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Tensor:
+    if return_indices:
+        raise UnsupportedError("adaptive_max_pool3d with return_indices=True is not supported")
+    return _adaptive_3d("adaptive_max_pool3d", "MAX", input, output_size)

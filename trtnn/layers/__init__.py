@@ -50,3 +50,7 @@ __all__ += ["AlphaDropout", "CELU", "CircularPad1d", "CircularPad2d", "CircularP
 from .transformer import TransformerEncoder, TransformerEncoderLayer  # noqa: E402
 
 __all__ += ["TransformerEncoder", "TransformerEncoderLayer"]
+from .normalization import LocalResponseNorm  # noqa: E402
+from .pooling import AdaptiveAvgPool3d, AdaptiveMaxPool3d  # noqa: E402
+
+__all__ += ["AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "LocalResponseNorm"]

@@ -95,3 +95,13 @@ class AdaptiveMaxPool1d(AdaptiveAvgPool2d):
 
     def forward(self, input: F.Tensor) -> F.Tensor:
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool1d):
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
