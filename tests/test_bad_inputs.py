@@ -505,6 +505,13 @@ case("roll shifts and dims differ", E.ShapeError, "shifts (1, 2)", "dims (1,)")(
 case("masked_fill float mask", E.ShapeError, "masked_fill", "bool")(in_forward(lambda x: x.masked_fill(x, 0.0)))
 case("prelu slope count", E.ShapeError, "prelu", "5 slopes", "'x'")(in_forward(lambda x: F.prelu(x, torch.ones(5))))
 case("unflatten sizes", E.ShapeError, "unflatten", "(2, 2)", "'x'")(in_forward(lambda x: F.unflatten(x, 1, (2, 2))))
+case("local_response_norm even size", E.UnsupportedError, "size=4", "odd")(
+    in_forward(lambda x: F.local_response_norm(x, 4)))
+case("adaptive_avg_pool3d uneven bins", E.UnsupportedError, "adaptive_avg_pool3d", "(3, 3, 3)", "(1, 8, 8)")(
+    in_forward(lambda x: F.adaptive_avg_pool3d(F.unsqueeze(x, 2), 3)))
+case("glu odd size", E.ShapeError, "glu", "'x'", "even")(in_forward(lambda x: F.glu(x, 1)))
+case("Transformer activation", E.ConfigError, "activation 'tanh'", "'relu', 'gelu'")(
+    lambda tmp: nn.TransformerEncoderLayer(8, 2, activation="tanh"))
 
 
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
