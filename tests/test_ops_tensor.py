@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import trtnn
-from harness import check, define_and_run, Fn
+from harness import check, Fn
 
 g = torch.Generator().manual_seed(3)
 
