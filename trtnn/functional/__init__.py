@@ -37,3 +37,18 @@ __all__ = [
     "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum", "tan", "tanh", "topk", "transpose", "unbind",
     "unsqueeze", "upsample", "ValuesIndices", "view", "where",
 ]
+
+# ---- ops for modern networks (normalization, attention, tensor ops, 1-D/3-D) ----
+from .normalization import group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402,F401
+
+__all__ += ["group_norm", "instance_norm", "layer_norm", "rms_norm"]
+from .attention import scaled_dot_product_attention  # noqa: E402,F401
+
+__all__ += ["scaled_dot_product_attention"]
+from .transform import flip, repeat, roll, tile  # noqa: E402,F401
+from .masking import masked_fill, tril, triu  # noqa: E402,F401
+from .creation import arange, full_like, ones_like, zeros_like  # noqa: E402,F401
+from .cumulative import cumsum, einsum  # noqa: E402,F401
+
+__all__ += ["arange", "cumsum", "einsum", "flip", "full_like", "masked_fill", "ones_like", "repeat", "roll", "tile",
+            "tril", "triu", "zeros_like"]

@@ -68,6 +68,17 @@ METHODS: List[Tuple[str, Callable, Adapter]] = [
 ]
 
 
+# ---- methods of the ops for modern networks ----
+from .transform import flip, repeat, roll, tile  # noqa: E402
+from .masking import masked_fill, tril, triu  # noqa: E402
+from .cumulative import cumsum  # noqa: E402
+
+METHODS += [
+    ("flip", flip, _shape_varargs), ("roll", roll, None), ("repeat", repeat, _shape_varargs), ("tile", tile, None),
+    ("masked_fill", masked_fill, None), ("tril", tril, None), ("triu", triu, None), ("cumsum", cumsum, None),
+]
+
+
 def install_tensor_methods() -> None:
     for name, fn, adapt in METHODS:
         setattr(Tensor, name, fn if adapt is None else adapt(fn))

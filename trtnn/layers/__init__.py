@@ -13,3 +13,12 @@ __all__ = [
     "MaxPool2d", "Mish", "ModuleDict", "ModuleList", "ReLU", "ReLU6", "SELU", "Sequential", "SiLU", "Sigmoid",
     "Softmax", "Tanh", "Upsample",
 ]
+
+# ---- layers for modern networks (normalization, attention, 1-D/3-D, misc) ----
+from .batchnorm import BatchNorm3d  # noqa: E402
+from .normalization import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm, RMSNorm  # noqa: E402
+
+__all__ += ["BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "RMSNorm"]
+from .attention import MultiheadAttention  # noqa: E402
+
+__all__ += ["MultiheadAttention"]

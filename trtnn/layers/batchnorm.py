@@ -1,4 +1,4 @@
-"""BatchNorm1d/2d: inference batch norm with torch's keys (weight, bias, running_mean, running_var, num_batches_tracked)."""
+"""BatchNorm1d/2d/3d: inference batch norm with torch's keys (weight, bias, running_mean, running_var, num_batches_tracked)."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -38,4 +38,8 @@ class BatchNorm2d(_BatchNorm):
 
 
 class BatchNorm1d(_BatchNorm):
+    pass
+
+
+class BatchNorm3d(_BatchNorm):
     pass

@@ -9,7 +9,7 @@ import torch
 
 from ..errors import ConfigError, InputError, ShapeError, TrtnnError, UnsupportedError
 from ..module import Module
-from . import control, ops_conv, ops_elementwise, ops_misc, ops_shape  # noqa: F401  (register handlers)
+from . import control, ops_attention, ops_conv, ops_elementwise, ops_misc, ops_shape  # noqa: F401  (register handlers)
 from .common import HANDLERS, Node, dims, read_node, torch_dtype
 
 # (run(*inputs) -> tensor | tuple, input names, output names, names freed afterwards, layer name, layer kind)

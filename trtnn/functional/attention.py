@@ -1,0 +1,97 @@
+"""scaled_dot_product_attention: TensorRT's IAttention layer (add_attention_v2) for 4-D inputs where the backend
+has it, else matmul-softmax-matmul (which TensorRT fuses)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import torch
+
+from ..errors import ConfigError, ShapeError, UnsupportedError
+from ..tensor import Tensor
+from ._core import _out, _trt, _unsqueeze_front, _value, cast, constant
+from .activation import softmax
+from .elementwise import add, mul, where
+from .linalg import matmul
+from .shape import transpose
+
+
+def _mask_tensor(mask: Any, like: Tensor) -> Tensor:
+    """A mask as a Tensor: bool stays bool, anything else takes `like`'s dtype."""
+    if isinstance(mask, Tensor):
+        return mask if mask.dtype == torch.bool else cast(mask, like.dtype)
+    v = _value(mask)
+    return like.ctx.constant(v, torch.bool if v.dtype == torch.bool else like.dtype)
+
+
+def _float_mask(mask: Any, like: Tensor) -> Tensor:
+    """An SDPA mask as an additive float mask: bool True = attend (0), False = excluded (-inf)."""
+    if not isinstance(mask, Tensor):
+        v = _value(mask)
+        v = torch.zeros(v.shape).masked_fill(~v, float("-inf")) if v.dtype == torch.bool else v
+        return like.ctx.constant(v, like.dtype)
+    if mask.dtype == torch.bool:
+        return where(mask, constant(0.0, like), float("-inf"))
+    return cast(mask, like.dtype)
+
+
+def _causal_mask(q: Tensor, k: Tensor) -> torch.Tensor:
+    L, S = q.shape[-2], k.shape[-2]
+    if L < 0 or S < 0:
+        raise UnsupportedError(f"is_causal=True needs static sequence lengths; got '{q.name}' {q.shape}, "
+                               f"'{k.name}' {k.shape}")
+    return torch.ones(L, S, dtype=torch.bool).tril()
+
+
+def attention_scores(q: Tensor, k: Tensor, scale: float, mask: Any = None) -> Tensor:
+    """softmax(q @ k^T * scale + mask) over the last dim (mask: additive float, or bool with True = attend)."""
+    s = matmul(mul(q, scale), transpose(k, -2, -1))
+    if mask is not None:
+        s = add(s, _float_mask(mask, s))
+    return softmax(s, -1)
+
+
+def _fused(q: Tensor, k: Tensor, v: Tensor, mask: Any, is_causal: bool, scale: float) -> Optional[Tensor]:
+    """IAttention on 4-D (B, H, L, E) inputs with key and value of one shape, or None where it does not apply (or
+    the backend has no such layer)."""
+    trt = _trt(q)
+    fits = q.ndim == 4 and k.shape == v.shape and q.shape[:2] == k.shape[:2] and min(q.shape[:2]) >= 0
+    if not fits or not hasattr(q.ctx.network, "add_attention_v2"):
+        return None
+    causal = trt.CausalMaskKind.UPPER_LEFT if is_causal else trt.CausalMaskKind.NONE
+    qs = mul(q, scale)
+    layer = q.ctx.add("attention", "add_attention_v2", qs.use(), k.use(), v.use(), trt.AttentionNormalizationOp.SOFTMAX,
+                      causal)
+    layer.decomposable = True  # fall back to primitive ops where no fused kernel fits (e.g. CPU-only builds)
+    if mask is not None:
+        m = _mask_tensor(mask, q)
+        layer.mask = _unsqueeze_front(m, 4 - m.ndim).use()
+    return _out(layer, q.ctx)
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: Optional[float] = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """torch's SDPA (inference): softmax(Q K^T * scale + mask) V; a bool attn_mask marks the positions that attend."""
+    if dropout_p != 0.0:
+        raise UnsupportedError(f"scaled_dot_product_attention dropout_p={dropout_p}: only 0.0 (inference)")
+    if enable_gqa:
+        raise UnsupportedError("scaled_dot_product_attention enable_gqa=True is not supported")
+    if is_causal and attn_mask is not None:
+        raise ConfigError("scaled_dot_product_attention: attn_mask and is_causal=True cannot both be given (as in torch)")
+    if query.ndim < 2 or key.ndim != query.ndim or value.ndim != query.ndim:
+        raise ShapeError(f"scaled_dot_product_attention: query, key, value need the same rank >= 2; got "
+                         f"'{query.name}' {query.shape}, '{key.name}' {key.shape}, '{value.name}' {value.shape}")
+    e = query.shape[-1]
+    if e < 0 and scale is None:
+        raise UnsupportedError(f"scaled_dot_product_attention needs a static last dim of '{query.name}' or a scale")
+    if e >= 0 and key.shape[-1] >= 0 and key.shape[-1] != e:
+        raise ShapeError(f"scaled_dot_product_attention: query '{query.name}' {query.shape} and key '{key.name}' "
+                         f"{key.shape} differ in the last dim")
+    scale = 1.0 / math.sqrt(e) if scale is None else float(scale)
+    fused = _fused(query, key, value, attn_mask, is_causal, scale)
+    if fused is not None:
+        return fused
+    mask = _causal_mask(query, key) if is_causal else attn_mask
+    return matmul(attention_scores(query, key, scale, mask), value)
+

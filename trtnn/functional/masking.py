@@ -1,0 +1,43 @@
+"""Masking: tril, triu, masked_fill (TensorRT select layers)."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..errors import ShapeError
+from ..tensor import Tensor
+from ._core import _static, _value, cast, constant
+from .elementwise import where
+
+
+def _triangle(input: Tensor, diagonal: int, lower: bool, op: str) -> Tensor:
+    if input.ndim < 2:
+        raise ShapeError(f"{op} needs a tensor of rank >= 2; '{input.name}' has shape {input.shape}")
+    h, w = _static(input, op, [input.ndim - 2, input.ndim - 1])[-2:]
+    ones = torch.ones(h, w, dtype=torch.bool)
+    keep = ones.tril(diagonal) if lower else ones.triu(diagonal)
+    return where(constant(keep, input, torch.bool), input, constant(torch.zeros(()), input))
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    return _triangle(input, int(diagonal), True, "tril")
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    return _triangle(input, int(diagonal), False, "triu")
+
+
+def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
+    """torch.masked_fill: `value` (a number or 0-D tensor, cast to input's dtype) where the bool mask is True."""
+    if isinstance(mask, Tensor):
+        if mask.dtype != torch.bool:
+            raise ShapeError(f"masked_fill: mask '{mask.name}' must be bool, got {mask.dtype}")
+        m = mask
+    else:
+        v = _value(mask)
+        if v.dtype != torch.bool:
+            raise ShapeError(f"masked_fill: mask must be bool, got {v.dtype}")
+        m = constant(v, input, torch.bool)
+    fill = cast(value, input.dtype) if isinstance(value, Tensor) else constant(_value(value), input)
+    return where(m, fill, input)

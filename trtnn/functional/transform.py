@@ -1,0 +1,63 @@
+"""Rearranging copies: flip, roll, repeat, tile (one TensorRT slice layer each: negative strides or WRAP mode)."""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+from ..errors import ShapeError
+from ..tensor import Tensor
+from ._core import _dim, _dims, _static, _unsqueeze_front
+from .shape import _slice, flatten, reshape
+
+Ints = Union[int, Sequence[int]]
+
+
+def _ints(v: Ints) -> list:
+    return [int(v)] if isinstance(v, int) else [int(a) for a in v]
+
+
+def flip(input: Tensor, dims: Ints) -> Tensor:
+    """torch.flip: reverse the order of elements along `dims`."""
+    ds = _dims(_ints(dims), input.ndim)
+    shp = _static(input, "flip", ds)
+    start = [shp[d] - 1 if d in ds else 0 for d in range(input.ndim)]
+    stride = [-1 if d in ds else 1 for d in range(input.ndim)]
+    return _slice(input, "flip", start, list(shp), stride)
+
+
+def roll(input: Tensor, shifts: Ints, dims: Optional[Ints] = None) -> Tensor:
+    """torch.roll: elements shifted along `dims` wrap around; without dims the flattened tensor is rolled."""
+    if dims is None:
+        s = _ints(shifts)
+        if len(s) != 1:
+            raise ShapeError(f"roll: without dims, shifts must be one int, got {tuple(s)}")
+        return reshape(roll(flatten(input), s, 0), _static(input, "roll"))
+    s, d = _ints(shifts), [_dim(a, input.ndim) for a in _ints(dims)]
+    if len(s) != len(d):
+        raise ShapeError(f"roll: shifts {tuple(s)} and dims {tuple(d)} must have the same length")
+    shp = _static(input, "roll", d)
+    start = [0] * input.ndim
+    for shift, a in zip(s, d):
+        start[a] = (start[a] - shift) % shp[a] if shp[a] else 0
+    return _slice(input, "roll", start, list(shp), [1] * input.ndim, mode="WRAP")
+
+
+def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
+    """Tensor.repeat: the tensor tiled sizes[i] times along dim i (leading new dims when sizes is longer)."""
+    reps = _ints(sizes)
+    if len(reps) < input.ndim:
+        raise ShapeError(f"repeat: {len(reps)} repeat counts for tensor '{input.name}' of rank {input.ndim}; "
+                         f"need at least {input.ndim}")
+    if any(r < 0 for r in reps):
+        raise ShapeError(f"repeat: counts must not be negative, got {tuple(reps)}")
+    x = _unsqueeze_front(input, len(reps) - input.ndim)
+    shp = _static(x, "repeat", [i for i, r in enumerate(reps) if r != 1])
+    out = [n * r if r != 1 else n for n, r in zip(shp, reps)]
+    if out == list(shp):
+        return x
+    return _slice(x, "repeat", [0] * x.ndim, out, [1] * x.ndim, mode="WRAP")
+
+
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """torch.tile: repeat, with missing leading counts taken as 1."""
+    reps = _ints(dims)
+    return repeat(input, [1] * (input.ndim - len(reps)) + reps)
