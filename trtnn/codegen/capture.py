@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import operator
 import os
 import traceback
 from contextlib import contextmanager
@@ -101,6 +102,9 @@ class _Values:
     def __iter__(self):
         return iter([self[i] for i in range(len(self.value))])
 
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.tracer.create_proxy("call_function", operator.setitem, (self, key, value), {})
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
@@ -121,6 +125,7 @@ class ConcreteTracer(fx.Tracer):
     def __init__(self, root: torch.nn.Module, inputs: Dict[str, Any]) -> None:
         super().__init__()
         self.record_stack_traces = True
+        self.proxy_buffer_attributes = True
         self.root_module = root
         self.inputs = inputs
         self.values: Dict[str, Any] = {}

@@ -128,15 +128,21 @@ def _settle_parameters(cls: GeneratedClass, table: ClassTable) -> None:
     reserved = set(_RESERVED) | {n for i in cls.instances for n in list(i.module._modules) +
                                  list(i.module._parameters) + list(i.module._buffers)}
     by_values: Dict[Tuple[Any, ...], int] = {}
+    in_init = _count_slots(cls.instances[0].init, table)
     for j in range(len(flats[0]) if flats else 0):
         values = tuple((type(f[j][0]), f[j][0]) for f in flats)
         varying = len(set(values)) > 1
         names = [n for n in attrs[0] if all((type(a.get(n)), a.get(n)) == v for a, v in zip(attrs, values))]
         attr = names[0] if len(names) == 1 else None
-        trivial = values[0][1] in (0, 1, -1) or isinstance(values[0][1], tuple) and set(values[0][1]) <= {0, 1}
-        if not varying and (attr is None or trivial):
+        hint = flats[0][j][1]
+        # a number that is the same everywhere stays literal, unless it is a constructor argument the module also
+        # keeps under the same name (`dim`, `stride`): coincidences must not turn a dim index into `self.stride`
+        if not varying and not (j < in_init and hint in attrs[0] and all(a.get(hint) == v[1]
+                                                                        for a, v in zip(attrs, values))):
             cls.slot_param.append(None)
             continue
+        if not varying:
+            attr = hint
         if values not in by_values:
             by_values[values] = len(cls.params)
             cls.params.append(_fresh(attr or flats[0][j][1], set(cls.params) | reserved))

@@ -66,8 +66,10 @@ class ForwardEmitter:
 
     # ---- analysis ----------------------------------------------------------------------------------------
     def _live(self) -> Set[fx.Node]:
+        """Nodes the output needs, module calls, and in-place writes (`a[i] = v`, `x.masked_fill_(...)`)."""
         keep: Set[fx.Node] = set()
-        todo = [n for n in self.nodes if n.op in ("output", "call_module")]
+        todo = [n for n in self.nodes if n.op in ("output", "call_module") or n.target is operator.setitem
+                or n.op == "call_method" and n.target.endswith("_") and not n.target.endswith("__")]
         while todo:
             n = todo.pop()
             if n not in keep:
@@ -75,9 +77,15 @@ class ForwardEmitter:
                 todo.extend(n.all_input_nodes)
         return keep
 
+    def _value(self, n: fx.Node) -> Any:
+        """The traced value; fx's own constants (`_tensor_constant0`) were attached to the module, not traced."""
+        if n.name not in self.cap.values and n.op == "get_attr":
+            self.cap.values[n.name] = getattr(self.module, n.target)
+        return self.cap.values.get(n.name)
+
     def _classify(self, n: fx.Node) -> str:
         """'net' (a tensor of the network), 'torch' (a define-time torch value) or 'py' (a Python value)."""
-        value = self.cap.values.get(n.name)
+        value = self._value(n)
         if n.op == "placeholder":
             return "net" if isinstance(value, torch.Tensor) else "py"
         if n.op == "get_attr":
@@ -100,10 +108,13 @@ class ForwardEmitter:
             while k < len(specs) and specs[k].before <= i:
                 code.text(_specialized_comment(specs[k]))
                 k += 1
-            if n not in self.live or n.op == "placeholder" or self._inlined(n):
+            if n not in self.live or n.op == "placeholder" or (self._inlined(n) and n.target is not operator.setitem):
                 continue
             if n.op == "output":
                 code.text("        return ").extend(self._arg(n.args[0], "out")).text("\n")
+            elif n.target is operator.setitem:
+                code.text("        ").extend(self._ref(n.args[0])).text("[").extend(self._index(n.args[1], n.name))
+                code.text("] = ").extend(self._arg(n.args[2], n.name)).text("\n")
             else:
                 code.text(f"        {n.name} = ").extend(self._expr(n)).text("\n")
         return code
@@ -139,7 +150,7 @@ class ForwardEmitter:
         return True
 
     def _ref(self, n: fx.Node) -> Code:
-        if n.op == "get_attr" or (self._inlined(n) and n.op != "placeholder"):
+        if self._inlined(n) and n.op != "placeholder":
             e = self._expr(n)
             if n.op == "call_function" and (n.target in BINARY or n.target in UNARY):
                 return Code().text("(").extend(e).text(")")
@@ -199,6 +210,9 @@ class ForwardEmitter:
 
     def _expr(self, n: fx.Node) -> Code:
         net = self.kind[n.name] == "net" or any(self.kind.get(i.name) == "net" for i in n.all_input_nodes)
+        if n.op == "get_attr" and n.target.startswith("_tensor_constant"):
+            v = self._value(n)
+            return Code().text(f"torch.tensor({v.tolist()!r}, dtype={v.dtype})")
         if n.op == "get_attr":
             path = _attr_path(n.target)
             if self.kind[n.name] == "net" and not self._weight_only(n):

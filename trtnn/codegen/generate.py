@@ -50,6 +50,7 @@ def generate_code(model: torch.nn.Module, example_inputs: Any, *, class_name: Op
         table.finish()
     finally:
         model.train(training)
+    unmapped = list({(u.op, u.where): u for u in unmapped}.values())
     root = table.of[id(model)]
     classes = [render_class(c, table, _origin(c.type)) for c in table.classes]
     args = ", ".join(f"{name}={v!r}" for v, name in table.arguments_of(model))
