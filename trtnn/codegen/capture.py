@@ -166,7 +166,7 @@ class ConcreteTracer(fx.Tracer):
                     obj = getattr(obj, part)
             return obj
         if kind == "call_module":
-            with _unpatched():
+            with _unpatched(), torch.no_grad():
                 return self.root_module.get_submodule(target)(*args, **kwargs)
         if kind == "call_method":
             return getattr(args[0], target)(*args[1:], **kwargs)
