@@ -151,3 +151,16 @@ def test_cli_codegen_writes_and_verifies(tmp_path: Path, capsys: pytest.CaptureF
     assert "wrote" in printed and "3 classes (DoubleConv, Up, UNet)" in printed
     assert float(re.search(r"max relative error (\S+)", printed).group(1)) <= 1e-5
     assert "class UNet(nn.Module):" in out.read_text()
+
+
+def test_long_lines_are_wrapped_without_changing_the_code() -> None:
+    import ast
+    import textwrap
+
+    from trtnn.codegen.format import tidy
+
+    line = "        y = f(x, [" + ", ".join(str(i) for i in range(60)) + "], name='a, b', " + \
+           ", ".join(f"k{i}=g(z[{i}], 1)" for i in range(12)) + ")"
+    out = tidy(line).split("\n")
+    assert len(out) > 2 and all(len(t) <= 120 for t in out)
+    assert ast.dump(ast.parse(textwrap.dedent("\n".join(out)))) == ast.dump(ast.parse(line.strip()))

@@ -10,6 +10,7 @@ import torch.fx as fx
 from ..errors import ConfigError, UnsupportedError
 from .capture import capture, record_calls
 from .classes import ClassTable, Instance, render_class
+from .format import tidy
 from .forward import ForwardEmitter, Unmapped, node_location, short_path
 from .init import child_code, container_kind, init_code
 from .mapping import is_torch_layer
@@ -54,7 +55,8 @@ def generate_code(model: torch.nn.Module, example_inputs: Any, *, class_name: Op
     root = table.of[id(model)]
     classes = [render_class(c, table, _origin(c.type)) for c in table.classes]
     args = ", ".join(f"{name}={v!r}" for v, name in table.arguments_of(model))
-    source = _file(model, inputs, unmapped, classes, root.cls.name, args)
+    source = tidy(_file(model, inputs, unmapped, classes, root.cls.name, args))
+    compile(source, "<trtnn codegen>", "exec")  # a syntax error here would be a codegen bug: fail now, not later
     return GeneratedCode(source, unmapped, [c.name for c in table.classes], root.cls.name)
 
 
