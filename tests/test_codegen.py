@@ -47,13 +47,15 @@ def test_one_class_per_module_type_with_constructor_arguments() -> None:
     model, inputs = corpus("resnet", layers=(3, 2, 2, 2))
     code = generate_code(model, inputs)
     src = code.source
-    # nine Bottlenecks: one class for those without a downsample branch, one for those with it
-    assert code.classes == ["Bottleneck", "Bottleneck2", "ResNet"]
-    assert "def __init__(self, in_channels, out_channels, stride, out_channels_2):" in src
+    # nine Bottlenecks, one class: the downsample branch (None in most) is a constructor argument
+    assert code.classes == ["Bottleneck", "ResNet"]
+    assert "def __init__(self, in_channels, out_channels, stride, out_channels_2, downsample=None):" in src
     assert "self.conv2 = nn.Conv2d(out_channels, out_channels, 3, stride=stride, padding=1, bias=False)" in src
-    calls = re.findall(r"^ +(Bottleneck2?\(.*\)),$", src, re.M)
-    assert calls[:4] == ["Bottleneck(8, 8, 1, 32)", "Bottleneck2(32, 8, 1)", "Bottleneck2(32, 8, 1)",
-                         "Bottleneck(32, 16, 2, 64)"] and len(calls) == 9
+    assert "downsample = self.downsample(x) if self.downsample is not None else x" in src
+    calls = re.findall(r"^ +(Bottleneck\(.*)$", src, re.M)
+    assert calls[:4] == ["Bottleneck(8, 8, 1, 32, downsample=nn.Sequential(", "Bottleneck(32, 8, 1, 32),",
+                         "Bottleneck(32, 8, 1, 32),", "Bottleneck(32, 16, 2, 64, downsample=nn.Sequential("]
+    assert len(calls) == 9
     assert "self.conv1 = nn.Conv2d(3, 8, 7, stride=2, padding=3, bias=False)" in src
     assert "self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)" in src
     assert "self.layer1 = nn.Sequential(\n" in src

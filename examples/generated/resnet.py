@@ -12,7 +12,7 @@ import trtnn.nn as nn
 class Bottleneck(nn.Module):
     """Generated from corpus.resnet.Bottleneck."""
 
-    def __init__(self, in_channels, out_channels, stride, out_channels_2):
+    def __init__(self, in_channels, out_channels, stride, out_channels_2, downsample=None):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, out_channels, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(out_channels)
@@ -21,10 +21,7 @@ class Bottleneck(nn.Module):
         self.conv3 = nn.Conv2d(out_channels, out_channels_2, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_channels_2)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels_2, 1, stride=stride, bias=False),
-            nn.BatchNorm2d(out_channels_2),
-        )
+        self.downsample = downsample
 
     def forward(self, x):
         conv1 = self.conv1(x)
@@ -35,35 +32,8 @@ class Bottleneck(nn.Module):
         relu_1 = self.relu(bn2)
         conv3 = self.conv3(relu_1)
         bn3 = self.bn3(conv3)
-        downsample = self.downsample(x)
+        downsample = self.downsample(x) if self.downsample is not None else x
         add = bn3 + downsample
-        relu_2 = self.relu(add)
-        return relu_2
-
-
-class Bottleneck2(nn.Module):
-    """Generated from corpus.resnet.Bottleneck. (variant 2: its traced code differs from Bottleneck's)"""
-
-    def __init__(self, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(32, 8, 1, stride=stride, bias=False)
-        self.bn1 = nn.BatchNorm2d(8)
-        self.conv2 = nn.Conv2d(8, 8, 3, stride=stride, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(8)
-        self.conv3 = nn.Conv2d(8, 32, 1, stride=stride, bias=False)
-        self.bn3 = nn.BatchNorm2d(32)
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x):
-        conv1 = self.conv1(x)
-        bn1 = self.bn1(conv1)
-        relu = self.relu(bn1)
-        conv2 = self.conv2(relu)
-        bn2 = self.bn2(conv2)
-        relu_1 = self.relu(bn2)
-        conv3 = self.conv3(relu_1)
-        bn3 = self.bn3(conv3)
-        add = bn3 + x
         relu_2 = self.relu(add)
         return relu_2
 
@@ -78,17 +48,29 @@ class ResNet(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self.layer1 = nn.Sequential(
-            Bottleneck(8, 8, 1, 32),
-            Bottleneck2(1),
+            Bottleneck(8, 8, 1, 32, downsample=nn.Sequential(
+                nn.Conv2d(8, 32, 1, bias=False),
+                nn.BatchNorm2d(32),
+            )),
+            Bottleneck(32, 8, 1, 32),
         )
         self.layer2 = nn.Sequential(
-            Bottleneck(32, 16, 2, 64),
+            Bottleneck(32, 16, 2, 64, downsample=nn.Sequential(
+                nn.Conv2d(32, 64, 1, stride=2, bias=False),
+                nn.BatchNorm2d(64),
+            )),
         )
         self.layer3 = nn.Sequential(
-            Bottleneck(64, 32, 2, 128),
+            Bottleneck(64, 32, 2, 128, downsample=nn.Sequential(
+                nn.Conv2d(64, 128, 1, stride=2, bias=False),
+                nn.BatchNorm2d(128),
+            )),
         )
         self.layer4 = nn.Sequential(
-            Bottleneck(128, 64, 2, 256),
+            Bottleneck(128, 64, 2, 256, downsample=nn.Sequential(
+                nn.Conv2d(128, 256, 1, stride=2, bias=False),
+                nn.BatchNorm2d(256),
+            )),
         )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(256, 10)

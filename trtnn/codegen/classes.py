@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
+from ..errors import UnsupportedError
 from .mapping import same
 from .template import ChildRef, Code, LayerCall, Slot, is_slot_value, literal
 
@@ -24,6 +25,8 @@ class Instance:
     module: torch.nn.Module
     init: Code
     forward: Code
+    normalized: Code  # forward as an instance without its optional children would read (the class key)
+    passed: Dict[str, Optional[Code]] = field(default_factory=dict)  # optional child -> its constructor code
     cls: Optional["GeneratedClass"] = None
 
 
@@ -54,7 +57,7 @@ class ClassTable:
         self.of: Dict[int, Instance] = {}
 
     def add(self, inst: Instance, name: Optional[str] = None) -> None:
-        key = (type(inst.module), _structure(inst.init, self), _structure(inst.forward, self))
+        key = (type(inst.module), _structure(inst.init, self), _structure(inst.normalized, self))
         cls = self._by_key.get(key)
         if cls is None:
             variants = [c for c in self.classes if c.type is type(inst.module)]
@@ -97,7 +100,8 @@ def _structure(code: Code, table: ClassTable) -> Tuple[Any, ...]:
             out.append(("layer", p.kind) + tuple((name, required, ("slot", type(v)) if is_slot_value(v) else literal(v))
                                                  for name, v, _, required in p.args))
         else:
-            out.append(("child", table.of[id(p.module)].cls.name))
+            child = table.of[id(p.module)]
+            out.append(("child", child.cls.name, tuple((n, c and _structure(c, table)) for n, c in child.passed.items())))
     return tuple(out)
 
 
@@ -111,7 +115,16 @@ def _flat_slots(inst: Instance, table: ClassTable) -> List[Tuple[Any, str]]:
             elif isinstance(p, LayerCall):
                 out.extend((v, name) for name, v, _, _ in p.args if is_slot_value(v))
             elif isinstance(p, ChildRef):
-                out.extend(table.arguments_of(p.module))
+                out.extend(_child_slots(p.module, table))
+    return out
+
+
+def _child_slots(module: torch.nn.Module, table: ClassTable) -> List[Tuple[Any, str]]:
+    """A child's constructor arguments, then the numbers in the constructor code of its optional children."""
+    out = list(table.arguments_of(module))
+    for code in table.of[id(module)].passed.values():
+        if code is not None:
+            out.extend(_flat_slots(Instance(module, code, Code(), Code()), table))
     return out
 
 
@@ -158,8 +171,18 @@ def _fresh(hint: str, taken: set) -> str:
     return out
 
 
+def _representative(cls: GeneratedClass) -> Instance:
+    """The instance whose code is rendered: the one with its optional children (None in others) present."""
+    inst = max(cls.instances, key=lambda i: sum(c is not None for c in i.passed.values()))
+    missing = {n for i in cls.instances for n, c in i.passed.items() if c is not None and inst.passed[n] is None}
+    if missing:
+        raise UnsupportedError(f"codegen: instances of {cls.type.__name__} leave out different optional children "
+                               f"({', '.join(sorted(missing))}); no single class covers them")
+    return inst
+
+
 def render_class(cls: GeneratedClass, table: ClassTable, origin: str) -> str:
-    inst = cls.instances[0]
+    inst = _representative(cls)
     flat_len = len(cls.slot_param)
     used_in_forward = set()
     init_slots = _count_slots(inst.init, table)
@@ -170,7 +193,8 @@ def render_class(cls: GeneratedClass, table: ClassTable, origin: str) -> str:
     if cls.variant > 1:
         doc += f" (variant {cls.variant}: its traced code differs from {cls.type.__name__}'s)"
     lines = [f"class {cls.name}(nn.Module):", doc + '"""', "",
-             f"    def __init__(self{''.join(', ' + p for p in cls.params)}):", "        super().__init__()"]
+             f"    def __init__(self{''.join(', ' + p for p in cls.params)}"
+             f"{''.join(f', {n}=None' for n in inst.passed)}):", "        super().__init__()"]
     body, pos = _render(inst.init, cls, table, 0, in_forward=False)
     if body.strip():
         lines.append(body.rstrip("\n"))
@@ -188,7 +212,7 @@ def _count_slots(code: Code, table: ClassTable) -> int:
         elif isinstance(p, LayerCall):
             n += sum(1 for _, v, _, _ in p.args if is_slot_value(v))
         elif isinstance(p, ChildRef):
-            n += len(table.of[id(p.module)].cls.params)
+            n += len(_child_slots(p.module, table))
     return n
 
 
@@ -217,5 +241,10 @@ def _render(code: Code, cls: GeneratedClass, table: ClassTable, pos: int, in_for
                     args.append(text if required else f"{name}={text}")
             out.append(f"nn.{p.kind}({', '.join(args)})")
         else:
-            out.append(table.render_child(p.module, [slot_text(v) for v, _ in table.arguments_of(p.module)]))
+            args = [slot_text(v) for v, _ in table.arguments_of(p.module)]
+            for name, child_code in table.of[id(p.module)].passed.items():
+                if child_code is not None:
+                    text, pos = _render(child_code, cls, table, pos, in_forward)
+                    args.append(f"{name}={text}")
+            out.append(table.render_child(p.module, args))
     return "".join(out), pos

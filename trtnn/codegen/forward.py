@@ -7,7 +7,7 @@ import operator
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 import torch
 import torch.fx as fx
@@ -57,8 +57,13 @@ def short_path(where: str) -> str:
 class ForwardEmitter:
     """Emit `def forward` of one module from its Captured graph."""
 
-    def __init__(self, module: torch.nn.Module, captured: Captured, unmapped: List[Unmapped]) -> None:
+    def __init__(self, module: torch.nn.Module, captured: Captured, unmapped: List[Unmapped],
+                 optional: Sequence[str] = (), normalized: bool = False) -> None:
+        """`optional`: children that are None in other instances of the type; their calls are emitted as
+        `y = self.c(x) if self.c is not None else x`, or (`normalized`) left out, `y` read as `x` (the code an
+        instance without the child has, to check that both share one class)."""
         self.module, self.cap, self.unmapped = module, captured, unmapped
+        self.optional, self.normalized = optional, normalized
         self.nodes = list(captured.graph.nodes)
         self.kind: Dict[str, str] = {}
         self.like: Optional[str] = None
@@ -130,8 +135,14 @@ class ForwardEmitter:
                 parts.append(name)
         return ", ".join(parts)
 
+    def _is_optional_call(self, n: fx.Node) -> bool:
+        return (n.op == "call_module" and n.target in self.optional and len(n.args) == 1
+                and isinstance(n.args[0], fx.Node) and not n.kwargs)
+
     def _inlined(self, n: fx.Node) -> bool:
         """Python values (shapes, their arithmetic), define-time buffers and picks from tuples read best inline."""
+        if self._is_optional_call(n):
+            return self.normalized
         if n.op == "get_attr":
             return self.kind[n.name] != "net" or self._weight_only(n)
         if n.op == "call_function" and n.target is operator.getitem:
@@ -218,6 +229,12 @@ class ForwardEmitter:
             if self.kind[n.name] == "net" and not self._weight_only(n):
                 return Code().text(f"F.constant({path}, {self.like})")
             return Code().text(path) if self.kind[n.name] != "py" else Code().value(self.cap.values[n.name], n.name)
+        if self._is_optional_call(n):
+            if self.normalized:
+                return self._arg(n.args[0], n.name)
+            path = _attr_path(n.target)
+            return self._call(path, n.args, {}, n.name).text(f" if {path} is not None else ").extend(
+                self._arg(n.args[0], n.name))
         if n.op == "call_module":
             return self._call(_attr_path(n.target), n.args, n.kwargs, n.name)
         if n.op == "call_method":

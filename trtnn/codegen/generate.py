@@ -47,7 +47,7 @@ def generate_code(model: torch.nn.Module, example_inputs: Any, *, class_name: Op
         calls = record_calls(model, inputs)
         unmapped: List[Unmapped] = []
         table = ClassTable()
-        _visit(model, calls, table, unmapped, class_name)
+        _visit(model, calls, table, unmapped, _optional_children(model), class_name)
         table.finish()
     finally:
         model.train(training)
@@ -71,14 +71,28 @@ def generate(model: torch.nn.Module, example_inputs: Any, *, class_name: Optiona
     return generate_code(model, example_inputs, class_name=class_name).source
 
 
+def _optional_children(model: torch.nn.Module) -> Dict[type, List[str]]:
+    """Per module type: the children that are None (or not set) in some instances and a module in others
+    (ResNet's `downsample`)."""
+    instances: Dict[type, List[torch.nn.Module]] = {}
+    for m in model.modules():
+        instances.setdefault(type(m), []).append(m)
+    out = {}
+    for t, ms in instances.items():
+        names = list(dict.fromkeys(n for m in ms for n in m._modules))
+        out[t] = [n for n in names if len({m._modules.get(n) is None for m in ms}) == 2]
+    return out
+
+
 def _visit(module: torch.nn.Module, calls: Dict[int, Any], table: ClassTable, unmapped: List[Unmapped],
-           name: Optional[str] = None) -> None:
+           optional: Dict[type, List[str]], name: Optional[str] = None) -> None:
     """Children first (their classes must exist before the parent's code is keyed), then the module itself."""
     for child in _user_children(module):
         if id(child) not in table.of:
-            _visit(child, calls, table, unmapped)
+            _visit(child, calls, table, unmapped, optional)
+    opt = optional.get(type(module), [])
     where: Dict[str, str] = {}
-    forward = Code()
+    forward = normalized = Code()
     if id(module) not in calls:
         forward.text(f"    def forward(self, *args):\n        raise UnsupportedError({_never_called(module)!r})\n")
     else:
@@ -91,8 +105,10 @@ def _visit(module: torch.nn.Module, calls: Dict[int, Any], table: ClassTable, un
             for node in cap.graph.nodes:
                 if node.op == "call_module":
                     where.setdefault(node.target.split(".")[0], short_path(node_location(node)))
-            forward = ForwardEmitter(module, cap, unmapped).emit()
-    table.add(Instance(module, init_code(module, where, unmapped), forward), name)
+            forward = ForwardEmitter(module, cap, unmapped, opt).emit()
+            normalized = ForwardEmitter(module, cap, [], opt, normalized=True).emit() if opt else forward
+    init, passed = init_code(module, where, unmapped, opt)
+    table.add(Instance(module, init, forward, normalized, passed), name)
 
 
 def _user_children(module: torch.nn.Module) -> List[torch.nn.Module]:

@@ -2,7 +2,7 @@
 (trtnn.nn layers with the torch layer's arguments, containers, generated classes, placeholders)."""
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -11,9 +11,12 @@ from .mapping import CONTAINERS, is_torch_layer, layer_arguments, missing_argume
 from .template import Code, literal
 
 
-def init_code(module: torch.nn.Module, where: Dict[str, str], unmapped: List[Unmapped]) -> Code:
-    """`def __init__` body of a generated class (without the signature): own weights, then children."""
-    code = Code()
+def init_code(module: torch.nn.Module, where: Dict[str, str], unmapped: List[Unmapped],
+              optional: Sequence[str] = ()) -> Tuple[Code, Dict[str, Optional[Code]]]:
+    """`def __init__` body of a generated class (without the signature): own weights, then children; and the
+    constructor code of each `optional` child (None in other instances of the type): those are constructor
+    arguments of the class, built by the parent."""
+    code, passed = Code(), {}
     for name, p in module._parameters.items():
         if p is None:
             code.text(f"        self.register_parameter({name!r}, None)\n")
@@ -25,8 +28,13 @@ def init_code(module: torch.nn.Module, where: Dict[str, str], unmapped: List[Unm
         code.text(f"        self.register_buffer({name!r}, ").text(_buffer_value(b, persistent))
         code.text(")\n" if persistent else ", persistent=False)\n")
     for name, child in module._modules.items():
-        code.text(f"        self.{name} = ").extend(child_code(child, where.get(name, "?"), unmapped, 2)).text("\n")
-    return code
+        if name not in optional:
+            code.text(f"        self.{name} = ").extend(child_code(child, where.get(name, "?"), unmapped, 2)).text("\n")
+    for name in optional:  # last, in one order for every instance
+        child = module._modules.get(name)
+        code.text(f"        self.{name} = {name}\n")
+        passed[name] = None if child is None else child_code(child, where.get(name, "?"), unmapped, 3)
+    return code, passed
 
 
 def _buffer_value(b: torch.Tensor, persistent: bool) -> str:
