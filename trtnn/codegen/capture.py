@@ -122,8 +122,9 @@ class _ValueAttribute(_Values, Attribute):
 class ConcreteTracer(fx.Tracer):
     """fx tracing of `root.forward` on concrete inputs; every submodule is a leaf."""
 
-    def __init__(self, root: torch.nn.Module, inputs: Dict[str, Any]) -> None:
+    def __init__(self, root: torch.nn.Module, inputs: Dict[str, Any], calls: Optional["Calls"] = None) -> None:
         super().__init__()
+        self.calls = calls
         self.record_stack_traces = True
         self.proxy_buffer_attributes = True
         self.root_module = root
@@ -166,8 +167,12 @@ class ConcreteTracer(fx.Tracer):
                     obj = getattr(obj, part)
             return obj
         if kind == "call_module":
+            module = self.root_module.get_submodule(target)
+            known = self.calls.output_of(module) if self.calls is not None else None
+            if known is not None:
+                return known
             with _unpatched(), torch.no_grad():
-                return self.root_module.get_submodule(target)(*args, **kwargs)
+                return module(*args, **kwargs)
         if kind == "call_method":
             return getattr(args[0], target)(*args[1:], **kwargs)
         if kind == "call_function":
@@ -185,8 +190,10 @@ class ConcreteTracer(fx.Tracer):
         self.specializations.append(Specialization(kind, value, where, code, len(self.graph.nodes)))
 
 
-def capture(module: torch.nn.Module, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Captured:
-    """Trace `module.forward(*args, **kwargs)` one level deep (children are calls), keeping the real values."""
+def capture(module: torch.nn.Module, args: Tuple[Any, ...], kwargs: Dict[str, Any],
+            calls: Optional["Calls"] = None) -> Captured:
+    """Trace `module.forward(*args, **kwargs)` one level deep (children are calls), keeping the real values
+    (children called once in `calls` are not run again)."""
     sig = inspect.signature(module.forward)
     try:
         bound = sig.bind(*args, **kwargs)
@@ -200,7 +207,7 @@ def capture(module: torch.nn.Module, args: Tuple[Any, ...], kwargs: Dict[str, An
             raise UnsupportedError(f"{type(module).__name__}.forward takes *{name}: give it named arguments")
         if not isinstance(value, torch.Tensor):
             concrete[name] = value
-    tracer = ConcreteTracer(module, dict(bound.arguments))
+    tracer = ConcreteTracer(module, dict(bound.arguments), calls)
     try:
         graph = tracer.trace(module, concrete_args=concrete or None)
     except UnsupportedError:
@@ -212,15 +219,33 @@ def capture(module: torch.nn.Module, args: Tuple[Any, ...], kwargs: Dict[str, An
     return Captured(graph, tracer.values, tracer.specializations, sig, concrete)
 
 
-def record_calls(model: torch.nn.Module, inputs: Tuple[Any, ...]) -> Dict[int, Tuple[Tuple[Any, ...], Dict[str, Any]]]:
-    """Run `model(*inputs)` once; the (args, kwargs) of every module's first call, keyed by id(module)."""
-    calls: Dict[int, Tuple[Tuple[Any, ...], Dict[str, Any]]] = {}
+@dataclass
+class Calls:
+    """What one run of the model recorded, keyed by id(module): the first call's (args, kwargs), and the output
+    of the modules called exactly once (the trace reuses it instead of running them again)."""
 
-    def hook(module: torch.nn.Module, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
-        if id(module) not in calls:
-            calls[id(module)] = (_clone(args), _clone(kwargs))
+    inputs: Dict[int, Tuple[Tuple[Any, ...], Dict[str, Any]]] = field(default_factory=dict)
+    outputs: Dict[int, Any] = field(default_factory=dict)
+    count: Dict[int, int] = field(default_factory=dict)
 
-    handles = [m.register_forward_pre_hook(hook, with_kwargs=True) for m in model.modules()]
+    def output_of(self, module: torch.nn.Module) -> Any:
+        return self.outputs.get(id(module)) if self.count.get(id(module)) == 1 else None
+
+
+def record_calls(model: torch.nn.Module, inputs: Tuple[Any, ...]) -> Calls:
+    """Run `model(*inputs)` once, recording every module's calls."""
+    calls = Calls()
+
+    def before(module: torch.nn.Module, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
+        calls.count[id(module)] = calls.count.get(id(module), 0) + 1
+        if id(module) not in calls.inputs:
+            calls.inputs[id(module)] = (_clone(args), _clone(kwargs))
+
+    def after(module: torch.nn.Module, args: Tuple[Any, ...], output: Any) -> None:
+        calls.outputs.setdefault(id(module), _clone(output))
+
+    handles = [h for m in model.modules() for h in (m.register_forward_pre_hook(before, with_kwargs=True),
+                                                     m.register_forward_hook(after))]
     try:
         with torch.no_grad():
             model(*inputs)

@@ -8,7 +8,7 @@ import torch
 import torch.fx as fx
 
 from ..errors import ConfigError, UnsupportedError
-from .capture import capture, record_calls
+from .capture import Calls, capture, record_calls
 from .classes import ClassTable, Instance, render_class
 from .format import tidy
 from .forward import ForwardEmitter, Unmapped, node_location, short_path
@@ -84,7 +84,7 @@ def _optional_children(model: torch.nn.Module) -> Dict[type, List[str]]:
     return out
 
 
-def _visit(module: torch.nn.Module, calls: Dict[int, Any], table: ClassTable, unmapped: List[Unmapped],
+def _visit(module: torch.nn.Module, calls: Calls, table: ClassTable, unmapped: List[Unmapped],
            optional: Dict[type, List[str]], name: Optional[str] = None) -> None:
     """Children first (their classes must exist before the parent's code is keyed), then the module itself."""
     for child in _user_children(module):
@@ -93,11 +93,11 @@ def _visit(module: torch.nn.Module, calls: Dict[int, Any], table: ClassTable, un
     opt = optional.get(type(module), [])
     where: Dict[str, str] = {}
     forward = normalized = Code()
-    if id(module) not in calls:
+    if id(module) not in calls.inputs:
         forward.text(f"    def forward(self, *args):\n        raise UnsupportedError({_never_called(module)!r})\n")
     else:
         try:
-            cap = capture(module, *calls[id(module)])
+            cap = capture(module, *calls.inputs[id(module)], calls)
         except UnsupportedError as e:
             unmapped.append(Unmapped(f"{type(module).__name__}.forward", str(e)))
             forward.text(f"    def forward(self, *args):\n        raise UnsupportedError({e.message!r})\n")
