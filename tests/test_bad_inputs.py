@@ -459,6 +459,61 @@ cli_case("cli compare bad target", ("compare", "harness.Fn", "harness:Fn", "--in
 cli_case("cli debug output not a module", Y + ("--debug-output", "model.99"), "model.99")
 
 
+# ---- ops for modern networks: unsupported arguments and shape mistakes ----------------------------------------------------
+def _mha(**kw):
+    return nn.MultiheadAttention(8, 2, **kw)
+
+
+case("sdpa dropout_p", E.UnsupportedError, "dropout_p=0.1", "0.0")(
+    in_forward(lambda x: F.scaled_dot_product_attention(x, x, x, dropout_p=0.1)))
+case("sdpa enable_gqa", E.UnsupportedError, "enable_gqa=True")(
+    in_forward(lambda x: F.scaled_dot_product_attention(x, x, x, enable_gqa=True)))
+case("sdpa mask and is_causal", E.ConfigError, "attn_mask", "is_causal=True")(
+    in_forward(lambda x: F.scaled_dot_product_attention(x, x, x, torch.ones(8, 8, dtype=torch.bool), is_causal=True)))
+case("MultiheadAttention add_bias_kv", E.UnsupportedError, "add_bias_kv=True")(lambda tmp: _mha(add_bias_kv=True))
+case("MultiheadAttention add_zero_attn", E.UnsupportedError, "add_zero_attn=True")(
+    lambda tmp: _mha(add_zero_attn=True))
+case("MultiheadAttention heads do not divide", E.ConfigError, "embed_dim=10", "num_heads=3")(
+    lambda tmp: nn.MultiheadAttention(10, 3))
+case("MultiheadAttention is_causal without mask", E.ConfigError, "is_causal=True", "attn_mask")(
+    in_forward(lambda x: _mha()(x[0], x[0], x[0], is_causal=True)))
+case("layer_norm shape mismatch", E.ShapeError, "normalized_shape", "(5,)", "'x'")(
+    in_forward(lambda x: F.layer_norm(x, (5,))))
+case("group_norm groups do not divide", E.ShapeError, "num_groups=2", "3 channels", "'x'")(
+    in_forward(lambda x: F.group_norm(x, 2)))
+case("GroupNorm groups do not divide", E.ShapeError, "num_groups=4", "num_channels=6")(
+    lambda tmp: nn.GroupNorm(4, 6))
+case("Embedding max_norm", E.UnsupportedError, "max_norm=1.0")(lambda tmp: nn.Embedding(4, 2, max_norm=1.0))
+case("embedding float indices", E.ShapeError, "'x'", "integers")(
+    in_forward(lambda x: F.embedding(x, torch.zeros(4, 2))))
+case("einsum ellipsis", E.UnsupportedError, "'...'", "ellipsis")(in_forward(lambda x: F.einsum("...ij->...ji", x)))
+case("interpolate area on 5-D", E.UnsupportedError, "area", "5-D")(
+    in_forward(lambda x: F.interpolate(F.unsqueeze(x, 2), scale_factor=0.5, mode="area")))
+case("interpolate bicubic on 3-D", E.ShapeError, "bicubic", "4-D")(
+    in_forward(lambda x: F.interpolate(x[0], scale_factor=2, mode="bicubic")))
+case("pixel_shuffle channels", E.ShapeError, "upscale_factor=2", "'x'", "(1, 3, 8, 8)")(
+    in_forward(lambda x: F.pixel_shuffle(x, 2)))
+case("conv1d on a 4-D input", E.ShapeError, "conv1d", "3-D", "'x'")(
+    in_forward(lambda x: F.conv1d(x, torch.zeros(2, 3, 1))))
+case("max_pool3d dilation", E.UnsupportedError, "max_pool3d", "dilation")(
+    in_forward(lambda x: F.max_pool3d(F.unsqueeze(x, 2), 1, dilation=2)))
+case("ConvTranspose3d padding_mode", E.UnsupportedError, "ConvTranspose3d", "zeros")(
+    lambda tmp: nn.ConvTranspose3d(2, 2, 3, padding_mode="reflect"))
+case("repeat with too few counts", E.ShapeError, "repeat", "'x'", "rank 4")(in_forward(lambda x: x.repeat(2, 2)))
+case("roll shifts and dims differ", E.ShapeError, "shifts (1, 2)", "dims (1,)")(
+    in_forward(lambda x: F.roll(x, (1, 2), 1)))
+case("masked_fill float mask", E.ShapeError, "masked_fill", "bool")(in_forward(lambda x: x.masked_fill(x, 0.0)))
+case("prelu slope count", E.ShapeError, "prelu", "5 slopes", "'x'")(in_forward(lambda x: F.prelu(x, torch.ones(5))))
+case("unflatten sizes", E.ShapeError, "unflatten", "(2, 2)", "'x'")(in_forward(lambda x: F.unflatten(x, 1, (2, 2))))
+case("local_response_norm even size", E.UnsupportedError, "size=4", "odd")(
+    in_forward(lambda x: F.local_response_norm(x, 4)))
+case("adaptive_avg_pool3d uneven bins", E.UnsupportedError, "adaptive_avg_pool3d", "(3, 3, 3)", "(1, 8, 8)")(
+    in_forward(lambda x: F.adaptive_avg_pool3d(F.unsqueeze(x, 2), 3)))
+case("glu odd size", E.ShapeError, "glu", "'x'", "even")(in_forward(lambda x: F.glu(x, 1)))
+case("Transformer activation", E.ConfigError, "activation 'tanh'", "'relu', 'gelu'")(
+    lambda tmp: nn.TransformerEncoderLayer(8, 2, activation="tanh"))
+
+
 # ---- codegen (trtnn.codegen.generate and `trtnn codegen`) ----------------------------------------------------------
 def _generate(model: Any, inputs: Any, **kw: Any) -> Callable[[Path], Any]:
     return lambda tmp: __import__("trtnn.codegen", fromlist=["generate"]).generate(model, inputs, **kw)

@@ -137,3 +137,48 @@ def test_masks_as_network_inputs():
                             [x, KPM, AM_BOOL])
     want = ref.eval()(x, x, x, key_padding_mask=KPM, attn_mask=AM_BOOL)[0]
     assert torch.allclose(got[0], want, atol=1e-5)
+
+
+ENCODER = {  # constructor kwargs, forward kwargs
+    "post_norm_relu": ({}, {}),
+    "pre_norm_gelu_batch_first": ({"norm_first": True, "activation": "gelu", "batch_first": True}, {}),
+    "torch_gelu_callable_causal_mask": ({"activation": torch.nn.functional.gelu},
+                                        {"src_mask": torch.ones(5, 5, dtype=torch.bool).triu(1)}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ENCODER))
+def test_transformer_encoder_layer(name):
+    ctor, kw = ENCODER[name]
+    make = lambda m: m.TransformerEncoderLayer(16, 4, 32, dropout=0.0, **ctor)  # noqa: E731
+    x = r(2, 5, 16) if ctor.get("batch_first") else r(5, 2, 16)
+    ref, mine = make(torch.nn), make(nn)
+    assert list(mine.state_dict()) == list(ref.state_dict())
+    check_module(Call1(ref, kw), TrtCall1(mine, kw), [x])
+
+
+class Call1(torch.nn.Module):
+    def __init__(self, inner, kw):
+        super().__init__()
+        self.inner, self.kw = inner, kw
+
+    def forward(self, x):
+        return self.inner(x, **self.kw)
+
+
+class TrtCall1(trtnn.Module):
+    def __init__(self, inner, kw):
+        super().__init__()
+        self.inner, self.kw = inner, kw
+
+    def forward(self, x):
+        return self.inner(x, **self.kw)
+
+
+def test_transformer_encoder_stack():
+    ref = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(16, 2, 24, 0.0, batch_first=True), 2,
+                                      norm=torch.nn.LayerNorm(16), enable_nested_tensor=False)
+    mine = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 24, 0.0, batch_first=True), 2, norm=nn.LayerNorm(16))
+    assert list(mine.state_dict()) == list(ref.state_dict())
+    check_module(ref, mine, [r(2, 5, 16)])
+    check_module(ref, mine, [r(2, 5, 16).half()], "fp16")

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import trtnn
-from harness import check, define_and_run, Fn
+from harness import check, Fn
 
 g = torch.Generator().manual_seed(3)
 
@@ -49,6 +49,7 @@ CASES = {
     "zeros_like": (lambda F, x: F.zeros_like(x), [X]),
     "ones_like_dtype": (lambda F, x: F.ones_like(x, dtype=torch.int32), [X]),
     "full_like": (lambda F, x: F.full_like(x, 2.5) + x, [X]),
+    "unflatten_method": (lambda F, x: x.unflatten(-1, (1, 5)), [X]),
 }
 WE = r(4, 6)
 

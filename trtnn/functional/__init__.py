@@ -52,3 +52,27 @@ from .cumulative import cumsum, einsum  # noqa: E402,F401
 
 __all__ += ["arange", "cumsum", "einsum", "flip", "full_like", "masked_fill", "ones_like", "repeat", "roll", "tile",
             "tril", "triu", "zeros_like"]
+from .conv_nd import conv1d, conv3d, conv_transpose1d, conv_transpose3d  # noqa: E402,F401
+
+__all__ += ["conv1d", "conv3d", "conv_transpose1d", "conv_transpose3d"]
+from .pool_nd import (adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d, avg_pool3d, max_pool1d,  # noqa: E402,F401
+                      max_pool3d)
+
+__all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "avg_pool3d", "max_pool1d", "max_pool3d"]
+from .activation import logsigmoid, prelu  # noqa: E402,F401
+from .rearrange import channel_shuffle, pixel_shuffle, pixel_unshuffle, unflatten  # noqa: E402,F401
+from .embedding import embedding  # noqa: E402,F401
+
+__all__ += ["channel_shuffle", "embedding", "logsigmoid", "pixel_shuffle", "pixel_unshuffle", "prelu", "unflatten"]
+from .activation import (celu, glu, hardshrink, softmin, softshrink, softsign, tanhshrink,  # noqa: E402,F401
+                         threshold)
+from .extra import (alpha_dropout, cosine_similarity, dropout1d, dropout2d, dropout3d,  # noqa: E402,F401
+                    feature_alpha_dropout, normalize, upsample_bilinear, upsample_nearest)
+
+__all__ += ["alpha_dropout", "celu", "cosine_similarity", "dropout1d", "dropout2d", "dropout3d",
+            "feature_alpha_dropout", "glu", "hardshrink", "normalize", "softmin", "softshrink", "softsign",
+            "tanhshrink", "threshold", "upsample_bilinear", "upsample_nearest"]
+from .normalization import local_response_norm  # noqa: E402,F401
+from .pool_nd import adaptive_avg_pool3d, adaptive_max_pool3d  # noqa: E402,F401
+
+__all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "local_response_norm"]

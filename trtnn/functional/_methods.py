@@ -72,10 +72,12 @@ METHODS: List[Tuple[str, Callable, Adapter]] = [
 from .transform import flip, repeat, roll, tile  # noqa: E402
 from .masking import masked_fill, tril, triu  # noqa: E402
 from .cumulative import cumsum  # noqa: E402
+from .rearrange import unflatten  # noqa: E402
 
 METHODS += [
     ("flip", flip, _shape_varargs), ("roll", roll, None), ("repeat", repeat, _shape_varargs), ("tile", tile, None),
     ("masked_fill", masked_fill, None), ("tril", tril, None), ("triu", triu, None), ("cumsum", cumsum, None),
+    ("unflatten", unflatten, None),
 ]
 
 

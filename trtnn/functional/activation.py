@@ -6,8 +6,9 @@ from typing import Any, Optional
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
 from ..tensor import Tensor
-from ._core import _dim, _out, _trt, cast
-from .elementwise import exp, log, maximum, minimum, mul, sub
+from ._core import _dim, _out, _trt, _value, cast, constant
+from .elementwise import abs, add, div, exp, gt, log, maximum, minimum, mul, neg, sub, where
+from .shape import chunk, reshape
 from .reduce import amax, sum
 
 
@@ -52,8 +53,31 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _activation(input, "elu", "ELU", alpha)
 
 
+def _softplus(x: Tensor, beta: float = 1.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta without torch's linear region (TensorRT's SOFTPLUS activation)."""
+    return _activation(x, "softplus", "SOFTPLUS", 1.0 / beta, beta)
+
+
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return _activation(input, "softplus", "SOFTPLUS", 1.0 / beta, beta)
+    """torch's softplus: input itself where beta * input > threshold."""
+    return where(gt(mul(input, beta), threshold), input, _softplus(input, beta))
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x)."""
+    return neg(_softplus(neg(input)))
+
+
+def prelu(input: Tensor, weight: Any) -> Tensor:
+    """torch's prelu: one slope, or one per channel (dim 1)."""
+    w = _value(weight) if not isinstance(weight, Tensor) else None
+    n = weight.numel() if w is None else w.numel()
+    c = input.shape[1] if input.ndim >= 2 else 1
+    if n != 1 and n != c:
+        raise ShapeError(f"prelu: {n} slopes for '{input.name}' {input.shape}; expected 1 or {c} (channels, dim 1)")
+    shape = (1,) * input.ndim if n == 1 else (1, c) + (1,) * (input.ndim - 2)
+    slopes = constant(w.reshape(shape), input) if w is not None else reshape(cast(weight, input.dtype), shape)
+    return _out(input.ctx.add("prelu", "add_parametric_relu", input.use(), slopes.use()), input.ctx)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -69,7 +93,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
-    return mul(input, tanh(softplus(input)))
+    return mul(input, tanh(_softplus(input)))
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -91,3 +115,48 @@ def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
     return input
+
+
+def softmin(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    return softmax(neg(input if dtype is None else cast(input, dtype)), dim)
+
+
+def softsign(input: Tensor) -> Tensor:
+    return _activation(input, "softsign", "SOFTSIGN")
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    return sub(input, tanh(input))
+
+
+def _zero(like: Tensor) -> Tensor:
+    return constant(0.0, like)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    return where(gt(abs(input), lambd), input, _zero(input))
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    shrunk = where(gt(input, lambd), sub(input, lambd), add(input, lambd))
+    return where(gt(abs(input), lambd), shrunk, _zero(input))
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:  # noqa: A002
+    """input where input > threshold, else value."""
+    return where(gt(input, threshold), input, constant(value, input))
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """First half of `dim` times the sigmoid of the second half."""
+    d = _dim(dim, input.ndim)
+    n = input.shape[d]
+    if n < 0 or n % 2:
+        raise ShapeError(f"glu: dim {d} of '{input.name}' {input.shape} must have an even size")
+    a, b = chunk(input, 2, d)
+    return mul(a, sigmoid(b))
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    return where(gt(input, 0.0), input, mul(sub(exp(div(input, alpha)), 1.0), alpha))

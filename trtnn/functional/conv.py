@@ -14,54 +14,59 @@ from .elementwise import add, mul
 from .shape import pad
 
 
-def _conv_padding(padding: Any, kernel: Tuple[int, int], dilation: Tuple[int, int]) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+def _conv_padding(padding: Any, kernel: Tuple[int, ...], dilation: Tuple[int, ...]) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+    n = len(kernel)
     if padding == "valid":
-        return (0, 0), (0, 0)
+        return (0,) * n, (0,) * n
     if padding == "same":
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        return (total[0] // 2, total[1] // 2), (total[0] - total[0] // 2, total[1] - total[1] // 2)
+        return tuple(t // 2 for t in total), tuple(t - t // 2 for t in total)
     if isinstance(padding, str):
-        raise ShapeError(f"padding {padding!r}: expected an int, a pair, 'same' or 'valid'")
-    p = _pair(padding)
+        raise ShapeError(f"padding {padding!r}: expected an int, a tuple of {n}, 'same' or 'valid'")
+    p = _pair(padding, n)
     return p, p
 
 
-def conv2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, padding: Any = 0,
-           dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
-    if input.ndim != 4:
-        raise ShapeError(f"conv2d expects a 4-D input (N, C, H, W); '{input.name}' has shape {input.shape}")
-    stride, dilation = _pair(stride), _pair(dilation)
+_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+
+
+def _convolution(op: str, nd: int, input: Tensor, weight: Any, bias: Any, stride: IntOrPair, padding: Any,
+                 dilation: IntOrPair, groups: int) -> Tensor:
+    """An nd-D convolution (nd = 2 or 3; conv1d runs as a 2-D convolution with a kernel width of 1)."""
+    if input.ndim != nd + 2:
+        raise ShapeError(f"{op} expects a {nd + 2}-D input {_LAYOUT[nd]}; '{input.name}' has shape {input.shape}")
+    stride, dilation = _pair(stride, nd), _pair(dilation, nd)
     w_is_tensor = isinstance(weight, Tensor)
     wshape = weight.shape if w_is_tensor else tuple(_value(weight).shape)
-    if len(wshape) != 4:
-        raise ShapeError(f"conv2d weight must be 4-D (out, in/groups, kH, kW), got {wshape}")
-    out_c, in_per_group, kh, kw = wshape
+    if len(wshape) != nd + 2:
+        raise ShapeError(f"{op} weight must be {nd + 2}-D (out, in/groups, *kernel), got {wshape}")
+    out_c, in_per_group, kernel = wshape[0], wshape[1], tuple(wshape[2:])
     c = input.shape[1]
     if groups <= 0 or out_c % groups:
-        raise ShapeError(f"conv2d: groups={groups} must divide out_channels={out_c}")
+        raise ShapeError(f"{op}: groups={groups} must divide out_channels={out_c}")
     if c >= 0 and c != in_per_group * groups:
         raise ShapeError(
-            f"conv2d: input '{input.name}' has {c} channels, weight {wshape} with groups={groups} expects {in_per_group * groups}"
+            f"{op}: input '{input.name}' has {c} channels, weight {wshape} with groups={groups} expects {in_per_group * groups}"
         )
     if padding == "same" and builtins.max(stride) != 1:
         raise ShapeError("padding='same' is not supported for strided convolutions (as in torch)")
-    pre, post = _conv_padding(padding, (kh, kw), dilation)
-    for i, (k, d) in enumerate(zip((kh, kw), dilation)):
+    pre, post = _conv_padding(padding, kernel, dilation)
+    for i, (k, d) in enumerate(zip(kernel, dilation)):
         size = input.shape[2 + i]
         if size >= 0 and size + pre[i] + post[i] < d * (k - 1) + 1:
             raise ShapeError(
-                f"conv2d: kernel {(kh, kw)} (dilation {dilation}) is larger than the padded input "
+                f"{op}: kernel {kernel} (dilation {dilation}) is larger than the padded input "
                 f"{input.shape[2:]} + padding {pre}/{post} of '{input.name}'"
             )
     dt = input.dtype
     if not dt.is_floating_point:
-        raise UnsupportedError(f"conv2d needs a floating-point input; '{input.name}' is {dtypes.short(dt)}")
+        raise UnsupportedError(f"{op} needs a floating-point input; '{input.name}' is {dtypes.short(dt)}")
     w_val = None if w_is_tensor else _value(weight)
     b_val = None if bias is None or isinstance(bias, Tensor) else _value(bias)
     ctx = input.ctx
 
-    def emit(kernel: Any, bias_w: Any) -> Any:
-        layer = ctx.add("conv", "add_convolution_nd", input.use(), out_c, (kh, kw), kernel, bias_w)
+    def emit(kernel_w: Any, bias_w: Any) -> Any:
+        layer = ctx.add("conv", "add_convolution_nd", input.use(), out_c, kernel, kernel_w, bias_w)
         layer.stride_nd, layer.dilation_nd, layer.num_groups = stride, dilation, groups
         layer.pre_padding, layer.post_padding = pre, post
         if w_is_tensor:
@@ -78,47 +83,65 @@ def conv2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, 
     return ctx.folder.add_conv(emit, w_val, b_val, dt)  # constant weights: a following BatchNorm may fold into it
 
 
-def conv_transpose2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, padding: IntOrPair = 0,
-                     output_padding: IntOrPair = 0, groups: int = 1, dilation: IntOrPair = 1) -> Tensor:
-    if input.ndim != 4:
-        raise ShapeError(f"conv_transpose2d expects a 4-D input; '{input.name}' has shape {input.shape}")
-    stride, padding, output_padding, dilation = _pair(stride), _pair(padding), _pair(output_padding), _pair(dilation)
+def conv2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, padding: Any = 0,
+           dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
+    return _convolution("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _deconvolution(op: str, nd: int, input: Tensor, weight: Any, bias: Any, stride: IntOrPair, padding: IntOrPair,
+                   output_padding: IntOrPair, groups: int, dilation: IntOrPair) -> Tensor:
+    """An nd-D transposed convolution (nd = 2 or 3)."""
+    if input.ndim != nd + 2:
+        raise ShapeError(f"{op} expects a {nd + 2}-D input {_LAYOUT[nd]}; '{input.name}' has shape {input.shape}")
+    stride, padding = _pair(stride, nd), _pair(padding, nd)
+    output_padding, dilation = _pair(output_padding, nd), _pair(dilation, nd)
     w = _value(weight)
-    if w.dim() != 4:
-        raise ShapeError(f"conv_transpose2d weight must be 4-D (in, out/groups, kH, kW), got {tuple(w.shape)}")
-    in_c, out_per_group, kh, kw = w.shape
+    if w.dim() != nd + 2:
+        raise ShapeError(f"{op} weight must be {nd + 2}-D (in, out/groups, *kernel), got {tuple(w.shape)}")
+    in_c, out_per_group, kernel = w.shape[0], w.shape[1], tuple(w.shape[2:])
     c = input.shape[1]
     if groups <= 0 or in_c % groups:
-        raise ShapeError(f"conv_transpose2d: groups={groups} must divide in_channels={in_c}")
+        raise ShapeError(f"{op}: groups={groups} must divide in_channels={in_c}")
     if c >= 0 and c != in_c:
-        raise ShapeError(f"conv_transpose2d: input '{input.name}' has {c} channels, weight {tuple(w.shape)} expects {in_c}")
-    for op, s, d in zip(output_padding, stride, dilation):
-        if op >= builtins.max(s, d):
-            raise ShapeError(f"conv_transpose2d: output_padding {output_padding} must be smaller than stride or dilation")
-    if dilation != (1, 1):  # TensorRT rejects strided+dilated deconvolution: dilate the kernel with zeros instead
-        dil = torch.zeros(in_c, out_per_group, dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1, dtype=w.dtype)
-        dil[:, :, ::dilation[0], ::dilation[1]] = w
-        w, kh, kw, dilation = dil, dil.shape[2], dil.shape[3], (1, 1)
+        raise ShapeError(f"{op}: input '{input.name}' has {c} channels, weight {tuple(w.shape)} expects {in_c}")
+    for o, s, d in zip(output_padding, stride, dilation):
+        if o >= builtins.max(s, d):
+            raise ShapeError(f"{op}: output_padding {output_padding} must be smaller than stride or dilation")
+    if dilation != (1,) * nd:  # TensorRT rejects strided+dilated deconvolution: dilate the kernel with zeros instead
+        dil = torch.zeros((in_c, out_per_group) + tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation)),
+                          dtype=w.dtype)
+        dil[(slice(None), slice(None)) + tuple(slice(None, None, d) for d in dilation)] = w
+        w, kernel, dilation = dil, tuple(dil.shape[2:]), (1,) * nd
     dt = input.dtype
     ctx = input.ctx
-    post = tuple(p - op for p, op in zip(padding, output_padding))
+    post = tuple(p - o for p, o in zip(padding, output_padding))
     extra = tuple(builtins.max(0, -p) for p in post)  # output_padding beyond padding: grow the output with zeros
+    grow = builtins.any(extra)
     quantizable = ctx.folder.kernel_quantizer is not None  # INT8/FP8: the kernel from a constant layer Q/DQ can take
-    layer = ctx.add("deconv", "add_deconvolution_nd", input.use(), out_per_group * groups, (kh, kw),
+    layer = ctx.add("deconv", "add_deconvolution_nd", input.use(), out_per_group * groups, kernel,
                     ctx.trt.Weights(dtypes.to_trt(dt)) if quantizable else ctx.weights(w, dt),
-                    ctx.weights(_value(bias), dt) if bias is not None and not extra[0] and not extra[1] else ctx.trt.Weights(dtypes.to_trt(dt)))
+                    ctx.weights(_value(bias), dt) if bias is not None and not grow else ctx.trt.Weights(dtypes.to_trt(dt)))
     if quantizable:
-        kernel = ctx.constant(w, dt, op="kernel")
+        kernel_t = ctx.constant(w, dt, op="kernel")
         ctx.mark_aux()
-        layer.set_input(1, kernel.use())
+        layer.set_input(1, kernel_t.use())
     layer.stride_nd, layer.dilation_nd, layer.num_groups = stride, dilation, groups
     layer.pre_padding, layer.post_padding = padding, tuple(builtins.max(p, 0) for p in post)
     y = _out(layer, ctx)
-    if extra[0] or extra[1]:
-        y = pad(y, (0, extra[1], 0, extra[0]))
+    if grow:
+        flat = []
+        for e in reversed(extra):
+            flat += [0, e]
+        y = pad(y, tuple(flat))
         if bias is not None:
-            y = add(y, _value(bias).reshape(1, -1, 1, 1))
+            y = add(y, _value(bias).reshape((1, -1) + (1,) * nd))
     return y
+
+
+def conv_transpose2d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, padding: IntOrPair = 0,
+                     output_padding: IntOrPair = 0, groups: int = 1, dilation: IntOrPair = 1) -> Tensor:
+    return _deconvolution("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups,
+                          dilation)
 
 
 def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Any = None, bias: Any = None,

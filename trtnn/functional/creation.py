@@ -2,7 +2,7 @@
 dims included)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import torch
 

@@ -98,3 +98,14 @@ def rms_norm(input: Tensor, normalized_shape: Shape, weight: Any = None, eps: Op
     eps = torch.finfo(input.dtype).eps if eps is None else float(eps)
     y = mul(input, rsqrt(add(mean(mul(input, input), tuple(range(n - k, n)), keepdim=True), eps)))
     return y if weight is None else mul(y, _affine(weight, (1,) * (n - k) + shape, input, 1.0))
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """torch's local_response_norm across channels (TensorRT LRN layer: odd size in [1, 15], 4-D input)."""
+    if size % 2 == 0 or not 1 <= size <= 15:
+        raise UnsupportedError(f"local_response_norm size={size}: TensorRT's LRN takes an odd size in [1, 15]")
+    if input.ndim != 4:
+        raise ShapeError(f"local_response_norm expects a 4-D input (N, C, H, W); '{input.name}' has shape "
+                         f"{input.shape}")
+    return _out(input.ctx.add("local_response_norm", "add_lrn", input.use(), int(size), float(alpha), float(beta),
+                              float(k)), input.ctx)

@@ -24,12 +24,13 @@ def _pool_out(n: int, k: int, s: int, p: int, ceil_mode: bool, d: int = 1) -> in
     return o
 
 
-def _pool_args(x: Tensor, kernel_size, stride, padding, op: str):
-    if x.ndim != 4:
-        raise ShapeError(f"{op} expects a 4-D input (N, C, H, W); '{x.name}' has shape {x.shape}")
-    k = _pair(kernel_size)
-    s = _pair(stride) if stride is not None and stride != [] else k
-    p = _pair(padding)
+def _pool_args(x: Tensor, kernel_size, stride, padding, op: str, nd: int = 2):
+    if x.ndim != nd + 2:
+        layout = {2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
+        raise ShapeError(f"{op} expects a {nd + 2}-D input {layout}; '{x.name}' has shape {x.shape}")
+    k = _pair(kernel_size, nd)
+    s = _pair(stride, nd) if stride is not None and stride != [] else k
+    p = _pair(padding, nd)
     for kk, pp in zip(k, p):
         if pp > kk // 2:
             raise ShapeError(f"{op}: padding {p} should be at most half of kernel size {k}")
@@ -37,44 +38,57 @@ def _pool_args(x: Tensor, kernel_size, stride, padding, op: str):
 
 
 def _pool(x: Tensor, kind: str, k, s, p, ceil_mode: bool, op: str, excludes_padding: bool = True):
-    hw = _static(x, op, [2, 3])[2:]
-    outs = [_pool_out(n, kk, ss, pp, ceil_mode) for n, kk, ss, pp in zip(hw, k, s, p)]
+    spatial = _static(x, op, range(2, x.ndim))[2:]
+    outs = [_pool_out(n, kk, ss, pp, ceil_mode) for n, kk, ss, pp in zip(spatial, k, s, p)]
     if builtins.min(outs) <= 0:
-        raise ShapeError(f"{op}: kernel {k} with padding {p} is larger than the input {hw} of '{x.name}'")
-    post = tuple(builtins.max(pp, (o - 1) * ss + kk - n - pp) for n, kk, ss, pp, o in zip(hw, k, s, p, outs))
+        raise ShapeError(f"{op}: kernel {k} with padding {p} is larger than the input {spatial} of '{x.name}'")
+    post = tuple(builtins.max(pp, (o - 1) * ss + kk - n - pp) for n, kk, ss, pp, o in zip(spatial, k, s, p, outs))
     layer = x.ctx.add(op, "add_pooling_nd", x.use(), getattr(_trt(x).PoolingType, kind), k)
     layer.stride_nd, layer.pre_padding, layer.post_padding = s, p, post
     layer.average_count_excludes_padding = excludes_padding
     return _out(layer, x.ctx), outs, post
 
 
+def _max_pool(op: str, nd: int, input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool,
+              return_indices: bool) -> Tensor:
+    if _pair(dilation, nd) != (1,) * nd or return_indices:
+        raise UnsupportedError(f"{op} with dilation != 1 or return_indices=True has no TensorRT pooling equivalent")
+    k, s, p = _pool_args(input, kernel_size, stride, padding, op, nd)
+    return _pool(input, "MAX", k, s, p, ceil_mode, op)[0]
+
+
 def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None, padding: IntOrPair = 0,
                dilation: IntOrPair = 1, ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    if _pair(dilation) != (1, 1) or return_indices:
-        raise UnsupportedError("max_pool2d with dilation != 1 or return_indices=True has no TensorRT pooling equivalent")
-    k, s, p = _pool_args(input, kernel_size, stride, padding, "max_pool2d")
-    return _pool(input, "MAX", k, s, p, ceil_mode, "max_pool2d")[0]
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _avg_pool(op: str, nd: int, input: Tensor, kernel_size, stride, padding, ceil_mode: bool,
+              count_include_pad: bool, divisor_override: Optional[int]) -> Tensor:
+    k, s, p = _pool_args(input, kernel_size, stride, padding, op, nd)
+    include = count_include_pad or divisor_override is not None
+    y, outs, post = _pool(input, "AVERAGE", k, s, p, ceil_mode, op, excludes_padding=not include)
+    spatial = input.shape[2:]
+    window = int(np.prod(k))
+    if include and (divisor_override is not None or any(pp != q for pp, q in zip(p, post))):
+        # TensorRT divides by the kernel volume; torch by the window clipped to the padded input, or divisor_override
+        if divisor_override is None:
+            sizes = [
+                np.array([builtins.min(o * ss - pp + kk, n + pp) - (o * ss - pp) for o in range(no)])
+                for n, kk, ss, pp, no in zip(spatial, k, s, p, outs)
+            ]
+            div = sizes[0].astype(np.float64)
+            for sz in sizes[1:]:
+                div = np.multiply.outer(div, sz)
+        else:
+            div = np.full(outs, float(divisor_override))
+        y = mul(y, input.ctx.constant(torch.from_numpy(window / div).reshape(1, 1, *outs), input.dtype))
+    return y
 
 
 def avg_pool2d(input: Tensor, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None, padding: IntOrPair = 0,
                ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: Optional[int] = None) -> Tensor:
-    k, s, p = _pool_args(input, kernel_size, stride, padding, "avg_pool2d")
-    include = count_include_pad or divisor_override is not None
-    y, outs, post = _pool(input, "AVERAGE", k, s, p, ceil_mode, "avg_pool2d", excludes_padding=not include)
-    hw = input.shape[2:]
-    if include and (divisor_override is not None or any(pp != q for pp, q in zip(p, post))):
-        # TensorRT divides by k*k; torch divides by the window clipped to the padded input, or by divisor_override
-        div = np.ones(outs, dtype=np.float64) * (k[0] * k[1])
-        if divisor_override is None:
-            sizes = [
-                np.array([builtins.min(o * ss - pp + kk, n + pp) - (o * ss - pp) for o in range(no)])
-                for n, kk, ss, pp, no in zip(hw, k, s, p, outs)
-            ]
-            div = np.outer(sizes[0], sizes[1]).astype(np.float64)
-        else:
-            div[:] = divisor_override
-        y = mul(y, input.ctx.constant(torch.from_numpy(k[0] * k[1] / div).reshape(1, 1, *outs), input.dtype))
-    return y
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
 
 
 def _adaptive_bins(n: int, o: int) -> List[Tuple[int, int]]:

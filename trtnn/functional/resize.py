@@ -7,6 +7,8 @@ from typing import Any, Optional
 from ..errors import ShapeError, UnsupportedError
 from ..tensor import Tensor
 from ._core import _dynamic, _out, _spec, _static, _trt
+from .pool import adaptive_avg_pool2d
+from .pool_nd import adaptive_avg_pool1d
 from .shape import _shape_vector
 
 
@@ -14,9 +16,10 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                 align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
                 antialias: bool = False) -> Tensor:
     nsp = input.ndim - 2
-    linear_modes = {"linear": 1, "bilinear": 2, "trilinear": 3}
-    if mode not in ("nearest", "nearest-exact", *linear_modes):
-        raise UnsupportedError(f"interpolate mode={mode!r}; supported: nearest, nearest-exact, linear, bilinear, trilinear")
+    linear_modes = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
+    if mode not in ("nearest", "nearest-exact", "area", *linear_modes):
+        raise UnsupportedError(f"interpolate mode={mode!r}; supported: nearest, nearest-exact, linear, bilinear, "
+                               f"bicubic, trilinear, area")
     if mode in linear_modes and linear_modes[mode] != nsp:
         raise ShapeError(f"interpolate mode={mode!r} expects a {linear_modes[mode] + 2}-D input, got {input.shape}")
     if align_corners is not None and mode not in linear_modes:
@@ -25,6 +28,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         raise UnsupportedError("interpolate antialias=True has no TensorRT equivalent")
     if (size is None) == (scale_factor is None):
         raise ShapeError("interpolate: exactly one of size and scale_factor must be given")
+    if mode == "area":
+        return _area(input, size, scale_factor)
     spatial = _static(input, "interpolate", range(2, input.ndim))[2:]
     trt = _trt(input)
     layer = input.ctx.add(f"resize_{mode}", "add_resize", input.use())
@@ -41,7 +46,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     else:
         layer.shape = tuple(input.shape[:2]) + out
     if mode in linear_modes:
-        layer.resize_mode = trt.InterpolationMode.LINEAR
+        layer.resize_mode = trt.InterpolationMode.CUBIC if mode == "bicubic" else trt.InterpolationMode.LINEAR
+        if mode == "bicubic":
+            layer.cubic_coeff = -0.75  # torch's A; neighbours beyond the border repeat the edge (exclude_outside off)
         ct = trt.ResizeCoordinateTransformation
         layer.coordinate_transformation = ct.ALIGN_CORNERS if align_corners else ct.HALF_PIXEL
     else:
@@ -55,3 +62,17 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
 
 
 upsample = interpolate
+
+
+def _area(input: Tensor, size: Any, scale_factor: Any) -> Tensor:
+    """mode='area' is adaptive average pooling to the output size (1-D and 2-D)."""
+    nsp = input.ndim - 2
+    if nsp not in (1, 2):
+        raise UnsupportedError(f"interpolate mode='area' on a {input.ndim}-D input: only 3-D and 4-D inputs")
+    spatial = _static(input, "interpolate", range(2, input.ndim))[2:]
+    if size is not None:
+        out = tuple(int(v) for v in (size if isinstance(size, (list, tuple)) else [size] * nsp))
+    else:
+        sf = scale_factor if isinstance(scale_factor, (list, tuple)) else [scale_factor] * nsp
+        out = tuple(int(math.floor(n * float(f))) for n, f in zip(spatial, sf))
+    return adaptive_avg_pool1d(input, out) if nsp == 1 else adaptive_avg_pool2d(input, out)

@@ -1,8 +1,14 @@
 """Activation modules with torch.nn's names and arguments."""
 from __future__ import annotations
 
+from typing import Any
+
+import torch
+
 from .. import functional as F
 from ..module import Module
+from ..parameter import Parameter
+from ._init import fill
 
 
 class _Activation(Module):
@@ -83,3 +89,117 @@ class Softmax(Module):
 class LogSoftmax(Softmax):
     def forward(self, input: F.Tensor) -> F.Tensor:
         return F.log_softmax(input, self.dim)
+
+
+class LogSigmoid(Module):
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.logsigmoid(input)
+
+
+class Hardtanh(Module):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class Softplus(Module):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class PReLU(Module):
+    """One learnable slope, or one per channel (num_parameters = channels); key `weight`."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None,
+                 dtype: Any = torch.float32) -> None:
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.weight = Parameter((num_parameters,), dtype, init=fill(init))
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class Softsign(_Activation):
+    op = staticmethod(F.softsign)
+
+    def __init__(self) -> None:
+        super().__init__()
+
+
+class Tanhshrink(Softsign):
+    op = staticmethod(F.tanhshrink)
+
+
+class Softmin(Softmax):
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.softmin(input, self.dim)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of a (N, C, H, W) or (C, H, W) input."""
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.softmax(input, -3)
+
+
+class Hardshrink(Module):
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.softshrink(input, self.lambd)
+
+
+class Threshold(Module):
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}"
+
+
+class GLU(Module):
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class CELU(ELU):
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.celu(input, self.alpha)

@@ -1,6 +1,7 @@
-"""Conv2d and ConvTranspose2d with torch.nn's arguments and state_dict keys."""
+"""Conv1d/2d/3d and ConvTranspose1d/2d/3d with torch.nn's arguments and state_dict keys."""
 from __future__ import annotations
 
+import math
 from typing import Any, Union
 
 import torch
@@ -14,11 +15,12 @@ from ._init import kaiming_uniform
 IntOrPair = Union[int, tuple]
 
 
-def _pair(v: Any) -> tuple:
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+def _ntuple(v: Any, n: int) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
 class _ConvNd(Module):
+    nd = 2  # spatial dims
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair, padding: Any,
                  dilation: IntOrPair, groups: int, bias: bool, padding_mode: str, transposed: bool,
                  output_padding: IntOrPair = 0, dtype: Any = torch.float32) -> None:
@@ -29,13 +31,15 @@ class _ConvNd(Module):
             )
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
             raise UnsupportedError(f"padding_mode={padding_mode!r}; expected zeros, reflect, replicate or circular")
+        n = self.nd
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.dilation = _pair(kernel_size), _pair(stride), _pair(dilation)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)
-        self.output_padding, self.groups, self.padding_mode = _pair(output_padding), groups, padding_mode
+        self.kernel_size, self.stride = _ntuple(kernel_size, n), _ntuple(stride, n)
+        self.dilation = _ntuple(dilation, n)
+        self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
+        self.output_padding, self.groups, self.padding_mode = _ntuple(output_padding, n), groups, padding_mode
         self.transposed = transposed
         shape = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
-        fan_in = (shape[1] * self.kernel_size[0] * self.kernel_size[1])
+        fan_in = shape[1] * math.prod(self.kernel_size)
         self.weight = Parameter(shape + self.kernel_size, dtype, init=kaiming_uniform(fan_in))
         if bias:
             self.bias = Parameter((out_channels,), dtype, init=kaiming_uniform(fan_in))
@@ -43,12 +47,13 @@ class _ConvNd(Module):
             self.register_parameter("bias", None)
 
     def extra_repr(self) -> str:
+        zero, one = (0,) * self.nd, (1,) * self.nd
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding not in ((0, 0), "valid"):
+        if self.padding not in (zero, "valid"):
             s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != one:
             s += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
+        if self.output_padding != zero:
             s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
@@ -67,11 +72,16 @@ class Conv2d(_ConvNd):
                          padding_mode, False, dtype=dtype)
 
     def forward(self, input: F.Tensor) -> F.Tensor:
-        if self.padding_mode != "zeros" and self.padding != (0, 0):
-            ph, pw = (self.padding if not isinstance(self.padding, str) else (0, 0))
-            input = F.pad(input, (pw, pw, ph, ph), mode=self.padding_mode)
-            return F.conv2d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self._conv_forward(input, F.conv2d)
+
+    def _conv_forward(self, input: F.Tensor, conv: Any) -> F.Tensor:
+        if self.padding_mode != "zeros" and not isinstance(self.padding, str) and any(self.padding):
+            pads = []
+            for p in reversed(self.padding):
+                pads += [p, p]
+            input = F.pad(input, tuple(pads), mode=self.padding_mode)
+            return conv(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -80,7 +90,7 @@ class ConvTranspose2d(_ConvNd):
                  dilation: IntOrPair = 1, padding_mode: str = "zeros", device: Any = None,
                  dtype: Any = torch.float32) -> None:
         if padding_mode != "zeros":
-            raise UnsupportedError('Only "zeros" padding mode is supported for ConvTranspose2d')
+            raise UnsupportedError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, True, output_padding, dtype=dtype)
 
@@ -100,3 +110,33 @@ class DeformConv2d(_ConvNd):
 
     def forward(self, input: F.Tensor, offset: F.Tensor, mask: Any = None) -> F.Tensor:
         return F.deform_conv2d(input, offset, self.weight, self.bias, self.stride, self.padding, self.dilation, mask)
+
+
+class Conv1d(Conv2d):
+    nd = 1
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return self._conv_forward(input, F.conv1d)
+
+
+class Conv3d(Conv2d):
+    nd = 3
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return self._conv_forward(input, F.conv3d)
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    nd = 1
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)
+
+
+class ConvTranspose3d(ConvTranspose2d):
+    nd = 3
+
+    def forward(self, input: F.Tensor) -> F.Tensor:
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)

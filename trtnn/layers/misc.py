@@ -45,3 +45,42 @@ class Upsample(Module):
     def extra_repr(self) -> str:
         info = f"scale_factor={float(self.scale_factor)}" if self.scale_factor is not None else f"size={self.size}"
         return info + f", mode='{self.mode}'"
+
+
+class UpsamplingNearest2d(Upsample):
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class Dropout1d(Dropout):
+    pass
+
+
+class Dropout2d(Dropout):
+    pass
+
+
+class Dropout3d(Dropout):
+    pass
+
+
+class AlphaDropout(Dropout):
+    pass
+
+
+class FeatureAlphaDropout(Dropout):
+    pass
+
+
+class CosineSimilarity(Module):
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1: F.Tensor, x2: F.Tensor) -> F.Tensor:
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)

@@ -64,7 +64,8 @@ def _activation(kind: str, a: float, b: float):
         "ELU": lambda x: torch.where(x >= 0, x, a * torch.expm1(x)),
         "SELU": lambda x: b * torch.where(x >= 0, x, a * torch.expm1(x)),
         "SOFTSIGN": lambda x: x / (1 + torch.abs(x)),
-        "SOFTPLUS": lambda x: a * torch.log1p(torch.exp(b * x)),
+        # in fp32 and back, as GPU kernels compute (exp overflows fp16 from x = 11)
+        "SOFTPLUS": lambda x: (a * torch.log1p(torch.exp(b * x.float()))).to(x.dtype),
         "CLIP": lambda x: torch.clamp(x, a, b),
         "HARD_SIGMOID": lambda x: torch.clamp(a * x + b, 0.0, 1.0),
         "SCALED_TANH": lambda x: a * torch.tanh(b * x),
