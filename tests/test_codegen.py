@@ -16,9 +16,6 @@ from trtnn.codegen import generate, generate_code, load_source, round_trip
 
 CORPUS = ["resnet", "mobilenet", "efficientnet", "convnext", "vit", "swin", "diffusion", "unet", "yolo", "audio",
           "cnn3d"]
-# what a corpus model may still lack in trtnn: the placeholder / error must name it; once the op exists, the
-# same test checks the full round trip
-MAY_LACK = {"audio": ("Conv1d", "MaxPool1d", "BatchNorm1d"), "cnn3d": ("Conv3d",), "diffusion": ("bicubic",)}
 EXAMPLES = Path(__file__).parent.parent / "examples" / "generated"
 
 
@@ -31,14 +28,8 @@ def corpus(name: str, **kw):
 def test_round_trip(name: str) -> None:
     model, inputs = corpus(name)
     code = generate_code(model, inputs)
-    try:
-        result = round_trip(code.source, model, inputs, build=True)
-    except trtnn.UnsupportedError as e:
-        lacking = [op for op in MAY_LACK.get(name, ()) if op in str(e)]
-        assert lacking, f"{name}: {e}"
-        assert all(any(op in u.op for op in MAY_LACK[name]) for u in code.unmapped), code.unmapped
-        return
     assert not code.unmapped
+    result = round_trip(code.source, model, inputs, build=True)
     assert result.max_rel_err <= 1e-5, result.max_rel_err
     assert result.engine is not None and result.engine.nbytes > 0
 
