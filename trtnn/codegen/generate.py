@@ -72,15 +72,18 @@ def generate(model: torch.nn.Module, example_inputs: Any, *, class_name: Optiona
 
 
 def _optional_children(model: torch.nn.Module) -> Dict[type, List[str]]:
-    """Per module type: the children that are None (or not set) in some instances and a module in others
-    (ResNet's `downsample`)."""
+    """Per module type: the children that are None in some instances and a module in others (ResNet's
+    `downsample`; torch keeps a None child as a plain attribute)."""
     instances: Dict[type, List[torch.nn.Module]] = {}
     for m in model.modules():
         instances.setdefault(type(m), []).append(m)
     out = {}
     for t, ms in instances.items():
         names = list(dict.fromkeys(n for m in ms for n in m._modules))
-        out[t] = [n for n in names if len({m._modules.get(n) is None for m in ms}) == 2]
+        kinds = {n: {"module" if m._modules.get(n) is not None else
+                     "none" if n in m._modules or (n in m.__dict__ and m.__dict__[n] is None) else "absent"
+                     for m in ms} for n in names}
+        out[t] = [n for n in names if kinds[n] == {"module", "none"}]
     return out
 
 
