@@ -37,9 +37,7 @@ def _build_seconds(builder, network) -> float:
 def measure(key: str, build: bool) -> list:
     import torch
 
-    from common import report  # noqa: F401  (imported early: same import cost on both paths)
     from onnx_util import export_onnx, parse_onnx
-    import trtnn
     from trtnn.codegen import generate_code, round_trip
 
     title, module, kw = MODELS[key]

@@ -138,8 +138,10 @@ def test_examples_in_sync(name: str) -> None:
 def test_cli_codegen_writes_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from trtnn.cli import main
 
-    out = tmp_path / "unet_gen.py"
-    assert main(["codegen", "corpus.unet:UNet", "--input", "x:1x3x32x32", "--verify", "-o", str(out)]) == 0
+    out, weights = tmp_path / "unet_gen.py", tmp_path / "unet.pt"
+    torch.save(importlib.import_module("corpus.unet").UNet().state_dict(), weights)
+    assert main(["codegen", "corpus.unet:UNet", "--input", "x:1x3x32x32", "--weights", str(weights), "--verify",
+                 "-o", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "wrote" in printed and "3 classes (DoubleConv, Up, UNet)" in printed
     assert float(re.search(r"max relative error (\S+)", printed).group(1)) <= 1e-5
@@ -157,3 +159,13 @@ def test_long_lines_are_wrapped_without_changing_the_code() -> None:
     out = tidy(line).split("\n")
     assert len(out) > 2 and all(len(t) <= 120 for t in out)
     assert ast.dump(ast.parse(textwrap.dedent("\n".join(out)))) == ast.dump(ast.parse(line.strip()))
+
+
+def test_cli_codegen_lists_what_it_could_not_map(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from trtnn.cli import main
+
+    out = tmp_path / "unmappable.py"
+    assert main(["codegen", "test_codegen:Unmappable", "--input", "x:1x3x6x6", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "not mapped: torch.lgamma at test_codegen.py:" in err and "not mapped: torch.nn.GRU" in err
+    assert "unsupported('torch.lgamma'" in out.read_text()  # the file is written all the same

@@ -23,8 +23,8 @@ from torch.fx.proxy import Attribute
 
 from ..errors import UnsupportedError
 
-_TORCH_DIR = os.path.dirname(torch.__file__)
-_TRTNN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_TRTNN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 @dataclass
@@ -53,7 +53,7 @@ def user_location(stack: Optional[List[traceback.FrameSummary]] = None) -> Tuple
     """(`file:line`, source line) of the innermost frame outside torch and trtnn, or ('?', '')."""
     for frame in reversed(stack if stack is not None else traceback.extract_stack()):
         path = os.path.abspath(frame.filename)
-        if not path.startswith(_TORCH_DIR) and not path.startswith(_TRTNN_DIR) or "/tests/" in path:
+        if not path.startswith(_TORCH_DIR) and not path.startswith(_TRTNN_DIR):
             line = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
             return f"{frame.filename}:{frame.lineno}", line
     return "?", ""

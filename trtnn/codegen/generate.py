@@ -5,14 +5,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch
-import torch.fx as fx
 
 from ..errors import ConfigError, UnsupportedError
 from .capture import Calls, capture, record_calls
 from .classes import ClassTable, Instance, render_class
 from .format import tidy
 from .forward import ForwardEmitter, Unmapped, node_location, short_path
-from .init import child_code, container_kind, init_code
+from .init import container_kind, init_code
 from .mapping import is_torch_layer
 from .template import Code
 
