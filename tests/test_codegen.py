@@ -169,3 +169,13 @@ def test_cli_codegen_lists_what_it_could_not_map(tmp_path: Path, capsys: pytest.
     err = capsys.readouterr().err
     assert "not mapped: torch.lgamma at test_codegen.py:" in err and "not mapped: torch.nn.GRU" in err
     assert "unsupported('torch.lgamma'" in out.read_text()  # the file is written all the same
+
+
+def test_module_list_loops_and_subclassed_torch_layers() -> None:
+    model, inputs = corpus("convnext")
+    src = generate(model, inputs)
+    assert "        stages = stem\n        for stage in self.stages:\n            stages = stage(stages)\n" in src
+    assert "mean = stages.mean([-2, -1])" in src
+    # a user subclass of nn.LayerNorm with its own forward is traced like any user module
+    assert "class LayerNorm2d(nn.Module):\n" in src and "def __init__(self, normalized_shape, eps):" in src
+    assert "F.layer_norm(permute, self.normalized_shape, weight=self.weight, bias=self.bias, eps=self.eps)" in src

@@ -7,7 +7,7 @@ import operator
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Set
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
 import torch.fx as fx
@@ -109,13 +109,18 @@ class ForwardEmitter:
         self.like = tensors[0] if tensors else None
         code = Code().text(f"    def forward(self, {self._signature()}):\n")
         specs, k = list(self.cap.specializations), 0
+        loops = self._loops()
         for i, n in enumerate(self.nodes):
             while k < len(specs) and specs[k].before <= i:
                 code.text(_specialized_comment(specs[k]))
                 k += 1
             if n not in self.live or n.op == "placeholder" or (self._inlined(n) and n.target is not operator.setitem):
                 continue
-            if n.op == "output":
+            if n in loops:
+                self._emit_loop(code, *loops[n])
+            elif n in self.looped:
+                continue
+            elif n.op == "output":
                 code.text("        return ").extend(self._arg(n.args[0], "out")).text("\n")
             elif n.target is operator.setitem:
                 code.text("        ").extend(self._ref(n.args[0])).text("[").extend(self._index(n.args[1], n.name))
@@ -123,6 +128,37 @@ class ForwardEmitter:
             else:
                 code.text(f"        {n.name} = ").extend(self._expr(n)).text("\n")
         return code
+
+    def _loops(self) -> Dict[fx.Node, Tuple[str, List[fx.Node]]]:
+        """Calls of every module of a ModuleList in order, each on the previous one's output (and nothing else
+        using it): emitted as `for block in self.blocks:`. First node -> (list attribute, the calls)."""
+        loops, self.looped, self.alias = {}, set(), {}
+        calls = [n for n in self.nodes if n.op == "call_module" and n in self.live]
+        i = 0
+        while i < len(calls):
+            head, _, index = calls[i].target.rpartition(".")
+            owner = _submodule(self.module, head) if head else None
+            if not isinstance(owner, torch.nn.ModuleList) or index != "0" or len(owner) < 2:
+                i += 1
+                continue
+            run = calls[i:i + len(owner)]
+            if len(run) == len(owner) and all(
+                    r.target == f"{head}.{j}" and len(r.args) == 1 and not r.kwargs and
+                    (j == 0 or (r.args[0] is run[j - 1] and len(run[j - 1].users) == 1)) for j, r in enumerate(run)):
+                loops[run[0]] = (head, run)
+                self.looped.update(run)
+                i += len(run)
+            else:
+                i += 1
+        return loops
+
+    def _emit_loop(self, code: Code, head: str, run: List[fx.Node]) -> None:
+        taken = {n.name for n in self.nodes}
+        var = head.replace(".", "_") if head.replace(".", "_") not in taken else run[-1].name
+        item = var[:-1] if var.endswith("s") and var[:-1] not in taken else f"{var}_item"
+        code.text(f"        {var} = ").extend(self._arg(run[0].args[0], var)).text("\n")
+        code.text(f"        for {item} in {_attr_path(head)}:\n            {var} = {item}({var})\n")
+        self.alias[run[-1].name] = var
 
     def _signature(self) -> str:
         parts = []
@@ -166,7 +202,7 @@ class ForwardEmitter:
             if n.op == "call_function" and (n.target in BINARY or n.target in UNARY):
                 return Code().text("(").extend(e).text(")")
             return e
-        return Code().text(n.name)
+        return Code().text(self.alias.get(n.name, n.name))
 
     def _arg(self, a: Any, hint: str) -> Code:
         if isinstance(a, fx.Node):
@@ -287,6 +323,13 @@ def _has_tensor(v: Any) -> bool:
     if isinstance(v, dict):
         return any(_has_tensor(a) for a in v.values())
     return False
+
+
+def _submodule(module: torch.nn.Module, path: str) -> Any:
+    try:
+        return module.get_submodule(path)
+    except AttributeError:
+        return None
 
 
 def _attr_path(target: str) -> str:
