@@ -514,6 +514,32 @@ case("Transformer activation", E.ConfigError, "activation 'tanh'", "'relu', 'gel
     lambda tmp: nn.TransformerEncoderLayer(8, 2, activation="tanh"))
 
 
+# ---- codegen (trtnn.codegen.generate and `trtnn codegen`) ----------------------------------------------------------
+def _generate(model: Any, inputs: Any, **kw: Any) -> Callable[[Path], Any]:
+    return lambda tmp: __import__("trtnn.codegen", fromlist=["generate"]).generate(model, inputs, **kw)
+
+
+case("codegen of a trtnn module", trtnn.ConfigError, "torch.nn.Module", "Tiny")(_generate(Tiny(), torch.zeros(1)))
+case("codegen of a bare torch layer", trtnn.ConfigError, "Conv2d", "torch.nn layer")(
+    _generate(torch.nn.Conv2d(3, 4, 3), torch.zeros(1, 3, 8, 8)))
+_UNET = __import__("corpus.unet", fromlist=["UNet"]).UNet
+case("codegen example input not a tensor", trtnn.ConfigError, "example_inputs", "list")(_generate(_UNET(), [[1, 2]]))
+case("codegen class name not an identifier", trtnn.ConfigError, "class_name", "'my net'")(
+    _generate(_UNET(), torch.zeros(1, 3, 32, 32), class_name="my net"))
+CG = ("codegen", "corpus.unet:UNet")
+cli_case("cli codegen without inputs", CG + ("-o", "{tmp}/g.py"), "--input")
+cli_case("cli codegen dynamic input", CG + ("--input", "x:-1x3x32x32", "-o", "{tmp}/g.py"), "'x'", "static shape")
+cli_case("cli codegen output not .py", CG + ("--input", "x:1x3x32x32", "-o", "{tmp}/g.txt"), "g.txt", ".py")
+cli_case("cli codegen output folder missing", CG + ("--input", "x:1x3x32x32", "-o", "{tmp}/nodir/g.py"), "nodir",
+         "does not exist")
+cli_case("cli codegen target not torch", ("codegen", "harness:TorchNS", "--input", "x:1x3x8x8", "-o", "{tmp}/g.py"),
+         "harness:TorchNS", "torch.nn.Module")
+cli_case("cli codegen weights missing", CG + ("--input", "x:1x3x32x32", "--weights", "{tmp}/no.pt", "-o",
+                                              "{tmp}/g.py"), "no.pt", "no such file")
+cli_case("cli codegen weights of another model", CG + ("--input", "x:1x3x32x32", "--weights", "{tmp}/w.pt", "-o",
+                                                       "{tmp}/g.py"), "w.pt", "UNet", setup=write_ckpt("w.pt"))
+
+
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime) for p in folder.rglob("*")}

@@ -19,3 +19,8 @@ __all__ = [
     "UnsupportedError", "build", "build_network", "debug", "define", "functional", "layers", "load_checkpoint",
     "models", "quant", "reference", "save_checkpoint",
 ]
+
+# codegen: PyTorch model -> editable trtnn code
+from . import codegen  # noqa: E402
+
+__all__ += ["codegen"]

@@ -26,8 +26,14 @@ EXAMPLES = """examples:
   trtnn compare mynet:make_trt mynet:make_torch --input x:1x3x224x224 --weights model.pth
   trtnn bench yolov8n.plan        (needs a supported GPU)
   trtnn info
+  trtnn codegen mymodels:resnet50 --input x:1x3x224x224 --weights resnet50.pth -o myresnet.py
 """
 COMMANDS = (build, inspect, calibrate, convert, bench, info, compare)
+
+# codegen (trtnn codegen)
+from . import codegen  # noqa: E402
+
+COMMANDS += (codegen,)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Small PyTorch models written for the codegen tests: each module has `make() -> (model, example_inputs)`."""

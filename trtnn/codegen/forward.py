@@ -1,0 +1,347 @@
+"""One captured forward -> the body of a trtnn forward(): statements in the original order, fx's node names as
+variables, F.* calls and Tensor methods; shape arithmetic inline (trtnn shapes are Python ints at define time)."""
+from __future__ import annotations
+
+import inspect
+import operator
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+
+import torch
+import torch.fx as fx
+
+from .capture import Captured, user_location
+from .mapping import BINARY, TENSOR_OPERATORS, UNARY, qualified_name, trtnn_function, trtnn_method
+from .template import Code, is_slot_value, literal
+
+# trtnn.functional ops whose weight arguments may be a trtnn.Parameter as is
+_WEIGHT_TAKERS = {"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+                  "batch_norm", "layer_norm", "group_norm", "instance_norm", "embedding", "prelu", "rms_norm"}
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+@dataclass
+class Unmapped:
+    """An op or module trtnn cannot emit: what it is and where the user's code calls it."""
+
+    op: str
+    where: str
+
+
+def node_location(node: fx.Node) -> str:
+    """file:line of the user's code that made `node` (from fx's recorded stack)."""
+    frames = _FRAME.findall(node.stack_trace or "")
+    stack = [_Frame(f, int(n)) for f, n in frames]
+    return user_location(stack)[0] if stack else "?"
+
+
+class _Frame:  # the part of traceback.FrameSummary that user_location reads
+    def __init__(self, filename: str, lineno: int) -> None:
+        self.filename, self.lineno, self.line = filename, lineno, None
+
+
+def short_path(where: str) -> str:
+    """A location relative to the import root that holds it (stable across machines), else as is."""
+    import sys
+
+    path, _, line = where.rpartition(":")
+    roots = sorted((os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)), key=len, reverse=True)
+    for root in roots:
+        if os.path.abspath(path).startswith(root + os.sep):
+            return os.path.relpath(os.path.abspath(path), root) + ":" + line
+    return where
+
+
+class ForwardEmitter:
+    """Emit `def forward` of one module from its Captured graph."""
+
+    def __init__(self, module: torch.nn.Module, captured: Captured, unmapped: List[Unmapped],
+                 optional: Sequence[str] = (), normalized: bool = False) -> None:
+        """`optional`: children that are None in other instances of the type; their calls are emitted as
+        `y = self.c(x) if self.c is not None else x`, or (`normalized`) left out, `y` read as `x` (the code an
+        instance without the child has, to check that both share one class)."""
+        self.module, self.cap, self.unmapped = module, captured, unmapped
+        self.optional, self.normalized = optional, normalized
+        self.nodes = list(captured.graph.nodes)
+        self.kind: Dict[str, str] = {}
+        self.like: Optional[str] = None
+        self.live = self._live()
+
+    # ---- analysis ----------------------------------------------------------------------------------------
+    def _live(self) -> Set[fx.Node]:
+        """Nodes the output needs, module calls, and in-place writes (`a[i] = v`, `x.masked_fill_(...)`)."""
+        keep: Set[fx.Node] = set()
+        todo = [n for n in self.nodes if n.op in ("output", "call_module") or n.target is operator.setitem
+                or n.op == "call_method" and n.target.endswith("_") and not n.target.endswith("__")]
+        while todo:
+            n = todo.pop()
+            if n not in keep:
+                keep.add(n)
+                todo.extend(n.all_input_nodes)
+        return keep
+
+    def _value(self, n: fx.Node) -> Any:
+        """The traced value; fx's own constants (`_tensor_constant0`) were attached to the module, not traced."""
+        if n.name not in self.cap.values and n.op == "get_attr":
+            self.cap.values[n.name] = getattr(self.module, n.target)
+        return self.cap.values.get(n.name)
+
+    def _classify(self, n: fx.Node) -> str:
+        """'net' (a tensor of the network), 'torch' (a define-time torch value) or 'py' (a Python value)."""
+        value = self._value(n)
+        if n.op == "placeholder":
+            return "net" if isinstance(value, torch.Tensor) else "py"
+        if n.op == "get_attr":
+            return "net" if isinstance(value, torch.nn.Parameter) else "torch" if isinstance(value, torch.Tensor) else "py"
+        if not _has_tensor(value):
+            return "py"
+        if n.op == "call_module" or any(self.kind.get(i.name) == "net" for i in n.all_input_nodes):
+            return "net"
+        return "torch"
+
+    # ---- emission ----------------------------------------------------------------------------------------
+    def emit(self) -> Code:
+        for n in self.nodes:
+            self.kind[n.name] = self._classify(n)
+        tensors = [n.name for n in self.nodes if n.op == "placeholder" and self.kind[n.name] == "net"]
+        self.like = tensors[0] if tensors else None
+        code = Code().text(f"    def forward(self, {self._signature()}):\n")
+        specs, k = list(self.cap.specializations), 0
+        loops = self._loops()
+        for i, n in enumerate(self.nodes):
+            while k < len(specs) and specs[k].before <= i:
+                code.text(_specialized_comment(specs[k]))
+                k += 1
+            if n not in self.live or n.op == "placeholder" or (self._inlined(n) and n.target is not operator.setitem):
+                continue
+            if n in loops:
+                self._emit_loop(code, *loops[n])
+            elif n in self.looped:
+                continue
+            elif n.op == "output":
+                code.text("        return ").extend(self._arg(n.args[0], "out")).text("\n")
+            elif n.target is operator.setitem:
+                code.text("        ").extend(self._ref(n.args[0])).text("[").extend(self._index(n.args[1], n.name))
+                code.text("] = ").extend(self._arg(n.args[2], n.name)).text("\n")
+            else:
+                code.text(f"        {n.name} = ").extend(self._expr(n)).text("\n")
+        return code
+
+    def _loops(self) -> Dict[fx.Node, Tuple[str, List[fx.Node]]]:
+        """Calls of every module of a ModuleList in order, each on the previous one's output (and nothing else
+        using it): emitted as `for block in self.blocks:`. First node -> (list attribute, the calls)."""
+        loops, self.looped, self.alias = {}, set(), {}
+        calls = [n for n in self.nodes if n.op == "call_module" and n in self.live]
+        i = 0
+        while i < len(calls):
+            head, _, index = calls[i].target.rpartition(".")
+            owner = _submodule(self.module, head) if head else None
+            if not isinstance(owner, torch.nn.ModuleList) or index != "0" or len(owner) < 2:
+                i += 1
+                continue
+            run = calls[i:i + len(owner)]
+            if len(run) == len(owner) and all(
+                    r.target == f"{head}.{j}" and len(r.args) == 1 and not r.kwargs and
+                    (j == 0 or (r.args[0] is run[j - 1] and len(run[j - 1].users) == 1)) for j, r in enumerate(run)):
+                loops[run[0]] = (head, run)
+                self.looped.update(run)
+                i += len(run)
+            else:
+                i += 1
+        return loops
+
+    def _emit_loop(self, code: Code, head: str, run: List[fx.Node]) -> None:
+        taken = {n.name for n in self.nodes}
+        var = head.replace(".", "_") if head.replace(".", "_") not in taken else run[-1].name
+        item = var[:-1] if var.endswith("s") and var[:-1] not in taken else f"{var}_item"
+        code.text(f"        {var} = ").extend(self._arg(run[0].args[0], var)).text("\n")
+        code.text(f"        for {item} in {_attr_path(head)}:\n            {var} = {item}({var})\n")
+        self.alias[run[-1].name] = var
+
+    def _signature(self) -> str:
+        parts = []
+        for name, p in self.cap.signature.parameters.items():
+            if name in self.cap.specialized_args:
+                parts.append(f"{name}={literal(self.cap.specialized_args[name])}")
+            elif p.default is not inspect.Parameter.empty:
+                parts.append(f"{name}={literal(p.default)}")
+            else:
+                parts.append(name)
+        return ", ".join(parts)
+
+    def _is_optional_call(self, n: fx.Node) -> bool:
+        return (n.op == "call_module" and n.target in self.optional and len(n.args) == 1
+                and isinstance(n.args[0], fx.Node) and not n.kwargs)
+
+    def _inlined(self, n: fx.Node) -> bool:
+        """Python values (shapes, their arithmetic), define-time buffers and picks from tuples read best inline."""
+        if self._is_optional_call(n):
+            return self.normalized
+        if n.op == "get_attr":
+            return self.kind[n.name] != "net" or self._weight_only(n)
+        if n.op == "call_function" and n.target is operator.getitem:
+            return not isinstance(self.cap.values.get(n.args[0].name if isinstance(n.args[0], fx.Node) else ""),
+                                  torch.Tensor) or self.kind[n.name] == "py"
+        return self.kind[n.name] == "py" and n.op in ("call_function", "call_method")
+
+    def _weight_only(self, n: fx.Node) -> bool:
+        """A Parameter used only as a weight of F ops or the right operand of operators: `self.w` as is."""
+        for user in n.users:
+            if user.op == "call_function" and user.target in BINARY and user.args[0] is not n:
+                continue
+            if user.op == "call_function" and trtnn_function(user.target) in _WEIGHT_TAKERS and user.args[0] is not n:
+                continue
+            return False
+        return True
+
+    def _ref(self, n: fx.Node) -> Code:
+        if self._inlined(n) and n.op != "placeholder":
+            e = self._expr(n)
+            if n.op == "call_function" and (n.target in BINARY or n.target in UNARY):
+                return Code().text("(").extend(e).text(")")
+            return e
+        return Code().text(self.alias.get(n.name, n.name))
+
+    def _arg(self, a: Any, hint: str) -> Code:
+        if isinstance(a, fx.Node):
+            return self._ref(a)
+        if isinstance(a, (tuple, list)) and not (isinstance(a, tuple) and is_slot_value(a)):
+            c = Code().text("(" if isinstance(a, tuple) else "[")
+            for i, v in enumerate(a):
+                c.text(", " if i else "").extend(self._arg(v, f"{hint}_{i}"))
+            return c.text(("," if isinstance(a, tuple) and len(a) == 1 else "") + (")" if isinstance(a, tuple) else "]"))
+        if isinstance(a, dict):
+            c = Code().text("{")
+            for i, (k, v) in enumerate(a.items()):
+                c.text(", " if i else "").text(f"{literal(k)}: ").extend(self._arg(v, f"{hint}_{k}"))
+            return c.text("}")
+        if isinstance(a, slice):
+            return self._slice(a, hint, bare=False)
+        return Code().value(a, hint)
+
+    def _slice(self, s: slice, hint: str, bare: bool) -> Code:
+        if not bare:
+            c = Code().text("slice(")
+            for i, v in enumerate((s.start, s.stop, s.step)):
+                c.text(", " if i else "").extend(self._arg(v, f"{hint}_{i}"))
+            return c.text(")")
+        c = Code()
+        for i, v in enumerate((s.start, s.stop, s.step)):
+            if i == 2 and v is None:
+                break
+            c.text(":" if i else "")
+            if v is not None:
+                c.extend(self._arg(v, f"{hint}_{i}"))
+        return c
+
+    def _index(self, idx: Any, hint: str) -> Code:
+        items = idx if isinstance(idx, tuple) else (idx,)
+        c = Code()
+        for i, v in enumerate(items):
+            c.text(", " if i else "")
+            c.extend(self._slice(v, f"{hint}_{i}", bare=True) if isinstance(v, slice) else self._arg(v, f"{hint}_{i}"))
+        return c
+
+    def _call(self, head: str, args: Any, kwargs: Dict[str, Any], hint: str) -> Code:
+        c = Code().text(head + "(")
+        first = True
+        for i, a in enumerate(args):
+            c.text("" if first else ", ").extend(self._arg(a, f"{hint}_{i}"))
+            first = False
+        for k, v in kwargs.items():
+            c.text("" if first else ", ").text(f"{k}=").extend(self._arg(v, f"{hint}_{k}"))
+            first = False
+        return c.text(")")
+
+    def _expr(self, n: fx.Node) -> Code:
+        net = self.kind[n.name] == "net" or any(self.kind.get(i.name) == "net" for i in n.all_input_nodes)
+        if n.op == "get_attr" and n.target.startswith("_tensor_constant"):
+            v = self._value(n)
+            return Code().text(f"torch.tensor({v.tolist()!r}, dtype={v.dtype})")
+        if n.op == "get_attr":
+            path = _attr_path(n.target)
+            if self.kind[n.name] == "net" and not self._weight_only(n):
+                return Code().text(f"F.constant({path}, {self.like})")
+            return Code().text(path) if self.kind[n.name] != "py" else Code().value(self.cap.values[n.name], n.name)
+        if self._is_optional_call(n):
+            if self.normalized:
+                return self._arg(n.args[0], n.name)
+            path = _attr_path(n.target)
+            return self._call(path, n.args, {}, n.name).text(f" if {path} is not None else ").extend(
+                self._arg(n.args[0], n.name))
+        if n.op == "call_module":
+            return self._call(_attr_path(n.target), n.args, n.kwargs, n.name)
+        if n.op == "call_method":
+            return self._method(n, net)
+        return self._function(n, net)
+
+    def _method(self, n: fx.Node, net: bool) -> Code:
+        recv, rest = n.args[0], n.args[1:]
+        if net and self.kind.get(recv.name if isinstance(recv, fx.Node) else "") == "net":
+            how, name = trtnn_method(n.target)
+            if how == "function":
+                return self._call(f"F.{name}", n.args, n.kwargs, n.name)
+            if how is None:
+                return self._unsupported(n, f"Tensor.{n.target}")
+        return self._ref(recv).extend(self._call(f".{n.target}", rest, n.kwargs, n.name))
+
+    def _function(self, n: fx.Node, net: bool) -> Code:
+        t = n.target
+        if t is getattr:
+            return self._ref(n.args[0]).text(f".{n.args[1]}")
+        if t is operator.getitem:
+            return self._ref(n.args[0]).text("[").extend(self._index(n.args[1], n.name)).text("]")
+        if t in BINARY or t in UNARY:
+            sym = BINARY.get(t) or UNARY[t]
+            if net and sym not in TENSOR_OPERATORS:
+                return self._unsupported(n, f"operator {sym}")
+            if t in UNARY:
+                return Code().text(sym).extend(self._arg(n.args[0], n.name))
+            return self._arg(n.args[0], f"{n.name}_0").text(f" {sym} ").extend(self._arg(n.args[1], f"{n.name}_1"))
+        if net:
+            name = trtnn_function(t)
+            if name is None:
+                return self._unsupported(n, qualified_name(t))
+            return self._call(f"F.{name}", n.args, n.kwargs, n.name)
+        return self._call(qualified_name(t), n.args, n.kwargs, n.name)
+
+    def _unsupported(self, n: fx.Node, op: str) -> Code:
+        where = short_path(node_location(n))
+        self.unmapped.append(Unmapped(op, where))
+        args = n.args[1:] if n.op == "call_method" else n.args
+        head = f"unsupported({op!r}, {where!r})"
+        return self._call(head, ((n.args[0],) if n.op == "call_method" else ()) + tuple(args), n.kwargs, n.name)
+
+
+def _has_tensor(v: Any) -> bool:
+    if isinstance(v, torch.Tensor):
+        return True
+    if isinstance(v, (tuple, list)):
+        return any(_has_tensor(a) for a in v)
+    if isinstance(v, dict):
+        return any(_has_tensor(a) for a in v.values())
+    return False
+
+
+def _submodule(module: torch.nn.Module, path: str) -> Any:
+    try:
+        return module.get_submodule(path)
+    except AttributeError:
+        return None
+
+
+def _attr_path(target: str) -> str:
+    """`layer1.0.conv1` -> `self.layer1[0].conv1`."""
+    out = "self"
+    for part in target.split("."):
+        out += f"[{part}]" if part.isdigit() else f".{part}" if part.isidentifier() else f"[{part!r}]"
+    return out
+
+
+def _specialized_comment(spec: Any) -> str:
+    what = {"bool": "took the branch", "int": "fixed the value", "float": "fixed the value",
+            "len": "fixed the length"}[spec.kind]
+    code = f" `{spec.code}`" if spec.code else ""
+    return f"        # specialized at trace time ({short_path(spec.where)}){code}: {what} {spec.value!r}\n"

@@ -1,0 +1,108 @@
+"""The constructor side of generated code: `__init__` of a module and the expression that builds each child
+(trtnn.nn layers with the torch layer's arguments, containers, generated classes, placeholders)."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from .forward import Unmapped
+from .mapping import CONTAINERS, is_torch_layer, layer_arguments, missing_arguments, trtnn_layer
+from .template import Code, literal
+
+
+def init_code(module: torch.nn.Module, where: Dict[str, str], unmapped: List[Unmapped],
+              optional: Sequence[str] = ()) -> Tuple[Code, Dict[str, Optional[Code]]]:
+    """`def __init__` body of a generated class (without the signature): own weights, then children; and the
+    constructor code of each `optional` child (None in other instances of the type): those are constructor
+    arguments of the class, built by the parent."""
+    code, passed = Code(), {}
+    for name, p in module._parameters.items():
+        if p is None:
+            code.text(f"        self.register_parameter({name!r}, None)\n")
+            continue
+        code.text(f"        self.{name} = nn.Parameter(").value(tuple(p.shape), name)
+        code.text(f", {p.dtype})\n" if p.dtype != torch.float32 else ")\n")
+    for name, b in module._buffers.items():
+        persistent = name not in module._non_persistent_buffers_set
+        code.text(f"        self.register_buffer({name!r}, ").text(_buffer_value(b, persistent))
+        code.text(")\n" if persistent else ", persistent=False)\n")
+    for name, child in module._modules.items():
+        if name not in optional:
+            code.text(f"        self.{name} = ").extend(child_code(child, where.get(name, "?"), unmapped, 2)).text("\n")
+    for name in optional:  # last, in one order for every instance
+        child = module._modules.get(name)
+        code.text(f"        self.{name} = {name}\n")
+        passed[name] = None if child is None else child_code(child, where.get(name, "?"), unmapped, 3)
+    return code, passed
+
+
+def _buffer_value(b: torch.Tensor, persistent: bool) -> str:
+    if b is None:
+        return "None"
+    if not persistent:  # not in the state_dict: the value itself goes into the code
+        return f"torch.tensor({b.tolist()!r}, dtype={b.dtype})"
+    return f"torch.zeros({literal(tuple(b.shape))}, dtype={b.dtype})"
+
+
+def child_code(child: torch.nn.Module, where: str, unmapped: List[Unmapped], depth: int) -> Code:
+    """The expression constructing `child`."""
+    if child is None:
+        return Code().text("None")
+    kind = type(child).__name__
+    if container_kind(child):
+        return _container(child, where, unmapped, depth)
+    if not is_torch_layer(child):
+        return Code().child(child)
+    layer = trtnn_layer(child)
+    args, unknown = layer_arguments(child)
+    problem = (f"trtnn.nn has no {kind}" if layer is None else
+               f"cannot read {kind} argument(s) {', '.join(unknown)}" if unknown else
+               f"trtnn.nn.{kind} lacks argument(s) {', '.join(missing_arguments(layer, args))}"
+               if missing_arguments(layer, args) else "")
+    if problem:
+        unmapped.append(Unmapped(f"torch.nn.{kind} ({problem})", where))
+        return Code().text(f"UnsupportedModule('torch.nn.{kind}', {where!r}, {_state_shapes(child)!r})")
+    return Code().layer(kind, args)
+
+
+def container_kind(module: torch.nn.Module) -> str:
+    """'Sequential', 'ModuleList' or 'ModuleDict' for those containers (subclasses without their own forward
+    too), else ''."""
+    for kind in CONTAINERS:
+        base = getattr(torch.nn, kind)
+        if isinstance(module, base) and getattr(type(module), "forward", None) is getattr(base, "forward", None):
+            return kind
+    return ""
+
+
+def _container(child: torch.nn.Module, where: str, unmapped: List[Unmapped], depth: int) -> Code:
+    kind = container_kind(child)
+    items = list(child._modules.items())
+    pad, inner = "    " * depth, "    " * (depth + 1)
+    numbered = all(name == str(i) for i, (name, _) in enumerate(items))
+    code = Code().text(f"nn.{kind}(")
+    if kind == "Sequential" and not numbered:
+        code.text("OrderedDict([")
+    elif kind == "ModuleList":
+        code.text("[")
+    elif kind == "ModuleDict":
+        code.text("{")
+    for name, mod in items:
+        code.text("\n" + inner)
+        if kind == "ModuleDict":
+            code.text(f"{name!r}: ")
+        elif kind == "Sequential" and not numbered:
+            code.text(f"({name!r}, ")
+        code.extend(child_code(mod, where, unmapped, depth + 1))
+        code.text(")," if kind == "Sequential" and not numbered else ",")
+    closing = {"ModuleList": "]", "ModuleDict": "}"}.get(kind, "])" if not numbered else "")
+    if items:
+        code.text("\n" + pad)
+    return code.text(closing + ")")
+
+
+def _state_shapes(module: torch.nn.Module) -> Dict[str, tuple]:
+    """{key: (shape, dtype name, is_parameter)} of a module's state_dict entries."""
+    params = {k for k, _ in module.named_parameters()}
+    return {k: (tuple(v.shape), str(v.dtype).replace("torch.", ""), k in params) for k, v in module.state_dict().items()}
