@@ -63,25 +63,39 @@ class _Tally:
     def add(self, ref: torch.Tensor, got: torch.Tensor, first: bool) -> None:
         """Compare one output tensor: `ref` from the fp32 run, `got` from the reduced run (same shape); `first`:
         of the first batch (its shape is recorded)."""
-        a, b = ref.double(), got.double()
-        same = (a == b) | (torch.isnan(a) & torch.isnan(b))  # equal infinities and NaNs are no error
-        err = torch.where(same, 0.0, torch.nan_to_num((b - a).abs(), nan=math.inf, posinf=math.inf))
-        finite = torch.isfinite(a)
-        self.signal += float(torch.where(finite, a, 0.0).square().sum())
-        self.noise += float(err.square().sum())
-        if err.numel():
-            self.max_err = max(self.max_err, float(err.max()))
-            self.max_ref = max(self.max_ref, float(torch.where(finite, a.abs(), 0.0).max()))
+        a = ref.double().reshape(-1)
+        diff = got.double().reshape(-1) - a
+        signal, noise = float(torch.dot(a, a)), float(torch.dot(diff, diff))
+        max_err = float(torch.linalg.vector_norm(diff, math.inf)) if diff.numel() else 0.0
+        max_ref = float(torch.linalg.vector_norm(a, math.inf)) if a.numel() else 0.0
+        if not all(map(math.isfinite, (signal, noise, max_err, max_ref))):  # infinities or NaNs: element by element
+            signal, noise, max_err, max_ref = _nonfinite_errors(a, got.double().reshape(-1))
+        self.signal += signal
+        self.noise += noise
+        self.max_err, self.max_ref = max(self.max_err, max_err), max(self.max_ref, max_ref)
         self.count += a.numel()
         bounds = limits(got.dtype)
         if bounds is not None:
             big, tiny = bounds
-            mag = a.abs()
-            self.overflow += int((finite & (mag > big)).sum())
-            self.underflow += int(((mag > 0) & (mag < tiny)).sum())
+            mag = ref.abs()
+            if max_ref > big:
+                self.overflow += int(torch.count_nonzero(torch.isfinite(mag) & (mag > big)))
+            self.underflow += int(torch.count_nonzero(mag < tiny)) - int(torch.count_nonzero(mag == 0))
         self.dtype = got.dtype
         if first:
             self.shapes.append(tuple(got.shape))
+
+    @staticmethod
+    def merged(parts: List["_Tally"]) -> "_Tally":
+        """One module's tally from those of its output tensors."""
+        out = _Tally()
+        for t in parts:
+            out.signal, out.noise, out.count = out.signal + t.signal, out.noise + t.noise, out.count + t.count
+            out.max_err, out.max_ref = max(out.max_err, t.max_err), max(out.max_ref, t.max_ref)
+            out.overflow, out.underflow = out.overflow + t.overflow, out.underflow + t.underflow
+            out.dtype = t.dtype or out.dtype
+            out.shapes += t.shapes
+        return out
 
     @property
     def max_rel(self) -> float:
@@ -89,6 +103,16 @@ class _Tally:
         if self.max_err == 0:
             return 0.0
         return self.max_err / self.max_ref if self.max_ref > 0 else math.inf
+
+
+def _nonfinite_errors(a: torch.Tensor, b: torch.Tensor) -> Tuple[float, float, float, float]:
+    """(signal power, error power, max error, max |a|) when a or b hold infinities or NaNs: equal infinities and NaN
+    in both are no error, any other non-finite difference is an infinite error; the signal counts finite values."""
+    same = (a == b) | (torch.isnan(a) & torch.isnan(b))
+    err = torch.where(same, 0.0, torch.nan_to_num((b - a).abs(), nan=math.inf, posinf=math.inf))
+    ref = torch.where(torch.isfinite(a), a, 0.0)
+    return (float(ref.square().sum()), float(err.square().sum()), float(err.max()) if err.numel() else 0.0,
+            float(ref.abs().max()) if ref.numel() else 0.0)
 
 
 # ---- the report -------------------------------------------------------------------------------------------------
@@ -268,14 +292,14 @@ def _upstream(net: Network, rows: Dict[str, List[str]]) -> Dict[str, List[str]]:
             inputs = [t for n in names for t in producer.get(n, ("", []))[1]]
         else:
             base = module_path(path)
-            inputs = [t for n in names if n in producer and under(producer[n][0], [base])
-                      for t in _external_inputs(n, base, producer)]
+            inputs = [t for n in names if n in producer for t in _external_inputs(n, base, producer)]
         out[path] = [p for p in dict.fromkeys(q for t in inputs for q in feeding(t)) if p != path]
     return out
 
 
 def _external_inputs(tensor: str, base: str, producer: Dict[str, Tuple[str, List[str]]]) -> List[str]:
-    """The tensors that module `base`'s layers producing `tensor` read from outside `base`."""
+    """The tensors that module `base`'s layers producing `tensor` read from outside `base` (the layer producing
+    `tensor` counts as the module's even when named otherwise: a convolution folded into this BatchNorm)."""
     found, stack, seen = [], [tensor], set()
     while stack:
         t = stack.pop()
@@ -334,12 +358,11 @@ class Comparison:
         pairs = {p: list(zip(self.rows[p], theirs[p])) for p in self.rows
                  if p in theirs and len(theirs[p]) == len(self.rows[p])}
         wanted = {a for ps in pairs.values() for a, _ in ps}
-        lookup: Dict[str, List[Tuple[str, str]]] = {}  # reduced tensor -> (row, fp32 tensor) (rows share tensors)
-        for p, ps in pairs.items():
-            for a, b in ps:
-                lookup.setdefault(b, []).append((p, a))
+        lookup: Dict[str, List[str]] = {}  # reduced tensor -> fp32 tensors (compared once however many rows share it)
+        for a, b in dict.fromkeys(pair for ps in pairs.values() for pair in ps):
+            lookup.setdefault(b, []).append(a)
         out_names = {o.name for o in reduced.outputs}
-        tallies = {p: _Tally() for p in pairs}
+        per_pair = {pair: _Tally() for ps in pairs.values() for pair in ps}
         refs: Outputs = []
         outs: Outputs = []
         for k, feed in enumerate(self.feeds):
@@ -350,13 +373,14 @@ class Comparison:
             def compare(name: str, value: torch.Tensor) -> None:
                 if name in out_names:
                     got[name] = value
-                for path, ref in lookup.get(name, ()):
+                for ref in lookup.get(name, ()):
                     if ref in kept and value.is_floating_point() and value.shape == kept[ref].shape:
-                        tallies[path].add(kept[ref], value, k == 0)
+                        per_pair[ref, name].add(kept[ref], value, k == 0)
 
             observed_forward(ex, feed, set(lookup) | out_names, compare)
             refs.append({o.name: kept[o.name] for o in self.net.outputs if o.name in kept})
             outs.append(got)
+        tallies = {p: _Tally.merged([per_pair[pair] for pair in ps]) for p, ps in pairs.items()}
         rows = []
         for path, tally in tallies.items():
             if tally.count == 0:
