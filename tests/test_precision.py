@@ -154,6 +154,15 @@ def test_auto_mode_stops_when_nothing_is_left_to_keep():
     assert [r["keep_fp32"] for r in auto.rounds] == [[], ["act"]]
 
 
+def test_auto_mode_does_not_keep_modules_inside_kept_ones():
+    """Inputs that fp16 rounds: the modules inside the kept block still show that error, but keeping them is moot."""
+    data = [{"x": d["x"] * (1 + 2.0 ** -12)} for d in half_big()]
+    auto = trtnn.debug.precision_report(overflow_net(), X, data, "fp16", target_sqnr=500, max_rounds=4)
+    kept = [r["keep_fp32"] for r in auto.rounds]
+    assert kept[:3] == [[], ["block.up"], ["block"]] and len(kept) == 5 and auto.met is False
+    assert all(k == "block" or not k.startswith("block.") for ks in kept[2:] for k in ks), kept
+
+
 class ConvNet(nn.Module):
     def __init__(self):
         super().__init__()

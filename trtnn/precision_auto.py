@@ -2,8 +2,9 @@
 
 Each round runs the reduced network with the current keep_fp32 list, takes the module that adds the most relative
 error itself (trtnn.precision.PrecisionRow.introduced: its output's noise-to-signal ratio minus its inputs') and
-keeps it in fp32. A kept module still hands its output to the rest in the reduced dtype (trtnn casts at module
-boundaries): when the loss shows at a kept module's own output (an overflow there), its parent module is kept instead.
+keeps it in fp32 (replacing kept modules inside it). A kept module still hands its output on in the reduced dtype
+(trtnn casts at module boundaries): an overflow at its output shows in the rows of the modules around it, so the
+search widens to the enclosing module in a later round.
 Polygraphy's precision bisection searches over layer ranges; this search uses the per-module errors to pick directly.
 """
 from __future__ import annotations
@@ -28,11 +29,8 @@ def next_keep(report: PrecisionReport, keep: List[str], tried: Set[Tuple[str, ..
         if not row.introduced > 0:
             return None
         path = call_path(row.path)
-        holder = next((k for k in keep if under(path, [k])), None)
-        if holder is not None:  # lost at the boundary of a kept module: keep its parent
-            path = holder.rpartition(".")[0]
-            if not path:
-                continue
+        if any(under(path, [k]) for k in keep):
+            continue  # computed in fp32 already: what it still loses is at the kept module's boundary (its row)
         candidate = [k for k in keep if not under(k, [path])] + [path]
         key = tuple(sorted(candidate))
         if key not in tried:
