@@ -1,7 +1,7 @@
 """`trtnn precision` on the real YOLOv8n checkpoint: the 10 modules that lose most in INT8 (and fp16) against fp32,
 on shapes val images, and the keep_fp32 list the automatic mode finds for an output SQNR target.
 
-Run: python benchmarks/precision_yolov8n.py [--images 4] [--calib-images 64] [--method entropy] [--target-sqnr 30]
+Run: python benchmarks/precision_yolov8n.py [--images 4] [--calib-images 64] [--method entropy] [--target-sqnr 40]
 """
 from __future__ import annotations
 
@@ -45,10 +45,10 @@ def top_rows(name: str, doc: dict, n: int = 10) -> list:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=4, help="val images compared")
-    ap.add_argument("--calib-images", type=int, default=64, help="train images calibrated on")
+    ap.add_argument("--calib-images", type=int, default=64, help="images of the val folder calibrated on (the CLI calibrates on --calib-data)")
     ap.add_argument("--method", default="entropy")
-    ap.add_argument("--target-sqnr", type=float, default=30.0)
-    ap.add_argument("--max-rounds", type=int, default=8)
+    ap.add_argument("--target-sqnr", type=float, default=40.0)
+    ap.add_argument("--max-rounds", type=int, default=6)
     args = ap.parse_args()
     root = shapes_dataset()
     val, train = os.path.join(root, "images", "val"), os.path.join(root, "images", "train")
