@@ -34,10 +34,14 @@ def precision(*flags: str) -> dict:
     return doc
 
 
+def db(v) -> str:
+    """A JSON dB value (a number, or 'inf' / '-inf')."""
+    return f"{v:.1f}" if isinstance(v, float) else str(v)
+
+
 def top_rows(name: str, doc: dict, n: int = 10) -> list:
     rows = {r["path"]: r for r in doc["rows"]}
-    num = lambda v: f"{v:.1f}" if isinstance(v, float) else str(v)  # noqa: E731
-    return [[name, p, num(rows[p]["sqnr_db"]), num(rows[p]["input_sqnr_db"]), num(rows[p]["drop_db"]),
+    return [[name, p, db(rows[p]["sqnr_db"]), db(rows[p]["input_sqnr_db"]), db(rows[p]["drop_db"]),
              f"{rows[p]['max_rel']:.3g}" if isinstance(rows[p]["max_rel"], float) else rows[p]["max_rel"],
              f"{rows[p]['overflow']:.3g}", f"{rows[p]['underflow']:.3g}"] for p in doc["worst"][:n]]
 
@@ -51,7 +55,7 @@ def main() -> None:
     ap.add_argument("--max-rounds", type=int, default=6)
     args = ap.parse_args()
     root = shapes_dataset()
-    val, train = os.path.join(root, "images", "val"), os.path.join(root, "images", "train")
+    val = os.path.join(root, "images", "val")
     cache = os.path.join(tempfile.gettempdir(), f"trtnn_precision_yolov8n_{args.method}_{args.calib_images}.json")
     common = ["--images", str(args.images), "--calib-data", val]
     int8 = ["--dtype", "int8", "--calib-method", args.method, "--calib-images", str(args.calib_images),
@@ -61,14 +65,13 @@ def main() -> None:
     runs["int8 auto"] = precision(*int8, *common, "--target-sqnr", str(args.target_sqnr), "--max-rounds",
                                   str(args.max_rounds))
     rows = top_rows("int8", runs["int8"]) + top_rows("fp16", runs["fp16"])
-    notes = [f"{n}: output SQNR {d['output_sqnr_db'] if isinstance(d['output_sqnr_db'], str) else round(d['output_sqnr_db'], 1)} dB, "
-             f"{len(d['overflow'])} module(s) overflow, {len(d['underflow'])} underflow, {d['seconds']:.0f}s"
+    notes = [f"{n}: output SQNR {db(d['output_sqnr_db'])} dB, {len(d['overflow'])} module(s) overflow, {len(d['underflow'])} underflow, {d['seconds']:.0f}s"
              for n, d in runs.items()]
     auto = runs["int8 auto"]
     notes.append(f"int8 auto (target output SQNR {args.target_sqnr:g} dB, at most {args.max_rounds} rounds): "
                  f"{'met' if auto['met'] else 'NOT met'} after {len(auto['rounds'])} round(s); keep_fp32 "
                  f"{auto['keep_fp32']}; output SQNR per round "
-                 f"{[r['output_sqnr_db'] if isinstance(r['output_sqnr_db'], str) else round(r['output_sqnr_db'], 1) for r in auto['rounds']]}")
+                 f"{[db(r['output_sqnr_db']) for r in auto['rounds']]}")
     report("precision_yolov8n", f"trtnn precision: YOLOv8n (real checkpoint), the 10 modules with the lowest SQNR "
            f"against fp32 on {args.images} shapes val images", HEADERS, rows,
            notes="\n".join(f"- {n}" for n in notes) + f"\n\nINT8: {args.method} calibration by the command on the "

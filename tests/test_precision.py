@@ -132,7 +132,7 @@ def test_auto_mode_keeps_the_overflowing_block_and_that_fixes_it():
     assert auto.keep_fp32 == ["block"] and auto.met and auto.output_sqnr > 40 and not auto.overflows
     after = trtnn.debug.precision_report(model, X, data, "fp16", keep_fp32=auto.keep_fp32)
     assert after.output_sqnr == auto.output_sqnr and not after.overflows and after.row("block.up").dtype == "fp32"
-    assert f"target SQNR >= 40 dB met; keep_fp32 ['block']" in auto.summary()
+    assert "target SQNR >= 40 dB met; keep_fp32 ['block']" in auto.summary()
 
 
 def test_auto_mode_with_a_metric_callback():
@@ -256,7 +256,8 @@ def test_cli_int8_on_a_registered_model(tmp_path, capsys):
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("module") and len([ln for ln in lines if ln.startswith("model.")]) == 3
-    assert lines[-1].startswith("int8 (rest fp16) vs fp32 over 2 batch(es)") and "keep_fp32 ['model.22.dfl']" in lines[-1]
+    assert lines[-1].startswith("int8 (rest fp16) vs fp32 over 2 batch(es)")
+    assert "keep_fp32 ['model.22.dfl']" in lines[-1]
 
 
 # ---- the real checkpoint ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -210,8 +210,8 @@ class PrecisionReport:
         return sorted(mods, key=lambda r: (r.sqnr, -r.max_rel))[:max(n, 0)]
 
     def to_dict(self) -> Dict[str, Any]:
-        rows = [{"path": r.path, "dtype": r.dtype, "shapes": [list(s) for s in r.shapes], "sqnr_db": _json_number(r.sqnr),
-                 "input_sqnr_db": _json_number(r.input_sqnr), "drop_db": _json_number(r.drop),
+        rows = [{"path": r.path, "dtype": r.dtype, "shapes": [list(s) for s in r.shapes],
+                 "sqnr_db": _json_number(r.sqnr), "input_sqnr_db": _json_number(r.input_sqnr), "drop_db": _json_number(r.drop),
                  "max_rel": _json_number(r.max_rel), "overflow": r.overflow, "underflow": r.underflow}
                 for r in self.rows]
         return {"dtype": self.dtype, "batches": self.batches, "output_sqnr_db": _json_number(self.output_sqnr),
