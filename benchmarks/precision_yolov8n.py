@@ -49,7 +49,7 @@ def top_rows(name: str, doc: dict, n: int = 10) -> list:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=4, help="val images compared")
-    ap.add_argument("--calib-images", type=int, default=64, help="images of the val folder calibrated on (the CLI calibrates on --calib-data)")
+    ap.add_argument("--calib-images", type=int, default=64, help="val images calibrated on (--calib-data)")
     ap.add_argument("--method", default="entropy")
     ap.add_argument("--target-sqnr", type=float, default=40.0)
     ap.add_argument("--max-rounds", type=int, default=6)
@@ -65,8 +65,8 @@ def main() -> None:
     runs["int8 auto"] = precision(*int8, *common, "--target-sqnr", str(args.target_sqnr), "--max-rounds",
                                   str(args.max_rounds))
     rows = top_rows("int8", runs["int8"]) + top_rows("fp16", runs["fp16"])
-    notes = [f"{n}: output SQNR {db(d['output_sqnr_db'])} dB, {len(d['overflow'])} module(s) overflow, {len(d['underflow'])} underflow, {d['seconds']:.0f}s"
-             for n, d in runs.items()]
+    notes = [f"{n}: output SQNR {db(d['output_sqnr_db'])} dB, {len(d['overflow'])} module(s) overflow, "
+             f"{len(d['underflow'])} underflow, {d['seconds']:.0f}s" for n, d in runs.items()]
     auto = runs["int8 auto"]
     notes.append(f"int8 auto (target output SQNR {args.target_sqnr:g} dB, at most {args.max_rounds} rounds): "
                  f"{'met' if auto['met'] else 'NOT met'} after {len(auto['rounds'])} round(s); keep_fp32 "
