@@ -212,7 +212,8 @@ class PrecisionReport:
     def to_dict(self) -> Dict[str, Any]:
         rows = [{"path": r.path, "dtype": r.dtype, "shapes": [list(s) for s in r.shapes],
                  "sqnr_db": _json_number(r.sqnr), "input_sqnr_db": _json_number(r.input_sqnr),
-                 "drop_db": _json_number(r.drop), "max_rel": _json_number(r.max_rel), "overflow": r.overflow, "underflow": r.underflow}
+                 "drop_db": _json_number(r.drop), "max_rel": _json_number(r.max_rel), "overflow": r.overflow,
+                 "underflow": r.underflow}
                 for r in self.rows]
         return {"dtype": self.dtype, "batches": self.batches, "output_sqnr_db": _json_number(self.output_sqnr),
                 "overflow": [r.path for r in self.overflows], "underflow": [r.path for r in self.underflows],
