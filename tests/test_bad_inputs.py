@@ -540,6 +540,40 @@ cli_case("cli codegen weights of another model", CG + ("--input", "x:1x3x32x32",
                                                        "{tmp}/g.py"), "w.pt", "UNet", setup=write_ckpt("w.pt"))
 
 
+# ---- precision report (trtnn.debug.precision_report, trtnn precision) -------------------------------------------
+ONES = [{"x": np.ones((1, 3, 8, 8), np.float32)}]
+case("precision report unknown dtype", E.ConfigError, "dtype", "'int4'", "fp16")(
+    lambda tmp: trtnn.debug.precision_report(Tiny(), [X], ONES, dtype="int4"))
+case("precision report target without metric", E.ConfigError, "metric=", "target=")(
+    lambda tmp: trtnn.debug.precision_report(Tiny(), [X], ONES, target=0.9))
+case("precision report metric not callable", E.ConfigError, "metric", "float")(
+    lambda tmp: trtnn.debug.precision_report(Tiny(), [X], ONES, metric=0.9, target=0.9))
+case("precision report target_sqnr nan", E.ConfigError, "target_sqnr", "nan")(
+    lambda tmp: trtnn.debug.precision_report(Tiny(), [X], ONES, target_sqnr=float("nan")))
+case("precision report empty data", E.ConfigError, "no batch")(
+    lambda tmp: trtnn.debug.precision_report(Tiny(), [X], [], dtype="fp16"))
+case("precision report calibration for fp16", E.ConfigError, "calibration=", "'fp16'")(
+    lambda tmp: trtnn.debug.precision_report(Tiny(), [X], ONES, dtype="fp16", calibration={"x": 1.0}))
+case("precision report dynamic input", E.ConfigError, "'x'", "dynamic")(
+    lambda tmp: trtnn.debug.precision_report(Tiny(), [trtnn.Input("x", (-1, 3, 8, 8), min_shape=(1, 3, 8, 8),
+                                                                  max_shape=(2, 3, 8, 8))], ONES))
+case("precision report keep_fp32 names nothing", E.ConfigError, "keep_fp32", "nope")(
+    lambda tmp: trtnn.debug.precision_report(Tiny(), [X], ONES, keep_fp32=["nope"]))
+case("precision report row not there", E.ConfigError, "'nope'", "bn")(
+    lambda tmp: trtnn.debug.precision_report(Tiny(), [X], ONES).row("nope"))
+P = ("precision", "yolov8n", "--random-weights", "--imgsz", "64", "--calib-data", "{tmp}/calib.npy")
+cli_case("cli precision top 0", P + ("--dtype", "fp16", "--top", "0"), "--top", "0", setup=calib_npy)
+cli_case("cli precision fp32", P + ("--dtype", "fp32"), "--dtype fp32", "fp16", setup=calib_npy)
+cli_case("cli precision without data", ("precision", "yolov8n", "--random-weights", "--dtype", "fp16"),
+         "--calib-data")
+cli_case("cli precision images 0", P + ("--dtype", "fp16", "--images", "0"), "--images", "0", setup=calib_npy)
+cli_case("cli precision calibration cache for fp16", P + ("--dtype", "bf16", "--calib-cache", "{tmp}/c.json"),
+         "--calib-cache", "int8", setup=calib_npy)
+cli_case("cli precision target nan", P + ("--dtype", "fp16", "--target-sqnr", "nan"), "--target-sqnr", "nan",
+         setup=calib_npy)
+cli_case("cli precision json into a missing folder", P + ("--dtype", "fp16", "--json", "{tmp}/nodir/r.json"),
+         "nodir", setup=calib_npy)
+
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime) for p in folder.rglob("*")}

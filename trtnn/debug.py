@@ -275,3 +275,7 @@ def compare(trt_model: Any, torch_model: Any, inputs: Inputs, *, dtype: Any = "f
     if print_report:
         print(report.format(color=sys.stdout.isatty()))
     return report
+
+
+# ---- precision report (trtnn.precision, trtnn.precision_auto) ---------------------------------------------------
+from .precision import PrecisionReport, PrecisionRow, precision_report  # noqa: E402,F401

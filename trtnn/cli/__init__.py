@@ -67,3 +67,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+
+
+# ---- trtnn precision (per-module SQNR against fp32, automatic keep_fp32) ----------------------------------------
+from . import precision  # noqa: E402
+
+COMMANDS = COMMANDS + (precision,)
+EXAMPLES += ("  trtnn precision yolov8n --weights yolov8n.pt --dtype fp16 --calib-data images/ --images 8 --top 10\n"
+             "  trtnn precision yolov8n --weights yolov8n.pt --dtype int8 --calib-data images/ --target-sqnr 25\n")
