@@ -516,6 +516,8 @@ def parse_model(d, scale, nc, ch=3):
             args = [args[0], [ch[x] for x in f], legacy]
         elif m is Segment:  # nc, nm, npr: the protos scale like channels
             args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy]
+        elif m is OBB:  # nc, ne
+            args = [args[0], args[1], [ch[x] for x in f], legacy]
         elif m is V5Detect:
             args = [*args, [ch[x] for x in f]]
         else:
@@ -613,3 +615,57 @@ def randomize_bn(model, seed=0):
             m.running_mean.copy_(torch.randn(n, **kw) * 0.2)
             m.running_var.copy_(torch.rand(n, **kw) * 1.5 + 0.5)
     return model
+
+
+# ----------------------------------------------------------------------------------------------
+# Oriented boxes (ultralytics 8.4 head.py OBB, utils/tal.py dist2rbox, cfg/models/{v8,11}/*-obb.yaml)
+# ----------------------------------------------------------------------------------------------
+
+
+def dist2rbox(pred_dist, pred_angle, anchor_points, dim=-1):
+    """Rotated (l, t, r, b) distances + angle -> (cx, cy, w, h): centre = anchor + R(angle) @ ((r - l) / 2, (b - t) / 2)."""
+    lt, rb = pred_dist.split(2, dim=dim)
+    cos, sin = torch.cos(pred_angle), torch.sin(pred_angle)
+    xf, yf = ((rb - lt) / 2).split(1, dim=dim)
+    x, y = xf * cos - yf * sin, xf * sin + yf * cos
+    xy = torch.cat([x, y], dim=dim) + anchor_points
+    return torch.cat([xy, lt + rb], dim=dim)
+
+
+class OBB(Detect):
+    """ultralytics OBB head: Detect plus an angle branch cv4; eval output [B, 4 + nc + ne, A] = rotated xywh
+    (pixels), sigmoid class scores, angle (sigmoid - 0.25) * pi."""
+
+    def __init__(self, nc=80, ne=1, ch=(), legacy=True):
+        super().__init__(nc, ch, legacy)
+        self.ne = ne
+        c4 = max(ch[0] // 4, self.ne)
+        self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, self.ne, 1)) for x in ch)
+
+    def forward(self, x):
+        bs = x[0].shape[0]
+        boxes = torch.cat([self.cv2[i](x[i]).view(bs, 4 * self.reg_max, -1) for i in range(self.nl)], -1)
+        scores = torch.cat([self.cv3[i](x[i]).view(bs, self.nc, -1) for i in range(self.nl)], -1)
+        angle = torch.cat([self.cv4[i](x[i]).view(bs, self.ne, -1) for i in range(self.nl)], 2)
+        angle = (angle.sigmoid() - 0.25) * math.pi  # [-pi/4, 3pi/4)
+        if self.training:
+            return boxes, scores, angle
+        anchors, strides = (t.transpose(0, 1) for t in make_anchors(x, self.stride, 0.5))
+        dbox = dist2rbox(self.dfl(boxes), angle, anchors.unsqueeze(0), dim=1) * strides
+        return torch.cat([dbox, scores.sigmoid(), angle], 1)
+
+
+YOLOV8_OBB = {**YOLOV8, "head": YOLOV8["head"][:-1] + [[[15, 18, 21], 1, OBB, ["nc", 1]]]}  # yolov8-obb.yaml
+YOLO11_OBB = {**YOLO11, "head": YOLO11["head"][:-1] + [[[16, 19, 22], 1, OBB, ["nc", 1]]]}  # yolo11-obb.yaml
+
+
+def yolov8_obb(scale="n", nc=80):
+    """Eval-mode YOLOv8 oriented-box model (ultralytics yolov8{scale}-obb.yaml)."""
+    _check_scale(scale)
+    return DetectionModel(YOLOV8_OBB, scale, nc).eval()
+
+
+def yolo11_obb(scale="n", nc=80):
+    """Eval-mode YOLO11 oriented-box model (ultralytics yolo11{scale}-obb.yaml)."""
+    _check_scale(scale)
+    return DetectionModel(YOLO11_OBB, scale, nc).eval()

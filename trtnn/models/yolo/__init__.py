@@ -8,3 +8,9 @@ __all__ = [
     "DWConv", "DetectionModel", "PSABlock", "Proto", "Segment", "V5Detect", "parse_model", "yolo11", "yolo11_seg",
     "yolov5", "yolov8", "yolov8_seg",
 ]
+
+# oriented boxes
+from .obb import OBB, dist2rbox  # noqa: E402
+from .model import yolo11_obb, yolov8_obb  # noqa: E402
+
+__all__ += ["OBB", "dist2rbox", "yolo11_obb", "yolov8_obb"]

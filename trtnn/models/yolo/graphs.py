@@ -129,3 +129,9 @@ YOLOV5 = {
         [[17, 20, 23], 1, V5Detect, ["nc", "anchors"]],  # Detect(P3, P4, P5)
     ],
 }
+
+# ---- oriented boxes: ultralytics/cfg/models/v8/yolov8-obb.yaml, 11/yolo11-obb.yaml (8.4: one angle channel) ----
+from .obb import OBB  # noqa: E402
+
+YOLOV8_OBB = with_head(YOLOV8, [[15, 18, 21], 1, OBB, ["nc", 1]])  # OBB(P3, P4, P5)
+YOLO11_OBB = with_head(YOLO11, [[16, 19, 22], 1, OBB, ["nc", 1]])

@@ -9,6 +9,8 @@ import trtnn.nn as nn
 from trtnn.errors import ConfigError, require_int
 from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
 from .graphs import YOLO11, YOLO11_SEG, YOLOV5, YOLOV8, YOLOV8_SEG
+from .graphs import YOLO11_OBB, YOLOV8_OBB
+from .obb import OBB
 
 SCALES = "nsmlx"
 
@@ -43,6 +45,8 @@ def parse_model(d: Dict[str, Any], scale: str, nc: int, ch: int = 3) -> Tuple[nn
             args = [args[0], [ch[x] for x in f], legacy]
         elif m is Segment:  # nc, nm, npr (the protos, scaled like a channel count)
             args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy]
+        elif m is OBB:  # nc, ne
+            args = [args[0], args[1], [ch[x] for x in f], legacy]
         elif m is V5Detect:
             args = [*args, [ch[x] for x in f]]
         else:
@@ -105,3 +109,14 @@ def yolo11_seg(scale: str = "n", nc: int = 80) -> DetectionModel:
 def yolov5(scale: str = "s", nc: int = 80) -> DetectionModel:
     """YOLOv5{scale} v7.0 detection model; output [B, N, 5 + nc] (cx, cy, w, h, obj, cls...)."""
     return DetectionModel(YOLOV5, scale, nc)
+
+
+# ---- oriented boxes ----------------------------------------------------------------------------------------------
+def yolov8_obb(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLOv8{scale}-obb: output [B, 4 + nc + 1, A] (cx, cy, w, h pixels, class scores, angle in radians)."""
+    return DetectionModel(YOLOV8_OBB, scale, nc)
+
+
+def yolo11_obb(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLO11{scale}-obb: output [B, 4 + nc + 1, A] (cx, cy, w, h pixels, class scores, angle in radians)."""
+    return DetectionModel(YOLO11_OBB, scale, nc)
