@@ -8,3 +8,9 @@ __all__ = [
     "DWConv", "DetectionModel", "PSABlock", "Proto", "Segment", "V5Detect", "parse_model", "yolo11", "yolo11_seg",
     "yolov5", "yolov8", "yolov8_seg",
 ]
+
+# YOLO26 and YOLOv10 (NMS-free, one-to-one heads)
+from .model import yolo26, yolov10  # noqa: E402
+from .v10 import CIB, PSA, C2fCIB, RepVGGDW, SCDown, v10Detect  # noqa: E402
+
+__all__ += ["CIB", "PSA", "C2fCIB", "RepVGGDW", "SCDown", "v10Detect", "yolo26", "yolov10"]
