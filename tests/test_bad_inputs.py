@@ -459,6 +459,22 @@ cli_case("cli compare bad target", ("compare", "harness.Fn", "harness:Fn", "--in
 cli_case("cli debug output not a module", Y + ("--debug-output", "model.99"), "model.99")
 
 
+# ---- oriented boxes (trtnn.models.rotated) -----------------------------------------------------------------------
+def _rotated_nms_on(boxes_shape: Tuple[int, ...], scores_shape: Tuple[int, ...]) -> Callable[[Path], Any]:
+    nms = trtnn.models.rotated.RotatedNMS()
+    return lambda tmp: trtnn.define(Fn(nms), [trtnn.Input("boxes", boxes_shape), trtnn.Input("scores", scores_shape)])
+
+
+case("RotatedNMS axis-aligned boxes", E.ShapeError, "RotatedNMS", "[B, N, 5]", "(1, 10, 4)")(
+    _rotated_nms_on((1, 10, 4), (1, 10, 3)))
+case("RotatedNMS scores of other anchors", E.ShapeError, "RotatedNMS", "(1, 10, 5)", "(1, 9, 3)")(
+    _rotated_nms_on((1, 10, 5), (1, 9, 3)))
+case("RotatedNMS iou above 1", E.ConfigError, "iou", "[0, 1]", "1.5")(
+    lambda tmp: trtnn.models.rotated.RotatedNMS(iou=1.5))
+case("OBBEnd2End missing orig_size input", E.ShapeError, "OBBEnd2End", "1 extra input", "got 0")(
+    lambda tmp: trtnn.define(trtnn.models.rotated.OBBEnd2End(trtnn.models.yolov8_obb("n", 2), scale_to_orig=True),
+                             [trtnn.Input("images", (1, 3, 64, 64))]))
+
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime) for p in folder.rglob("*")}

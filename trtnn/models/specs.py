@@ -120,7 +120,7 @@ register(ModelSpec(
 
 # ---- YOLO oriented boxes (OBB) -------------------------------------------------------------------------------
 from .rotated import OBBEnd2End  # noqa: E402
-from .yolo import yolo11_obb, yolov8_obb  # noqa: E402
+from .yolo import yolo11_obb, yolo26_obb, yolov8_obb  # noqa: E402
 
 
 def _obb_end2end(model: Any, o: Dict[str, Any]) -> OBBEnd2End:
@@ -136,3 +136,7 @@ for _family, _factory in (("yolov8", yolov8_obb), ("yolo11", yolo11_obb)):
         config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images",
         stride=32, end2end=_obb_end2end,
         end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000}))
+register(ModelSpec(  # raw output [B, 4 + nc + 1, A] of the one-to-one branch
+    family="yolo26-obb", variants={f"yolo26{s}-obb": partial(yolo26_obb, s) for s in "nsmlx"},
+    config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images", stride=32,
+    end2end_note="yolo26-obb end to end (top-k) is not implemented yet"))

@@ -1,12 +1,15 @@
-"""The oriented-box (OBB) head of ultralytics 8.4 (ultralytics/nn/modules/head.py OBB, utils/tal.py dist2rbox).
+"""The oriented-box (OBB) heads of ultralytics 8.4 (ultralytics/nn/modules/head.py OBB and OBB26, utils/tal.py
+dist2rbox).
 
-Same class name, arguments and attributes as the original, so state_dict keys match: Detect's box (cv2) and class
-(cv3) branches plus an angle branch cv4 of `ne` channels.
+Same class names, arguments and attributes as the originals, so state_dict keys match: Detect's box (cv2) and class
+(cv3) branches plus an angle branch cv4 of `ne` channels, and with end2end (YOLO26) their one-to-one copies
+(one2one_cv2, one2one_cv3, one2one_cv4).
 """
 from __future__ import annotations
 
+import copy
 import math
-from typing import List
+from typing import Dict, List
 
 import trtnn
 import trtnn.functional as F
@@ -27,28 +30,46 @@ def dist2rbox(pred_dist: Tensor, pred_angle: Tensor, anchor_points: Tensor, dim:
 
 
 class OBB(Detect):
-    """YOLOv8 / YOLO11 OBB head; forward returns the export output [B, 4 + nc + ne, A]: (cx, cy, w, h) in input
-    pixels, sigmoid class scores, then the angle (sigmoid - 0.25) * pi in [-pi/4, 3pi/4) radians."""
+    """YOLOv8 / YOLO11 OBB head; forward returns the export output [B, 4 + nc + ne, A]: rotated (cx, cy, w, h) in
+    input pixels, sigmoid class scores, then the angle (sigmoid - 0.25) * pi in [-pi/4, 3pi/4) radians. The
+    boxes are xywh from either branch (ultralytics' OBB decodes with dist2rbox only)."""
 
-    def __init__(self, nc=80, ne=1, ch=(), legacy=True):
-        super().__init__(nc, ch, legacy)
+    def __init__(self, nc=80, ne=1, ch=(), legacy=True, reg_max=16, end2end=False):
+        super().__init__(nc, ch, legacy, reg_max, end2end)
         self.ne = ne  # number of extra parameters (the angle)
         c4 = max(ch[0] // 4, self.ne)
         self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, self.ne, 1)) for x in ch)
+        if end2end:
+            self.one2one_cv4 = copy.deepcopy(self.cv4)
 
-    def forward(self, x: List[Tensor]) -> Tensor:
+    @property
+    def one2many(self) -> Dict[str, nn.ModuleList]:
+        return dict(box_head=self.cv2, cls_head=self.cv3, angle_head=self.cv4)
+
+    @property
+    def one2one(self) -> Dict[str, nn.ModuleList]:
+        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3, angle_head=self.one2one_cv4)
+
+    def forward_head(self, x: List[Tensor], box_head: nn.ModuleList, cls_head: nn.ModuleList,
+                     angle_head: nn.ModuleList) -> Dict[str, object]:
+        preds = super().forward_head(x, box_head, cls_head)
         bs = x[0].shape[0]
-        angle = F.cat([self.cv4[i](x[i]).view(bs, self.ne, -1) for i in range(self.nl)], 2)
-        angle = (angle.sigmoid() - 0.25) * math.pi
-        for i in range(self.nl):
-            x[i] = F.cat((self.cv2[i](x[i]), self.cv3[i](x[i])), 1)
-        return F.cat([self._rotated_inference(x, angle), angle], 1)
+        logits = F.cat([angle_head[i](x[i]).view(bs, self.ne, -1) for i in range(self.nl)], 2)
+        preds["angle"] = self.decode_angle(logits)
+        return preds
 
-    def _rotated_inference(self, x: List[Tensor], angle: Tensor) -> Tensor:
-        """Detect's decoding with dist2rbox in place of dist2bbox: [B, 4 + nc, A]."""
-        shape = x[0].shape  # BCHW
-        x_cat = F.cat([xi.view(shape[0], self.no, -1) for xi in x], 2)
-        anchors, strides = (t.transpose(0, 1) for t in make_anchors(x, self.stride, 0.5))
-        box, cls = x_cat.split((self.reg_max * 4, self.nc), 1)
-        dbox = dist2rbox(self.dfl(box), angle, anchors.unsqueeze(0), dim=1) * strides
-        return F.cat((dbox, cls.sigmoid()), 1)
+    def decode_angle(self, logits: Tensor) -> Tensor:
+        """The angle in radians from the branch's logits: (sigmoid - 0.25) * pi."""
+        return (logits.sigmoid() - 0.25) * math.pi
+
+    def _inference(self, x: Dict[str, object]) -> Tensor:
+        anchors, strides = (t.transpose(0, 1) for t in make_anchors(x["feats"], self.stride, 0.5))
+        dbox = dist2rbox(self.dfl(x["boxes"]), x["angle"], anchors.unsqueeze(0), dim=1) * strides
+        return F.cat((dbox, x["scores"].sigmoid(), x["angle"]), 1)
+
+
+class OBB26(OBB):
+    """YOLO26 OBB head: OBB whose angle is the branch's raw output (no sigmoid, unbounded radians)."""
+
+    def decode_angle(self, logits: Tensor) -> Tensor:
+        return logits
