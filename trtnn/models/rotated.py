@@ -135,7 +135,7 @@ class RotatedNMS(NMS):
         boxes = F.gather(boxes, 1, F.expand(order.unsqueeze(2), (b, k, 5)))
         offset = classes.unsqueeze(2) * (0 if self.agnostic else MAX_WH)
         probiou = batch_probiou(*[F.cat([boxes[..., :2] + offset, boxes[..., 2:]], -1)] * 2)  # [B, j, i]
-        earlier = F.constant(torch.ones(k, k, dtype=torch.bool).triu(1).reshape(1, k, k), boxes, torch.bool)
+        earlier = _arange(k, boxes, (1, k, 1)) < _arange(k, boxes, (1, 1, k))  # [1, j, i]: j < i, no K x K constant
         hits = F.where(earlier, probiou, 0.0) >= iou
         suppressed = F.amax(_f32(hits), 1) > 0  # [B, K]: any row j of column i
         keep = _f32((best > conf) & ~suppressed)
