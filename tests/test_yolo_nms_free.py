@@ -209,6 +209,22 @@ def test_end2end_yolo26n_matches_reference():
     check(got, dets, 40)
 
 
+def test_end2end_fp16_topk_exact_on_its_raw_output():
+    """fp16 network (many equal fp16 scores): the detections are the reference postprocess of its own raw output."""
+    r = reference("yolov10", "n", nc=5, seed=15)
+    model = yolov10("n", 5)
+    model.load_state_dict(r.state_dict())
+    e2e = TopKEnd2End(model, conf=0.0, max_det=30, preprocess=Preprocess())
+    net = trtnn.define(e2e, e2e.inputs((64, 64), batch=2), dtype="fp16", output_dtype="fp32", debug_outputs=["model"])
+    img = torch.randint(0, 256, (2, 64, 64, 3), generator=torch.Generator().manual_seed(16), dtype=torch.uint8)
+    got = Executor(net.network)({"images": img})
+    got_raw = got[net.module_outputs["model"][0]].float()
+    assert got_raw.shape == (2, 9, 84) and got["det_boxes"].dtype == torch.float32
+    head = r.model[-1]
+    head.max_det = 30
+    check(got, pp.end2end_detections(head.postprocess(got_raw.transpose(1, 2)), 0.0, 30), 30)
+
+
 def test_one2many_head_uses_nms():
     """--head one2many: the one-to-many branch (xywh) + End2End's NMS, as ultralytics with end2end=False."""
     r = reference("yolov10", "n", nc=4, seed=13)
@@ -235,17 +251,18 @@ def test_from_checkpoint_reads_nc(tmp_path):
 
 # ------------------------------------------------------------------------------------------- CLI
 def test_cli_builds_end2end_engines(tmp_path, capsys):
-    """TensorRT-RTX builds: yolo26n one2one (default), yolov10n one2many with fp16 and a dynamic batch."""
+    """TensorRT-RTX builds: yolo26n one2one (default) in fp16 with a dynamic batch, yolov10n one2many (NMS)."""
     plan = tmp_path / "y26.plan"
-    assert main(["build", "yolo26n", "--random-weights", "--imgsz", "64", "--end2end", "-o", str(plan)]) == 0
+    assert main(["build", "yolo26n", "--random-weights", "--imgsz", "64", "--end2end", "--dtype", "fp16",
+                 "--max-batch", "2", "--runtime-thresholds", "--preprocess", "--orig-size", "-o", str(plan)]) == 0
     text = capsys.readouterr().out
-    assert plan.stat().st_size > 0 and "det_boxes: 1x300x4 fp32" in text and "iou_thres" not in text
+    assert plan.stat().st_size > 0 and "det_boxes: -1x300x4 fp32" in text and "conf_thres: 1 fp32" in text
+    assert "iou_thres" not in text and "orig_size: -1x2 int32" in text
     plan = tmp_path / "y10.plan"
     assert main(["build", "yolov10n", "--random-weights", "--imgsz", "64", "--end2end", "--head", "one2many",
-                 "--dtype", "fp16", "--max-batch", "2", "--runtime-thresholds", "--preprocess", "--orig-size",
-                 "-o", str(plan)]) == 0
+                 "--runtime-thresholds", "-o", str(plan)]) == 0
     text = capsys.readouterr().out
-    assert "det_boxes: -1x300x4 fp32" in text and "iou_thres: 1 fp32" in text and "orig_size: -1x2 int32" in text
+    assert "det_boxes: 1x300x4 fp32" in text and "iou_thres: 1 fp32" in text
 
 
 @pytest.mark.parametrize("argv,fragments", [
