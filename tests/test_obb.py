@@ -17,7 +17,8 @@ from refmodels.detect_postprocess import letterbox_ratio_pad
 from trtnn import cli
 from trtnn.models import get
 from trtnn.models.detect import Preprocess
-from trtnn.models.rotated import OBBEnd2End, RotatedNMS, batch_probiou, decode_obb, regularize_rboxes
+from trtnn.models.rotated import (OBBEnd2End, OBBTopKEnd2End, RotatedNMS, batch_probiou, decode_obb,
+                                  regularize_rboxes)
 from trtnn.models.yolo import yolo11_obb, yolo26_obb, yolov8_obb
 from trtnn.reference import Executor
 
@@ -305,6 +306,42 @@ def test_model_end_to_end_uint8_dynamic_batch():
         assert out["det_classes"][b, :n].tolist() == d.classes.tolist()
 
 
+def test_yolo26_obb_top_k_end_to_end():
+    """yolo26n-obb's default end to end: the one-to-one branch, ultralytics' OBB.postprocess top-k, the rows scoring
+    > conf, regularized and mapped back; as the reference's. All 126 anchors enter the top-k (max_det 300), so equal
+    scores (many, with random weights) can only permute rows: rows are matched by class, score and box."""
+    torch.manual_seed(0)
+    r = randomize_bn(ref.yolo26_obb("n", 3), 6)
+    head = r.model[-1]
+    with torch.no_grad():  # varied angles, scores and boxes of ~20 px
+        for i in range(head.nl):
+            for branch in ("", "one2one_"):
+                getattr(head, branch + "cv4")[i][2].weight.mul_(40)
+                getattr(head, branch + "cv3")[i][2].weight.mul_(8)
+                getattr(head, branch + "cv2")[i][2].bias.add_(1.0)
+    model = yolo26_obb("n", 3)
+    model.load_state_dict(r.state_dict(), strict=True)
+    e2e = OBBTopKEnd2End(model, conf=0.79, runtime_thresholds=True, scale_to_orig=True)
+    x = torch.rand(2, 3, 64, 96, generator=torch.Generator().manual_seed(7))
+    orig = torch.tensor([[300, 400], [64, 96]], dtype=torch.int32)
+    out = Executor(trtnn.define(e2e, e2e.inputs((64, 96), batch=2)).network)(
+        {"images": x, "conf_thres": torch.tensor([0.8]), "orig_size": orig})
+    with torch.no_grad():
+        top = head.postprocess(r(x).permute(0, 2, 1))  # [B, 126, 7]: x, y, w, h, score, class, angle
+    for b in range(2):
+        rows = top[b][top[b, :, 4] > 0.8]
+        n = int(out["num_dets"][b])
+        assert n == len(rows) >= 5 and not out["det_boxes"][b, n:].any()
+        want = pp.scale_rboxes(pp.regularize_rboxes(torch.cat([rows[:, :4], rows[:, 6:]], 1)),
+                               letterbox_ratio_pad(tuple(orig[b].tolist()), (64, 96)))
+        got = torch.cat([out["det_boxes"][b, :n], out["det_scores"][b, :n, None], out["det_classes"][b, :n, None]], 1)
+        for g in got:
+            match = (rows[:, 5] == g[6]) & ((rows[:, 4] - g[5]).abs() < 1e-5) & \
+                ((want - g[:5]).abs().amax(1) < 1e-3 * want.abs().amax(1).clamp(min=1))
+            assert match.any(), g
+        assert out["det_scores"][b, :n].tolist() == sorted(out["det_scores"][b, :n].tolist(), reverse=True)
+
+
 def test_cli_builds_end_to_end_engines(tmp_path, capsys):
     """`trtnn build yolov8n-obb --end2end` with TensorRT-RTX: fp16, dynamic batch, every option; nc from weights."""
     plan = tmp_path / "obb.plan"
@@ -314,6 +351,9 @@ def test_cli_builds_end_to_end_engines(tmp_path, capsys):
     assert code == 0 and plan.stat().st_size > 0
     assert "input  images: -1x64x64x3 uint8" in out and "output det_boxes: -1x300x5 fp32" in out
     assert "input  orig_size: -1x2 int32" in out and "output det_classes: -1x300 int32" in out
+    code = cli.main(["build", "yolo26n-obb", "--random-weights", "--imgsz", "64", "--end2end", "--head", "one2many",
+                     "--iou", "0.5", "-o", str(tmp_path / "o2m.plan")])
+    assert code == 0 and "output det_boxes: 1x300x5 fp32" in capsys.readouterr().out
     trtnn.save_checkpoint(yolo11_obb("n", nc=2).state_dict(), tmp_path / "obb.pt")
     code = cli.main(["build", "yolo11n-obb", "--weights", str(tmp_path / "obb.pt"), "--imgsz", "64", "-o",
                      str(tmp_path / "raw.plan")])

@@ -1,5 +1,6 @@
-"""End-to-end oriented-box (OBB) detection inside the engine: decode, rotated NMS by probabilistic IoU, regularized
-angles and the mapping back to the original images, from standard TensorRT layers (no plugin).
+"""End-to-end oriented-box (OBB) detection inside the engine: decode, rotated NMS by probabilistic IoU (YOLOv8 /
+YOLO11 -obb, and YOLO26-obb's one-to-many branch) or YOLO26-obb's NMS-free top-k (`OBBTopKEnd2End`, its default),
+regularized angles and the mapping back to the original images, from standard TensorRT layers (no plugin).
 
 Outputs: num_dets [B, 1] int32, det_boxes [B, max_det, 5] (cx, cy, w, h, angle in radians), det_scores
 [B, max_det], det_classes [B, max_det] int32; rows past num_dets are zero. The boxes are ultralytics' `Results.obb`
@@ -36,6 +37,7 @@ from ..module import Module
 from ..tensor import Tensor
 from .detect import (MAX_WH, NMS, End2End, Preprocess, Threshold, _arange, _f32, _row_mask, _stable_topk,
                      _threshold, letterbox_geometry)
+from .topk import TopKEnd2End
 
 OUTPUT_NAMES = ("num_dets", "det_boxes", "det_scores", "det_classes")
 EPS = 1e-7  # batch_probiou's eps
@@ -189,10 +191,36 @@ class OBBEnd2End(Module):
         conf, iou = extra[:2] if self.runtime_thresholds else (None, None)
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.nms(*decode_obb(self.model(x)), conf, iou)
-        boxes = regularize_rboxes(out["det_boxes"])
-        if self.scale_to_orig:
-            boxes = scale_rboxes(boxes, extra[-1], tuple(x.shape[2:]))
-        rows = _row_mask(out["num_dets"], self.nms.max_det).unsqueeze(2)
-        out["det_boxes"] = F.where(rows, boxes, 0.0)
-        return out
+        return _as_results(out, out["det_boxes"], extra[-1] if self.scale_to_orig else None, tuple(x.shape[2:]))
+
+
+class OBBTopKEnd2End(TopKEnd2End):
+    """preprocess -> YOLO26-obb (its one-to-one branch) -> ultralytics' top-k (`OBB.postprocess`, no NMS) ->
+    regularized xywhr (-> original image), returning {num_dets, det_boxes [B, max_det, 5], det_scores, det_classes}:
+    the rows scoring > conf, as ultralytics' predictor keeps them for end-to-end models.
+
+    Inputs as `TopKEnd2End`: images, then conf_thres (fp32 [1]) with runtime_thresholds, then orig_size (int32
+    [B, 2], (h, w)) with scale_to_orig.
+    """
+
+    def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
+        want = self.runtime_thresholds + self.scale_to_orig
+        if len(extra) != want:
+            raise ShapeError(f"OBBTopKEnd2End takes images plus {want} extra input(s) (see OBBTopKEnd2End.inputs), "
+                             f"got {len(extra)}")
+        x = images if self.preprocess is None else self.preprocess(images)
+        out = self.topk(self.model(x), extra[0] if self.runtime_thresholds else None)
+        rboxes = F.cat([out["det_boxes"], out.pop("det_extra")], -1)  # xywh and the angle
+        return _as_results(out, rboxes, extra[-1] if self.scale_to_orig else None, tuple(x.shape[2:]))
+
+
+def _as_results(out: Dict[str, Tensor], rboxes: Tensor, orig_size: Optional[Tensor],
+                input_hw: Tuple[int, int]) -> Dict[str, Tensor]:
+    """`out` with det_boxes = the rboxes [B, max_det, 5] regularized (and mapped to orig_size if given) as
+    ultralytics' OBB predictor returns them; rows past num_dets zero."""
+    boxes = regularize_rboxes(rboxes)
+    if orig_size is not None:
+        boxes = scale_rboxes(boxes, orig_size, input_hw)
+    out["det_boxes"] = F.where(_row_mask(out["num_dets"], rboxes.shape[1]).unsqueeze(2), boxes, 0.0)
+    return out
 
