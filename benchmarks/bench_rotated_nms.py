@@ -65,8 +65,8 @@ def main() -> None:
            notes=f"{NC} classes, all K candidates above conf, iou 0.7, max_det 300, batch 1. The [K, K] probiou terms "
                  "dominate: the executor's peak (torch ops one at a time, several [K, K] temporaries alive) grows "
                  "as K^2; TensorRT fuses the element-wise chain, so its activation memory is a few [K, K] tensors per "
-                 "image (not measurable here: no GPU). The plan grows as K^2 too (about 2 bytes per pair: the builder folds the "
-                 "constant j < i mask into the plan). TensorRT's TopK caps K at 3840.")
+                 "image (not measurable here: no GPU). The plan grows as K^2 too (about 2 bytes per pair). TensorRT's "
+                 "TopK caps K at 3840.")
 
 
 if __name__ == "__main__":

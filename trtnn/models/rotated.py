@@ -4,7 +4,7 @@ regularized angles and the mapping back to the original images, from standard Te
 
 Outputs: num_dets [B, 1] int32, det_boxes [B, max_det, 5] (cx, cy, w, h, angle in radians), det_scores
 [B, max_det], det_classes [B, max_det] int32; rows past num_dets are zero. The boxes are ultralytics' `Results.obb`
-xywhr: after NMS, `regularize_rboxes` (w and h swapped when angle mod pi >= pi/2, angle mod pi/2 in [0, pi/2)), then
+xywhr: after NMS (or the top-k), `regularize_rboxes` (w and h swapped when angle mod pi >= pi/2, angle mod pi/2 in [0, pi/2)), then
 with `scale_to_orig` mapped to the original image as `scale_boxes(..., xywh=True)` does (no clipping: a rotated box's
 xywh is not its extent), with the letterbox's exact borders and x / y factors (`detect.letterbox_geometry`).
 
@@ -20,9 +20,11 @@ Rotated NMS, as ultralytics' `non_max_suppression(rotated=True)` (its `TorchNMS.
 5. the first max_det kept boxes.
 Exact when the top K hold max_det kept boxes or all candidates (K <= 3840, TensorRT's TopK).
 
-Memory: P and the pairwise terms leading to it are [B, K, K] fp32, 4 * K^2 bytes each per image: 4 MB at the
-default K = 1000, 59 MB at K = 3840; TensorRT keeps a few of them alive at once (it fuses the element-wise chain),
-so budget about 10 * 4 * K^2 bytes of activation memory per image (0.6 GB at K = 3840).
+Memory: P and the pairwise terms leading to it are [B, K, K] fp32, 4 * K^2 bytes each per image (3.8 MiB at the
+default K = 1000, 56 MiB at K = 3840). TensorRT fuses the element-wise chain, so a few of them are alive at once.
+Measured with TensorRT-RTX (benchmarks/bench_rotated_nms.py, results/rotated_nms.md): the plan grows as K^2 too
+(about 2 bytes per pair: 3 MB at K = 1000, 31 MB at K = 3840) and the CPU executor, op by op, peaks 300 MiB above
+its baseline at K = 3840.
 """
 from __future__ import annotations
 
@@ -39,7 +41,6 @@ from .detect import (MAX_WH, NMS, End2End, Preprocess, Threshold, _arange, _f32,
                      _threshold, letterbox_geometry)
 from .topk import TopKEnd2End
 
-OUTPUT_NAMES = ("num_dets", "det_boxes", "det_scores", "det_classes")
 EPS = 1e-7  # batch_probiou's eps
 
 
