@@ -25,10 +25,10 @@ from .centernet import (
     deform_conv2d_ref,
 )
 from .unet import UNet, unet
-from .yolo import randomize_bn, yolo11, yolo11_seg, yolov5, yolov8, yolov8_seg
+from .yolo import randomize_bn, yolo11, yolo11_seg, yolo26, yolov5, yolov8, yolov8_seg, yolov10
 
 __all__ = [
-    "UNet", "unet", "yolov8", "yolo11", "yolov5", "yolov8_seg", "yolo11_seg", "randomize_bn",
+    "UNet", "unet", "yolov8", "yolo11", "yolov5", "yolov8_seg", "yolo11_seg", "yolo26", "yolov10", "randomize_bn",
     "PoseResNet", "DLASeg", "DLASegV0", "DCN", "deform_conv2d_ref",
     "centernet_resnet", "centernet_dla34_dcn", "centernet_dlav0_34", "ctdet_decode", "ctdet_detect",
 ]

@@ -26,3 +26,8 @@ def get(name: str) -> Callable[..., Module]:
 
 __all__ = ["MODELS", "SPECS", "ModelSpec", "UNet", "centernet_dla34", "centernet_dlav0_34", "centernet_resnet",
            "from_checkpoint", "get", "register", "spec", "yolo11", "yolo11_seg", "yolov5", "yolov8", "yolov8_seg"]
+
+# oriented boxes (OBB)
+from .yolo import yolo11_obb, yolo26_obb, yolov8_obb  # noqa: E402
+
+__all__ += ["yolo11_obb", "yolo26_obb", "yolov8_obb"]

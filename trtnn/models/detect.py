@@ -191,12 +191,14 @@ class NMS(Module):
                 + (", multi_label=True" if self.multi_label else ""))
 
     def _candidates(self, boxes: Tensor, scores: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """(boxes [B, M, 4], scores [B, M], classes [B, M] float) of the candidate boxes or (box, class) pairs."""
+        """(boxes [B, M, D], scores [B, M], classes [B, M] float) of the candidate boxes or (box, class) pairs; D = 4,
+        or 5 for rotated boxes."""
         _, n, c = scores.shape
+        d = boxes.shape[2]
         if self.multi_label:  # pair p = (box p // c, class p % c)
             classes = F.expand_as(F.constant((torch.arange(n * c) % c).float().reshape(1, n * c), scores), scores
                                   .reshape(-1, n * c))
-            return F.expand(boxes.unsqueeze(2), (-1, n, c, 4)).reshape(-1, n * c, 4), scores.reshape(-1, n * c), classes
+            return F.expand(boxes.unsqueeze(2), (-1, n, c, d)).reshape(-1, n * c, d), scores.reshape(-1, n * c), classes
         best = F.amax(scores, -1)
         first_max = F.where(F.eq(scores, best.unsqueeze(2)), _arange(c, scores, (1, 1, c)), float(c))
         return boxes, best, F.amin(first_max, -1)

@@ -116,3 +116,67 @@ register(ModelSpec(
     end2end=_ctdet_end2end, end2end_defaults={"conf": 0.3, "max_det": 100},
     end2end_note="--iou and --pre-nms-topk are for YOLO models: CenterNet keeps 3x3 heatmap peaks, no NMS",
     unused_keys=("base.fc.weight", "base.fc.bias")))  # DLA's ImageNet classifier, saved by CenterNet's training
+
+
+# ---- YOLO oriented boxes (OBB) -------------------------------------------------------------------------------
+from .rotated import OBBEnd2End  # noqa: E402
+from .yolo import yolo11_obb, yolo26_obb, yolov8_obb  # noqa: E402
+
+
+def _obb_end2end(model: Any, o: Dict[str, Any]) -> OBBEnd2End:
+    pre = Preprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None
+    return OBBEnd2End(model, conf=o["conf"], iou=o["iou"], max_det=o["max_det"], preprocess=pre,
+                      runtime_thresholds=o["runtime_thresholds"], scale_to_orig=o["scale_to_orig"],
+                      pre_nms_topk=o["pre_nms_topk"])
+
+
+for _family, _factory in (("yolov8", yolov8_obb), ("yolo11", yolo11_obb)):
+    register(ModelSpec(  # raw output [B, 4 + nc + 1, A]; end to end: rotated NMS by probabilistic IoU
+        family=f"{_family}-obb", variants={f"{_family}{s}-obb": partial(_factory, s) for s in "nsmlx"},
+        config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images",
+        stride=32, end2end=_obb_end2end,
+        end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000}))
+
+
+# ---- YOLO26 and YOLOv10 (NMS-free) --------------------------------------------------------------------------
+from .topk import TopKEnd2End  # noqa: E402
+from .yolo import yolo26, yolov10  # noqa: E402
+
+
+def _nms_free_end2end(model: Any, o: Dict[str, Any]) -> Any:
+    """--head one2one (default): ultralytics' end2end top-k on the one-to-one branch; one2many: that branch + NMS."""
+    if o["head"] == "one2many":
+        model.model[-1].end2end = False
+        return _yolo_end2end("v8", model, o)
+    return TopKEnd2End(model, conf=o["conf"], max_det=o["max_det"],
+                       preprocess=Preprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None,
+                       runtime_thresholds=o["runtime_thresholds"], scale_to_orig=o["scale_to_orig"])
+
+
+for _family, _factory, _scales in (("yolo26", yolo26, "nsmlx"), ("yolov10", yolov10, "nsmblx")):
+    register(ModelSpec(
+        family=_family, variants={f"{_family}{s}": partial(_factory, s) for s in _scales},
+        config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images",
+        stride=32, end2end=_nms_free_end2end,
+        end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "head": "one2one"}))
+
+
+# ---- YOLO26 oriented boxes (NMS-free) -----------------------------------------------------------------------
+from .rotated import OBBTopKEnd2End  # noqa: E402
+
+
+def _obb26_end2end(model: Any, o: Dict[str, Any]) -> Any:
+    """--head one2one (default): the one-to-one branch and ultralytics' top-k; one2many: that branch + rotated NMS."""
+    if o["head"] == "one2many":
+        model.model[-1].end2end = False
+        return _obb_end2end(model, o)
+    return OBBTopKEnd2End(model, conf=o["conf"], max_det=o["max_det"],
+                          preprocess=Preprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None,
+                          runtime_thresholds=o["runtime_thresholds"], scale_to_orig=o["scale_to_orig"])
+
+
+register(ModelSpec(  # raw output [B, 4 + nc + 1, A] of the one-to-one branch
+    family="yolo26-obb", variants={f"yolo26{s}-obb": partial(yolo26_obb, s) for s in "nsmlx"},
+    config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images", stride=32,
+    end2end=_obb26_end2end,
+    end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "head": "one2one"}))

@@ -8,3 +8,21 @@ __all__ = [
     "DWConv", "DetectionModel", "PSABlock", "Proto", "Segment", "V5Detect", "parse_model", "yolo11", "yolo11_seg",
     "yolov5", "yolov8", "yolov8_seg",
 ]
+
+# oriented boxes
+from .obb import OBB, dist2rbox  # noqa: E402
+from .model import yolo11_obb, yolov8_obb  # noqa: E402
+
+__all__ += ["OBB", "dist2rbox", "yolo11_obb", "yolov8_obb"]
+
+# YOLO26 and YOLOv10 (NMS-free, one-to-one heads)
+from .model import yolo26, yolov10  # noqa: E402
+from .v10 import CIB, PSA, C2fCIB, RepVGGDW, SCDown, v10Detect  # noqa: E402
+
+__all__ += ["CIB", "PSA", "C2fCIB", "RepVGGDW", "SCDown", "v10Detect", "yolo26", "yolov10"]
+
+# YOLO26 oriented boxes
+from .obb import OBB26  # noqa: E402
+from .model import yolo26_obb  # noqa: E402
+
+__all__ += ["OBB26", "yolo26_obb"]

@@ -9,8 +9,10 @@ import trtnn.nn as nn
 from trtnn.errors import ConfigError, require_int
 from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
 from .graphs import YOLO11, YOLO11_SEG, YOLOV5, YOLOV8, YOLOV8_SEG
-
-SCALES = "nsmlx"
+from .v10 import PSA, SCDown, C2fCIB, v10Detect
+from .graphs import YOLO26, YOLOV10
+from .graphs import YOLO11_OBB, YOLO26_OBB, YOLOV8_OBB
+from .obb import OBB, OBB26
 
 
 def make_divisible(x, divisor):
@@ -22,15 +24,16 @@ def parse_model(d: Dict[str, Any], scale: str, nc: int, ch: int = 3) -> Tuple[nn
     """Build the layer list from a graph dict, as the originals' parse_model do."""
     depth, width, max_channels = d["scales"][scale]
     legacy = True  # Detect keeps the v8 classification branch unless the graph has C3k2 (YOLO11)
+    end2end, reg_max = d.get("end2end", False), d.get("reg_max", 16)  # YOLO26's one-to-one branch, DFL bins
     ch = [ch]
     layers, save, c2 = [], [], ch[-1]  # layers, savelist, ch out
     for i, (f, n, m, args) in enumerate(d["backbone"] + d["head"]):  # from, number, module, args
         args = [nc if a == "nc" else d["anchors"] if a == "anchors" else a for a in args]
         n = max(round(n * depth), 1) if n > 1 else n  # depth gain
-        if m in (Conv, C2f, C3k2, C3, SPPF, C2PSA):
+        if m in (Conv, C2f, C3k2, C3, SPPF, C2PSA, SCDown, C2fCIB, PSA):
             c1, c2 = ch[f], make_divisible(min(args[0], max_channels) * width, 8)
             args = [c1, c2, *args[1:]]
-            if m in (C2f, C3k2, C3, C2PSA):
+            if m in (C2f, C3k2, C3, C2PSA, C2fCIB):
                 args.insert(2, n)  # number of repeats
                 n = 1
             if m is C3k2:
@@ -40,9 +43,13 @@ def parse_model(d: Dict[str, Any], scale: str, nc: int, ch: int = 3) -> Tuple[nn
         elif m is Concat:
             c2 = sum(ch[x] for x in f)
         elif m is Detect:
-            args = [args[0], [ch[x] for x in f], legacy]
+            args = [args[0], [ch[x] for x in f], legacy, reg_max, end2end]
+        elif m is v10Detect:
+            args = [args[0], [ch[x] for x in f]]
         elif m is Segment:  # nc, nm, npr (the protos, scaled like a channel count)
             args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy]
+        elif m in (OBB, OBB26):  # nc, ne
+            args = [args[0], args[1], [ch[x] for x in f], legacy, reg_max, end2end]
         elif m is V5Detect:
             args = [*args, [ch[x] for x in f]]
         else:
@@ -62,8 +69,8 @@ class DetectionModel(trtnn.Module):
 
     def __init__(self, cfg: Dict[str, Any], scale: str = "n", nc: int = 80, ch: int = 3) -> None:
         super().__init__()
-        if scale not in SCALES:
-            raise ConfigError(f"scale must be one of n/s/m/l/x, got {scale!r}")
+        if scale not in cfg["scales"]:
+            raise ConfigError(f"scale must be one of {'/'.join(cfg['scales'])}, got {scale!r}")
         require_int(nc, "nc (number of classes)", f"{type(self).__name__}")
         require_int(ch, "ch (input channels)", f"{type(self).__name__}")
         self.model, self.save = parse_model(cfg, scale, nc, ch)
@@ -105,3 +112,35 @@ def yolo11_seg(scale: str = "n", nc: int = 80) -> DetectionModel:
 def yolov5(scale: str = "s", nc: int = 80) -> DetectionModel:
     """YOLOv5{scale} v7.0 detection model; output [B, N, 5 + nc] (cx, cy, w, h, obj, cls...)."""
     return DetectionModel(YOLOV5, scale, nc)
+
+
+# ---- oriented boxes ----------------------------------------------------------------------------------------------
+def yolov8_obb(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLOv8{scale}-obb: output [B, 4 + nc + 1, A] (cx, cy, w, h pixels, class scores, angle in radians)."""
+    return DetectionModel(YOLOV8_OBB, scale, nc)
+
+
+def yolo11_obb(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLO11{scale}-obb: output [B, 4 + nc + 1, A] (cx, cy, w, h pixels, class scores, angle in radians)."""
+    return DetectionModel(YOLO11_OBB, scale, nc)
+
+
+def yolo26(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLO26{scale} detection model (NMS-free): output [B, 4 + nc, A] of the one-to-one branch (x1y1x2y2 pixels,
+    class scores) for the top-k of trtnn.models.topk; `model.model[-1].end2end = False` selects the one-to-many
+    branch (xywh, for NMS)."""
+    return DetectionModel(YOLO26, scale, nc)
+
+
+def yolov10(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLOv10{scale} (n/s/m/b/l/x) detection model (NMS-free): outputs as yolo26's."""
+    if scale not in YOLOV10:
+        raise ConfigError(f"scale must be one of {'/'.join(YOLOV10)}, got {scale!r}")
+    return DetectionModel(YOLOV10[scale], scale, nc)
+
+
+def yolo26_obb(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLO26{scale}-obb (NMS-free): output [B, 4 + nc + 1, A] of the one-to-one branch (cx, cy, w, h pixels, class
+    scores, raw angle in radians) for the top-k of trtnn.models.rotated; `model.model[-1].end2end = False` selects
+    the one-to-many branch (for rotated NMS)."""
+    return DetectionModel(YOLO26_OBB, scale, nc)
