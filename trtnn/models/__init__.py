@@ -26,3 +26,8 @@ def get(name: str) -> Callable[..., Module]:
 
 __all__ = ["MODELS", "SPECS", "ModelSpec", "UNet", "centernet_dla34", "centernet_dlav0_34", "centernet_resnet",
            "from_checkpoint", "get", "register", "spec", "yolo11", "yolo11_seg", "yolov5", "yolov8", "yolov8_seg"]
+
+# YOLO26 and YOLOv10 (NMS-free; end to end through trtnn.models.topk)
+from .yolo import yolo26, yolov10  # noqa: E402
+
+__all__ += ["yolo26", "yolov10"]
