@@ -14,7 +14,8 @@ from ..quant.ranges import for_end2end
 from ..quant.selection import paths_for_end2end
 from .quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args
 
-E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk"}
+E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk",
+             "mask_resolution": "--mask-resolution"}
 E2E_SWITCHES = {"runtime_thresholds": "--runtime-thresholds", "preprocess": "--preprocess", "orig_size": "--orig-size"}
 
 
@@ -43,6 +44,9 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
                           "affine-warped) originals")
     e2e.add_argument("--pre-nms-topk", type=int, default=None,
                      help=f"yolo: candidates entering NMS, in [1, {MAX_PRE_NMS}] (default 1000)")
+    e2e.add_argument("--mask-resolution", choices=("input", "proto"), default=None,
+                     help="segmentation models: det_masks at the network input size (default) or at the prototypes' "
+                          "1/4 resolution (16x less memory)")
     p.set_defaults(func=run)
 
 
@@ -60,6 +64,9 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
                           f"yolov5m, centernet_dla34, ...), not {args.target!r}")
     if args.input:
         raise ConfigError("--end2end makes its inputs from --imgsz/--batch/--max-batch, not --input")
+    if args.mask_resolution is not None and "mask_resolution" not in spec.end2end_defaults:
+        raise ConfigError(f"--mask-resolution is for segmentation models (yolov8n-seg, yolo11s-seg, ...), not "
+                          f"{args.target!r}")
     refused = [flag for dest, flag in E2E_FLAGS.items() if getattr(args, dest) is not None
                and dest not in spec.end2end_defaults]
     if refused:

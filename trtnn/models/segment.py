@@ -22,7 +22,7 @@ them (their mask is all zero). Boxes are mapped to the original images with scal
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 
@@ -167,4 +167,16 @@ class SegmentEnd2End(End2End):
         return F.where(inside, crop_mask(masks, boxes), 0.0)
 
 
-__all__ = ["MASK_RESOLUTIONS", "SegmentEnd2End", "crop_mask", "mask_logits"]
+SEG_END2END_DEFAULTS = {"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "mask_resolution": "input"}
+
+
+def seg_end2end(model: Module, o: Dict[str, Any]) -> SegmentEnd2End:
+    """The registry's end-to-end wrapper of the -seg specs from the CLI's options (SEG_END2END_DEFAULTS + layout, bgr,
+    runtime_thresholds, scale_to_orig)."""
+    pre = Preprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None
+    return SegmentEnd2End(model, conf=o["conf"], iou=o["iou"], max_det=o["max_det"], preprocess=pre,
+                          runtime_thresholds=o["runtime_thresholds"], scale_to_orig=o["scale_to_orig"],
+                          pre_nms_topk=o["pre_nms_topk"], mask_resolution=o["mask_resolution"])
+
+
+__all__ = ["MASK_RESOLUTIONS", "SEG_END2END_DEFAULTS", "SegmentEnd2End", "crop_mask", "mask_logits", "seg_end2end"]
