@@ -88,6 +88,32 @@ def test_random_model_matches_reference(resolution):
     assert 0.1 < got["det_masks"].float().mean() < 0.9  # masks with both values
 
 
+def random_raw(b=2, a=300, nc=3, nm=8, hw=(64, 96), seed=0):
+    """Random raw outputs: boxes anywhere in (and past the borders of) an image of hw, scores in [0, 1), mask
+    coefficients and prototypes N(0, 1) (masks depend on both)."""
+    g = torch.Generator().manual_seed(seed)
+    h, w = hw
+    xy = torch.rand(b, 2, a, generator=g) * torch.tensor([w, h]).view(1, 2, 1)
+    wh = (torch.rand(b, 2, a, generator=g) * 0.6 + 0.05) * torch.tensor([w, h]).view(1, 2, 1)
+    pred = torch.cat([xy, wh, torch.rand(b, nc, a, generator=g), torch.randn(b, nm, a, generator=g)], 1)
+    return pred, torch.randn(b, nm, h // 4, w // 4, generator=g)
+
+
+@pytest.mark.parametrize("resolution,multi_label", [("input", False), ("proto", False), ("input", True)])
+def test_random_raw_outputs_match_reference(resolution, multi_label):
+    """300 random boxes, more candidates than max_det, boxes past the borders; predict's or val's (multi-label) NMS."""
+    pred, protos = random_raw()
+    e2e = SegmentEnd2End(ConstSeg(pred, protos), conf=0.5, iou=0.5, max_det=15, mask_resolution=resolution,
+                         multi_label=multi_label)
+    net = trtnn.define(e2e, e2e.inputs((64, 96), batch=2))
+    got = Executor(net.network)({"images": torch.zeros(2, 3, 64, 96)})
+    dets = sp.v8_seg_nms(pred, 8, 0.5, 0.5, 15, multi_label=multi_label)
+    assert all(len(d.scores) == 15 for d in dets)
+    check(got, dets, 15, lambda i, d: sp.process_mask(protos[i], d.coeffs, d.boxes, (64, 96),
+                                                       upsample=resolution == "input", values=True))
+    assert 0.02 < got["det_masks"].float().mean() < 0.5
+
+
 def crafted(nc=2, nm=4, mh=8, mw=8):
     """Raw outputs for a 32x32 input: box 0 overlaps the left/top border, box 1 the right/bottom one, box 2 is inside,
     box 3 duplicates box 2 (suppressed); prototypes with structure so masks have both values inside each box."""

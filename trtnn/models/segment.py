@@ -30,7 +30,7 @@ from .. import functional as F
 from ..errors import ConfigError
 from ..module import Module
 from ..tensor import Tensor
-from .detect import End2End, Preprocess, _arange, _f32, _row_mask, decode_v8
+from .detect import End2End, Preprocess, _arange, _f32, decode_v8
 
 MASK_RESOLUTIONS = ("input", "proto", "orig")
 
@@ -150,8 +150,7 @@ class SegmentEnd2End(End2End):
             masks = crop_mask(logits, boxes_in * ratios)
             if self.mask_resolution == "input":
                 masks = F.interpolate(masks, size=input_hw, mode="bilinear", align_corners=False)
-        rows = _row_mask(out["num_dets"], d).unsqueeze(2).unsqueeze(3)
-        out["det_masks"] = F.cast(F.gt(masks, 0.0) & rows, torch.uint8)
+        out["det_masks"] = F.cast(F.gt(masks, 0.0), torch.uint8)  # rows past num_dets: zero boxes crop all away
         return out
 
     def _orig_masks(self, logits: Tensor, boxes: Tensor, orig_size: Tensor) -> Tensor:
