@@ -137,33 +137,45 @@ class SegmentEnd2End(End2End):
         out = self.nms(boxes, scores, conf, iou, with_index=True)
         index = out.pop("det_index")
         d = self.nms.max_det
-        logits = mask_logits(protos, F.gather(_f32(coeffs), 1, F.expand(index.unsqueeze(2), (-1, d, nm))))
+        det_coeffs = F.gather(_f32(coeffs), 1, F.expand(index.unsqueeze(2), (-1, d, nm)))
         boxes_in = out["det_boxes"]  # in input pixels
         if self.scale_to_orig:
             self._boxes_to_orig(out, extra[-1], input_hw)
-        if self.mask_resolution == "orig":
-            masks = self._orig_masks(logits, out["det_boxes"], extra[-1])
-        else:
-            mh, mw = protos.shape[2:]
-            h, w = input_hw
-            ratios = F.constant(torch.tensor([mw / w, mh / h, mw / w, mh / h]).reshape(1, 1, 4), boxes_in, torch.float32)
-            masks = crop_mask(logits, boxes_in * ratios)
-            if self.mask_resolution == "input":
-                masks = F.interpolate(masks, size=input_hw, mode="bilinear", align_corners=False)
-        out["det_masks"] = F.cast(F.gt(masks, 0.0), torch.uint8)  # rows past num_dets: zero boxes crop all away
+        orig = (out["det_boxes"], extra[-1], self.orig_canvas) if self.mask_resolution == "orig" else None
+        out["det_masks"] = detection_masks(protos, det_coeffs, boxes_in, input_hw, self.mask_resolution, orig)
         return out
 
-    def _orig_masks(self, logits: Tensor, boxes: Tensor, orig_size: Tensor) -> Tensor:
-        """process_mask_native per image into the canvas: unpad, resize to orig_size, crop with original boxes."""
-        hc, wc = self.orig_canvas
-        top, left, rows, cols = _unpad_at_proto(orig_size, tuple(logits.shape[2:]))
-        size = F.cast(orig_size, torch.int32)
-        h0, w0 = size[:, 0:1], size[:, 1:2]
-        masks = _resize_axis(logits, 2, top, rows, h0, hc)
-        masks = _resize_axis(masks, 3, left, cols, w0, wc)
-        inside = F.lt(_arange(hc, masks, (1, 1, hc, 1)), _f32(h0).reshape(-1, 1, 1, 1)) & \
-            F.lt(_arange(wc, masks, (1, 1, 1, wc)), _f32(w0).reshape(-1, 1, 1, 1))
-        return F.where(inside, crop_mask(masks, boxes), 0.0)
+
+def detection_masks(protos: Tensor, coeffs: Tensor, boxes: Tensor, input_hw: Tuple[int, int], resolution: str = "input",
+                    orig: Optional[Tuple[Tensor, Tensor, Tuple[int, int]]] = None) -> Tensor:
+    """The masks of selected detections (by NMS here; any selector giving each detection's coefficients, e.g. a
+    top-k over a one-to-one head, can use it): protos [B, nm, mh, mw], coeffs [B, D, nm], xyxy boxes [B, D, 4] in
+    input pixels (zero rows give empty masks) -> uint8 [B, D, h, w] at `resolution` (see the module docstring);
+    'orig' needs orig = (boxes in original pixels [B, D, 4], orig_size [B, 2], canvas (Hc, Wc))."""
+    logits = mask_logits(protos, coeffs)
+    if resolution == "orig":
+        masks = _orig_masks(logits, *orig)
+    else:
+        mh, mw = protos.shape[2:]
+        h, w = input_hw
+        ratios = F.constant(torch.tensor([mw / w, mh / h, mw / w, mh / h]).reshape(1, 1, 4), boxes, torch.float32)
+        masks = crop_mask(logits, boxes * ratios)
+        if resolution == "input":
+            masks = F.interpolate(masks, size=input_hw, mode="bilinear", align_corners=False)
+    return F.cast(F.gt(masks, 0.0), torch.uint8)
+
+
+def _orig_masks(logits: Tensor, boxes: Tensor, orig_size: Tensor, canvas: Tuple[int, int]) -> Tensor:
+    """process_mask_native per image into the canvas: unpad, resize to orig_size, crop with original boxes."""
+    hc, wc = canvas
+    top, left, rows, cols = _unpad_at_proto(orig_size, tuple(logits.shape[2:]))
+    size = F.cast(orig_size, torch.int32)
+    h0, w0 = size[:, 0:1], size[:, 1:2]
+    masks = _resize_axis(logits, 2, top, rows, h0, hc)
+    masks = _resize_axis(masks, 3, left, cols, w0, wc)
+    inside = F.lt(_arange(hc, masks, (1, 1, hc, 1)), _f32(h0).reshape(-1, 1, 1, 1)) & \
+        F.lt(_arange(wc, masks, (1, 1, 1, wc)), _f32(w0).reshape(-1, 1, 1, 1))
+    return F.where(inside, crop_mask(masks, boxes), 0.0)
 
 
 SEG_END2END_DEFAULTS = {"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "mask_resolution": "input"}
@@ -178,4 +190,5 @@ def seg_end2end(model: Module, o: Dict[str, Any]) -> SegmentEnd2End:
                           pre_nms_topk=o["pre_nms_topk"], mask_resolution=o["mask_resolution"])
 
 
-__all__ = ["MASK_RESOLUTIONS", "SEG_END2END_DEFAULTS", "SegmentEnd2End", "crop_mask", "mask_logits", "seg_end2end"]
+__all__ = ["MASK_RESOLUTIONS", "SEG_END2END_DEFAULTS", "SegmentEnd2End", "crop_mask", "detection_masks", "mask_logits",
+           "seg_end2end"]
