@@ -48,7 +48,8 @@ def main() -> None:
     args = ap.parse_args()
     data = YoloImages(shapes_dataset(), "val", labels="labels_seg", limit=args.limit)
     rows = [evaluate(data, imgsz, args.batch, dtype) for dtype in args.dtypes for imgsz in args.imgsz]
-    report("eval_shapes_seg", f"YOLOv8n-seg (real ultralytics checkpoint) on {len(data)} shapes val images, CPU executor",
+    report("eval_shapes_seg",
+           f"YOLOv8n-seg (real ultralytics checkpoint) on {len(data)} shapes val images, CPU executor",
            ["dtype", "imgsz", "box mAP50-95", "vs ultralytics", "mask mAP50-95", "vs ultralytics", "box mAP50",
             "mask mAP50", "detections", "ms/image"], rows,
            notes="SegmentEnd2End (mask_resolution='proto'), conf 0.001, iou 0.7, multi-label NMS, max_det 300, "

@@ -1,5 +1,6 @@
 """trtnn.eval.segmentation (mask mAP as ultralytics 8.4's validator) and the real YOLOv8n-seg checkpoint's end-to-end
-masks on real validation images (skipped without ../shared). The 300-image figures: benchmarks/results/eval_shapes_seg.md.
+masks on real validation images (skipped without ../shared). The 300-image figures:
+benchmarks/results/eval_shapes_seg.md.
 """
 import os
 import subprocess

@@ -27,7 +27,8 @@ class SegDetections(NamedTuple):
     coeffs: torch.Tensor  # [n, nm]
 
 
-def v8_seg_nms(prediction, nm=32, conf_thres=0.25, iou_thres=0.7, max_det=300, multi_label=False) -> List[SegDetections]:
+def v8_seg_nms(prediction, nm=32, conf_thres=0.25, iou_thres=0.7, max_det=300,
+               multi_label=False) -> List[SegDetections]:
     nc = prediction.shape[1] - 4 - nm
     x_all = prediction.transpose(-1, -2).clone()
     x_all[..., :4] = xywh2xyxy(x_all[..., :4])

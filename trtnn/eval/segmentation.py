@@ -27,7 +27,8 @@ MASK_RATIO = 4
 
 
 def read_polygons(path: str) -> Tuple[np.ndarray, List[np.ndarray]]:
-    """A YOLO segmentation label file (class x1 y1 x2 y2 ..., normalized) -> classes [M] int, polygons [K, 2] float32."""
+    """A YOLO segmentation label file (class x1 y1 x2 y2 ..., normalized) -> classes [M] int, polygons [K, 2]
+    float32."""
     if not os.path.exists(path):
         return np.zeros(0, int), []
     classes, polygons = [], []

@@ -114,7 +114,8 @@ class SegmentEnd2End(End2End):
         if mask_resolution not in MASK_RESOLUTIONS:
             raise ConfigError(f"SegmentEnd2End mask_resolution must be one of {', '.join(MASK_RESOLUTIONS)}, got "
                               f"{mask_resolution!r}")
-        if (mask_resolution == "orig") != (orig_canvas is not None) or (mask_resolution == "orig" and not scale_to_orig):
+        orig = mask_resolution == "orig"
+        if orig != (orig_canvas is not None) or (orig and not scale_to_orig):
             raise ConfigError("SegmentEnd2End: mask_resolution='orig' needs scale_to_orig=True and orig_canvas=(H, W) "
                               f"(the largest original size), and orig_canvas only goes with it; got mask_resolution="
                               f"{mask_resolution!r}, scale_to_orig={scale_to_orig}, orig_canvas={orig_canvas!r}")
