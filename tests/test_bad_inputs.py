@@ -435,8 +435,6 @@ cli_case("cli segmentation weights for a detection name", ("build", "yolov8n", "
 cli_case("cli detection weights for a segmentation name", ("build", "yolov8n-seg", "--weights", "{tmp}/w.pt",
                                                            "--imgsz", "64", "-o", "{tmp}/y.plan"), "detection",
          "use yolov8n", setup=yolo_weights)
-cli_case("cli end2end for a segmentation model", ("build", "yolov8n-seg", "--random-weights", "--imgsz", "64",
-                                                  "--end2end", "-o", "{tmp}/y.plan"), "not implemented yet")
 def calib_npy(tmp: Path) -> None:
     np.save(tmp / "calib.npy", np.zeros((8, 3, 64, 64), np.float32))
 
@@ -635,6 +633,34 @@ cli_case("cli --max-det above TopK for the one-to-one head", ("build", "yolo26s"
          "--max-det 5000", "[1, 3840]")
 cli_case("cli --head unknown branch", ("build", "yolo26n", "--random-weights", "--imgsz", "64", "--end2end", "--head",
                                        "both", "-o", "{tmp}/y.plan"), "--head", "one2one", "one2many")
+# ---- segmentation end to end (SegmentEnd2End, --mask-resolution, mask mAP labels) ---------------------------------
+SEG = ("build", "yolov8n-seg", "--random-weights", "--imgsz", "64", "-o", "{tmp}/s.plan")
+cli_case("cli mask resolution for a detection model", Y + ("--end2end", "--mask-resolution", "proto"),
+         "--mask-resolution", "segmentation models", "yolov8n")
+cli_case("cli mask resolution without end2end", SEG + ("--mask-resolution", "proto"), "--mask-resolution",
+         "--end2end")
+cli_case("cli mask resolution unknown", SEG + ("--end2end", "--mask-resolution", "full"), "--mask-resolution", "full")
+
+
+def _seg_e2e(**kw: Any) -> Callable[[Path], Any]:
+    def run(tmp: Path) -> Any:
+        from trtnn.models.segment import SegmentEnd2End
+
+        return SegmentEnd2End(trtnn.models.yolov8_seg("n", nc=2), **kw)
+    return run
+
+
+case("segment end2end unknown mask resolution", E.ConfigError, "mask_resolution", "'full'")(
+    _seg_e2e(mask_resolution="full"))
+case("segment end2end orig masks without a canvas", E.ConfigError, "orig_canvas", "scale_to_orig")(
+    _seg_e2e(mask_resolution="orig", scale_to_orig=True))
+case("segment end2end bad canvas", E.ConfigError, "orig_canvas", "(64, -1)")(
+    _seg_e2e(mask_resolution="orig", scale_to_orig=True, orig_canvas=(64, -1)))
+case("segment labels with too few points", E.FileError, "bad.txt", "3 or more points",
+     setup=write_bytes("bad.txt", b"0 0.1 0.2 0.3 0.4\n"))(
+    lambda tmp: trtnn.eval.read_polygons(str(tmp / "bad.txt")))
+case("segment labels not numbers", E.FileError, "bad.txt", "numbers", setup=write_bytes("bad.txt", b"0 a b c d e f\n"))(
+    lambda tmp: trtnn.eval.read_polygons(str(tmp / "bad.txt")))
 
 
 # ---- the test ---------------------------------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from ..quant.ranges import for_end2end
 from ..quant.selection import paths_for_end2end
 from .quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args
 
-E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk", "head": "--head"}
+E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk", "head": "--head",
+             "mask_resolution": "--mask-resolution"}
 NMS_FLAGS = ("iou", "pre_nms_topk")  # meaningless for --head one2one (no NMS)
 E2E_SWITCHES = {"runtime_thresholds": "--runtime-thresholds", "preprocess": "--preprocess", "orig_size": "--orig-size"}
 
@@ -47,6 +48,9 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
     e2e.add_argument("--head", choices=("one2one", "one2many"), default=None,
                      help="yolo26 / yolov10 only: one2one (default) = the NMS-free branch and ultralytics' top-k "
                           "(its end2end output, no --iou/--pre-nms-topk); one2many = the other branch + NMS")
+    e2e.add_argument("--mask-resolution", choices=("input", "proto"), default=None,
+                     help="segmentation models: det_masks at the network input size (default) or at the prototypes' "
+                          "1/4 resolution (16x less memory)")
     p.set_defaults(func=run)
 
 
@@ -67,6 +71,9 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
     if args.head is not None and "head" not in spec.end2end_defaults:
         raise ConfigError(f"--head: {args.target!r} has a single detection head; --head picks one of the two heads of "
                           "the YOLO26 / YOLOv10 models (yolo26n, yolov10s, ...)")
+    if args.mask_resolution is not None and "mask_resolution" not in spec.end2end_defaults:
+        raise ConfigError(f"--mask-resolution is for segmentation models (yolov8n-seg, yolo11s-seg, ...), not "
+                          f"{args.target!r}")
     refused = [flag for dest, flag in E2E_FLAGS.items() if getattr(args, dest) is not None
                and dest not in spec.end2end_defaults]
     if refused:

@@ -71,11 +71,15 @@ class DetectionMetrics:
         """One image: predicted xyxy boxes [N, 4], scores [N], classes [N]; ground truth xyxy [M, 4], classes [M]."""
         boxes, gt_boxes = np.asarray(boxes).reshape(-1, 4), np.asarray(gt_boxes).reshape(-1, 4)
         classes, gt_classes = np.asarray(classes).reshape(-1), np.asarray(gt_classes).reshape(-1)
-        correct = match_predictions(classes, gt_classes, box_iou(gt_boxes, boxes))
-        self._tp.append(correct)
+        self.add(match_predictions(classes, gt_classes, box_iou(gt_boxes, boxes)), scores, classes, gt_classes)
+
+    def add(self, correct: np.ndarray, scores: np.ndarray, classes: np.ndarray, gt_classes: np.ndarray) -> None:
+        """One image, already matched: correct [N, n_thresholds] bool (see match_predictions), scores [N], classes [N],
+        ground-truth classes [M]."""
+        self._tp.append(np.asarray(correct, bool).reshape(-1, len(IOU_THRESHOLDS)))
         self._conf.append(np.asarray(scores, np.float64).reshape(-1))
-        self._cls.append(classes)
-        self._gt_cls.append(gt_classes)
+        self._cls.append(np.asarray(classes).reshape(-1))
+        self._gt_cls.append(np.asarray(gt_classes).reshape(-1))
 
     def per_class(self) -> Dict[int, np.ndarray]:
         """Class -> AP at each IoU threshold, for the classes with ground truth."""

@@ -130,7 +130,7 @@ class RotatedNMS(NMS):
                              f"{boxes.shape} and {scores.shape}")
         conf = _threshold(self.conf if conf is None else conf)
         iou = _threshold(self.iou if iou is None else iou)
-        boxes, best, classes = self._candidates(_f32(boxes), _f32(scores))
+        boxes, best, classes, _ = self._candidates(_f32(boxes), _f32(scores))
         b, n = best.shape
         k = min(n, self.pre_nms_topk)
         order = _stable_topk(best, k)

@@ -9,6 +9,7 @@ from .centernet import centernet_dla34, centernet_dlav0_34, centernet_resnet
 from .ctdet import CtdetEnd2End, ctdet_preprocess
 from .detect import End2End, Preprocess
 from .registry import ModelSpec, StateDict, numel, register
+from .segment import SEG_END2END_DEFAULTS, seg_end2end
 from .unet import UNet
 from .yolo import yolo11, yolo11_seg, yolov5, yolov8, yolov8_seg
 
@@ -60,11 +61,10 @@ for _family, _factory, _kind, _iou, _max_det in (("yolov8", yolov8, "v8", 0.7, 3
 
 
 for _family, _factory in (("yolov8", yolov8_seg), ("yolo11", yolo11_seg)):
-    register(ModelSpec(  # raw outputs (pred [B, 4 + nc + 32, A], protos); masks in the engine: not yet
+    register(ModelSpec(  # raw outputs (pred [B, 4 + nc + 32, A], protos); end to end: detections + masks
         family=f"{_family}-seg", variants={f"{_family}{s}-seg": partial(_factory, s) for s in "nsmlx"},
         config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images",
-        stride=32, end2end_note="segmentation models build their raw outputs (pred, protos); end-to-end mask "
-                                "decoding inside the engine is not implemented yet"))
+        stride=32, end2end=seg_end2end, end2end_defaults={**SEG_END2END_DEFAULTS}))
 
 
 # ---- UNet ---------------------------------------------------------------------------------------------------
