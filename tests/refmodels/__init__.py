@@ -3,7 +3,8 @@
 Written for trtnn's tests (no ultralytics / torchvision dependency):
 
 * :mod:`.unet` -- milesial/Pytorch-UNet ``UNet``.
-* :mod:`.yolo` -- ultralytics YOLOv8 / YOLO11 detection and segmentation, ultralytics/yolov5 v7.0 detection.
+* :mod:`.yolo` -- ultralytics YOLOv8 / YOLO11 detection and segmentation, YOLO26 / YOLOv10 detection (8.4),
+  ultralytics/yolov5 v7.0 detection.
 * :mod:`.centernet` -- xingyizhou/CenterNet ctdet models (msra_resnet, pose_dla_dcn with a pure-torch DCNv2,
   dlav0) and ``ctdet_decode``.
 * :mod:`.detect_postprocess` -- the originals' predict-time NMS and letterbox box mapping.

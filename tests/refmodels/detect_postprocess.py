@@ -12,6 +12,8 @@
   export output ``[B, 4 + nc, A]`` (single label per box: its best class, kept if > conf).
 * :func:`v5_non_max_suppression` -- yolov5 v7.0 ``utils/general.py non_max_suppression`` for
   ``[B, N, 5 + nc]``: obj > conf, score = obj * cls, best class per box, kept if score > conf.
+* :func:`end2end_detections` -- ultralytics' ``non_max_suppression`` on an end-to-end ``[B, k, 6]`` output
+  (YOLOv10 / YOLO26 ``Detect.postprocess``): no NMS, rows with score > conf.
 * :func:`letterbox_params`, :func:`scale_boxes`, :func:`clip_boxes` -- letterbox geometry and
   mapping boxes back to the original image (ultralytics ``ops.scale_boxes`` / yolov5 variant).
 

@@ -10,6 +10,9 @@ DetectionModel) and yolov5 models/{common,yolo}.py: same module names and nestin
 * v5:      ``[B, 3 * sum(H_i * W_i), 5 + nc]`` -- (cx, cy, w, h, obj, cls...), all post-sigmoid.
 * v8 / 11 -seg: ``([B, 4 + nc + 32, A], protos [B, 32, H / 4, W / 4])`` -- the detect output followed by each
   anchor's mask coefficients, and the mask prototypes (ultralytics' Segment head in export mode).
+* YOLO26 / YOLOv10 (ultralytics 8.4 ``yolo26``, ``yolov10``): ``[B, 4 + nc, A]`` of the one-to-one branch with
+  x1y1x2y2 boxes (``end2end``, the default), or of the one-to-many branch with xywh boxes (``head.end2end = False``);
+  ``head.postprocess(out.permute(0, 2, 1))`` is ultralytics' end-to-end top-k ``[B, max_det, 6]``.
 
 In train mode the Detect layer returns the raw per-level maps, as in the originals.
 """
@@ -134,7 +137,7 @@ class C3k2(C2f):
 
 class SPPF(nn.Module):
     """Spatial Pyramid Pooling - Fast: n chained MaxPool2d(k, 1, k//2), cat with the input; 8.4 adds n and a
-    shortcut (YOLO26) and builds cv1 without SiLU (act=False here); earlier releases' pickles keep cv1's SiLU."""
+    shortcut (YOLO26), whose cv1 has no SiLU (act=False here); pre-YOLO26 models keep it (ultralytics PR #26040)."""
 
     def __init__(self, c1, c2, k=5, n=3, shortcut=False, act=True):
         super().__init__()

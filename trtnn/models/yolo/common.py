@@ -129,8 +129,8 @@ class C3k2(C2f):
 
 class SPPF(trtnn.Module):
     """Spatial Pyramid Pooling - Fast (SPPF) layer for YOLOv5 by Glenn Jocher: n chained max pools, and with
-    shortcut (YOLO26) a residual. act=False drops cv1's SiLU: ultralytics 8.4 builds cv1 without it (YOLO26);
-    the v5/v8/v10/11 checkpoints, pickled by earlier releases, carry it."""
+    shortcut (YOLO26) a residual. act=False drops cv1's SiLU: YOLO26's cv1 has none, the earlier models' (v5, v8,
+    v10, 11) has it (ultralytics PR #26040 restored it for the pre-YOLO26 yaml rows)."""
 
     def __init__(self, c1, c2, k=5, n=3, shortcut=False, act=True):
         super().__init__()
