@@ -31,6 +31,7 @@ __all__ = ["MODELS", "SPECS", "ModelSpec", "UNet", "centernet_dla34", "centernet
 from .yolo import yolo11_obb, yolo26_obb, yolov8_obb  # noqa: E402
 
 __all__ += ["yolo11_obb", "yolo26_obb", "yolov8_obb"]
+
 # YOLO26 and YOLOv10 (NMS-free; end to end through trtnn.models.topk)
 from .yolo import yolo26, yolov10  # noqa: E402
 
