@@ -73,8 +73,9 @@ def main() -> None:
     rows = [measure(k, not args.no_build) for k in args.models.split(",")]
     headers = ["model", "codegen s", "lines / classes", "rel err vs torch", "trtnn layers", "ONNX layers",
                "export+parse s", "trtnn build s", "ONNX build s"]
-    notes = ("codegen s: trtnn.codegen.generate_code (trace + emit; it runs the model on the CPU twice: once "
-             "to record each module's inputs, once more inside the trace). rel err: generated code on the CPU executor vs "
+    notes = ("codegen s: trtnn.codegen.generate_code (one run of the model on the CPU records every "
+             "module's inputs and outputs, then each module is traced and emitted). The machine was shared and busy: "
+             "times are indicative. rel err: generated code on the CPU executor vs "
              "torch, fp32. Layers: network layers before the builder's fusions (trtnn: trtnn.define of the "
              "generated code; ONNX: torch.onnx.export (TorchScript exporter, opset 17) + OnnxParser). Build: "
              "build_serialized_network with the default builder config, TensorRT-RTX on the CPU.")

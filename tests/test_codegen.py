@@ -177,5 +177,5 @@ def test_module_list_loops_and_subclassed_torch_layers() -> None:
     assert "        stages = stem\n        for stage in self.stages:\n            stages = stage(stages)\n" in src
     assert "mean = stages.mean([-2, -1])" in src
     # a user subclass of nn.LayerNorm with its own forward is traced like any user module
-    assert "class LayerNorm2d(nn.Module):\n" in src and "def __init__(self, normalized_shape, eps):" in src
-    assert "F.layer_norm(permute, self.normalized_shape, weight=self.weight, bias=self.bias, eps=self.eps)" in src
+    assert "class LayerNorm2d(nn.Module):\n" in src and "self.weight = nn.Parameter((8,))" in src
+    assert "layer_norm = F.layer_norm(permute, (8,), weight=self.weight, bias=self.bias, eps=1e-06)" in src
