@@ -8,3 +8,9 @@ __all__ = [
     "DWConv", "DetectionModel", "PSABlock", "Proto", "Segment", "V5Detect", "parse_model", "yolo11", "yolo11_seg",
     "yolov5", "yolov8", "yolov8_seg",
 ]
+
+from .classify import Classify  # noqa: E402  (pose and classify)
+from .model import yolo11_cls, yolo11_pose, yolov8_cls, yolov8_pose  # noqa: E402
+from .pose import Pose  # noqa: E402
+
+__all__ += ["Classify", "Pose", "yolo11_cls", "yolo11_pose", "yolov8_cls", "yolov8_pose"]

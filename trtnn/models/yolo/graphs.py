@@ -7,6 +7,8 @@ import math
 
 import trtnn.nn as nn
 from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
+from .classify import Classify
+from .pose import Pose
 
 UP = (nn.Upsample, [None, 2, "nearest"])
 
@@ -128,4 +130,25 @@ YOLOV5 = {
         [-1, 3, C3, [1024, False]],  # 23 (P5/32-large)
         [[17, 20, 23], 1, V5Detect, ["nc", "anchors"]],  # Detect(P3, P4, P5)
     ],
+}
+
+
+# ---- pose and classify (ultralytics/cfg/models/{v8,11}/*-pose.yaml, *-cls.yaml) ----------------------------------
+def pose_graph(graph: dict, kpt_shape) -> dict:
+    """The -pose yaml of a detection graph: its Detect head replaced by Pose(nc, kpt_shape) on the same inputs."""
+    return with_head(graph, [graph["head"][-1][0], 1, Pose, ["nc", tuple(kpt_shape)]])
+
+
+YOLOV8_CLS = {
+    "scales": {  # [depth, width, max_channels]: no 768 / 512 channel caps, unlike yolov8.yaml
+        "n": [0.33, 0.25, 1024], "s": [0.33, 0.50, 1024], "m": [0.67, 0.75, 1024],
+        "l": [1.00, 1.00, 1024], "x": [1.00, 1.25, 1024],
+    },
+    "backbone": YOLOV8["backbone"][:9],  # up to the P5/32 C2f, no SPPF
+    "head": [[-1, 1, Classify, ["nc"]]],
+}
+YOLO11_CLS = {
+    "scales": YOLO11["scales"],
+    "backbone": YOLO11["backbone"][:9] + [[-1, 2, C2PSA, [1024]]],  # 9: C2PSA right after the P5 C3k2, no SPPF
+    "head": [[-1, 1, Classify, ["nc"]]],
 }

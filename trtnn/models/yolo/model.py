@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import trtnn
 import trtnn.nn as nn
 from trtnn.errors import ConfigError, require_int
 from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
 from .graphs import YOLO11, YOLO11_SEG, YOLOV5, YOLOV8, YOLOV8_SEG
+from .classify import Classify
+from .graphs import YOLO11_CLS, YOLOV8_CLS, pose_graph
+from .pose import Pose, check_kpt_shape
 
 SCALES = "nsmlx"
 
@@ -45,6 +48,11 @@ def parse_model(d: Dict[str, Any], scale: str, nc: int, ch: int = 3) -> Tuple[nn
             args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy]
         elif m is V5Detect:
             args = [*args, [ch[x] for x in f]]
+        elif m is Pose:  # nc, kpt_shape
+            args = [args[0], args[1], [ch[x] for x in f], legacy]
+        elif m is Classify:  # c1, number of classes (unscaled)
+            c2 = args[0]
+            args = [ch[f], c2, *args[1:]]
         else:
             c2 = ch[f]
         m_ = nn.Sequential(*(m(*args) for _ in range(n))) if n > 1 else m(*args)  # module
@@ -105,3 +113,24 @@ def yolo11_seg(scale: str = "n", nc: int = 80) -> DetectionModel:
 def yolov5(scale: str = "s", nc: int = 80) -> DetectionModel:
     """YOLOv5{scale} v7.0 detection model; output [B, N, 5 + nc] (cx, cy, w, h, obj, cls...)."""
     return DetectionModel(YOLOV5, scale, nc)
+
+
+# ---- pose and classify ------------------------------------------------------------------------------------------
+def yolov8_pose(scale: str = "n", nc: int = 1, kpt_shape: Sequence[int] = (17, 3)) -> DetectionModel:
+    """YOLOv8{scale}-pose: output [B, 4 + nc + K * D, A] (xywh, class scores, keypoints x, y[, visibility])."""
+    return DetectionModel(pose_graph(YOLOV8, check_kpt_shape(kpt_shape, "yolov8_pose")), scale, nc)
+
+
+def yolo11_pose(scale: str = "n", nc: int = 80, kpt_shape: Sequence[int] = (17, 3)) -> DetectionModel:
+    """YOLO11{scale}-pose: output [B, 4 + nc + K * D, A] (xywh, class scores, keypoints x, y[, visibility])."""
+    return DetectionModel(pose_graph(YOLO11, check_kpt_shape(kpt_shape, "yolo11_pose")), scale, nc)
+
+
+def yolov8_cls(scale: str = "n", nc: int = 1000) -> DetectionModel:
+    """YOLOv8{scale}-cls: output [B, nc] softmax class probabilities."""
+    return DetectionModel(YOLOV8_CLS, scale, nc)
+
+
+def yolo11_cls(scale: str = "n", nc: int = 1000) -> DetectionModel:
+    """YOLO11{scale}-cls: output [B, nc] softmax class probabilities."""
+    return DetectionModel(YOLO11_CLS, scale, nc)
