@@ -190,28 +190,31 @@ class NMS(Module):
         return (f"conf={self.conf}, iou={self.iou}, max_det={self.max_det}, pre_nms_topk={self.pre_nms_topk}"
                 + (", multi_label=True" if self.multi_label else ""))
 
-    def _candidates(self, boxes: Tensor, scores: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """(boxes [B, M, 4], scores [B, M], classes [B, M] float) of the candidate boxes or (box, class) pairs."""
+    def _candidates(self, boxes: Tensor, scores: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(boxes [B, M, 4], scores [B, M], classes [B, M] float, box index [B, M] float) of the candidate boxes or
+        (box, class) pairs."""
         _, n, c = scores.shape
         if self.multi_label:  # pair p = (box p // c, class p % c)
-            classes = F.expand_as(F.constant((torch.arange(n * c) % c).float().reshape(1, n * c), scores), scores
-                                  .reshape(-1, n * c))
-            return F.expand(boxes.unsqueeze(2), (-1, n, c, 4)).reshape(-1, n * c, 4), scores.reshape(-1, n * c), classes
+            pairs = scores.reshape(-1, n * c)
+            classes = F.expand_as(F.constant((torch.arange(n * c) % c).float().reshape(1, n * c), scores), pairs)
+            index = F.expand_as(F.constant((torch.arange(n * c) // c).float().reshape(1, n * c), scores), pairs)
+            return F.expand(boxes.unsqueeze(2), (-1, n, c, 4)).reshape(-1, n * c, 4), pairs, classes, index
         best = F.amax(scores, -1)
         first_max = F.where(F.eq(scores, best.unsqueeze(2)), _arange(c, scores, (1, 1, c)), float(c))
-        return boxes, best, F.amin(first_max, -1)
+        return boxes, best, F.amin(first_max, -1), F.expand_as(_arange(n, scores, (1, n)), best)
 
     def forward(self, boxes: Tensor, scores: Tensor, conf: Optional[Threshold] = None,
-                iou: Optional[Threshold] = None) -> Dict[str, Tensor]:
+                iou: Optional[Threshold] = None, with_index: bool = False) -> Dict[str, Tensor]:
+        """with_index=True adds det_index [B, max_det] int32: the box (row of `boxes`) each detection came from."""
         if boxes.ndim != 3 or boxes.shape[2] != 4 or scores.ndim != 3 or scores.shape[:2] != boxes.shape[:2]:
             raise ShapeError(f"NMS expects boxes [B, N, 4] and scores [B, N, C], got {boxes.shape} and {scores.shape}")
         conf = _threshold(self.conf if conf is None else conf)
         iou = _threshold(self.iou if iou is None else iou)
-        boxes, best, classes = self._candidates(_f32(boxes), _f32(scores))
+        boxes, best, classes, index = self._candidates(_f32(boxes), _f32(scores))
         b, n = best.shape
         k = min(n, self.pre_nms_topk)
         order = _stable_topk(best, k)
-        best, classes = F.gather(best, 1, order), F.gather(classes, 1, order)
+        best, classes, index = F.gather(best, 1, order), F.gather(classes, 1, order), F.gather(index, 1, order)
         boxes = F.gather(boxes, 1, F.expand(order.unsqueeze(2), (b, k, 4)))
         valid = F.cast(best > conf, torch.float16).unsqueeze(1)  # [B, 1, K]
         suppress = _suppression(boxes + classes.unsqueeze(2) * MAX_WH, classes, iou)
@@ -225,12 +228,15 @@ class NMS(Module):
         det_boxes = F.where(rows.unsqueeze(2), F.gather(boxes, 1, F.expand(first.unsqueeze(2), (b, m, 4))), 0.0)
         det_scores = F.where(rows, F.gather(best, 1, first), 0.0)
         det_classes = F.where(rows, F.gather(classes, 1, first), 0.0)
-        return {
+        out = {
             "num_dets": F.cast(num_dets, torch.int32),
             "det_boxes": F.pad(det_boxes, (0, 0, 0, pad)),
             "det_scores": F.pad(det_scores, (0, pad)),
             "det_classes": F.cast(F.pad(det_classes, (0, pad)), torch.int32),
         }
+        if with_index:
+            out["det_index"] = F.cast(F.pad(F.where(rows, F.gather(index, 1, first), 0.0), (0, pad)), torch.int32)
+        return out
 
 
 # ---- back to the original image --------------------------------------------------------------------------------
@@ -314,11 +320,22 @@ class End2End(Module):
             out[1:1] = [Input("conf_thres", (1,), "fp32", cast=False), Input("iou_thres", (1,), "fp32", cast=False)]
         return out
 
-    def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
+    def _thresholds(self, extra: Sequence[Tensor]) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+        """(conf, iou) inputs when runtime_thresholds (else None, None), after checking the count of extra inputs."""
         want = 2 * self.runtime_thresholds + self.scale_to_orig
         if len(extra) != want:
-            raise ShapeError(f"End2End takes images plus {want} extra input(s) (see End2End.inputs), got {len(extra)}")
-        conf, iou = extra[:2] if self.runtime_thresholds else (None, None)
+            raise ShapeError(f"{type(self).__name__} takes images plus {want} extra input(s) (see .inputs), got "
+                             f"{len(extra)}")
+        return tuple(extra[:2]) if self.runtime_thresholds else (None, None)
+
+    def _boxes_to_orig(self, out: Dict[str, Tensor], orig_size: Tensor, input_hw: Tuple[int, int]) -> None:
+        """det_boxes mapped back to the original images (rows past num_dets stay zero)."""
+        scaled = scale_boxes(out["det_boxes"], orig_size, input_hw, yolov5=self.kind == "v5")
+        rows = _row_mask(out["num_dets"], self.nms.max_det).unsqueeze(2)
+        out["det_boxes"] = F.where(rows, scaled, 0.0)
+
+    def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
+        conf, iou = self._thresholds(extra)
         x = images if self.preprocess is None else self.preprocess(images)
         raw = self.model(x)
         if self.kind == "v8":
@@ -327,7 +344,5 @@ class End2End(Module):
             boxes, scores = decode_v5(raw, self.nms.conf if conf is None else conf)
         out = self.nms(boxes, scores, conf, iou)
         if self.scale_to_orig:
-            scaled = scale_boxes(out["det_boxes"], extra[-1], tuple(x.shape[2:]), yolov5=self.kind == "v5")
-            rows = _row_mask(out["num_dets"], self.nms.max_det).unsqueeze(2)
-            out["det_boxes"] = F.where(rows, scaled, 0.0)
+            self._boxes_to_orig(out, extra[-1], tuple(x.shape[2:]))
         return out

@@ -116,3 +116,57 @@ register(ModelSpec(
     end2end=_ctdet_end2end, end2end_defaults={"conf": 0.3, "max_det": 100},
     end2end_note="--iou and --pre-nms-topk are for YOLO models: CenterNet keeps 3x3 heatmap peaks, no NMS",
     unused_keys=("base.fc.weight", "base.fc.bias")))  # DLA's ImageNet classifier, saved by CenterNet's training
+
+
+# ---- YOLO pose and classify ---------------------------------------------------------------------------------------
+from .classify_e2e import ClassifyEnd2End, ClassifyPreprocess  # noqa: E402
+from .pose_e2e import PoseEnd2End  # noqa: E402
+from ..errors import ConfigError  # noqa: E402
+from .yolo import yolo11_cls, yolo11_pose, yolov8_cls, yolov8_pose  # noqa: E402
+
+
+def _pose_config(state: StateDict) -> Dict[str, Any]:
+    """nc as detection; kpt_shape (K, D) from the keypoint branch's outputs K * D: D = 3 (x, y, visibility) when
+    they divide by 3, else 2 (give kpt_shape explicitly for a (K, 2) model whose 2K divides by 3)."""
+    key = _first(state, r"model\.\d+\.cv4\.0\.2\.bias")
+    out = _yolov8_config(state)
+    if key:
+        nk = numel(state, key)
+        out["kpt_shape"] = (nk // 3, 3) if nk % 3 == 0 else (nk // 2, 2)
+    return out
+
+
+def _cls_config(state: StateDict) -> Dict[str, Any]:
+    """nc = rows of the Classify head's Linear (its bias)."""
+    key = _first(state, r"model\.\d+\.linear\.bias")
+    return {"nc": numel(state, key)} if key else {}
+
+
+def _pose_end2end(model: Any, o: Dict[str, Any]) -> PoseEnd2End:
+    pre = Preprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None
+    return PoseEnd2End(model, model.model[-1].kpt_shape, conf=o["conf"], iou=o["iou"], max_det=o["max_det"],
+                       preprocess=pre, runtime_thresholds=o["runtime_thresholds"],
+                       scale_to_orig=o["scale_to_orig"], pre_nms_topk=o["pre_nms_topk"])
+
+
+def _cls_end2end(model: Any, o: Dict[str, Any]) -> ClassifyEnd2End:
+    if o["runtime_thresholds"] or o["scale_to_orig"]:
+        raise ConfigError("--runtime-thresholds and --orig-size are for detection engines: a classification engine "
+                          "has no thresholds and no boxes to map back")
+    return ClassifyEnd2End(model, ClassifyPreprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None)
+
+
+for _family, _factory in (("yolov8", yolov8_pose), ("yolo11", yolo11_pose)):
+    register(ModelSpec(
+        family=f"{_family}-pose", variants={f"{_family}{s}-pose": partial(_factory, s) for s in "nsmlx"},
+        config_from_state_dict=_pose_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images",
+        stride=32, end2end=_pose_end2end,
+        end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000}))
+
+for _family, _factory in (("yolov8", yolov8_cls), ("yolo11", yolo11_cls)):
+    register(ModelSpec(
+        family=f"{_family}-cls", variants={f"{_family}{s}-cls": partial(_factory, s) for s in "nsmlx"},
+        config_from_state_dict=_cls_config, with_classes=_with_nc, imgsz=(224, 224), input_name="images",
+        stride=32, end2end=_cls_end2end,
+        end2end_note="classification engines output all class probabilities and the top 5: no --conf, --iou, "
+                     "--max-det, --pre-nms-topk or --orig-size"))
