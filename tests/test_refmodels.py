@@ -115,13 +115,19 @@ def test_unet_odd_size(bilinear):
 
 
 def _raw_head_maps(model, x):
-    """Run the model with only the Detect layer in training mode (BNs stay in eval) -> raw maps."""
+    """Run the model with only the Detect layer in training mode (BNs stay in eval) -> raw maps per level, [B, 4 *
+    reg_max + nc, h, w] (8.4's Detect trains on a dict of level-concatenated boxes and scores; v5 on the maps)."""
     det = model.model[-1]
     det.training = True
     try:
-        return model(x)
+        preds = model(x)
     finally:
         det.training = False
+    if isinstance(preds, list):
+        return preds
+    raw = torch.cat((preds["boxes"], preds["scores"]), 1)
+    sizes = [f.shape[2:] for f in preds["feats"]]
+    return [r.reshape(*r.shape[:2], *hw) for r, hw in zip(raw.split([h * w for h, w in sizes], 2), sizes)]
 
 
 @pytest.mark.parametrize("fn", [yolov8, yolo11])

@@ -46,11 +46,14 @@ class Module:
                                   f"{type(self).__name__} (torch.Tensor, numpy array or None expected)")
             self._buffers[name] = None if value is None else torch.as_tensor(value)
             return
+        target = self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module) \
+            else None
         for d in (self._parameters, self._buffers, self._modules):
-            d.pop(name, None)
-        if isinstance(value, (Parameter, Module)):
+            if d is not target:  # as torch: a reassigned parameter or submodule keeps its place in the state_dict
+                d.pop(name, None)
+        if target is not None:
             self.__dict__.pop(name, None)  # a plain attribute of that name would shadow it (torch drops it too)
-            (self._parameters if isinstance(value, Parameter) else self._modules)[name] = value
+            target[name] = value
         else:
             object.__setattr__(self, name, value)
 

@@ -25,14 +25,14 @@ from .centernet import (
     deform_conv2d_ref,
 )
 from .unet import UNet, unet
-from .yolo import randomize_bn, yolo11, yolo11_seg, yolov5, yolov8, yolov8_seg
+from .yolo import randomize_bn, yolo11, yolo11_seg, yolo26, yolov5, yolov8, yolov8_seg, yolov10
 
 __all__ = [
-    "UNet", "unet", "yolov8", "yolo11", "yolov5", "yolov8_seg", "yolo11_seg", "randomize_bn",
+    "UNet", "unet", "yolov8", "yolo11", "yolov5", "yolov8_seg", "yolo11_seg", "yolo26", "yolov10", "randomize_bn",
     "PoseResNet", "DLASeg", "DLASegV0", "DCN", "deform_conv2d_ref",
     "centernet_resnet", "centernet_dla34_dcn", "centernet_dlav0_34", "ctdet_decode", "ctdet_detect",
 ]
 
-from .yolo import yolo11_cls, yolo11_pose, yolov8_cls, yolov8_pose  # noqa: E402  (pose and classify)
+from .yolo import yolo11_cls, yolo11_pose, yolo26_cls, yolo26_pose, yolov8_cls, yolov8_pose  # noqa: E402
 
-__all__ += ["yolov8_pose", "yolo11_pose", "yolov8_cls", "yolo11_cls"]
+__all__ += ["yolov8_pose", "yolo11_pose", "yolo26_pose", "yolov8_cls", "yolo11_cls", "yolo26_cls"]

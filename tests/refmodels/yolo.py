@@ -14,6 +14,7 @@ DetectionModel) and yolov5 models/{common,yolo}.py: same module names and nestin
 In train mode the Detect layer returns the raw per-level maps, as in the originals.
 """
 
+import copy
 import math
 
 import torch
@@ -121,27 +122,34 @@ class C2f(nn.Module):
 class C3k2(C2f):
     """YOLO11 C2f variant: m holds C3k (c3k=True) or plain Bottleneck (e=0.5, 3x3/3x3) blocks."""
 
-    def __init__(self, c1, c2, n=1, c3k=False, e=0.5, g=1, shortcut=True):
+    def __init__(self, c1, c2, n=1, c3k=False, e=0.5, attn=False, g=1, shortcut=True):
         super().__init__(c1, c2, n, shortcut, g, e)
         self.m = nn.ModuleList(
-            C3k(self.c, self.c, 2, shortcut, g) if c3k else Bottleneck(self.c, self.c, shortcut, g) for _ in range(n)
+            nn.Sequential(Bottleneck(self.c, self.c, shortcut, g),
+                          PSABlock(self.c, attn_ratio=0.5, num_heads=max(self.c // 64, 1)))  # YOLO26 (8.4)
+            if attn else C3k(self.c, self.c, 2, shortcut, g) if c3k else Bottleneck(self.c, self.c, shortcut, g)
+            for _ in range(n)
         )
 
 
 class SPPF(nn.Module):
-    """Spatial Pyramid Pooling - Fast: three chained MaxPool2d(k, 1, k//2), cat with the input."""
+    """Spatial Pyramid Pooling - Fast: n chained MaxPool2d(k, 1, k//2), cat with the input; 8.4 adds n and a
+    shortcut (YOLO26) and builds cv1 without SiLU (act=False here); earlier releases' pickles keep cv1's SiLU."""
 
-    def __init__(self, c1, c2, k=5):
+    def __init__(self, c1, c2, k=5, n=3, shortcut=False, act=True):
         super().__init__()
         c_ = c1 // 2
-        self.cv1 = Conv(c1, c_, 1, 1)
-        self.cv2 = Conv(c_ * 4, c2, 1, 1)
+        self.cv1 = Conv(c1, c_, 1, 1, act=act)
+        self.cv2 = Conv(c_ * (n + 1), c2, 1, 1)
         self.m = nn.MaxPool2d(kernel_size=k, stride=1, padding=k // 2)
+        self.n = n
+        self.add = shortcut and c1 == c2
 
     def forward(self, x):
         y = [self.cv1(x)]
-        y.extend(self.m(y[-1]) for _ in range(3))
-        return self.cv2(torch.cat(y, 1))
+        y.extend(self.m(y[-1]) for _ in range(self.n))
+        y = self.cv2(torch.cat(y, 1))
+        return y + x if self.add else y
 
 
 class Attention(nn.Module):
@@ -250,14 +258,29 @@ def dist2bbox(distance, anchor_points, xywh=True, dim=-1):
     return torch.cat((x1y1, x2y2), dim)
 
 
-class Detect(nn.Module):
-    """ultralytics anchor-free Detect head (v8: legacy=True; YOLO11: legacy=False, depthwise cls branch)."""
+def topk_stable(x, k):
+    """torch.topk(x, k) (last dim, sorted) with equal values ordered by index: torch leaves their order unspecified."""
+    values, indices = x.sort(dim=-1, descending=True, stable=True)
+    return values[..., :k], indices[..., :k]
 
-    def __init__(self, nc=80, ch=(), legacy=True):
+
+class Detect(nn.Module):
+    """ultralytics 8.4 anchor-free Detect head (v8: legacy=True; YOLO11 / YOLO26: legacy=False, depthwise cls branch).
+
+    reg_max 1 (YOLO26): no DFL. end2end: a one-to-one branch (one2one_cv2 / one2one_cv3, deep copies of cv2 / cv3)
+    that inference uses, decoding x1y1x2y2 boxes; ultralytics then applies ``postprocess`` (top-k, [B, max_det, 6]).
+    Here eval mode returns the decoded [B, 4 + nc, A] (the input of ``postprocess``); call ``postprocess`` on its
+    permute(0, 2, 1) for the end-to-end output.
+    """
+
+    max_det = 300
+    agnostic_nms = False
+
+    def __init__(self, nc=80, ch=(), legacy=True, reg_max=16, end2end=False):
         super().__init__()
         self.nc = nc
         self.nl = len(ch)
-        self.reg_max = 16
+        self.reg_max = reg_max
         self.no = nc + self.reg_max * 4
         self.stride = torch.tensor([8.0, 16.0, 32.0])  # the original computes these with a 256x256 dry run
         self.legacy = legacy
@@ -277,22 +300,63 @@ class Detect(nn.Module):
                 for x in ch
             )
         )
-        self.dfl = DFL(self.reg_max)
+        self.dfl = DFL(self.reg_max) if self.reg_max > 1 else nn.Identity()
+        if end2end:
+            self.one2one_cv2 = copy.deepcopy(self.cv2)
+            self.one2one_cv3 = copy.deepcopy(self.cv3)
+
+    @property
+    def one2many(self):
+        return dict(box_head=self.cv2, cls_head=self.cv3)
+
+    @property
+    def one2one(self):
+        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3)
+
+    @property
+    def end2end(self):
+        return getattr(self, "_end2end", True) and hasattr(self, "one2one_cv2")
+
+    @end2end.setter
+    def end2end(self, value):
+        self._end2end = value
+
+    def forward_head(self, x, box_head, cls_head):
+        bs = x[0].shape[0]
+        boxes = torch.cat([box_head[i](x[i]).view(bs, 4 * self.reg_max, -1) for i in range(self.nl)], dim=-1)
+        scores = torch.cat([cls_head[i](x[i]).view(bs, self.nc, -1) for i in range(self.nl)], dim=-1)
+        return dict(boxes=boxes, scores=scores, feats=x)
 
     def forward(self, x):
-        for i in range(self.nl):
-            x[i] = torch.cat((self.cv2[i](x[i]), self.cv3[i](x[i])), 1)
+        preds = self.forward_head(x, **self.one2many)
+        if self.end2end:
+            preds = {"one2many": preds, "one2one": self.forward_head([xi.detach() for xi in x], **self.one2one)}
         if self.training:
-            return x
-        return self._inference(x)
+            return preds
+        return self._inference(preds["one2one"] if self.end2end else preds)
 
     def _inference(self, x):
-        shape = x[0].shape  # BCHW
-        x_cat = torch.cat([xi.view(shape[0], self.no, -1) for xi in x], 2)  # [B, no, A], levels P3, P4, P5
-        anchors, strides = (t.transpose(0, 1) for t in make_anchors(x, self.stride, 0.5))
-        box, cls = x_cat.split((self.reg_max * 4, self.nc), 1)
-        dbox = dist2bbox(self.dfl(box), anchors.unsqueeze(0), xywh=True, dim=1) * strides
-        return torch.cat((dbox, cls.sigmoid()), 1)
+        anchors, strides = (t.transpose(0, 1) for t in make_anchors(x["feats"], self.stride, 0.5))
+        dbox = dist2bbox(self.dfl(x["boxes"]), anchors.unsqueeze(0), xywh=not self.end2end, dim=1) * strides
+        return torch.cat((dbox, x["scores"].sigmoid()), 1)
+
+    def postprocess(self, preds):
+        """[B, A, 4 + nc] (x1y1x2y2, scores) -> [B, min(max_det, A), 6] (x1, y1, x2, y2, score, class)."""
+        boxes, scores = preds.split([4, self.nc], dim=-1)
+        scores, conf, idx = self.get_topk_index(scores, self.max_det)
+        boxes = boxes.gather(dim=1, index=idx.repeat(1, 1, 4))
+        return torch.cat([boxes, scores, conf], dim=-1)
+
+    def get_topk_index(self, scores, max_det):
+        """ultralytics' two-stage top-k: the k anchors of highest best-class score, then the k best (anchor, class)
+        pairs among them (k = min(max_det, A)); ties by index (``topk_stable``)."""
+        batch_size, anchors, nc = scores.shape
+        k = min(max_det, anchors)
+        ori_index = topk_stable(scores.max(dim=-1)[0], k)[1].unsqueeze(-1)
+        scores = scores.gather(dim=1, index=ori_index.repeat(1, 1, nc))
+        scores, index = topk_stable(scores.flatten(1), k)
+        idx = ori_index[torch.arange(batch_size)[..., None], index // nc]  # original index
+        return scores[..., None], (index % nc)[..., None].float(), idx
 
 
 class Proto(nn.Module):
@@ -327,6 +391,95 @@ class Segment(Detect):
         if self.training:
             return x, mc, p
         return torch.cat([x, mc], 1), p
+
+
+class SCDown(nn.Module):
+    """YOLOv10 (block.py): 1x1 Conv to c2, then a depthwise k x k Conv of stride s without activation."""
+
+    def __init__(self, c1, c2, k, s):
+        super().__init__()
+        self.cv1 = Conv(c1, c2, 1, 1)
+        self.cv2 = Conv(c2, c2, k=k, s=s, g=c2, act=False)
+
+    def forward(self, x):
+        return self.cv2(self.cv1(x))
+
+
+class RepVGGDW(nn.Module):
+    """YOLOv10 (block.py): SiLU(depthwise 7x7 Conv + depthwise 3x3 Conv), both without activation."""
+
+    def __init__(self, ed):
+        super().__init__()
+        self.conv = Conv(ed, ed, 7, 1, 3, g=ed, act=False)
+        self.conv1 = Conv(ed, ed, 3, 1, 1, g=ed, act=False)
+        self.dim = ed
+        self.act = nn.SiLU()
+
+    def forward(self, x):
+        return self.act(self.conv(x) + self.conv1(x))
+
+
+class CIB(nn.Module):
+    """YOLOv10 compact inverted block (block.py); residual when shortcut and c1 == c2."""
+
+    def __init__(self, c1, c2, shortcut=True, e=0.5, lk=False):
+        super().__init__()
+        c_ = int(c2 * e)
+        self.cv1 = nn.Sequential(
+            Conv(c1, c1, 3, g=c1),
+            Conv(c1, 2 * c_, 1),
+            RepVGGDW(2 * c_) if lk else Conv(2 * c_, 2 * c_, 3, g=2 * c_),
+            Conv(2 * c_, c2, 1),
+            Conv(c2, c2, 3, g=c2),
+        )
+        self.add = shortcut and c1 == c2
+
+    def forward(self, x):
+        return x + self.cv1(x) if self.add else self.cv1(x)
+
+
+class C2fCIB(C2f):
+    """YOLOv10 C2f with CIB blocks (block.py)."""
+
+    def __init__(self, c1, c2, n=1, shortcut=False, lk=False, g=1, e=0.5):
+        super().__init__(c1, c2, n, shortcut, g, e)
+        self.m = nn.ModuleList(CIB(self.c, self.c, shortcut, e=1.0, lk=lk) for _ in range(n))
+
+
+class PSA(nn.Module):
+    """YOLOv10 partial self-attention (block.py)."""
+
+    def __init__(self, c1, c2, e=0.5):
+        super().__init__()
+        assert c1 == c2
+        self.c = int(c1 * e)
+        self.cv1 = Conv(c1, 2 * self.c, 1, 1)
+        self.cv2 = Conv(2 * self.c, c1, 1)
+        self.attn = Attention(self.c, attn_ratio=0.5, num_heads=self.c // 64)
+        self.ffn = nn.Sequential(Conv(self.c, self.c * 2, 1), Conv(self.c * 2, self.c, 1, act=False))
+
+    def forward(self, x):
+        a, b = self.cv1(x).split((self.c, self.c), dim=1)
+        b = b + self.attn(b)
+        b = b + self.ffn(b)
+        return self.cv2(torch.cat((a, b), 1))
+
+
+class v10Detect(Detect):  # noqa: N801
+    """YOLOv10 head (head.py): Detect with end2end and a light depthwise cls branch (also in one2one_cv3)."""
+
+    def __init__(self, nc=80, ch=()):
+        super().__init__(nc, ch, end2end=True)
+        c3 = max(ch[0], min(self.nc, 100))
+        self.cv3 = nn.ModuleList(
+            nn.Sequential(
+                nn.Sequential(Conv(x, x, 3, g=x), Conv(x, c3, 1)),
+                nn.Sequential(Conv(c3, c3, 3, g=c3), Conv(c3, c3, 1)),
+                nn.Conv2d(c3, self.nc, 1),
+            )
+            for x in ch
+        )
+        self.one2one_cv3 = copy.deepcopy(self.cv3)
 
 
 class V5Detect(nn.Module):
@@ -495,15 +648,16 @@ def parse_model(d, scale, nc, ch=3):
     """Build the layer list from a config dict, as ultralytics' / yolov5's parse_model do."""
     depth, width, max_channels = d["scales"][scale]
     legacy = True  # Detect keeps the v8 cls branch unless a C3k2 was seen (YOLO11)
+    end2end, reg_max = d.get("end2end", False), d.get("reg_max", 16)  # 8.4 yaml keys (YOLO26)
     ch = [ch]
     layers, save, c2 = [], [], ch[-1]
     for i, (f, n, m, args) in enumerate(d["backbone"] + d["head"]):
         args = [nc if a == "nc" else d["anchors"] if a == "anchors" else a for a in args]
         n = max(round(n * depth), 1) if n > 1 else n  # depth gain
-        if m in (Conv, C2f, C3k2, C3, SPPF, C2PSA):
+        if m in (Conv, C2f, C3k2, C3, SPPF, C2PSA, SCDown, C2fCIB, PSA):
             c1, c2 = ch[f], make_divisible(min(args[0], max_channels) * width, 8)
             args = [c1, c2, *args[1:]]
-            if m in (C2f, C3k2, C3, C2PSA):
+            if m in (C2f, C3k2, C3, C2PSA, C2fCIB):
                 args.insert(2, n)  # number of repeats
                 n = 1
             if m is C3k2:
@@ -513,13 +667,15 @@ def parse_model(d, scale, nc, ch=3):
         elif m is Concat:
             c2 = sum(ch[x] for x in f)
         elif m is Detect:
-            args = [args[0], [ch[x] for x in f], legacy]
+            args = [args[0], [ch[x] for x in f], legacy, reg_max, end2end]
+        elif m is v10Detect:
+            args = [args[0], [ch[x] for x in f]]
         elif m is Segment:  # nc, nm, npr: the protos scale like channels
             args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy]
         elif m is V5Detect:
             args = [*args, [ch[x] for x in f]]
-        elif m is Pose:  # nc, kpt_shape
-            args = [args[0], args[1], [ch[x] for x in f], legacy]
+        elif m in (Pose, Pose26):  # nc, kpt_shape
+            args = [args[0], args[1], [ch[x] for x in f], legacy, reg_max, end2end]
         elif m is Classify:  # c1, nc: the class count is not scaled
             c2 = args[0]
             args = [ch[f], c2, *args[1:]]
@@ -621,29 +777,146 @@ def randomize_bn(model, seed=0):
 
 
 # ----------------------------------------------------------------------------------------------
+# ultralytics 8.4: YOLO26 (cfg/models/26/yolo26.yaml) and YOLOv10 (cfg/models/v10/yolov10{n,s,m,b,l,x}.yaml)
+# ----------------------------------------------------------------------------------------------
+
+YOLO26 = {
+    "end2end": True,
+    "reg_max": 1,
+    "scales": {
+        "n": [0.50, 0.25, 1024], "s": [0.50, 0.50, 1024], "m": [0.50, 1.00, 512],
+        "l": [1.00, 1.00, 512], "x": [1.00, 1.50, 512],
+    },
+    "backbone": [
+        [-1, 1, Conv, [64, 3, 2]],  # 0-P1/2
+        [-1, 1, Conv, [128, 3, 2]],  # 1-P2/4
+        [-1, 2, C3k2, [256, False, 0.25]],
+        [-1, 1, Conv, [256, 3, 2]],  # 3-P3/8
+        [-1, 2, C3k2, [512, False, 0.25]],
+        [-1, 1, Conv, [512, 3, 2]],  # 5-P4/16
+        [-1, 2, C3k2, [512, True]],
+        [-1, 1, Conv, [1024, 3, 2]],  # 7-P5/32
+        [-1, 2, C3k2, [1024, True]],
+        [-1, 1, SPPF, [1024, 5, 3, True, False]],  # 9: yaml [1024, 5, 3, True]; False = 8.4's cv1 without SiLU
+        [-1, 2, C2PSA, [1024]],  # 10
+    ],
+    "head": [
+        [-1, 1, *UP],
+        [[-1, 6], 1, Concat, [1]],
+        [-1, 2, C3k2, [512, True]],  # 13
+        [-1, 1, *UP],
+        [[-1, 4], 1, Concat, [1]],
+        [-1, 2, C3k2, [256, True]],  # 16 (P3/8-small)
+        [-1, 1, Conv, [256, 3, 2]],
+        [[-1, 13], 1, Concat, [1]],
+        [-1, 2, C3k2, [512, True]],  # 19 (P4/16-medium)
+        [-1, 1, Conv, [512, 3, 2]],
+        [[-1, 10], 1, Concat, [1]],
+        [-1, 1, C3k2, [1024, True, 0.5, True]],  # 22 (P5/32-large)
+        [[16, 19, 22], 1, Detect, ["nc"]],
+    ],
+}
+
+YOLOV10N = {  # yolov10n.yaml
+    "scales": {"n": [0.33, 0.25, 1024]},
+    "backbone": [
+        [-1, 1, Conv, [64, 3, 2]],  # 0-P1/2
+        [-1, 1, Conv, [128, 3, 2]],  # 1-P2/4
+        [-1, 3, C2f, [128, True]],
+        [-1, 1, Conv, [256, 3, 2]],  # 3-P3/8
+        [-1, 6, C2f, [256, True]],
+        [-1, 1, SCDown, [512, 3, 2]],  # 5-P4/16
+        [-1, 6, C2f, [512, True]],
+        [-1, 1, SCDown, [1024, 3, 2]],  # 7-P5/32
+        [-1, 3, C2f, [1024, True]],
+        [-1, 1, SPPF, [1024, 5]],  # 9
+        [-1, 1, PSA, [1024]],  # 10
+    ],
+    "head": [
+        [-1, 1, *UP],
+        [[-1, 6], 1, Concat, [1]],
+        [-1, 3, C2f, [512]],  # 13
+        [-1, 1, *UP],
+        [[-1, 4], 1, Concat, [1]],
+        [-1, 3, C2f, [256]],  # 16 (P3/8-small)
+        [-1, 1, Conv, [256, 3, 2]],
+        [[-1, 13], 1, Concat, [1]],
+        [-1, 3, C2f, [512]],  # 19 (P4/16-medium)
+        [-1, 1, SCDown, [512, 3, 2]],
+        [[-1, 10], 1, Concat, [1]],
+        [-1, 3, C2fCIB, [1024, True, True]],  # 22 (P5/32-large)
+        [[16, 19, 22], 1, v10Detect, ["nc"]],
+    ],
+}
+
+
+def _v10(scale, gains, rows):
+    """yolov10{scale}.yaml = yolov10n.yaml with its own scale and the layers in `rows` ({index: (module, args)})."""
+    layers = YOLOV10N["backbone"] + YOLOV10N["head"]
+    layers = [[f, n, *rows[i]] if i in rows else [f, n, m, a] for i, (f, n, m, a) in enumerate(layers)]
+    return {"scales": {scale: gains}, "backbone": layers[:11], "head": layers[11:]}
+
+
+_CIB512, _CIB1024 = (C2fCIB, [512, True]), (C2fCIB, [1024, True])
+YOLOV10 = {
+    "n": YOLOV10N,
+    "s": _v10("s", [0.33, 0.50, 1024], {8: (C2fCIB, [1024, True, True])}),
+    "m": _v10("m", [0.67, 0.75, 768], {8: _CIB1024, 19: _CIB512, 22: _CIB1024}),
+    "b": _v10("b", [0.67, 1.00, 512], {8: _CIB1024, 13: _CIB512, 19: _CIB512, 22: _CIB1024}),
+    "l": _v10("l", [1.00, 1.00, 512], {8: _CIB1024, 13: _CIB512, 19: _CIB512, 22: _CIB1024}),
+    "x": _v10("x", [1.00, 1.25, 512], {6: _CIB512, 8: _CIB1024, 13: _CIB512, 19: _CIB512, 22: _CIB1024}),
+}
+
+
+def yolo26(scale="n", nc=80):
+    """Eval-mode YOLO26 detection model (ultralytics 8.4 yolo26{scale}.yaml); end2end (one-to-one) by default."""
+    _check_scale(scale)
+    return DetectionModel(YOLO26, scale, nc).eval()
+
+
+def yolov10(scale="n", nc=80):
+    """Eval-mode YOLOv10 detection model (ultralytics yolov10{scale}.yaml, scale in n/s/m/b/l/x)."""
+    if scale not in YOLOV10:
+        raise ValueError(f"scale must be one of n/s/m/b/l/x, got {scale!r}")
+    return DetectionModel(YOLOV10[scale], scale, nc).eval()
+
+
+# ----------------------------------------------------------------------------------------------
 # Pose and classify (ultralytics/nn/modules/head.py Pose, Classify; cfg/models/{v8,11}/*-{pose,cls}.yaml)
 # ----------------------------------------------------------------------------------------------
 
 
 class Pose(Detect):
-    """Detect + cv4 keypoint branch; eval output [B, 4 + nc + K * D, A]: keypoints decoded in place, channel by
-    channel (ultralytics' non-export kpts_decode): x, y = (raw * 2 + anchor - 0.5) * stride, visibility sigmoid."""
+    """Detect + cv4 keypoint branch (one2one_cv4 with end2end); eval output [B, 4 + nc + K * D, A]: keypoints
+    decoded channel by channel (ultralytics' non-export kpts_decode): x, y = (raw * 2 + anchor - 0.5) * stride,
+    visibility sigmoid."""
 
-    def __init__(self, nc=80, kpt_shape=(17, 3), ch=(), legacy=True):
-        super().__init__(nc, ch, legacy)
+    def __init__(self, nc=80, kpt_shape=(17, 3), ch=(), legacy=True, reg_max=16, end2end=False):
+        super().__init__(nc, ch, legacy, reg_max, end2end)
         self.kpt_shape = kpt_shape
         self.nk = kpt_shape[0] * kpt_shape[1]
         c4 = max(ch[0] // 4, self.nk)
         self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, self.nk, 1)) for x in ch)
+        if end2end:
+            self.one2one_cv4 = copy.deepcopy(self.cv4)
 
-    def forward(self, x):
+    @property
+    def one2many(self):
+        return dict(box_head=self.cv2, cls_head=self.cv3, pose_head=self.cv4)
+
+    @property
+    def one2one(self):
+        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3, pose_head=self.one2one_cv4)
+
+    def forward_head(self, x, box_head, cls_head, pose_head):
+        preds = super().forward_head(x, box_head, cls_head)
         bs = x[0].shape[0]
-        kpt = torch.cat([self.cv4[i](x[i]).view(bs, self.nk, -1) for i in range(self.nl)], -1)
-        anchors, strides = (t.transpose(0, 1) for t in make_anchors(x, self.stride, 0.5))
-        det = Detect.forward(self, x)
-        if self.training:
-            return det, kpt
-        return torch.cat([det, self.kpts_decode(kpt, anchors, strides)], 1)
+        preds["kpts"] = torch.cat([pose_head[i](x[i]).view(bs, self.nk, -1) for i in range(self.nl)], 2)
+        return preds
+
+    def _inference(self, x):
+        anchors, strides = (t.transpose(0, 1) for t in make_anchors(x["feats"], self.stride, 0.5))
+        return torch.cat([super()._inference(x), self.kpts_decode(x["kpts"], anchors, strides)], 1)
 
     def kpts_decode(self, kpts, anchors, strides):
         ndim = self.kpt_shape[1]
@@ -652,6 +925,70 @@ class Pose(Detect):
             y[:, 2::ndim] = y[:, 2::ndim].sigmoid()
         y[:, 0::ndim] = (y[:, 0::ndim] * 2.0 + (anchors[0] - 0.5)) * strides
         y[:, 1::ndim] = (y[:, 1::ndim] * 2.0 + (anchors[1] - 0.5)) * strides
+        return y
+
+
+class RealNVP(nn.Module):
+    """YOLO26's keypoint flow model (residual log-likelihood estimation, a training loss): 6 affine couplings in 2-D.
+    Its weights are in the checkpoints; inference does not run it."""
+
+    @staticmethod
+    def nets():
+        return nn.Sequential(nn.Linear(2, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU(), nn.Linear(64, 2), nn.Tanh())
+
+    @staticmethod
+    def nett():
+        return nn.Sequential(nn.Linear(2, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU(), nn.Linear(64, 2))
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("loc", torch.zeros(2))
+        self.register_buffer("cov", torch.eye(2))
+        self.register_buffer("mask", torch.tensor([[0, 1], [1, 0]] * 3, dtype=torch.float32))
+        self.s = nn.ModuleList([self.nets() for _ in range(len(self.mask))])
+        self.t = nn.ModuleList([self.nett() for _ in range(len(self.mask))])
+
+
+class Pose26(Pose):
+    """YOLO26 pose head: cv4 is two Convs of c4 = max(ch[0] // 4, K * (D + 2)) channels feeding cv4_kpts (the K * D
+    keypoint values) and cv4_sigma (2K, training only), plus the flow model; keypoints decode as
+    (raw + anchor) * stride."""
+
+    def __init__(self, nc=80, kpt_shape=(17, 3), ch=(), legacy=True, reg_max=16, end2end=False):
+        super().__init__(nc, kpt_shape, ch, legacy, reg_max, end2end)
+        self.flow_model = RealNVP()
+        c4 = max(ch[0] // 4, kpt_shape[0] * (kpt_shape[1] + 2))
+        self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3)) for x in ch)
+        self.cv4_kpts = nn.ModuleList(nn.Conv2d(c4, self.nk, 1) for _ in ch)
+        self.nk_sigma = kpt_shape[0] * 2
+        self.cv4_sigma = nn.ModuleList(nn.Conv2d(c4, self.nk_sigma, 1) for _ in ch)
+        if end2end:
+            self.one2one_cv4 = copy.deepcopy(self.cv4)
+            self.one2one_cv4_kpts = copy.deepcopy(self.cv4_kpts)
+            self.one2one_cv4_sigma = copy.deepcopy(self.cv4_sigma)
+
+    @property
+    def one2many(self):
+        return dict(box_head=self.cv2, cls_head=self.cv3, pose_head=self.cv4, kpts_head=self.cv4_kpts)
+
+    @property
+    def one2one(self):
+        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3, pose_head=self.one2one_cv4,
+                    kpts_head=self.one2one_cv4_kpts)
+
+    def forward_head(self, x, box_head, cls_head, pose_head, kpts_head):
+        preds = Detect.forward_head(self, x, box_head, cls_head)
+        bs = x[0].shape[0]
+        preds["kpts"] = torch.cat([kpts_head[i](pose_head[i](x[i])).view(bs, self.nk, -1) for i in range(self.nl)], 2)
+        return preds
+
+    def kpts_decode(self, kpts, anchors, strides):
+        ndim = self.kpt_shape[1]
+        y = kpts.clone()
+        if ndim == 3:
+            y[:, 2::ndim] = y[:, 2::ndim].sigmoid()
+        y[:, 0::ndim] = (y[:, 0::ndim] + anchors[0]) * strides
+        y[:, 1::ndim] = (y[:, 1::ndim] + anchors[1]) * strides
         return y
 
 
@@ -733,5 +1070,19 @@ def yolov8_cls(scale="n", nc=1000):
 
 def yolo11_cls(scale="n", nc=1000):
     """Eval-mode YOLO11 classification model (ultralytics yolo11{scale}-cls.yaml)."""
+    _check_scale(scale)
+    return DetectionModel(YOLO11_CLS, scale, nc).eval()
+
+
+def yolo26_pose(scale="n", nc=80, kpt_shape=(17, 3)):
+    """Eval-mode YOLO26 pose model (ultralytics 8.4 yolo26{scale}-pose.yaml: Pose26, nc 80, kpt_shape [17, 3])."""
+    _check_scale(scale)
+    cfg = YOLO26
+    return DetectionModel({**cfg, "head": cfg["head"][:-1] + [[[16, 19, 22], 1, Pose26, ["nc", tuple(kpt_shape)]]]},
+                          scale, nc).eval()
+
+
+def yolo26_cls(scale="n", nc=1000):
+    """Eval-mode YOLO26 classification model (yolo26{scale}-cls.yaml: yolo11-cls's graph and scales)."""
     _check_scale(scale)
     return DetectionModel(YOLO11_CLS, scale, nc).eval()

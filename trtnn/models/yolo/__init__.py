@@ -9,8 +9,16 @@ __all__ = [
     "yolov5", "yolov8", "yolov8_seg",
 ]
 
-from .classify import Classify  # noqa: E402  (pose and classify)
-from .model import yolo11_cls, yolo11_pose, yolov8_cls, yolov8_pose  # noqa: E402
-from .pose import Pose  # noqa: E402
+# YOLO26 and YOLOv10 (NMS-free, one-to-one heads)
+from .model import yolo26, yolov10  # noqa: E402
+from .v10 import CIB, PSA, C2fCIB, RepVGGDW, SCDown, v10Detect  # noqa: E402
 
-__all__ += ["Classify", "Pose", "yolo11_cls", "yolo11_pose", "yolov8_cls", "yolov8_pose"]
+__all__ += ["CIB", "PSA", "C2fCIB", "RepVGGDW", "SCDown", "v10Detect", "yolo26", "yolov10"]
+
+# pose and classify
+from .classify import Classify  # noqa: E402
+from .model import yolo11_cls, yolo11_pose, yolo26_cls, yolo26_pose, yolov8_cls, yolov8_pose  # noqa: E402
+from .pose import Pose, Pose26, RealNVP  # noqa: E402
+
+__all__ += ["Classify", "Pose", "Pose26", "RealNVP", "yolo11_cls", "yolo11_pose", "yolo26_cls", "yolo26_pose",
+            "yolov8_cls", "yolov8_pose"]

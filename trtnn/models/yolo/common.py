@@ -4,8 +4,9 @@ Same class names, arguments, attribute names and forward code as the originals, 
 """
 from __future__ import annotations
 
+import copy
 import math
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 
@@ -116,27 +117,35 @@ class C3k(C3):
 class C3k2(C2f):
     """Faster Implementation of CSP Bottleneck with 2 convolutions, holding C3k or Bottleneck blocks (YOLO11)."""
 
-    def __init__(self, c1, c2, n=1, c3k=False, e=0.5, g=1, shortcut=True):
+    def __init__(self, c1, c2, n=1, c3k=False, e=0.5, attn=False, g=1, shortcut=True):
         super().__init__(c1, c2, n, shortcut, g, e)
         self.m = nn.ModuleList(
-            C3k(self.c, self.c, 2, shortcut, g) if c3k else Bottleneck(self.c, self.c, shortcut, g) for _ in range(n)
+            nn.Sequential(Bottleneck(self.c, self.c, shortcut, g),
+                          PSABlock(self.c, attn_ratio=0.5, num_heads=max(self.c // 64, 1)))  # YOLO26
+            if attn else C3k(self.c, self.c, 2, shortcut, g) if c3k else Bottleneck(self.c, self.c, shortcut, g)
+            for _ in range(n)
         )
 
 
 class SPPF(trtnn.Module):
-    """Spatial Pyramid Pooling - Fast (SPPF) layer for YOLOv5 by Glenn Jocher."""
+    """Spatial Pyramid Pooling - Fast (SPPF) layer for YOLOv5 by Glenn Jocher: n chained max pools, and with
+    shortcut (YOLO26) a residual. act=False drops cv1's SiLU: ultralytics 8.4 builds cv1 without it (YOLO26);
+    the v5/v8/v10/11 checkpoints, pickled by earlier releases, carry it."""
 
-    def __init__(self, c1, c2, k=5):
+    def __init__(self, c1, c2, k=5, n=3, shortcut=False, act=True):
         super().__init__()
         c_ = c1 // 2  # hidden channels
-        self.cv1 = Conv(c1, c_, 1, 1)
-        self.cv2 = Conv(c_ * 4, c2, 1, 1)
+        self.cv1 = Conv(c1, c_, 1, 1, act=act)
+        self.cv2 = Conv(c_ * (n + 1), c2, 1, 1)
         self.m = nn.MaxPool2d(kernel_size=k, stride=1, padding=k // 2)
+        self.n = n
+        self.add = shortcut and c1 == c2
 
     def forward(self, x):
         y = [self.cv1(x)]
-        y.extend(self.m(y[-1]) for _ in range(3))
-        return self.cv2(F.cat(y, 1))
+        y.extend(self.m(y[-1]) for _ in range(self.n))
+        y = self.cv2(F.cat(y, 1))
+        return y + x if self.add else y
 
 
 class Attention(trtnn.Module):
@@ -257,13 +266,28 @@ def dist2bbox(distance, anchor_points, xywh=True, dim=-1):
 
 # ---- ultralytics/nn/modules/head.py -----------------------------------------------------------------------------
 class Detect(trtnn.Module):
-    """YOLOv8 / YOLO11 Detect head; forward returns the export output [B, 4 + nc, A] (xywh pixels, sigmoid cls)."""
+    """YOLOv8 / YOLO11 / YOLO26 Detect head; forward returns the export output [B, 4 + nc, A]: boxes in pixels
+    (xywh, or x1y1x2y2 from the one-to-one branch), then sigmoid class scores.
 
-    def __init__(self, nc=80, ch=(), legacy=True):
+    reg_max: DFL bins per box side (YOLO26: 1, no DFL: the box branch predicts the distances directly).
+    end2end=True adds the one-to-one branch (`one2one_cv2`, `one2one_cv3`: copies of `cv2`, `cv3`) that YOLOv10 and
+    YOLO26 train for NMS-free inference; `end2end` then selects it (the default) or, set to False, the one-to-many
+    branch (`cv2`, `cv3`, to be followed by NMS). The one-to-one output feeds ultralytics' `Detect.postprocess`
+    top-k (trtnn.models.topk).
+
+    A task head declares its extra per-anchor branch as ultralytics does (see Segment, OBB, Pose there): build it
+    (e.g. `cv4`) and, when end2end, its copy `one2one_cv4 = copy.deepcopy(self.cv4)`; add both to the `one2many` /
+    `one2one` dicts under a keyword (e.g. `mask_head`) that its `forward_head(x, box_head, cls_head, mask_head)`
+    takes, where it runs the branch on each level and stores the concatenated [B, ne, A] result in the returned
+    dict; its `_inference(preds)` appends those channels after the 4 + nc. The top-k then carries every channel
+    after 4 + nc along with the kept anchors.
+    """
+
+    def __init__(self, nc=80, ch=(), legacy=True, reg_max=16, end2end=False):
         super().__init__()
         self.nc = nc  # number of classes
         self.nl = len(ch)  # number of detection layers
-        self.reg_max = 16  # DFL channels
+        self.reg_max = reg_max  # DFL channels
         self.no = nc + self.reg_max * 4  # number of outputs per anchor
         self.stride = torch.tensor([8.0, 16.0, 32.0])  # the original measures these with a 256x256 dry run
         self.legacy = legacy
@@ -283,20 +307,48 @@ class Detect(trtnn.Module):
                 for x in ch
             )
         )
-        self.dfl = DFL(self.reg_max)
+        self.dfl = DFL(self.reg_max) if self.reg_max > 1 else nn.Identity()
+        if end2end:
+            self.one2one_cv2 = copy.deepcopy(self.cv2)
+            self.one2one_cv3 = copy.deepcopy(self.cv3)
+        self._end2end = end2end
+
+    @property
+    def end2end(self) -> bool:
+        """True: forward uses the one-to-one branch (boxes x1y1x2y2); False: the one-to-many one (xywh)."""
+        return self._end2end
+
+    @end2end.setter
+    def end2end(self, value: bool) -> None:
+        if value and "one2one_cv2" not in self._modules:
+            raise ConfigError(f"{type(self).__name__} has no one-to-one branch (one2one_cv2/one2one_cv3): only "
+                              "YOLOv10 and YOLO26 heads can select end2end")
+        self._end2end = bool(value)
+
+    @property
+    def one2many(self) -> Dict[str, nn.ModuleList]:
+        """The one-to-many branches, by forward_head keyword."""
+        return dict(box_head=self.cv2, cls_head=self.cv3)
+
+    @property
+    def one2one(self) -> Dict[str, nn.ModuleList]:
+        """The one-to-one branches, by forward_head keyword."""
+        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3)
+
+    def forward_head(self, x: List[Tensor], box_head: nn.ModuleList, cls_head: nn.ModuleList) -> Dict[str, object]:
+        """One branch on every level: box distances [B, 4 * reg_max, A], class logits [B, nc, A], the features."""
+        bs = x[0].shape[0]  # batch size
+        boxes = F.cat([box_head[i](x[i]).view(bs, 4 * self.reg_max, -1) for i in range(self.nl)], 2)
+        scores = F.cat([cls_head[i](x[i]).view(bs, self.nc, -1) for i in range(self.nl)], 2)
+        return dict(boxes=boxes, scores=scores, feats=x)
 
     def forward(self, x: List[Tensor]) -> Tensor:
-        for i in range(self.nl):
-            x[i] = F.cat((self.cv2[i](x[i]), self.cv3[i](x[i])), 1)
-        return self._inference(x)
+        return self._inference(self.forward_head(x, **(self.one2one if self.end2end else self.one2many)))
 
-    def _inference(self, x: List[Tensor]) -> Tensor:
-        shape = x[0].shape  # BCHW
-        x_cat = F.cat([xi.view(shape[0], self.no, -1) for xi in x], 2)
-        anchors, strides = (t.transpose(0, 1) for t in make_anchors(x, self.stride, 0.5))
-        box, cls = x_cat.split((self.reg_max * 4, self.nc), 1)
-        dbox = dist2bbox(self.dfl(box), anchors.unsqueeze(0), xywh=True, dim=1) * strides
-        return F.cat((dbox, cls.sigmoid()), 1)
+    def _inference(self, x: Dict[str, object]) -> Tensor:
+        anchors, strides = (t.transpose(0, 1) for t in make_anchors(x["feats"], self.stride, 0.5))
+        dbox = dist2bbox(self.dfl(x["boxes"]), anchors.unsqueeze(0), xywh=not self.end2end, dim=1) * strides
+        return F.cat((dbox, x["scores"].sigmoid()), 1)
 
 
 class Segment(Detect):

@@ -9,11 +9,11 @@ import trtnn.nn as nn
 from trtnn.errors import ConfigError, require_int
 from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
 from .graphs import YOLO11, YOLO11_SEG, YOLOV5, YOLOV8, YOLOV8_SEG
+from .v10 import PSA, SCDown, C2fCIB, v10Detect
+from .graphs import YOLO26, YOLOV10
 from .classify import Classify
-from .graphs import YOLO11_CLS, YOLOV8_CLS, pose_graph
-from .pose import Pose, check_kpt_shape
-
-SCALES = "nsmlx"
+from .graphs import YOLO11_CLS, YOLO26_CLS, YOLOV8_CLS, pose_graph
+from .pose import Pose, Pose26, check_kpt_shape
 
 
 def make_divisible(x, divisor):
@@ -25,15 +25,16 @@ def parse_model(d: Dict[str, Any], scale: str, nc: int, ch: int = 3) -> Tuple[nn
     """Build the layer list from a graph dict, as the originals' parse_model do."""
     depth, width, max_channels = d["scales"][scale]
     legacy = True  # Detect keeps the v8 classification branch unless the graph has C3k2 (YOLO11)
+    end2end, reg_max = d.get("end2end", False), d.get("reg_max", 16)  # YOLO26's one-to-one branch, DFL bins
     ch = [ch]
     layers, save, c2 = [], [], ch[-1]  # layers, savelist, ch out
     for i, (f, n, m, args) in enumerate(d["backbone"] + d["head"]):  # from, number, module, args
         args = [nc if a == "nc" else d["anchors"] if a == "anchors" else a for a in args]
         n = max(round(n * depth), 1) if n > 1 else n  # depth gain
-        if m in (Conv, C2f, C3k2, C3, SPPF, C2PSA):
+        if m in (Conv, C2f, C3k2, C3, SPPF, C2PSA, SCDown, C2fCIB, PSA):
             c1, c2 = ch[f], make_divisible(min(args[0], max_channels) * width, 8)
             args = [c1, c2, *args[1:]]
-            if m in (C2f, C3k2, C3, C2PSA):
+            if m in (C2f, C3k2, C3, C2PSA, C2fCIB):
                 args.insert(2, n)  # number of repeats
                 n = 1
             if m is C3k2:
@@ -43,13 +44,15 @@ def parse_model(d: Dict[str, Any], scale: str, nc: int, ch: int = 3) -> Tuple[nn
         elif m is Concat:
             c2 = sum(ch[x] for x in f)
         elif m is Detect:
-            args = [args[0], [ch[x] for x in f], legacy]
+            args = [args[0], [ch[x] for x in f], legacy, reg_max, end2end]
+        elif m is v10Detect:
+            args = [args[0], [ch[x] for x in f]]
         elif m is Segment:  # nc, nm, npr (the protos, scaled like a channel count)
             args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy]
         elif m is V5Detect:
             args = [*args, [ch[x] for x in f]]
-        elif m is Pose:  # nc, kpt_shape
-            args = [args[0], args[1], [ch[x] for x in f], legacy]
+        elif m in (Pose, Pose26):  # nc, kpt_shape
+            args = [args[0], args[1], [ch[x] for x in f], legacy, reg_max, end2end]
         elif m is Classify:  # c1, number of classes (unscaled)
             c2 = args[0]
             args = [ch[f], c2, *args[1:]]
@@ -70,8 +73,8 @@ class DetectionModel(trtnn.Module):
 
     def __init__(self, cfg: Dict[str, Any], scale: str = "n", nc: int = 80, ch: int = 3) -> None:
         super().__init__()
-        if scale not in SCALES:
-            raise ConfigError(f"scale must be one of n/s/m/l/x, got {scale!r}")
+        if scale not in cfg["scales"]:
+            raise ConfigError(f"scale must be one of {'/'.join(cfg['scales'])}, got {scale!r}")
         require_int(nc, "nc (number of classes)", f"{type(self).__name__}")
         require_int(ch, "ch (input channels)", f"{type(self).__name__}")
         self.model, self.save = parse_model(cfg, scale, nc, ch)
@@ -115,6 +118,20 @@ def yolov5(scale: str = "s", nc: int = 80) -> DetectionModel:
     return DetectionModel(YOLOV5, scale, nc)
 
 
+def yolo26(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLO26{scale} detection model (NMS-free): output [B, 4 + nc, A] of the one-to-one branch (x1y1x2y2 pixels,
+    class scores) for the top-k of trtnn.models.topk; `model.model[-1].end2end = False` selects the one-to-many
+    branch (xywh, for NMS)."""
+    return DetectionModel(YOLO26, scale, nc)
+
+
+def yolov10(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLOv10{scale} (n/s/m/b/l/x) detection model (NMS-free): outputs as yolo26's."""
+    if scale not in YOLOV10:
+        raise ConfigError(f"scale must be one of {'/'.join(YOLOV10)}, got {scale!r}")
+    return DetectionModel(YOLOV10[scale], scale, nc)
+
+
 # ---- pose and classify ------------------------------------------------------------------------------------------
 def yolov8_pose(scale: str = "n", nc: int = 1, kpt_shape: Sequence[int] = (17, 3)) -> DetectionModel:
     """YOLOv8{scale}-pose: output [B, 4 + nc + K * D, A] (xywh, class scores, keypoints x, y[, visibility])."""
@@ -134,3 +151,14 @@ def yolov8_cls(scale: str = "n", nc: int = 1000) -> DetectionModel:
 def yolo11_cls(scale: str = "n", nc: int = 1000) -> DetectionModel:
     """YOLO11{scale}-cls: output [B, nc] softmax class probabilities."""
     return DetectionModel(YOLO11_CLS, scale, nc)
+
+
+def yolo26_pose(scale: str = "n", nc: int = 80, kpt_shape: Sequence[int] = (17, 3)) -> DetectionModel:
+    """YOLO26{scale}-pose (NMS-free): output [B, 4 + nc + K * D, A] of the one-to-one branch (x1y1x2y2, class
+    scores, keypoints x, y[, visibility]); `model.model[-1].end2end = False` selects the one-to-many branch (xywh)."""
+    return DetectionModel(pose_graph(YOLO26, check_kpt_shape(kpt_shape, "yolo26_pose"), Pose26), scale, nc)
+
+
+def yolo26_cls(scale: str = "n", nc: int = 1000) -> DetectionModel:
+    """YOLO26{scale}-cls: output [B, nc] softmax class probabilities."""
+    return DetectionModel(YOLO26_CLS, scale, nc)
