@@ -17,7 +17,9 @@ def run_cli(capsys, *argv):
 @pytest.mark.parametrize("name, kwargs, want", [
     ("yolov8n-pose", {"nc": 1}, {"nc": 1, "kpt_shape": (17, 3)}),
     ("yolo11n-pose", {"nc": 3, "kpt_shape": (5, 2)}, {"nc": 3, "kpt_shape": (5, 2)}),
+    ("yolo26n-pose", {"nc": 2, "kpt_shape": (6, 2)}, {"nc": 2, "kpt_shape": (6, 2)}),  # K from the 2K sigmas
     ("yolov8n-cls", {"nc": 7}, {"nc": 7}),
+    ("yolo26n-cls", {"nc": 3}, {"nc": 3}),
     ("yolo11n-cls", {"nc": 1000}, {"nc": 1000}),
 ])
 def test_config_read_off_shaped_and_flat_state_dicts(name, kwargs, want):

@@ -106,3 +106,59 @@ def test_classify_raw_outputs(make_ref, make, nc, shape):
 def test_bad_kpt_shape(kpt_shape):
     with pytest.raises(ConfigError, match=r"yolo11_pose: kpt_shape must be \(keypoints >= 1, 2 or 3\)"):
         yolo11_pose("n", kpt_shape=kpt_shape)
+
+
+# ---- YOLO26 ---------------------------------------------------------------------------------------------------------
+from trtnn.models.yolo import yolo26_cls, yolo26_pose  # noqa: E402
+
+PAIRS26 = {"yolo26n-pose": (ref.yolo26_pose, yolo26_pose), "yolo26n-cls": (ref.yolo26_cls, yolo26_cls)}
+
+
+@pytest.mark.parametrize("name", list(PAIRS26))
+def test_yolo26_keys_equal_the_originals(name):
+    make_ref, make = PAIRS26[name]
+    want = parse_keys(name)
+    r = make_ref("n")
+    assert [(k, tuple(v.shape)) for k, v in r.state_dict().items()] == want
+    model = make("n")
+    model.load_state_dict(ref.randomize_bn(r, 1).state_dict(), strict=True)  # the flow model's weights load too
+    assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == want
+
+
+def test_yolo26_param_counts():
+    """n: MODELS.md; yolo26-cls s..x: its yaml's summary comments (1000 classes)."""
+    assert sum(p.numel() for p in yolo26_pose("n").parameters()) == 3_747_554
+    assert [sum(p.numel() for p in yolo26_cls(s).parameters()) for s in "nsmlx"] == [
+        2_812_104, 6_724_008, 11_634_216, 14_115_624, 29_637_064]
+
+
+@pytest.mark.parametrize("end2end", [True, False], ids=["one2one", "one2many"])
+def test_yolo26_pose_raw_outputs(end2end):
+    """Both branches: the one-to-one (x1y1x2y2, its own keypoint convs) and the one-to-many (xywh)."""
+    r = ref.randomize_bn(ref.yolo26_pose("n", nc=3), seed=11)
+    model = yolo26_pose("n", nc=3)
+    r.model[-1].end2end = end2end
+    model.model[-1].end2end = end2end
+    got, want = _run(r, model, (1, 3, 64, 96), 12)
+    assert got.shape == want.shape == (1, 4 + 3 + 51, 126)
+    kp, kp_ref = got[:, 7:].reshape(1, 17, 3, -1), want[:, 7:].reshape(1, 17, 3, -1)
+    for a, b in ((got[:, :4], want[:, :4]), (got[:, 4:7], want[:, 4:7]), (kp[:, :, :2], kp_ref[:, :, :2]),
+                 (kp[:, :, 2], kp_ref[:, :, 2])):
+        assert rel_err(a, b) <= TOL
+
+
+def test_yolo26_keypoint_decoding_has_no_doubling():
+    """YOLO26 keypoints: (raw + anchor) * stride, so a zero raw keypoint sits on its anchor centre."""
+    model = yolo26_pose("n", nc=1, kpt_shape=(1, 3))
+    for conv in model.model[-1].one2one_cv4_kpts:
+        conv.weight = trtnn.Parameter(torch.zeros_like(conv.weight.data))
+        conv.bias = trtnn.Parameter(torch.tensor([1.0, -2.0, 0.0]))
+    net = trtnn.define(model, [trtnn.Input("images", (1, 3, 64, 64))])
+    out = Executor(net.network)({"images": torch.rand(1, 3, 64, 64)})["output"]
+    assert out[0, 5:, 0].tolist() == [(1 + 0.5) * 8, (-2 + 0.5) * 8, 0.5]
+    assert out[0, 5:, 64].tolist() == [(1 + 0.5) * 16, (-2 + 0.5) * 16, 0.5]
+
+
+def test_yolo26_cls_raw_outputs():
+    got, want = _run(ref.randomize_bn(ref.yolo26_cls("n", nc=5), seed=13), yolo26_cls("n", nc=5), (2, 3, 64, 64), 14)
+    assert got.shape == want.shape == (2, 5) and rel_err(got, want) <= TOL

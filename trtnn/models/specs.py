@@ -122,17 +122,20 @@ register(ModelSpec(
 from .classify_e2e import ClassifyEnd2End, ClassifyPreprocess  # noqa: E402
 from .pose_e2e import PoseEnd2End  # noqa: E402
 from ..errors import ConfigError  # noqa: E402
-from .yolo import yolo11_cls, yolo11_pose, yolov8_cls, yolov8_pose  # noqa: E402
+from .yolo import yolo11_cls, yolo11_pose, yolo26_cls, yolo26_pose, yolov8_cls, yolov8_pose  # noqa: E402
 
 
 def _pose_config(state: StateDict) -> Dict[str, Any]:
-    """nc as detection; kpt_shape (K, D) from the keypoint branch's outputs K * D: D = 3 (x, y, visibility) when
-    they divide by 3, else 2 (give kpt_shape explicitly for a (K, 2) model whose 2K divides by 3)."""
-    key = _first(state, r"model\.\d+\.cv4\.0\.2\.bias")
+    """nc as detection; kpt_shape (K, D) from the keypoint outputs K * D: YOLO26 has K from its 2K sigmas
+    (cv4_sigma); v8 / YOLO11 only K * D (cv4's last conv), read as D = 3 (x, y, visibility) when it divides by 3,
+    else 2 (give kpt_shape explicitly for a (K, 2) model whose 2K divides by 3)."""
     out = _yolov8_config(state)
+    kpts, sigma = (_first(state, rf"model\.\d+\.{b}\.0\.bias") for b in ("cv4_kpts", "cv4_sigma"))
+    key = kpts or _first(state, r"model\.\d+\.cv4\.0\.2\.bias")
     if key:
         nk = numel(state, key)
-        out["kpt_shape"] = (nk // 3, 3) if nk % 3 == 0 else (nk // 2, 2)
+        k = numel(state, sigma) // 2 if sigma else nk // 3 if nk % 3 == 0 else nk // 2
+        out["kpt_shape"] = (k, nk // k)
     return out
 
 
@@ -163,10 +166,15 @@ for _family, _factory in (("yolov8", yolov8_pose), ("yolo11", yolo11_pose)):
         stride=32, end2end=_pose_end2end,
         end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000}))
 
-for _family, _factory in (("yolov8", yolov8_cls), ("yolo11", yolo11_cls)):
+for _family, _factory in (("yolov8", yolov8_cls), ("yolo11", yolo11_cls), ("yolo26", yolo26_cls)):
     register(ModelSpec(
         family=f"{_family}-cls", variants={f"{_family}{s}-cls": partial(_factory, s) for s in "nsmlx"},
         config_from_state_dict=_cls_config, with_classes=_with_nc, imgsz=(224, 224), input_name="images",
         stride=32, end2end=_cls_end2end,
         end2end_note="classification engines output all class probabilities and the top 5: no --conf, --iou, "
                      "--max-det, --pre-nms-topk or --orig-size"))
+
+register(ModelSpec(  # raw outputs of the one-to-one branch; its top-k end to end comes with trtnn.models.topk
+    family="yolo26-pose", variants={f"yolo26{s}-pose": partial(yolo26_pose, s) for s in "nsmlx"},
+    config_from_state_dict=_pose_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images", stride=32,
+    end2end_note="yolo26 pose engines build their raw one-to-one output; the top-k end to end is not wired yet"))
