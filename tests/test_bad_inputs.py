@@ -487,6 +487,15 @@ cli_case("cli detection weights for a classify name", ("build", "yolov8n-cls", "
 cli_case("cli classify end2end with --conf", ("build", "yolov8n-cls", "--random-weights", "--imgsz", "64",
                                               "--end2end", "--conf", "0.5", "-o", "{tmp}/c.plan"), "--conf",
          "classification engines")
+cli_case("cli --src-size for a detection model", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "--end2end",
+                                                 "--src-size", "48x80", "-o", "{tmp}/y.plan"), "--src-size",
+         "not for 'yolov8n'")
+cli_case("cli --src-size without --preprocess", ("build", "yolov8n-cls", "--random-weights", "--imgsz", "64",
+                                                  "--end2end", "--src-size", "48x80", "-o", "{tmp}/c.plan"),
+         "--src-size", "--preprocess")
+cli_case("cli --src-size not a size", ("build", "yolov8n-cls", "--random-weights", "--imgsz", "64", "--end2end",
+                                       "--preprocess", "--src-size", "48y80", "-o", "{tmp}/c.plan"), "--src-size",
+         "'48y80'", "HxW")
 cli_case("cli classify end2end with --orig-size", ("build", "yolov8n-cls", "--random-weights", "--imgsz", "64",
                                                    "--end2end", "--orig-size", "-o", "{tmp}/c.plan"), "--orig-size",
          "classification engine")

@@ -32,7 +32,7 @@ def test_config_read_off_shaped_and_flat_state_dicts(name, kwargs, want):
 def test_specs():
     assert models.spec("yolo11x-pose").end2end_defaults == {"conf": 0.25, "iou": 0.7, "max_det": 300,
                                                             "pre_nms_topk": 1000}
-    assert models.spec("yolov8m-cls").imgsz == (224, 224) and models.spec("yolov8m-cls").end2end_defaults == {}
+    assert models.spec("yolov8m-cls").imgsz == (224, 224) and models.spec("yolov8m-cls").end2end_defaults == {"src_size": None}
     assert models.get("yolov8n-pose")().model[-1].nc == 1 and models.get("yolo11n-pose")().model[-1].nc == 80
 
 
@@ -89,7 +89,9 @@ def test_from_checkpoint_reads_nc_and_kpt_shape(tmp_path):
     (["yolov8n-cls", "--end2end", "--preprocess", "--nc", "10"],
      ["input  images: -1x64x64x3 uint8", "output probs: -1x10 fp32", "output top5_classes: -1x5 int32",
       "output top5_scores: -1x5 fp32"]),
-], ids=["pose", "cls"])
+    (["yolov8n-cls", "--end2end", "--preprocess", "--src-size", "48x80", "--nc", "3"],
+     ["input  images: -1x48x80x3 uint8", "output probs: -1x3 fp32", "output top5_classes: -1x3 int32"]),
+], ids=["pose", "cls", "cls-resize"])
 def test_build_end2end_engines(argv, outputs, tmp_path, capsys):
     """TensorRT-RTX builds the end-to-end engines: fp16, a dynamic batch."""
     code, out, err = run_cli(capsys, "build", *argv, "--random-weights", "--imgsz", "64", "--max-batch", "2",

@@ -156,7 +156,11 @@ def _cls_end2end(model: Any, o: Dict[str, Any]) -> ClassifyEnd2End:
     if o["runtime_thresholds"] or o["scale_to_orig"]:
         raise ConfigError("--runtime-thresholds and --orig-size are for detection engines: a classification engine "
                           "has no thresholds and no boxes to map back")
-    return ClassifyEnd2End(model, ClassifyPreprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None)
+    if o["src_size"] and not o["layout"]:
+        raise ConfigError("--src-size resizes uint8 images in the engine: add --preprocess")
+    src = o["src_size"]
+    pre = ClassifyPreprocess(o["layout"], o["bgr"], src, o["imgsz"] if src else None) if o["layout"] else None
+    return ClassifyEnd2End(model, pre)
 
 
 for _family, _factory in (("yolov8", yolov8_pose), ("yolo11", yolo11_pose)):
@@ -170,7 +174,7 @@ for _family, _factory in (("yolov8", yolov8_cls), ("yolo11", yolo11_cls), ("yolo
     register(ModelSpec(
         family=f"{_family}-cls", variants={f"{_family}{s}-cls": partial(_factory, s) for s in "nsmlx"},
         config_from_state_dict=_cls_config, with_classes=_with_nc, imgsz=(224, 224), input_name="images",
-        stride=32, end2end=_cls_end2end,
+        stride=32, end2end=_cls_end2end, end2end_defaults={"src_size": None},
         end2end_note="classification engines output all class probabilities and the top 5: no --conf, --iou, "
                      "--max-det, --pre-nms-topk or --orig-size"))
 
