@@ -499,6 +499,51 @@ cli_case("cli --src-size not a size", ("build", "yolov8n-cls", "--random-weights
 cli_case("cli classify end2end with --orig-size", ("build", "yolov8n-cls", "--random-weights", "--imgsz", "64",
                                                    "--end2end", "--orig-size", "-o", "{tmp}/c.plan"), "--orig-size",
          "classification engine")
+# ---- YOLO26 / YOLOv10 (NMS-free heads, trtnn.models.topk, --head) -----------------------------------------------
+def _yolov8_head_end2end(tmp: Path) -> None:
+    from trtnn.models.yolo import yolov8
+
+    yolov8("n").model[-1].end2end = True
+
+
+def _topk_end2end_of_yolov8(tmp: Path) -> None:
+    from trtnn.models.topk import TopKEnd2End
+    from trtnn.models.yolo import yolov8
+
+    TopKEnd2End(yolov8("n"))
+
+
+def _topk(shape: Tuple[int, ...] = (), **kw: Any) -> Callable[[Path], Any]:
+    """TopK(80, **kw), and with a shape defined on an input of that shape."""
+    from trtnn.models.topk import TopK
+
+    return lambda tmp: trtnn.define(Fn(TopK(80, **kw)), [trtnn.Input("pred", shape)]) if shape else TopK(80, **kw)
+
+
+case("Detect end2end without a one-to-one branch", E.ConfigError, "Detect", "one-to-one branch", "one2one_cv2")(
+    _yolov8_head_end2end)
+case("TopKEnd2End of a model without one-to-one head", E.ConfigError, "TopKEnd2End", "YOLOv10 / YOLO26",
+     "DetectionModel")(_topk_end2end_of_yolov8)
+case("TopK max_det above TensorRT TopK", E.ShapeError, "max_det", "3840", "4000")(_topk(max_det=4000))
+case("TopK conf outside [0, 1]", E.ConfigError, "TopK", "conf", "1.5")(_topk(conf=1.5))
+case("TopK on a prediction without nc classes", E.ShapeError, "TopK", "nc=80", "(1, 20, 100)")(_topk((1, 20, 100)))
+case("yolov10 unknown scale", E.ConfigError, "scale", "n/s/m/b/l/x", "'q'")(
+    lambda tmp: trtnn.models.yolo.yolov10("q"))
+case("yolo26 scale b (a YOLOv10 size)", E.ConfigError, "scale", "n/s/m/l/x", "'b'")(
+    lambda tmp: trtnn.models.yolo.yolo26("b"))
+cli_case("cli --head for a single-head model", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "--end2end",
+                                                "--head", "one2one", "-o", "{tmp}/y.plan"),
+         "--head", "'yolov8n'", "single detection head")
+cli_case("cli --iou with the one-to-one head", ("build", "yolo26n", "--random-weights", "--imgsz", "64", "--end2end",
+                                                "--iou", "0.5", "-o", "{tmp}/y.plan"), "--iou", "--head one2many")
+cli_case("cli --pre-nms-topk with the one-to-one head", ("build", "yolov10n", "--random-weights", "--imgsz", "64",
+                                                         "--end2end", "--pre-nms-topk", "500", "-o", "{tmp}/y.plan"),
+         "--pre-nms-topk", "without NMS")
+cli_case("cli --max-det above TopK for the one-to-one head", ("build", "yolo26s", "--random-weights", "--imgsz", "64",
+                                                              "--end2end", "--max-det", "5000", "-o", "{tmp}/y.plan"),
+         "--max-det 5000", "[1, 3840]")
+cli_case("cli --head unknown branch", ("build", "yolo26n", "--random-weights", "--imgsz", "64", "--end2end", "--head",
+                                       "both", "-o", "{tmp}/y.plan"), "--head", "one2one", "one2many")
 
 
 # ---- the test ---------------------------------------------------------------------------------------------------------------------

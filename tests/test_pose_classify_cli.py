@@ -91,7 +91,10 @@ def test_from_checkpoint_reads_nc_and_kpt_shape(tmp_path):
       "output top5_scores: -1x5 fp32"]),
     (["yolov8n-cls", "--end2end", "--preprocess", "--src-size", "48x80", "--nc", "3"],
      ["input  images: -1x48x80x3 uint8", "output probs: -1x3 fp32", "output top5_classes: -1x3 int32"]),
-], ids=["pose", "cls", "cls-resize"])
+    (["yolo26n-pose", "--end2end", "--preprocess", "--orig-size"],
+     ["input  images: -1x64x64x3 uint8", "output det_keypoints: -1x300x17x3 fp32", "output num_dets: -1x1 int32"]),
+    (["yolo26n-pose", "--end2end", "--head", "one2many", "--iou", "0.6"], ["output det_keypoints: -1x300x17x3 fp32"]),
+], ids=["pose", "cls", "cls-resize", "yolo26-pose", "yolo26-pose-one2many"])
 def test_build_end2end_engines(argv, outputs, tmp_path, capsys):
     """TensorRT-RTX builds the end-to-end engines: fp16, a dynamic batch."""
     code, out, err = run_cli(capsys, "build", *argv, "--random-weights", "--imgsz", "64", "--max-batch", "2",

@@ -158,3 +158,39 @@ def test_yolov8n_pose_end_to_end():
                                       ppp.scale_keypoints(det.keypoints, hw, ratio_pad)))
     assert all(len(d.scores) > 0 for d in ref)
     check(got, ref, 40, (17, 3))
+
+
+def test_yolo26_pose_top_k_end_to_end():
+    """YOLO26 pose, NMS-free: the one-to-one branch's raw output equals torch's; the detections and keypoints equal
+    ultralytics' postprocess (its get_topk_index, keypoints gathered with the boxes) kept above conf, mapped back."""
+    import refmodels
+    from trtnn.models.pose_e2e import PoseTopKEnd2End
+    from trtnn.models.yolo import yolo26_pose
+
+    r = refmodels.randomize_bn(refmodels.yolo26_pose("n", nc=2), seed=15)
+    with torch.no_grad():  # spread the class scores, so conf keeps some of the top 20 and drops others
+        for seq in r.model[-1].one2one_cv3:
+            seq[-1].weight.mul_(30)
+    model = yolo26_pose("n", nc=2)
+    model.load_state_dict(r.state_dict())
+    e2e = PoseTopKEnd2End(model, (17, 3), conf=0.87, max_det=20, preprocess=Preprocess(), scale_to_orig=True)
+    net = trtnn.define(e2e, e2e.inputs((64, 64), max_batch=2), debug_outputs=["model"])
+    img = torch.randint(0, 256, (2, 64, 64, 3), generator=torch.Generator().manual_seed(16), dtype=torch.uint8)
+    orig = torch.tensor([[100, 80], [64, 128]], dtype=torch.int32)
+    got = Executor(net.network)({"images": img, "orig_size": orig})
+    with torch.no_grad():
+        raw = r(img.flip(-1).permute(0, 3, 1, 2).float() / 255)
+    got_raw = got[net.module_outputs["model"][0]]
+    torch.testing.assert_close(got_raw, raw, atol=1e-3, rtol=1e-4)
+    preds = got_raw.permute(0, 2, 1)
+    boxes, scores, kpts = preds.split([4, 2, 51], -1)
+    top, cls, idx = r.model[-1].get_topk_index(scores, 20)
+    ref = []
+    for i, hw in enumerate(orig.tolist()):
+        keep = top[i, :, 0] > 0.87
+        ratio_pad = pp.letterbox_ratio_pad(hw, (64, 64))
+        b = pp.scale_boxes((64, 64), boxes[i, idx[i, :, 0]][keep], hw, ratio_pad)
+        k = ppp.scale_keypoints(kpts[i, idx[i, :, 0]][keep].view(-1, 17, 3), hw, ratio_pad)
+        ref.append(ppp.PoseDetections(b, top[i, keep, 0], cls[i, keep, 0].long(), k))
+    assert all(0 < len(d.scores) < 20 for d in ref)
+    check(got, ref, 20, (17, 3))

@@ -183,3 +183,10 @@ def scale_boxes(img1_shape, boxes, img0_shape, ratio_pad=None, yolov5=False):
     boxes[..., [0, 2]] /= gain_x
     boxes[..., [1, 3]] /= gain_y
     return clip_boxes(boxes, img0_shape)
+
+
+def end2end_detections(postprocessed, conf_thres=0.25, max_det=300):
+    """ultralytics ``non_max_suppression`` on an end-to-end output ``[B, k, 6]`` (YOLOv10 / YOLO26
+    ``Detect.postprocess``): no NMS, the rows with score > conf, at most max_det."""
+    return [Detections(p[:, :4], p[:, 4], p[:, 5].long()) for p in (x[x[:, 4] > conf_thres][:max_det]
+                                                                   for x in postprocessed)]

@@ -15,7 +15,8 @@ from ..quant.selection import paths_for_end2end
 from .quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args
 
 E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk",
-             "src_size": "--src-size"}
+             "head": "--head", "src_size": "--src-size"}
+NMS_FLAGS = ("iou", "pre_nms_topk")  # meaningless for --head one2one (no NMS)
 E2E_SWITCHES = {"runtime_thresholds": "--runtime-thresholds", "preprocess": "--preprocess", "orig_size": "--orig-size"}
 
 
@@ -46,6 +47,9 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
                      help=f"yolo: candidates entering NMS, in [1, {MAX_PRE_NMS}] (default 1000)")
     e2e.add_argument("--src-size", metavar="HxW", help="classify, with --preprocess: the uint8 images' size; the "
                      "engine resizes and centre-crops them to --imgsz as ultralytics' classify_transforms")
+    e2e.add_argument("--head", choices=("one2one", "one2many"), default=None,
+                     help="yolo26 / yolov10 only: one2one (default) = the NMS-free branch and ultralytics' top-k "
+                          "(its end2end output, no --iou/--pre-nms-topk); one2many = the other branch + NMS")
     p.set_defaults(func=run)
 
 
@@ -63,6 +67,9 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
                           f"yolov5m, centernet_dla34, ...), not {args.target!r}")
     if args.input:
         raise ConfigError("--end2end makes its inputs from --imgsz/--batch/--max-batch, not --input")
+    if args.head is not None and "head" not in spec.end2end_defaults:
+        raise ConfigError(f"--head: {args.target!r} has a single detection head; --head picks one of the two heads of "
+                          "the YOLO26 / YOLOv10 models (yolo26n, yolov10s, ...)")
     refused = [flag for dest, flag in E2E_FLAGS.items() if getattr(args, dest) is not None
                and dest not in spec.end2end_defaults]
     if refused:
@@ -75,7 +82,13 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
     check_range("--pre-nms-topk", opts.get("pre_nms_topk"), 1, MAX_PRE_NMS)
     if opts.get("src_size"):
         opts["src_size"] = parse_imgsz(opts["src_size"], flag="--src-size")
-    if "pre_nms_topk" in opts and opts["max_det"] > opts["pre_nms_topk"]:
+    if opts.get("head") == "one2one":
+        nms = [E2E_FLAGS[dest] for dest in NMS_FLAGS if getattr(args, dest) is not None]
+        if nms:
+            raise ConfigError(f"{', '.join(nms)}: NMS settings, but {args.target} --head one2one (the default) keeps "
+                              "the top --max-det detections without NMS; add --head one2many to use NMS")
+        check_range("--max-det", opts["max_det"], 1, MAX_PRE_NMS)
+    elif "pre_nms_topk" in opts and opts["max_det"] > opts["pre_nms_topk"]:
         raise ConfigError(f"--max-det {opts['max_det']} > --pre-nms-topk {opts['pre_nms_topk']}: NMS cannot keep more "
                           "detections than enter it; raise --pre-nms-topk or lower --max-det")
     layout, order = args.preprocess.split("-") if args.preprocess else (None, None)

@@ -118,9 +118,33 @@ register(ModelSpec(
     unused_keys=("base.fc.weight", "base.fc.bias")))  # DLA's ImageNet classifier, saved by CenterNet's training
 
 
+
+# ---- YOLO26 and YOLOv10 (NMS-free) --------------------------------------------------------------------------
+from .topk import TopKEnd2End  # noqa: E402
+from .yolo import yolo26, yolov10  # noqa: E402
+
+
+def _nms_free_end2end(model: Any, o: Dict[str, Any]) -> Any:
+    """--head one2one (default): ultralytics' end2end top-k on the one-to-one branch; one2many: that branch + NMS."""
+    if o["head"] == "one2many":
+        model.model[-1].end2end = False
+        return _yolo_end2end("v8", model, o)
+    return TopKEnd2End(model, conf=o["conf"], max_det=o["max_det"],
+                       preprocess=Preprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None,
+                       runtime_thresholds=o["runtime_thresholds"], scale_to_orig=o["scale_to_orig"])
+
+
+for _family, _factory, _scales in (("yolo26", yolo26, "nsmlx"), ("yolov10", yolov10, "nsmblx")):
+    register(ModelSpec(
+        family=_family, variants={f"{_family}{s}": partial(_factory, s) for s in _scales},
+        config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images",
+        stride=32, end2end=_nms_free_end2end,
+        end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "head": "one2one"}))
+
+
 # ---- YOLO pose and classify ---------------------------------------------------------------------------------------
 from .classify_e2e import ClassifyEnd2End, ClassifyPreprocess  # noqa: E402
-from .pose_e2e import PoseEnd2End  # noqa: E402
+from .pose_e2e import PoseEnd2End, PoseTopKEnd2End  # noqa: E402
 from ..errors import ConfigError  # noqa: E402
 from .yolo import yolo11_cls, yolo11_pose, yolo26_cls, yolo26_pose, yolov8_cls, yolov8_pose  # noqa: E402
 
@@ -178,7 +202,20 @@ for _family, _factory in (("yolov8", yolov8_cls), ("yolo11", yolo11_cls), ("yolo
         end2end_note="classification engines output all class probabilities and the top 5: no --conf, --iou, "
                      "--max-det, --pre-nms-topk or --orig-size"))
 
-register(ModelSpec(  # raw outputs of the one-to-one branch; its top-k end to end comes with trtnn.models.topk
+
+
+def _pose26_end2end(model: Any, o: Dict[str, Any]) -> Any:
+    """--head one2one (default): the one-to-one branch and ultralytics' top-k; one2many: the other branch + NMS."""
+    if o["head"] == "one2many":
+        model.model[-1].end2end = False
+        return _pose_end2end(model, o)
+    return PoseTopKEnd2End(model, model.model[-1].kpt_shape, conf=o["conf"], max_det=o["max_det"],
+                           preprocess=Preprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None,
+                           runtime_thresholds=o["runtime_thresholds"], scale_to_orig=o["scale_to_orig"])
+
+
+register(ModelSpec(
     family="yolo26-pose", variants={f"yolo26{s}-pose": partial(yolo26_pose, s) for s in "nsmlx"},
     config_from_state_dict=_pose_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images", stride=32,
-    end2end_note="yolo26 pose engines build their raw one-to-one output; the top-k end to end is not wired yet"))
+    end2end=_pose26_end2end,
+    end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "head": "one2one"}))
