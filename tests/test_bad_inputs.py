@@ -588,6 +588,46 @@ case("OBBEnd2End missing orig_size input", E.ShapeError, "OBBEnd2End", "1 extra 
                              [trtnn.Input("images", (1, 3, 64, 64))]))
 
 
+# ---- pose and classify -------------------------------------------------------------------------------------------------
+from trtnn.models.classify_e2e import ClassifyPreprocess  # noqa: E402
+
+
+def pose_weights(tmp: Path) -> None:
+    trtnn.save_checkpoint(trtnn.models.get("yolov8n-pose")(nc=1).state_dict(), tmp / "pose.pt")
+
+
+def cls_weights(tmp: Path) -> None:
+    trtnn.save_checkpoint(trtnn.models.get("yolo11n-cls")(nc=4).state_dict(), tmp / "cls.pt")
+
+
+case("pose kpt_shape with 4 values per keypoint", E.ConfigError, "yolov8_pose", "kpt_shape", "2 or 3", "(17, 4)")(
+    lambda tmp: trtnn.models.get("yolov8n-pose")(kpt_shape=(17, 4)))
+case("classify preprocess resize without a crop size", E.ConfigError, "ClassifyPreprocess", "src_hw", "crop_hw")(
+    lambda tmp: ClassifyPreprocess(src_hw=(64, 64)))
+cli_case("cli pose weights for a detection name", ("build", "yolov8n", "--weights", "{tmp}/pose.pt", "--imgsz", "64",
+                                                    "-o", "{tmp}/y.plan"), "pose model", "use yolov8n-pose",
+         setup=pose_weights)
+cli_case("cli classify weights for a pose name", ("build", "yolo11n-pose", "--weights", "{tmp}/cls.pt", "--imgsz",
+                                                  "64", "-o", "{tmp}/y.plan"), "classification", "use yolo11n-cls",
+         setup=cls_weights)
+cli_case("cli detection weights for a classify name", ("build", "yolov8n-cls", "--weights", "{tmp}/w.pt", "--imgsz",
+                                                       "64", "-o", "{tmp}/y.plan"), "detection model", "use yolov8n",
+         setup=yolo_weights)
+cli_case("cli classify end2end with --conf", ("build", "yolov8n-cls", "--random-weights", "--imgsz", "64",
+                                              "--end2end", "--conf", "0.5", "-o", "{tmp}/c.plan"), "--conf",
+         "classification engines")
+cli_case("cli --src-size for a detection model", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "--end2end",
+                                                 "--src-size", "48x80", "-o", "{tmp}/y.plan"), "--src-size",
+         "not for 'yolov8n'")
+cli_case("cli --src-size without --preprocess", ("build", "yolov8n-cls", "--random-weights", "--imgsz", "64",
+                                                  "--end2end", "--src-size", "48x80", "-o", "{tmp}/c.plan"),
+         "--src-size", "--preprocess")
+cli_case("cli --src-size not a size", ("build", "yolov8n-cls", "--random-weights", "--imgsz", "64", "--end2end",
+                                       "--preprocess", "--src-size", "48y80", "-o", "{tmp}/c.plan"), "--src-size",
+         "'48y80'", "HxW")
+cli_case("cli classify end2end with --orig-size", ("build", "yolov8n-cls", "--random-weights", "--imgsz", "64",
+                                                   "--end2end", "--orig-size", "-o", "{tmp}/c.plan"), "--orig-size",
+         "classification engine")
 # ---- YOLO26 / YOLOv10 (NMS-free heads, trtnn.models.topk, --head) -----------------------------------------------
 def _yolov8_head_end2end(tmp: Path) -> None:
     from trtnn.models.yolo import yolov8

@@ -33,3 +33,7 @@ __all__ = [
     "PoseResNet", "DLASeg", "DLASegV0", "DCN", "deform_conv2d_ref",
     "centernet_resnet", "centernet_dla34_dcn", "centernet_dlav0_34", "ctdet_decode", "ctdet_detect",
 ]
+
+from .yolo import yolo11_cls, yolo11_pose, yolo26_cls, yolo26_pose, yolov8_cls, yolov8_pose  # noqa: E402
+
+__all__ += ["yolov8_pose", "yolo11_pose", "yolo26_pose", "yolov8_cls", "yolo11_cls", "yolo26_cls"]

@@ -679,6 +679,11 @@ def parse_model(d, scale, nc, ch=3):
             args = [args[0], args[1], [ch[x] for x in f], legacy, reg_max, end2end]
         elif m is V5Detect:
             args = [*args, [ch[x] for x in f]]
+        elif m in (Pose, Pose26):  # nc, kpt_shape
+            args = [args[0], args[1], [ch[x] for x in f], legacy, reg_max, end2end]
+        elif m is Classify:  # c1, nc: the class count is not scaled
+            c2 = args[0]
+            args = [ch[f], c2, *args[1:]]
         else:
             c2 = ch[f]
         m_ = nn.Sequential(*(m(*args) for _ in range(n))) if n > 1 else m(*args)
@@ -972,3 +977,208 @@ def yolo26_obb(scale="n", nc=80):
     ``model.model[-1].postprocess(model(x).permute(0, 2, 1))`` is the end-to-end output."""
     _check_scale(scale)
     return DetectionModel(YOLO26_OBB, scale, nc).eval()
+# ----------------------------------------------------------------------------------------------
+# Pose and classify (ultralytics/nn/modules/head.py Pose, Classify; cfg/models/{v8,11}/*-{pose,cls}.yaml)
+# ----------------------------------------------------------------------------------------------
+
+
+class Pose(Detect):
+    """Detect + cv4 keypoint branch (one2one_cv4 with end2end); eval output [B, 4 + nc + K * D, A]: keypoints
+    decoded channel by channel (ultralytics' non-export kpts_decode): x, y = (raw * 2 + anchor - 0.5) * stride,
+    visibility sigmoid."""
+
+    def __init__(self, nc=80, kpt_shape=(17, 3), ch=(), legacy=True, reg_max=16, end2end=False):
+        super().__init__(nc, ch, legacy, reg_max, end2end)
+        self.kpt_shape = kpt_shape
+        self.nk = kpt_shape[0] * kpt_shape[1]
+        c4 = max(ch[0] // 4, self.nk)
+        self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, self.nk, 1)) for x in ch)
+        if end2end:
+            self.one2one_cv4 = copy.deepcopy(self.cv4)
+
+    @property
+    def one2many(self):
+        return dict(box_head=self.cv2, cls_head=self.cv3, pose_head=self.cv4)
+
+    @property
+    def one2one(self):
+        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3, pose_head=self.one2one_cv4)
+
+    def forward_head(self, x, box_head, cls_head, pose_head):
+        preds = super().forward_head(x, box_head, cls_head)
+        bs = x[0].shape[0]
+        preds["kpts"] = torch.cat([pose_head[i](x[i]).view(bs, self.nk, -1) for i in range(self.nl)], 2)
+        return preds
+
+    def _inference(self, x):
+        anchors, strides = (t.transpose(0, 1) for t in make_anchors(x["feats"], self.stride, 0.5))
+        return torch.cat([super()._inference(x), self.kpts_decode(x["kpts"], anchors, strides)], 1)
+
+    def kpts_decode(self, kpts, anchors, strides):
+        ndim = self.kpt_shape[1]
+        y = kpts.clone()
+        if ndim == 3:
+            y[:, 2::ndim] = y[:, 2::ndim].sigmoid()
+        y[:, 0::ndim] = (y[:, 0::ndim] * 2.0 + (anchors[0] - 0.5)) * strides
+        y[:, 1::ndim] = (y[:, 1::ndim] * 2.0 + (anchors[1] - 0.5)) * strides
+        return y
+
+
+class RealNVP(nn.Module):
+    """YOLO26's keypoint flow model (residual log-likelihood estimation, a training loss): 6 affine couplings in 2-D.
+    Its weights are in the checkpoints; inference does not run it."""
+
+    @staticmethod
+    def nets():
+        return nn.Sequential(nn.Linear(2, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU(), nn.Linear(64, 2), nn.Tanh())
+
+    @staticmethod
+    def nett():
+        return nn.Sequential(nn.Linear(2, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU(), nn.Linear(64, 2))
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("loc", torch.zeros(2))
+        self.register_buffer("cov", torch.eye(2))
+        self.register_buffer("mask", torch.tensor([[0, 1], [1, 0]] * 3, dtype=torch.float32))
+        self.s = nn.ModuleList([self.nets() for _ in range(len(self.mask))])
+        self.t = nn.ModuleList([self.nett() for _ in range(len(self.mask))])
+
+
+class Pose26(Pose):
+    """YOLO26 pose head: cv4 is two Convs of c4 = max(ch[0] // 4, K * (D + 2)) channels feeding cv4_kpts (the K * D
+    keypoint values) and cv4_sigma (2K, training only), plus the flow model; keypoints decode as
+    (raw + anchor) * stride."""
+
+    def __init__(self, nc=80, kpt_shape=(17, 3), ch=(), legacy=True, reg_max=16, end2end=False):
+        super().__init__(nc, kpt_shape, ch, legacy, reg_max, end2end)
+        self.flow_model = RealNVP()
+        c4 = max(ch[0] // 4, kpt_shape[0] * (kpt_shape[1] + 2))
+        self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3)) for x in ch)
+        self.cv4_kpts = nn.ModuleList(nn.Conv2d(c4, self.nk, 1) for _ in ch)
+        self.nk_sigma = kpt_shape[0] * 2
+        self.cv4_sigma = nn.ModuleList(nn.Conv2d(c4, self.nk_sigma, 1) for _ in ch)
+        if end2end:
+            self.one2one_cv4 = copy.deepcopy(self.cv4)
+            self.one2one_cv4_kpts = copy.deepcopy(self.cv4_kpts)
+            self.one2one_cv4_sigma = copy.deepcopy(self.cv4_sigma)
+
+    @property
+    def one2many(self):
+        return dict(box_head=self.cv2, cls_head=self.cv3, pose_head=self.cv4, kpts_head=self.cv4_kpts)
+
+    @property
+    def one2one(self):
+        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3, pose_head=self.one2one_cv4,
+                    kpts_head=self.one2one_cv4_kpts)
+
+    def forward_head(self, x, box_head, cls_head, pose_head, kpts_head):
+        preds = Detect.forward_head(self, x, box_head, cls_head)
+        bs = x[0].shape[0]
+        preds["kpts"] = torch.cat([kpts_head[i](pose_head[i](x[i])).view(bs, self.nk, -1) for i in range(self.nl)], 2)
+        return preds
+
+    def kpts_decode(self, kpts, anchors, strides):
+        ndim = self.kpt_shape[1]
+        y = kpts.clone()
+        if ndim == 3:
+            y[:, 2::ndim] = y[:, 2::ndim].sigmoid()
+        y[:, 0::ndim] = (y[:, 0::ndim] + anchors[0]) * strides
+        y[:, 1::ndim] = (y[:, 1::ndim] + anchors[1]) * strides
+        return y
+
+
+class Classify(nn.Module):
+    """Conv(c1, 1280) -> global average pool -> Linear(1280, c2); eval output softmax [B, c2]."""
+
+    def __init__(self, c1, c2, k=1, s=1, p=None, g=1):
+        super().__init__()
+        c_ = 1280
+        self.conv = Conv(c1, c_, k, s, p, g)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.drop = nn.Dropout(p=0.0, inplace=True)
+        self.linear = nn.Linear(c_, c2)
+        self.stride = torch.Tensor([1])
+
+    def forward(self, x):
+        if isinstance(x, list):
+            x = torch.cat(x, 1)
+        x = self.linear(self.drop(self.pool(self.conv(x)).flatten(1)))
+        return x if self.training else x.softmax(1)
+
+
+def _pose_cfg(cfg, kpt_shape, head_from):
+    return {**cfg, "head": cfg["head"][:-1] + [[head_from, 1, Pose, ["nc", tuple(kpt_shape)]]]}
+
+
+YOLOV8_CLS = {  # yolov8-cls.yaml
+    "scales": {"n": [0.33, 0.25, 1024], "s": [0.33, 0.50, 1024], "m": [0.67, 0.75, 1024],
+               "l": [1.00, 1.00, 1024], "x": [1.00, 1.25, 1024]},
+    "backbone": [
+        [-1, 1, Conv, [64, 3, 2]],  # 0-P1/2
+        [-1, 1, Conv, [128, 3, 2]],  # 1-P2/4
+        [-1, 3, C2f, [128, True]],
+        [-1, 1, Conv, [256, 3, 2]],  # 3-P3/8
+        [-1, 6, C2f, [256, True]],
+        [-1, 1, Conv, [512, 3, 2]],  # 5-P4/16
+        [-1, 6, C2f, [512, True]],
+        [-1, 1, Conv, [1024, 3, 2]],  # 7-P5/32
+        [-1, 3, C2f, [1024, True]],
+    ],
+    "head": [[-1, 1, Classify, ["nc"]]],
+}
+YOLO11_CLS = {  # yolo11-cls.yaml
+    "scales": {"n": [0.50, 0.25, 1024], "s": [0.50, 0.50, 1024], "m": [0.50, 1.00, 512],
+               "l": [1.00, 1.00, 512], "x": [1.00, 1.50, 512]},
+    "backbone": [
+        [-1, 1, Conv, [64, 3, 2]],  # 0-P1/2
+        [-1, 1, Conv, [128, 3, 2]],  # 1-P2/4
+        [-1, 2, C3k2, [256, False, 0.25]],
+        [-1, 1, Conv, [256, 3, 2]],  # 3-P3/8
+        [-1, 2, C3k2, [512, False, 0.25]],
+        [-1, 1, Conv, [512, 3, 2]],  # 5-P4/16
+        [-1, 2, C3k2, [512, True]],
+        [-1, 1, Conv, [1024, 3, 2]],  # 7-P5/32
+        [-1, 2, C3k2, [1024, True]],
+        [-1, 2, C2PSA, [1024]],  # 9
+    ],
+    "head": [[-1, 1, Classify, ["nc"]]],
+}
+
+
+def yolov8_pose(scale="n", nc=1, kpt_shape=(17, 3)):
+    """Eval-mode YOLOv8 pose model (ultralytics yolov8{scale}-pose.yaml: nc 1, kpt_shape [17, 3])."""
+    _check_scale(scale)
+    return DetectionModel(_pose_cfg(YOLOV8, kpt_shape, [15, 18, 21]), scale, nc).eval()
+
+
+def yolo11_pose(scale="n", nc=80, kpt_shape=(17, 3)):
+    """Eval-mode YOLO11 pose model (ultralytics yolo11{scale}-pose.yaml: nc 80, kpt_shape [17, 3])."""
+    _check_scale(scale)
+    return DetectionModel(_pose_cfg(YOLO11, kpt_shape, [16, 19, 22]), scale, nc).eval()
+
+
+def yolov8_cls(scale="n", nc=1000):
+    """Eval-mode YOLOv8 classification model (ultralytics yolov8{scale}-cls.yaml)."""
+    _check_scale(scale)
+    return DetectionModel(YOLOV8_CLS, scale, nc).eval()
+
+
+def yolo11_cls(scale="n", nc=1000):
+    """Eval-mode YOLO11 classification model (ultralytics yolo11{scale}-cls.yaml)."""
+    _check_scale(scale)
+    return DetectionModel(YOLO11_CLS, scale, nc).eval()
+
+
+def yolo26_pose(scale="n", nc=80, kpt_shape=(17, 3)):
+    """Eval-mode YOLO26 pose model (ultralytics 8.4 yolo26{scale}-pose.yaml: Pose26, nc 80, kpt_shape [17, 3])."""
+    _check_scale(scale)
+    cfg = YOLO26
+    return DetectionModel({**cfg, "head": cfg["head"][:-1] + [[[16, 19, 22], 1, Pose26, ["nc", tuple(kpt_shape)]]]},
+                          scale, nc).eval()
+
+
+def yolo26_cls(scale="n", nc=1000):
+    """Eval-mode YOLO26 classification model (yolo26{scale}-cls.yaml: yolo11-cls's graph and scales)."""
+    _check_scale(scale)
+    return DetectionModel(YOLO11_CLS, scale, nc).eval()

@@ -113,21 +113,21 @@ def _fmt(shape: Sequence[int]) -> str:
     return "x".join(map(str, shape))
 
 
-def parse_imgsz(text: str, stride: int = 1, model: str = "") -> Tuple[int, int]:
-    """`N` or `HxW` (or `H,W`) -> (h, w); both positive and multiples of `stride`."""
+def parse_imgsz(text: str, stride: int = 1, model: str = "", flag: str = "--imgsz") -> Tuple[int, int]:
+    """`N` or `HxW` (or `H,W`) given to `flag` -> (h, w); both positive and multiples of `stride`."""
     try:
         parts = [int(v) for v in text.lower().replace(",", "x").split("x")]
     except ValueError:
-        raise ConfigError(f"--imgsz {text!r}: expected N or HxW (positive integers), e.g. 640 or 480x640") from None
+        raise ConfigError(f"{flag} {text!r}: expected N or HxW (positive integers), e.g. 640 or 480x640") from None
     if len(parts) not in (1, 2):
-        raise ConfigError(f"--imgsz {text!r}: expected N or HxW, e.g. 640 or 480x640")
+        raise ConfigError(f"{flag} {text!r}: expected N or HxW, e.g. 640 or 480x640")
     if any(v < 1 for v in parts):
-        raise ConfigError(f"--imgsz {text!r}: sizes must be positive")
+        raise ConfigError(f"{flag} {text!r}: sizes must be positive")
     h, w = parts * 2 if len(parts) == 1 else parts
     if h % stride or w % stride:
         up = lambda v: -(-v // stride) * stride  # noqa: E731
-        raise ConfigError(f"--imgsz {text!r}: {model} needs sizes that are multiples of its stride {stride}; "
-                          f"try --imgsz {up(h)}x{up(w)}")
+        raise ConfigError(f"{flag} {text!r}: {model} needs sizes that are multiples of its stride {stride}; "
+                          f"try {flag} {up(h)}x{up(w)}")
     return h, w
 
 

@@ -9,13 +9,13 @@ from ..errors import ConfigError
 from ..fileio import check_output_path
 from ..models.detect import MAX_PRE_NMS
 from ..models.registry import ModelSpec
-from .args import add_model_args, check_model_args, check_range, describe_ranges, load_model
+from .args import add_model_args, check_model_args, check_range, describe_ranges, load_model, parse_imgsz
 from ..quant.ranges import for_end2end
 from ..quant.selection import paths_for_end2end
 from .quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args
 
 E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk", "head": "--head",
-             "mask_resolution": "--mask-resolution"}
+             "mask_resolution": "--mask-resolution", "src_size": "--src-size"}
 NMS_FLAGS = ("iou", "pre_nms_topk")  # meaningless for --head one2one (no NMS)
 E2E_SWITCHES = {"runtime_thresholds": "--runtime-thresholds", "preprocess": "--preprocess", "orig_size": "--orig-size"}
 
@@ -45,6 +45,8 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
                           "affine-warped) originals")
     e2e.add_argument("--pre-nms-topk", type=int, default=None,
                      help=f"yolo: candidates entering NMS, in [1, {MAX_PRE_NMS}] (default 1000)")
+    e2e.add_argument("--src-size", metavar="HxW", help="classify, with --preprocess: the uint8 images' size; the "
+                     "engine resizes and centre-crops them to --imgsz as ultralytics' classify_transforms")
     e2e.add_argument("--head", choices=("one2one", "one2many"), default=None,
                      help="yolo26 / yolov10 only: one2one (default) = the NMS-free branch and ultralytics' top-k "
                           "(its end2end output, no --iou/--pre-nms-topk); one2many = the other branch + NMS")
@@ -84,6 +86,8 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
     check_range("--iou", opts.get("iou"), 0, 1)
     check_range("--max-det", opts.get("max_det"), 1)
     check_range("--pre-nms-topk", opts.get("pre_nms_topk"), 1, MAX_PRE_NMS)
+    if opts.get("src_size"):
+        opts["src_size"] = parse_imgsz(opts["src_size"], flag="--src-size")
     if opts.get("head") == "one2one":
         nms = [E2E_FLAGS[dest] for dest in NMS_FLAGS if getattr(args, dest) is not None]
         if nms:
@@ -110,8 +114,8 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     model, inputs = load_model(args, spec)
     amax = calibrate(args, model, inputs, spec) if quantized else None
     if e2e is not None:
-        model = spec.end2end(model, e2e)
         _, _, h, w = inputs[0].shape
+        model = spec.end2end(model, {**e2e, "imgsz": (h, w)})
         amax = for_end2end(amax, model, inputs[0].name) if amax is not None else None
         inputs = model.inputs((h, w), args.batch or 1, args.max_batch)
     return model, inputs, amax

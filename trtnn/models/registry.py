@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Dict, Mapping, Optional, Sequence, Tuple
 
@@ -102,13 +103,52 @@ def from_checkpoint(name: str, path: str, *, ignore_keys: Sequence[str] = (), **
 
 def load_weights(model: Module, state: Mapping[str, Any], name: str) -> None:
     """Load a checkpoint's state_dict into registered model `name` strictly, without copying (keys its family knows
-    are unused dropped); a checkpoint of the same family's other task (a -seg file for a detection name, or the
-    reverse) is refused naming the model to use."""
-    seg_file = any(".proto." in k for k in state)
-    other = f"{name}-seg" if seg_file and not name.endswith("-seg") else name[:-4] if not seg_file and \
-        name.endswith("-seg") and any(".cv3." in k for k in state) else None
-    if other in SPECS:
-        task = "segmentation" if seg_file else "detection"
+    are unused dropped); a checkpoint of another task of the same family (see `TASKS`: a -seg, -pose, -obb or -cls
+    file for a detection name, a detection file for a -seg name, ...) is refused naming the model to use."""
+    other, task = other_task_model(state, name)
+    if other is not None:
         raise ConfigError(f"{name}: the checkpoint holds a {task} model; use {other}")
     state = drop_keys(state, SPECS[name].unused_keys, name, keep=model.state_dict())
     model.load_state_dict(state, strict=True, assign=True)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A model task told apart by its head: registered names end with `suffix`; a checkpoint is of this task when
+    one of its keys fully matches `key` and, with `channels`, that tensor's element count (a bias: the head's output
+    channels) is in the range."""
+
+    suffix: str
+    name: str
+    key: str
+    channels: Optional[range] = None
+
+    def matches(self, state: StateDict) -> bool:
+        return any(re.fullmatch(self.key, k) and (self.channels is None or numel(state, k) in self.channels)
+                   for k in state)
+
+
+DETECTION = Task("", "detection", r"model\.\d+\.cv3\.0\.2\.bias")  # a YOLO Detect head's class branch
+TASKS: Tuple[Task, ...] = (  # the first entry a checkpoint matches is its task; none: detection (if DETECTION matches)
+    Task("-seg", "segmentation", r"model\.\d+\.proto\..+"),
+    Task("-pose", "pose", r"model\.\d+\.cv4_kpts\.0\.bias"),  # YOLO26: keypoints apart from the flow model's sigmas
+    Task("-pose", "pose", r"model\.\d+\.cv4\.0\.2\.bias", range(2, 1 << 31)),  # v8/11: K * D keypoint values
+    Task("-obb", "oriented-box", r"model\.\d+\.cv4\.0\.2\.bias", range(1, 2)),  # one angle per anchor
+    Task("-cls", "classification", r"model\.\d+\.linear\.bias"),  # Classify
+)
+
+
+def checkpoint_task(state: StateDict) -> Optional[Task]:
+    """The task whose head `state` holds (`TASKS`, else `DETECTION`), or None for other models."""
+    return next((t for t in TASKS if t.matches(state)), DETECTION if DETECTION.matches(state) else None)
+
+
+def other_task_model(state: StateDict, name: str) -> Tuple[Optional[str], str]:
+    """(the registered model of the checkpoint's task in `name`'s family, that task's name) when the checkpoint
+    is of another task than `name`; (None, '') when it fits or no such model is registered."""
+    task = checkpoint_task(state)
+    suffix = next((t.suffix for t in TASKS if name.endswith(t.suffix)), "")
+    if task is None or task.suffix == suffix:
+        return None, ""
+    other = name[:len(name) - len(suffix)] + task.suffix
+    return (other, task.name) if other in SPECS else (None, "")

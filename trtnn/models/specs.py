@@ -180,3 +180,81 @@ register(ModelSpec(  # raw output [B, 4 + nc + 1, A] of the one-to-one branch
     config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images", stride=32,
     end2end=_obb26_end2end,
     end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "head": "one2one"}))
+
+
+# ---- YOLO pose and classify ---------------------------------------------------------------------------------------
+from .classify_e2e import ClassifyEnd2End, ClassifyPreprocess  # noqa: E402
+from .pose_e2e import PoseEnd2End, PoseTopKEnd2End  # noqa: E402
+from ..errors import ConfigError  # noqa: E402
+from .yolo import yolo11_cls, yolo11_pose, yolo26_cls, yolo26_pose, yolov8_cls, yolov8_pose  # noqa: E402
+
+
+def _pose_config(state: StateDict) -> Dict[str, Any]:
+    """nc as detection; kpt_shape (K, D) from the keypoint outputs K * D: YOLO26 has K from its 2K sigmas
+    (cv4_sigma); v8 / YOLO11 only K * D (cv4's last conv), read as D = 3 (x, y, visibility) when it divides by 3,
+    else 2 (give kpt_shape explicitly for a (K, 2) model whose 2K divides by 3)."""
+    out = _yolov8_config(state)
+    kpts, sigma = (_first(state, rf"model\.\d+\.{b}\.0\.bias") for b in ("cv4_kpts", "cv4_sigma"))
+    key = kpts or _first(state, r"model\.\d+\.cv4\.0\.2\.bias")
+    if key:
+        nk = numel(state, key)
+        k = numel(state, sigma) // 2 if sigma else nk // 3 if nk % 3 == 0 else nk // 2
+        out["kpt_shape"] = (k, nk // k)
+    return out
+
+
+def _cls_config(state: StateDict) -> Dict[str, Any]:
+    """nc = rows of the Classify head's Linear (its bias)."""
+    key = _first(state, r"model\.\d+\.linear\.bias")
+    return {"nc": numel(state, key)} if key else {}
+
+
+def _pose_end2end(model: Any, o: Dict[str, Any]) -> PoseEnd2End:
+    pre = Preprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None
+    return PoseEnd2End(model, model.model[-1].kpt_shape, conf=o["conf"], iou=o["iou"], max_det=o["max_det"],
+                       preprocess=pre, runtime_thresholds=o["runtime_thresholds"],
+                       scale_to_orig=o["scale_to_orig"], pre_nms_topk=o["pre_nms_topk"])
+
+
+def _cls_end2end(model: Any, o: Dict[str, Any]) -> ClassifyEnd2End:
+    if o["runtime_thresholds"] or o["scale_to_orig"]:
+        raise ConfigError("--runtime-thresholds and --orig-size are for detection engines: a classification engine "
+                          "has no thresholds and no boxes to map back")
+    if o["src_size"] and not o["layout"]:
+        raise ConfigError("--src-size resizes uint8 images in the engine: add --preprocess")
+    src = o["src_size"]
+    pre = ClassifyPreprocess(o["layout"], o["bgr"], src, o["imgsz"] if src else None) if o["layout"] else None
+    return ClassifyEnd2End(model, pre)
+
+
+for _family, _factory in (("yolov8", yolov8_pose), ("yolo11", yolo11_pose)):
+    register(ModelSpec(
+        family=f"{_family}-pose", variants={f"{_family}{s}-pose": partial(_factory, s) for s in "nsmlx"},
+        config_from_state_dict=_pose_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images",
+        stride=32, end2end=_pose_end2end,
+        end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000}))
+
+for _family, _factory in (("yolov8", yolov8_cls), ("yolo11", yolo11_cls), ("yolo26", yolo26_cls)):
+    register(ModelSpec(
+        family=f"{_family}-cls", variants={f"{_family}{s}-cls": partial(_factory, s) for s in "nsmlx"},
+        config_from_state_dict=_cls_config, with_classes=_with_nc, imgsz=(224, 224), input_name="images",
+        stride=32, end2end=_cls_end2end, end2end_defaults={"src_size": None},
+        end2end_note="classification engines output all class probabilities and the top 5: no --conf, --iou, "
+                     "--max-det, --pre-nms-topk or --orig-size"))
+
+
+def _pose26_end2end(model: Any, o: Dict[str, Any]) -> Any:
+    """--head one2one (default): the one-to-one branch and ultralytics' top-k; one2many: the other branch + NMS."""
+    if o["head"] == "one2many":
+        model.model[-1].end2end = False
+        return _pose_end2end(model, o)
+    return PoseTopKEnd2End(model, model.model[-1].kpt_shape, conf=o["conf"], max_det=o["max_det"],
+                           preprocess=Preprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None,
+                           runtime_thresholds=o["runtime_thresholds"], scale_to_orig=o["scale_to_orig"])
+
+
+register(ModelSpec(
+    family="yolo26-pose", variants={f"yolo26{s}-pose": partial(yolo26_pose, s) for s in "nsmlx"},
+    config_from_state_dict=_pose_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images", stride=32,
+    end2end=_pose26_end2end,
+    end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "head": "one2one"}))

@@ -26,3 +26,10 @@ from .obb import OBB26  # noqa: E402
 from .model import yolo26_obb  # noqa: E402
 
 __all__ += ["OBB26", "yolo26_obb"]
+# pose and classify
+from .classify import Classify  # noqa: E402
+from .model import yolo11_cls, yolo11_pose, yolo26_cls, yolo26_pose, yolov8_cls, yolov8_pose  # noqa: E402
+from .pose import Pose, Pose26, RealNVP  # noqa: E402
+
+__all__ += ["Classify", "Pose", "Pose26", "RealNVP", "yolo11_cls", "yolo11_pose", "yolo26_cls", "yolo26_pose",
+            "yolov8_cls", "yolov8_pose"]

@@ -7,6 +7,8 @@ import math
 
 import trtnn.nn as nn
 from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
+from .classify import Classify
+from .pose import Pose, Pose26
 
 UP = (nn.Upsample, [None, 2, "nearest"])
 
@@ -230,3 +232,26 @@ YOLOV10 = {  # scale -> graph (layers 6, 8, 13, 19, 22)
 from .obb import OBB26  # noqa: E402
 
 YOLO26_OBB = with_head(YOLO26, [[16, 19, 22], 1, OBB26, ["nc", 1]])  # OBB26(P3, P4, P5)
+
+
+# ---- pose and classify (ultralytics/cfg/models/{v8,11}/*-pose.yaml, *-cls.yaml) ----------------------------------
+def pose_graph(graph: dict, kpt_shape, head=Pose) -> dict:
+    """The -pose yaml of a detection graph: its Detect head replaced by `head` (Pose; YOLO26: Pose26)(nc,
+    kpt_shape) on the same inputs."""
+    return with_head(graph, [graph["head"][-1][0], 1, head, ["nc", tuple(kpt_shape)]])
+
+
+YOLOV8_CLS = {
+    "scales": {  # [depth, width, max_channels]: no 768 / 512 channel caps, unlike yolov8.yaml
+        "n": [0.33, 0.25, 1024], "s": [0.33, 0.50, 1024], "m": [0.67, 0.75, 1024],
+        "l": [1.00, 1.00, 1024], "x": [1.00, 1.25, 1024],
+    },
+    "backbone": YOLOV8["backbone"][:9],  # up to the P5/32 C2f, no SPPF
+    "head": [[-1, 1, Classify, ["nc"]]],
+}
+YOLO11_CLS = {
+    "scales": YOLO11["scales"],
+    "backbone": YOLO11["backbone"][:9] + [[-1, 2, C2PSA, [1024]]],  # 9: C2PSA right after the P5 C3k2, no SPPF
+    "head": [[-1, 1, Classify, ["nc"]]],
+}
+YOLO26_CLS = YOLO11_CLS  # yolo26-cls.yaml: the same graph and scales as yolo11-cls.yaml

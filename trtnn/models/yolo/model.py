@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import trtnn
 import trtnn.nn as nn
@@ -13,6 +13,9 @@ from .v10 import PSA, SCDown, C2fCIB, v10Detect
 from .graphs import YOLO26, YOLOV10
 from .graphs import YOLO11_OBB, YOLO26_OBB, YOLOV8_OBB
 from .obb import OBB, OBB26
+from .classify import Classify
+from .graphs import YOLO11_CLS, YOLO26_CLS, YOLOV8_CLS, pose_graph
+from .pose import Pose, Pose26, check_kpt_shape
 
 
 def make_divisible(x, divisor):
@@ -52,6 +55,11 @@ def parse_model(d: Dict[str, Any], scale: str, nc: int, ch: int = 3) -> Tuple[nn
             args = [args[0], args[1], [ch[x] for x in f], legacy, reg_max, end2end]
         elif m is V5Detect:
             args = [*args, [ch[x] for x in f]]
+        elif m in (Pose, Pose26):  # nc, kpt_shape
+            args = [args[0], args[1], [ch[x] for x in f], legacy, reg_max, end2end]
+        elif m is Classify:  # c1, number of classes (unscaled)
+            c2 = args[0]
+            args = [ch[f], c2, *args[1:]]
         else:
             c2 = ch[f]
         m_ = nn.Sequential(*(m(*args) for _ in range(n))) if n > 1 else m(*args)  # module
@@ -144,3 +152,33 @@ def yolo26_obb(scale: str = "n", nc: int = 80) -> DetectionModel:
     scores, raw angle in radians) for the top-k of trtnn.models.rotated; `model.model[-1].end2end = False` selects
     the one-to-many branch (for rotated NMS)."""
     return DetectionModel(YOLO26_OBB, scale, nc)
+# ---- pose and classify ------------------------------------------------------------------------------------------
+def yolov8_pose(scale: str = "n", nc: int = 1, kpt_shape: Sequence[int] = (17, 3)) -> DetectionModel:
+    """YOLOv8{scale}-pose: output [B, 4 + nc + K * D, A] (xywh, class scores, keypoints x, y[, visibility])."""
+    return DetectionModel(pose_graph(YOLOV8, check_kpt_shape(kpt_shape, "yolov8_pose")), scale, nc)
+
+
+def yolo11_pose(scale: str = "n", nc: int = 80, kpt_shape: Sequence[int] = (17, 3)) -> DetectionModel:
+    """YOLO11{scale}-pose: output [B, 4 + nc + K * D, A] (xywh, class scores, keypoints x, y[, visibility])."""
+    return DetectionModel(pose_graph(YOLO11, check_kpt_shape(kpt_shape, "yolo11_pose")), scale, nc)
+
+
+def yolov8_cls(scale: str = "n", nc: int = 1000) -> DetectionModel:
+    """YOLOv8{scale}-cls: output [B, nc] softmax class probabilities."""
+    return DetectionModel(YOLOV8_CLS, scale, nc)
+
+
+def yolo11_cls(scale: str = "n", nc: int = 1000) -> DetectionModel:
+    """YOLO11{scale}-cls: output [B, nc] softmax class probabilities."""
+    return DetectionModel(YOLO11_CLS, scale, nc)
+
+
+def yolo26_pose(scale: str = "n", nc: int = 80, kpt_shape: Sequence[int] = (17, 3)) -> DetectionModel:
+    """YOLO26{scale}-pose (NMS-free): output [B, 4 + nc + K * D, A] of the one-to-one branch (x1y1x2y2, class
+    scores, keypoints x, y[, visibility]); `model.model[-1].end2end = False` selects the one-to-many branch (xywh)."""
+    return DetectionModel(pose_graph(YOLO26, check_kpt_shape(kpt_shape, "yolo26_pose"), Pose26), scale, nc)
+
+
+def yolo26_cls(scale: str = "n", nc: int = 1000) -> DetectionModel:
+    """YOLO26{scale}-cls: output [B, nc] softmax class probabilities."""
+    return DetectionModel(YOLO26_CLS, scale, nc)
