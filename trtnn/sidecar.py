@@ -57,7 +57,7 @@ def read_names(path: PathLike) -> Dict[int, str]:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return dict(enumerate(value))
         if isinstance(value, dict) and all(k.isdigit() and isinstance(v, str) for k, v in value.items()):
-            return {int(k): v for k, v in sorted(value.items(), key=lambda kv: int(kv[0]))}
+            return {int(k): v for k, v in value.items()}
         raise ConfigError(f"names file '{path}': expected a JSON list of names or an object {{\"0\": name, ...}}, "
                           f"got {type(value).__name__}")
     names = [line.strip() for line in text.splitlines() if line.strip()]

@@ -10,8 +10,8 @@ from ..fileio import check_output_path
 from ..models.detect import MAX_PRE_NMS
 from ..models.registry import ModelSpec
 from .args import add_model_args, check_model_args, check_range, describe_ranges, load_model, registered
-from ..sidecar import describe_model, sidecar_path
-from .metadata import add_metadata_args, check_metadata_args, cli_metadata
+from ..sidecar import describe_model, num_classes, sidecar_path
+from .metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ..quant.ranges import for_end2end
 from ..quant.selection import paths_for_end2end
 from .quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args
@@ -93,6 +93,7 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     check_output_path(args.output, what="-o/--output", not_same_as=[args.weights] if args.weights else [])
     check_output_path(sidecar_path(args.output), what="engine metadata (-o/--output + .json)")
     model, inputs = load_model(args, spec)
+    names_arg(args, num_classes(model))  # a wrong --names file is refused before calibrating and building
     amax = calibrate(args, model, inputs, spec) if quantized else None
     if e2e is not None:
         model = spec.end2end(model, e2e)

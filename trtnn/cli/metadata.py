@@ -21,6 +21,18 @@ def check_metadata_args(args: argparse.Namespace) -> None:
     check_readable(args.names, "--names")
 
 
+def names_arg(args: argparse.Namespace, nc: Optional[int]) -> Optional[Dict[int, str]]:
+    """The class names --names gives (None without it), checked against the model's class count `nc`."""
+    from ..sidecar import read_names
+
+    if not args.names:
+        return None
+    names = read_names(args.names)
+    if nc is not None and len(names) != nc:
+        raise ConfigError(f"--names {args.names}: {len(names)} names for a model with {nc} classes")
+    return names
+
+
 _YOLO = {"output": "[B, 4 + nc, anchors]: cx, cy, w, h (network-input pixels), then class scores (sigmoid); "
                     "decode and NMS are the caller's"}
 RAW_OUTPUTS = {  # family -> output name -> meaning, for engines without --end2end
@@ -52,12 +64,10 @@ def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dic
                  engine: Any) -> Dict[str, Any]:
     """The sidecar of an engine `trtnn build` made (`facts`: trtnn.sidecar.describe_model of the built module)."""
     from ..checkpoint import read_metadata
-    from ..sidecar import engine_metadata, read_names
+    from ..sidecar import engine_metadata
 
     checkpoint = read_metadata(args.weights) if args.weights else {}
-    names = read_names(args.names) if args.names else checkpoint.get("names")
-    if args.names and facts["nc"] is not None and len(names) != facts["nc"]:
-        raise ConfigError(f"--names {args.names}: {len(names)} names for a model with {facts['nc']} classes")
+    names = names_arg(args, facts["nc"]) or checkpoint.get("names")
     imgsz = None
     if spec is not None:
         imgsz = parse_imgsz(args.imgsz, spec.stride, args.target) if args.imgsz else spec.imgsz
