@@ -60,6 +60,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="only the first N validation images")
     ap.add_argument("--int8-dfl", nargs="*", default=[], metavar="METHOD",
                     help="calibration methods for INT8 rows with the DFL convolution quantized too (evidence rows)")
+    ap.add_argument("--results", default="", help="results file name (default eval_shapes, or eval_shapes_quant "
+                                                  "with INT8/FP8 rows): parallel runs write separate files")
     args = ap.parse_args()
     state = trtnn.load_checkpoint(os.path.join(SHARED, "data", "yolov8n_shapes.pt"))
     root = shapes_dataset()
@@ -74,13 +76,13 @@ def main() -> None:
         amax = calibration(state, root, method, args.calib_images)
         label = method if keep_dfl else f"{method}, DFL quantized"
         rows.append(evaluate(state, data, dtype, 320, True, amax, label, ("model.model.22.dfl",) if keep_dfl else ()))
-        write(rows, len(data), args.calib_images, quant=True)
+        write(rows, len(data), args.calib_images, True, args.results)
     if not quant_rows:
-        write(rows, len(data), args.calib_images, quant=False)
+        write(rows, len(data), args.calib_images, False, args.results)
 
 
-def write(rows: list, images: int, calib_images: int, quant: bool) -> None:
-    report("eval_shapes_quant" if quant else "eval_shapes",
+def write(rows: list, images: int, calib_images: int, quant: bool, name: str = "") -> None:
+    report(name or ("eval_shapes_quant" if quant else "eval_shapes"),
            f"YOLOv8n (real ultralytics checkpoint) on {images} shapes val images, CPU executor",
            ["dtype", "imgsz", "NMS", "mAP50-95", "mAP50", "vs ultralytics val", "detections", "ms/image"], rows,
            notes="conf 0.001, iou 0.7, max_det 300; images letterboxed as ultralytics' validator (scaleup=False: "
