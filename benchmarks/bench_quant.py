@@ -167,10 +167,15 @@ def main() -> None:
     sizes = {"yolov8n": 320, "yolov8s": 640, "unet": args.unet_size, "centernet_res18": 512, "centernet_dla34": 512}
     maps = map_rows()
     rows, cal_rows = [], []
-    for name in args.models:
+    for name in args.models:  # the results file is rewritten after each model: a long run keeps what it measured
         r, c = bench(name, sizes[name], args, maps)
         rows += r
         cal_rows += c
+        print(*c[0], sep=" | ", flush=True)
+        write(rows, cal_rows, args)
+
+
+def write(rows: list, cal_rows: list, args: argparse.Namespace) -> None:
     from common import table
 
     cal_table = table(["model", "input", "images", "fp32 forward CPU ms/img", "calibration CPU ms/img", "ratio",
@@ -184,8 +189,8 @@ def main() -> None:
                  "images, each raw output, CPU executor (fp16 computed in fp16, Q/DQ as TensorRT specifies). mAP50-95: "
                  "yolov8n's end-to-end engine on 300 val images (benchmarks/results/eval_shapes*.md, multi-label NMS, "
                  "calibrated on 256 train images). yolov8s, UNet, CenterNet: random conv weights, BatchNorm "
-                 f"statistics re-estimated on {args.bn_images} images.\n\n"
-                 f"Calibration cost (CPU seconds, process time, all threads), {args.method}:\n\n{cal_table}")
+                 f"statistics re-estimated on {args.bn_images} images. Plan bytes: see benchmarks/study_int8_plan.py."
+                 f"\n\nCalibration cost (CPU seconds, process time, all threads), {args.method}:\n\n{cal_table}")
 
 
 if __name__ == "__main__":
