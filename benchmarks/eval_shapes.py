@@ -5,7 +5,8 @@ ultralytics' own val (imgsz 320, conf 0.001, iou 0.7, rect batches padded to 352
 0.9645, mAP50 0.994. Target (issue 9): fp32 within 0.005 of it; fp16 within 0.005 of fp32; INT8 (best method,
 calibrated on <= 256 train images) within 0.01 of fp32.
 Run: python benchmarks/eval_shapes.py [--dtypes fp32 fp16] [--int8 minmax percentile entropy mse] [--fp8 ...]
-     [--calib-images 64] [--limit N]   (INT8/FP8 rows: multi-label NMS at 320, the DFL convolution kept unquantized)
+     [--int8-dfl METHOD ...] [--calib-images 64] [--limit N]
+     (INT8/FP8 rows: multi-label NMS at 320, the DFL convolution kept unquantized except in --int8-dfl rows)
 """
 from __future__ import annotations
 
@@ -33,12 +34,13 @@ def calibration(state, root: str, method: str, images: int) -> dict:
     return trtnn.quant.for_end2end(cal.amax, End2End(model, preprocess=Preprocess()), "images")
 
 
-def evaluate(state, data: YoloImages, dtype: str, imgsz: int, multi_label: bool, amax=None, method="") -> list:
+def evaluate(state, data: YoloImages, dtype: str, imgsz: int, multi_label: bool, amax=None, method="",
+             exclude=("model.model.22.dfl",)) -> list:
     model = trtnn.models.yolov8("n", nc=3)
     model.load_state_dict(state)
     e2e = End2End(model, conf=0.001, iou=0.7, max_det=300, preprocess=Preprocess("NHWC", bgr=True),
                   pre_nms_topk=3840, multi_label=multi_label)
-    quant = dict(calibration=amax, exclude=["model.model.22.dfl"]) if amax is not None else {}
+    quant = dict(calibration=amax, exclude=list(exclude)) if amax is not None else {}
     net = trtnn.define(e2e, e2e.inputs((imgsz, imgsz), batch=10), dtype=dtype, output_dtype="fp32", **quant)
     t0 = time.perf_counter()
     r = evaluate_end2end(net, data, nc=3).results()
@@ -51,11 +53,15 @@ def evaluate(state, data: YoloImages, dtype: str, imgsz: int, multi_label: bool,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dtypes", nargs="+", default=["fp32", "fp16"])
+    ap.add_argument("--dtypes", nargs="*", default=["fp32", "fp16"])
     ap.add_argument("--int8", nargs="*", default=[], metavar="METHOD", help="calibration methods for INT8 rows")
     ap.add_argument("--fp8", nargs="*", default=[], metavar="METHOD", help="calibration methods for FP8 rows")
     ap.add_argument("--calib-images", type=int, default=64, help="train images to calibrate on")
     ap.add_argument("--limit", type=int, default=0, help="only the first N validation images")
+    ap.add_argument("--int8-dfl", nargs="*", default=[], metavar="METHOD",
+                    help="calibration methods for INT8 rows with the DFL convolution quantized too (evidence rows)")
+    ap.add_argument("--results", default="", help="results file name (default eval_shapes, or eval_shapes_quant "
+                                                  "with INT8/FP8 rows): parallel runs write separate files")
     args = ap.parse_args()
     state = trtnn.load_checkpoint(os.path.join(SHARED, "data", "yolov8n_shapes.pt"))
     root = shapes_dataset()
@@ -64,17 +70,27 @@ def main() -> None:
     for dtype in args.dtypes:
         for imgsz, multi_label in ((320, False), (320, True), (352, True)):
             rows.append(evaluate(state, data, dtype, imgsz, multi_label))
-    for dtype, methods in (("int8", args.int8), ("fp8", args.fp8)):
-        for method in methods:
-            amax = calibration(state, root, method, args.calib_images)
-            rows.append(evaluate(state, data, dtype, 320, True, amax, method))
-    report("eval_shapes_quant" if args.int8 or args.fp8 else "eval_shapes", f"YOLOv8n (real ultralytics checkpoint) on {len(data)} shapes val images, CPU executor",
+    quant_rows = [("int8", m, True) for m in args.int8] + [("fp8", m, True) for m in args.fp8] + \
+                 [("int8", m, False) for m in args.int8_dfl]
+    for dtype, method, keep_dfl in quant_rows:  # the table is rewritten after each row: a long run keeps its rows
+        amax = calibration(state, root, method, args.calib_images)
+        label = method if keep_dfl else f"{method}, DFL quantized"
+        rows.append(evaluate(state, data, dtype, 320, True, amax, label, ("model.model.22.dfl",) if keep_dfl else ()))
+        write(rows, len(data), args.calib_images, True, args.results)
+    if not quant_rows:
+        write(rows, len(data), args.calib_images, False, args.results)
+
+
+def write(rows: list, images: int, calib_images: int, quant: bool, name: str = "") -> None:
+    report(name or ("eval_shapes_quant" if quant else "eval_shapes"),
+           f"YOLOv8n (real ultralytics checkpoint) on {images} shapes val images, CPU executor",
            ["dtype", "imgsz", "NMS", "mAP50-95", "mAP50", "vs ultralytics val", "detections", "ms/image"], rows,
            notes="conf 0.001, iou 0.7, max_det 300; images letterboxed as ultralytics' validator (scaleup=False: "
                  "352 pads the 320x320 images). ultralytics val: mAP50-95 0.9645, mAP50 0.994. INT8/FP8: "
-                 f"calibrated on {args.calib_images} train images (trtnn.quant.calibrate), Q/DQ placed by trtnn, the "
-                 "rest in fp16, the DFL convolution (fixed weights 0..15) excluded. Executor time includes "
-                 "simulating Q/DQ.")
+                 f"calibrated on {calib_images} train images (trtnn.quant.calibrate), Q/DQ placed by trtnn, the "
+                 "rest in fp16, the DFL convolution (fixed weights 0..15) excluded unless the row says otherwise. "
+                 "Executor time includes simulating Q/DQ." + (" fp32 reference (same pipeline, multi-label at 320, "
+                 "benchmarks/results/eval_shapes.md): mAP50-95 0.9689 on the 300 images." if quant else ""))
 
 
 if __name__ == "__main__":

@@ -702,6 +702,17 @@ case("segment labels with too few points", E.FileError, "bad.txt", "3 or more po
 case("segment labels not numbers", E.FileError, "bad.txt", "numbers", setup=write_bytes("bad.txt", b"0 a b c d e f\n"))(
     lambda tmp: trtnn.eval.read_polygons(str(tmp / "bad.txt")))
 
+# ---- engine sidecar (<engine>.json) -----------------------------------------------------------------------------------
+cli_case("cli names file missing", Y + ("--names", "{tmp}/none.txt"), "--names", "none.txt", "no such file")
+cli_case("cli names count differs from the classes", Y + ("--names", "{tmp}/n.txt"), "--names", "2 names",
+         "80 classes", setup=write_bytes("n.txt", b"cat\ndog\n"))
+cli_case("cli names JSON not a list", Y + ("--names", "{tmp}/n.json"), "n.json", "JSON list",
+         setup=write_bytes("n.json", b'{"cat": 0}'))
+cli_case("cli names file empty", Y + ("--names", "{tmp}/n.txt"), "n.txt", "no names", setup=write_bytes("n.txt", b"\n"))
+case("Engine.save metadata not JSON", E.ConfigError, "t.plan.json", "JSON-serializable")(
+    lambda tmp: trtnn.build(Tiny(), [X]).save(str(tmp / "t.plan"), metadata={"names": {0: object()}}))
+case("read_metadata missing file", E.CheckpointError, "nothere.pt", "not found")(
+    lambda tmp: trtnn.checkpoint.read_metadata(tmp / "nothere.pt"))
 
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:

@@ -11,7 +11,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -19,11 +19,12 @@ from . import backend, dtypes
 from .context import BuildContext
 from .errors import BuildError, ConfigError, ShapeError, TrtnnError, UnsupportedError, require_int
 from .module import Module
-from .fileio import atomic_write_bytes
+from .fileio import atomic_write_bytes, check_output_path
 from .quant.placement import Quantizer
 from .quant.qdq import quant_format
 from .quant.ranges import as_ranges
 from .quant.selection import keep_precision
+from .sidecar import encode, sidecar_path
 from .tensor import Tensor
 
 log = logging.getLogger("trtnn")
@@ -360,9 +361,16 @@ class Engine:
     def serialize(self) -> bytes:
         return bytes(self.plan)
 
-    def save(self, path: str) -> None:
-        """Write the plan atomically (never a half-written file); an unusable path raises FileError naming it."""
+    def save(self, path: str, metadata: Optional[Mapping[str, Any]] = None) -> None:
+        """Write the plan atomically (never a half-written file); an unusable path raises FileError naming it.
+        `metadata` (e.g. trtnn.sidecar.engine_metadata(engine, model, names=...)) is written beside it as
+        `<path>.json`, also atomically."""
+        sidecar = encode(metadata, path) if metadata is not None else None  # refused before anything is written
+        if sidecar is not None:
+            check_output_path(sidecar_path(path), what="engine metadata")
         atomic_write_bytes(path, self.plan, what="engine")
+        if sidecar is not None:
+            atomic_write_bytes(sidecar_path(path), sidecar, what="engine metadata")
 
     @property
     def nbytes(self) -> int:

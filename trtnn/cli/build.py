@@ -9,7 +9,9 @@ from ..errors import ConfigError
 from ..fileio import check_output_path
 from ..models.detect import MAX_PRE_NMS
 from ..models.registry import ModelSpec
-from .args import add_model_args, check_model_args, check_range, describe_ranges, load_model, parse_imgsz
+from ..sidecar import describe_model, num_classes, sidecar_path
+from .args import add_model_args, check_model_args, check_range, describe_ranges, load_model, parse_imgsz, registered
+from .metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ..quant.ranges import for_end2end
 from ..quant.selection import paths_for_end2end
 from .quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args
@@ -27,6 +29,7 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
     p.add_argument("--output-dtype", choices=("fp32", "fp16", "bf16"), help="dtype of floating outputs")
     p.add_argument("--workspace", type=int, metavar="MB", help="builder workspace limit in MB (> 0)")
     add_quant_args(p)
+    add_metadata_args(p)
     e2e = p.add_argument_group("end-to-end detection (yolo and centernet models; these flags need --end2end)")
     e2e.add_argument("--end2end", action="store_true",
                      help="decode + class-aware NMS (yolo) or heatmap peaks + top-K (centernet) inside the engine")
@@ -109,9 +112,12 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     check_range("--workspace", args.workspace, 1)
     quantized = args.dtype in QUANT_DTYPES
     check_quant_args(args, quantized)
+    check_metadata_args(args)
     e2e = end2end_options(args, spec)
     check_output_path(args.output, what="-o/--output", not_same_as=[args.weights] if args.weights else [])
+    check_output_path(sidecar_path(args.output), what="engine metadata (-o/--output + .json)")
     model, inputs = load_model(args, spec)
+    names_arg(args, num_classes(model))  # a wrong --names file is refused before calibrating and building
     amax = calibrate(args, model, inputs, spec) if quantized else None
     if e2e is not None:
         _, _, h, w = inputs[0].shape
@@ -130,11 +136,13 @@ def run(args: argparse.Namespace) -> int:
     quant = dict(calibration=amax, exclude=paths(args.exclude), base_dtype=args.base_dtype) if amax is not None else {}
     net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output,
                  output_dtype=output_dtype, keep_fp32=paths(args.keep_fp32), keep_fp16=paths(args.keep_fp16), **quant)
+    facts = describe_model(model)
     del model  # the network keeps what the builder needs; weights that BN folding replaced are freed
     engine = build_network(net, workspace=args.workspace << 20 if args.workspace else None)
-    engine.save(args.output)
+    engine.save(args.output, metadata=cli_metadata(args, registered(args.target), facts, engine))
     print(f"wrote {args.output}: {engine.nbytes / 1e6:.2f} MB, {net.network.num_layers} layers, "
-          f"definition {engine.define_seconds:.2f}s, builder {engine.build_seconds:.2f}s ({engine.backend})")
+          f"definition {engine.define_seconds:.2f}s, builder {engine.build_seconds:.2f}s ({engine.backend}); "
+          f"metadata {sidecar_path(args.output)}")
     for kind, infos in (("input", engine.inputs), ("output", engine.outputs)):
         for info in infos:
             print(f"  {kind:6} {info}")
