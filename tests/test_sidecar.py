@@ -134,3 +134,22 @@ def test_cli_build_sidecar_names_default_and_override(tmp_path):
     assert run_cli("build", "yolov8n", "--random-weights", "--nc", "2", "--imgsz", "64", "--names",
                    tmp_path / "n.txt", "-o", tmp_path / "b.plan") == 0
     assert json.loads((tmp_path / "b.plan.json").read_text())["names"] == {"0": "cat", "1": "dog"}
+
+
+@pytest.mark.parametrize("model, task, outputs, thresholds", [
+    ("yolov8n-seg", "segment", ["num_dets", "det_boxes", "det_scores", "det_classes", "det_masks"], "iou"),
+    ("yolov8n-pose", "pose", ["num_dets", "det_boxes", "det_scores", "det_classes", "det_keypoints"], "iou"),
+    ("yolov8n-obb", "obb", ["num_dets", "det_boxes", "det_scores", "det_classes"], "iou"),
+    ("yolov8n-cls", "classify", ["probs", "top5_classes", "top5_scores"], None),
+    ("yolo26n", "detect", ["num_dets", "det_boxes", "det_scores", "det_classes"], "max_det"),
+])
+def test_cli_build_sidecar_of_every_task(tmp_path, model, task, outputs, thresholds):
+    """Each task's end-to-end engine names its task and documents every output (trtnn/models/outputs.py)."""
+    assert run_cli("build", model, "--random-weights", "--nc", "2", "--imgsz", "64", "--end2end", "-o",
+                   tmp_path / "t.plan") == 0
+    meta = json.loads((tmp_path / "t.plan.json").read_text())
+    assert meta["task"] == task and [o["name"] for o in meta["outputs"]] == outputs
+    assert all(o["meaning"] for o in meta["outputs"]), meta["outputs"]
+    assert (thresholds in meta["thresholds"]) if thresholds else "thresholds" not in meta
+    if task == "obb":
+        assert "cx, cy, w, h, angle" in meta["outputs"][1]["meaning"]

@@ -5,7 +5,8 @@ size, stride, precision, trtnn and TensorRT versions.
 Schema "trtnn.engine/1" (keys always present unless marked optional):
   schema, trtnn_version, backend, tensorrt_version, precision, task, names ({"id": name}),
   imgsz ([h, w] or null), stride (int or null),
-  inputs / outputs: [{name, shape (-1 = dynamic), dtype, meaning}], inputs also `layout` (e.g. "NHWC BGR uint8"),
+  inputs / outputs: [{name, shape (-1 = dynamic), dtype, meaning}] (meanings from trtnn/models/outputs.py), inputs
+  also `layout` (e.g. "NHWC BGR uint8"),
   thresholds ({conf, iou, max_det, pre_nms_topk, runtime}: only the end-to-end ones the engine has; optional),
   plus any extra keys the caller adds (e.g. source checkpoint metadata).
 """
@@ -19,18 +20,6 @@ from .errors import ConfigError, FileError
 from .fileio import PathLike, atomic_write_bytes
 
 SCHEMA = "trtnn.engine/1"
-_END2END_OUTPUTS = {
-    "num_dets": "detections per image (int32 [B, 1]); rows past it are zero",
-    "det_boxes": "x1, y1, x2, y2 per detection, in network-input pixels (original-image pixels when the engine "
-                 "has an orig_size input)",
-    "det_scores": "confidence per detection, sorted high to low",
-    "det_classes": "class id per detection (an index into names)",
-}
-_EXTRA_INPUTS = {"conf_thres": "confidence threshold (fp32 [1]), read at run time",
-                 "iou_thres": "NMS IoU threshold (fp32 [1]), read at run time",
-                 "orig_size": "(h, w) of each original image (int32 [B, 2]): boxes are mapped back to it"}
-
-
 def sidecar_path(engine_path: PathLike) -> str:
     """`<engine path>.json`."""
     return os.fspath(engine_path) + ".json"
@@ -87,7 +76,9 @@ def describe_model(model: Any) -> Dict[str, Any]:
 
 
 def _thresholds(model: Any) -> Optional[Dict[str, Any]]:
-    nms = getattr(model, "nms", None)
+    nms, topk = getattr(model, "nms", None), getattr(model, "topk", None)
+    if topk is not None:  # NMS-free (YOLO26 / YOLOv10 one-to-one head)
+        return {"conf": topk.conf, "max_det": topk.max_det, "runtime": bool(model.runtime_thresholds)}
     if nms is not None:
         return {"conf": nms.conf, "iou": nms.iou, "max_det": nms.max_det, "pre_nms_topk": nms.pre_nms_topk,
                 "runtime": bool(getattr(model, "runtime_thresholds", False))}
@@ -96,17 +87,18 @@ def _thresholds(model: Any) -> Optional[Dict[str, Any]]:
     return None
 
 
-def _tensors(infos: Sequence[Any], meanings: Mapping[str, str], preprocess: Any = False) -> List[Dict[str, Any]]:
+def _tensors(infos: Sequence[Any], task: str, preprocess: Any = False) -> List[Dict[str, Any]]:
     """name, shape, dtype, meaning of each tensor; inputs (preprocess given: None or "NHWC BGR"...) also layout."""
     from . import dtypes
+    from .models.outputs import INPUTS, meaning
 
     out = []
     for info in infos:
         dtype = dtypes.short(info.dtype)
         entry: Dict[str, Any] = {"name": info.name, "shape": [int(d) for d in info.shape], "dtype": dtype,
-                                 "meaning": meanings.get(info.name, "")}
+                                 "meaning": meaning(task, info.name)}
         if preprocess is not False:
-            image = len(info.shape) == 4 and info.name not in _EXTRA_INPUTS
+            image = len(info.shape) == 4 and info.name not in INPUTS
             entry["layout"] = "" if not image else f"{preprocess} {dtype} (normalized inside the engine)" \
                 if preprocess else f"NCHW {dtype} (preprocessed by the caller)"
         out.append(entry)
@@ -124,7 +116,7 @@ def engine_metadata(engine: Any, model: Any = None, *, names: Optional[Mapping[i
 
     facts = model if isinstance(model, dict) else describe_model(model)
     thresholds = facts["thresholds"]
-    meanings = {**_EXTRA_INPUTS, **(_END2END_OUTPUTS if thresholds else {})}
+    kind = task or "detect"
     if names is None:
         names = default_names(facts["nc"])
     meta: Dict[str, Any] = {
@@ -132,8 +124,8 @@ def engine_metadata(engine: Any, model: Any = None, *, names: Optional[Mapping[i
         "tensorrt_version": backend.version(), "precision": precision, "task": task,
         "names": {str(k): v for k, v in sorted(names.items())},
         "imgsz": [int(v) for v in imgsz] if imgsz else None, "stride": stride,
-        "inputs": _tensors(engine.inputs, meanings, facts["preprocess"]),
-        "outputs": _tensors(engine.outputs, meanings),
+        "inputs": _tensors(engine.inputs, kind, facts["preprocess"]),
+        "outputs": _tensors(engine.outputs, kind),
     }
     if thresholds:
         meta["thresholds"] = thresholds

@@ -7,6 +7,7 @@ import os
 from typing import Any, Dict, Optional
 
 from ..errors import ConfigError
+from ..models.outputs import IMAGE_INPUTS, RAW_OUTPUTS
 from ..models.registry import ModelSpec
 from .args import check_readable, parse_imgsz
 
@@ -33,31 +34,10 @@ def names_arg(args: argparse.Namespace, nc: Optional[int]) -> Optional[Dict[int,
     return names
 
 
-_YOLO = {"output": "[B, 4 + nc, anchors]: cx, cy, w, h (network-input pixels), then class scores (sigmoid); "
-                    "decode and NMS are the caller's"}
-RAW_OUTPUTS = {  # family -> output name -> meaning, for engines without --end2end
-    "yolov8": _YOLO, "yolo11": _YOLO,
-    "yolov5": {"output": "[B, anchors, 5 + nc]: cx, cy, w, h (network-input pixels), objectness, class scores "
-                         "(sigmoid); decode and NMS are the caller's"},
-    "yolov8-seg": {"output0": "[B, 4 + nc + 32, anchors]: cx, cy, w, h, class scores (sigmoid), 32 mask "
-                              "coefficients", "output1": "[B, 32, H/4, W/4]: mask prototypes"},
-    "unet": {"output": "logits [B, n_classes, H, W]", "logits": "logits [B, n_classes, H, W]",
-             "mask": "class per pixel (argmax; one class: sigmoid > 0.5)"},
-    "centernet": {"hm": "class heatmaps [B, nc, H/4, W/4] before the sigmoid", "wh": "box width, height (output "
-                  "pixels) at each location", "reg": "sub-pixel offset of each centre"},
-}
-RAW_OUTPUTS["yolo11-seg"] = RAW_OUTPUTS["yolov8-seg"]
-IMAGES = {"unet": "resized to imgsz by the caller", "centernet": "affine-warped to imgsz (image centre, longer "
-                                                                 "side) by the caller"}
-
-
 def _task(spec: Optional[ModelSpec], checkpoint: Dict[str, Any]) -> Optional[str]:
     if "task" in checkpoint:
         return checkpoint["task"]
-    if spec is None:
-        return None
-    return {"unet": "semantic-segment", "centernet": "detect"}.get(
-        spec.family, "segment" if spec.family.endswith("-seg") else "detect")
+    return None if spec is None else spec.task
 
 
 def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dict[str, Any],
@@ -82,7 +62,7 @@ def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dic
                            target=args.target, source=source)
     if spec is not None:
         image = meta["inputs"][0]
-        image["meaning"] = "image batch, " + IMAGES.get(spec.family, "letterboxed to imgsz (keep aspect, pad 114) "
+        image["meaning"] = "image batch, " + IMAGE_INPUTS.get(spec.family, "letterboxed to imgsz (keep aspect, pad 114) "
                                                                     "by the caller")
         for out in meta["outputs"]:
             out["meaning"] = out["meaning"] or RAW_OUTPUTS.get(spec.family, {}).get(out["name"], "")

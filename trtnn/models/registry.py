@@ -36,6 +36,7 @@ class ModelSpec:
     unused_keys: glob patterns of checkpoint keys the family knows are unused (dropped with a log line when the
     model has no such key).
     stride: image sizes must be a multiple of it. in_channels: model -> channels of its image input.
+    task: what the end-to-end engine outputs (the meanings are in trtnn/models/outputs.py).
     """
 
     family: str
@@ -51,6 +52,7 @@ class ModelSpec:
     end2end_note: str = ""
     unused_keys: Sequence[str] = ()
     mask: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None  # kwargs -> kwargs that also output a mask
+    task: str = "detect"  # detect | segment | pose | obb | classify | semantic-segment (engine sidecar, outputs.py)
 
 
 def drop_keys(state: Mapping[str, Any], patterns: Sequence[str], name: str, keep: Collection[str] = ()) -> Dict[str, Any]:

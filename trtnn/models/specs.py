@@ -62,7 +62,8 @@ for _family, _factory, _kind, _iou, _max_det in (("yolov8", yolov8, "v8", 0.7, 3
 
 for _family, _factory in (("yolov8", yolov8_seg), ("yolo11", yolo11_seg)):
     register(ModelSpec(  # raw outputs (pred [B, 4 + nc + 32, A], protos); end to end: detections + masks
-        family=f"{_family}-seg", variants={f"{_family}{s}-seg": partial(_factory, s) for s in "nsmlx"},
+        family=f"{_family}-seg", task="segment",
+        variants={f"{_family}{s}-seg": partial(_factory, s) for s in "nsmlx"},
         config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images",
         stride=32, end2end=seg_end2end, end2end_defaults={**SEG_END2END_DEFAULTS}))
 
@@ -80,7 +81,8 @@ def _unet_config(state: StateDict) -> Dict[str, Any]:
 
 
 register(ModelSpec(
-    family="unet", variants={"unet": partial(UNet, n_channels=3, n_classes=2, bilinear=False),
+    family="unet", task="semantic-segment",
+    variants={"unet": partial(UNet, n_channels=3, n_classes=2, bilinear=False),
                              "unet_bilinear": partial(UNet, n_channels=3, n_classes=2, bilinear=True)},
     config_from_state_dict=_unet_config, with_classes=lambda kw, nc: {**kw, "n_classes": nc}, imgsz=(572, 572),
     in_channels=lambda model: model.n_channels, mask=lambda kw: {**kw, "output": "mask"}))
@@ -132,7 +134,8 @@ def _obb_end2end(model: Any, o: Dict[str, Any]) -> OBBEnd2End:
 
 for _family, _factory in (("yolov8", yolov8_obb), ("yolo11", yolo11_obb)):
     register(ModelSpec(  # raw output [B, 4 + nc + 1, A]; end to end: rotated NMS by probabilistic IoU
-        family=f"{_family}-obb", variants={f"{_family}{s}-obb": partial(_factory, s) for s in "nsmlx"},
+        family=f"{_family}-obb", task="obb",
+        variants={f"{_family}{s}-obb": partial(_factory, s) for s in "nsmlx"},
         config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images",
         stride=32, end2end=_obb_end2end,
         end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000}))
@@ -176,7 +179,8 @@ def _obb26_end2end(model: Any, o: Dict[str, Any]) -> Any:
 
 
 register(ModelSpec(  # raw output [B, 4 + nc + 1, A] of the one-to-one branch
-    family="yolo26-obb", variants={f"yolo26{s}-obb": partial(yolo26_obb, s) for s in "nsmlx"},
+    family="yolo26-obb", task="obb",
+    variants={f"yolo26{s}-obb": partial(yolo26_obb, s) for s in "nsmlx"},
     config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images", stride=32,
     end2end=_obb26_end2end,
     end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "head": "one2one"}))
@@ -229,14 +233,16 @@ def _cls_end2end(model: Any, o: Dict[str, Any]) -> ClassifyEnd2End:
 
 for _family, _factory in (("yolov8", yolov8_pose), ("yolo11", yolo11_pose)):
     register(ModelSpec(
-        family=f"{_family}-pose", variants={f"{_family}{s}-pose": partial(_factory, s) for s in "nsmlx"},
+        family=f"{_family}-pose", task="pose",
+        variants={f"{_family}{s}-pose": partial(_factory, s) for s in "nsmlx"},
         config_from_state_dict=_pose_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images",
         stride=32, end2end=_pose_end2end,
         end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000}))
 
 for _family, _factory in (("yolov8", yolov8_cls), ("yolo11", yolo11_cls), ("yolo26", yolo26_cls)):
     register(ModelSpec(
-        family=f"{_family}-cls", variants={f"{_family}{s}-cls": partial(_factory, s) for s in "nsmlx"},
+        family=f"{_family}-cls", task="classify",
+        variants={f"{_family}{s}-cls": partial(_factory, s) for s in "nsmlx"},
         config_from_state_dict=_cls_config, with_classes=_with_nc, imgsz=(224, 224), input_name="images",
         stride=32, end2end=_cls_end2end, end2end_defaults={"src_size": None},
         end2end_note="classification engines output all class probabilities and the top 5: no --conf, --iou, "
@@ -254,7 +260,8 @@ def _pose26_end2end(model: Any, o: Dict[str, Any]) -> Any:
 
 
 register(ModelSpec(
-    family="yolo26-pose", variants={f"yolo26{s}-pose": partial(yolo26_pose, s) for s in "nsmlx"},
+    family="yolo26-pose", task="pose",
+    variants={f"yolo26{s}-pose": partial(yolo26_pose, s) for s in "nsmlx"},
     config_from_state_dict=_pose_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images", stride=32,
     end2end=_pose26_end2end,
     end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "head": "one2one"}))
