@@ -13,7 +13,8 @@ from ..module import Module
 from .centernet import centernet_dla34, centernet_dlav0_34, centernet_resnet
 from .registry import SPECS, ModelSpec, from_checkpoint, register, spec
 from .unet import UNet
-from .yolo import yolo11, yolo11_seg, yolov5, yolov8, yolov8_seg
+from .yolo import (yolo11, yolo11_cls, yolo11_obb, yolo11_pose, yolo11_seg, yolo26, yolo26_cls, yolo26_obb,
+                   yolo26_pose, yolov5, yolov8, yolov8_cls, yolov8_obb, yolov8_pose, yolov8_seg, yolov10)
 from . import specs as _specs  # noqa: F401  (registers the shipped families)
 
 MODELS: Dict[str, Callable[..., Module]] = {name: s.variants[name] for name, s in SPECS.items()}
@@ -25,14 +26,8 @@ def get(name: str) -> Callable[..., Module]:
 
 
 __all__ = ["MODELS", "SPECS", "ModelSpec", "UNet", "centernet_dla34", "centernet_dlav0_34", "centernet_resnet",
-           "from_checkpoint", "get", "register", "spec", "yolo11", "yolo11_seg", "yolov5", "yolov8", "yolov8_seg"]
+           "from_checkpoint", "get", "register", "spec",
+           "yolo11", "yolo11_cls", "yolo11_obb", "yolo11_pose", "yolo11_seg", "yolo26", "yolo26_cls",
+           "yolo26_obb", "yolo26_pose", "yolov5", "yolov8", "yolov8_cls", "yolov8_obb", "yolov8_pose",
+           "yolov8_seg", "yolov10"]
 
-# oriented boxes (OBB)
-from .yolo import yolo11_obb, yolo26_obb, yolov8_obb  # noqa: E402
-
-__all__ += ["yolo11_obb", "yolo26_obb", "yolov8_obb"]
-
-# YOLO26 and YOLOv10 (NMS-free; end to end through trtnn.models.topk)
-from .yolo import yolo26, yolov10  # noqa: E402
-
-__all__ += ["yolo26", "yolov10"]

@@ -5,13 +5,19 @@ import re
 from functools import partial
 from typing import Any, Dict, Optional
 
+from ..errors import ConfigError
 from .centernet import centernet_dla34, centernet_dlav0_34, centernet_resnet
+from .classify_e2e import ClassifyEnd2End, ClassifyPreprocess
 from .ctdet import CtdetEnd2End, ctdet_preprocess
 from .detect import End2End, Preprocess
+from .pose_e2e import PoseEnd2End, PoseTopKEnd2End
 from .registry import ModelSpec, StateDict, numel, register
+from .rotated import OBBEnd2End, OBBTopKEnd2End
 from .segment import SEG_END2END_DEFAULTS, seg_end2end
+from .topk import TopKEnd2End
 from .unet import UNet
-from .yolo import yolo11, yolo11_seg, yolov5, yolov8, yolov8_seg
+from .yolo import (yolo11, yolo11_cls, yolo11_obb, yolo11_pose, yolo11_seg, yolo26, yolo26_cls, yolo26_obb,
+                   yolo26_pose, yolov5, yolov8, yolov8_cls, yolov8_obb, yolov8_pose, yolov8_seg, yolov10)
 
 
 def _first(state: StateDict, pattern: str) -> Optional[str]:
@@ -121,8 +127,6 @@ register(ModelSpec(
 
 
 # ---- YOLO oriented boxes (OBB) -------------------------------------------------------------------------------
-from .rotated import OBBEnd2End  # noqa: E402
-from .yolo import yolo11_obb, yolo26_obb, yolov8_obb  # noqa: E402
 
 
 def _obb_end2end(model: Any, o: Dict[str, Any]) -> OBBEnd2End:
@@ -142,8 +146,6 @@ for _family, _factory in (("yolov8", yolov8_obb), ("yolo11", yolo11_obb)):
 
 
 # ---- YOLO26 and YOLOv10 (NMS-free) --------------------------------------------------------------------------
-from .topk import TopKEnd2End  # noqa: E402
-from .yolo import yolo26, yolov10  # noqa: E402
 
 
 def _nms_free_end2end(model: Any, o: Dict[str, Any]) -> Any:
@@ -165,7 +167,6 @@ for _family, _factory, _scales in (("yolo26", yolo26, "nsmlx"), ("yolov10", yolo
 
 
 # ---- YOLO26 oriented boxes (NMS-free) -----------------------------------------------------------------------
-from .rotated import OBBTopKEnd2End  # noqa: E402
 
 
 def _obb26_end2end(model: Any, o: Dict[str, Any]) -> Any:
@@ -187,10 +188,6 @@ register(ModelSpec(  # raw output [B, 4 + nc + 1, A] of the one-to-one branch
 
 
 # ---- YOLO pose and classify ---------------------------------------------------------------------------------------
-from .classify_e2e import ClassifyEnd2End, ClassifyPreprocess  # noqa: E402
-from .pose_e2e import PoseEnd2End, PoseTopKEnd2End  # noqa: E402
-from ..errors import ConfigError  # noqa: E402
-from .yolo import yolo11_cls, yolo11_pose, yolo26_cls, yolo26_pose, yolov8_cls, yolov8_pose  # noqa: E402
 
 
 def _pose_config(state: StateDict) -> Dict[str, Any]:

@@ -6,9 +6,11 @@ models/yolov5{s}.yaml.
 import math
 
 import trtnn.nn as nn
-from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
 from .classify import Classify
-from .pose import Pose, Pose26
+from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
+from .obb import OBB, OBB26
+from .pose import Pose
+from .v10 import PSA, SCDown, C2fCIB, v10Detect
 
 UP = (nn.Upsample, [None, 2, "nearest"])
 
@@ -82,7 +84,6 @@ YOLO11 = {
 }
 
 
-
 def with_head(graph: dict, head: list) -> dict:
     """`graph` with its last layer (the Detect head) replaced: the -seg yaml files differ only there."""
     return {**graph, "head": graph["head"][:-1] + [head]}
@@ -134,14 +135,12 @@ YOLOV5 = {
 
 
 # ---- oriented boxes: ultralytics/cfg/models/v8/yolov8-obb.yaml, 11/yolo11-obb.yaml (8.4: one angle channel) ----
-from .obb import OBB  # noqa: E402
 
 YOLOV8_OBB = with_head(YOLOV8, [[15, 18, 21], 1, OBB, ["nc", 1]])  # OBB(P3, P4, P5)
 YOLO11_OBB = with_head(YOLO11, [[16, 19, 22], 1, OBB, ["nc", 1]])
 
 
 # ---- YOLO26 and YOLOv10 (ultralytics 8.4: cfg/models/26/yolo26.yaml, cfg/models/v10/yolov10{n,s,m,b,l,x}.yaml) ----
-from .v10 import PSA, SCDown, C2fCIB, v10Detect  # noqa: E402
 
 YOLO26 = {  # end2end: the head holds the one-to-one branch; reg_max 1: no DFL
     "end2end": True, "reg_max": 1,
@@ -229,7 +228,6 @@ YOLOV10 = {  # scale -> graph (layers 6, 8, 13, 19, 22)
 
 
 # ---- YOLO26 oriented boxes: ultralytics/cfg/models/26/yolo26-obb.yaml -------------------------------------------
-from .obb import OBB26  # noqa: E402
 
 YOLO26_OBB = with_head(YOLO26, [[16, 19, 22], 1, OBB26, ["nc", 1]])  # OBB26(P3, P4, P5)
 

@@ -7,15 +7,13 @@ from typing import Any, Dict, List, Sequence, Tuple
 import trtnn
 import trtnn.nn as nn
 from trtnn.errors import ConfigError, require_int
-from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
-from .graphs import YOLO11, YOLO11_SEG, YOLOV5, YOLOV8, YOLOV8_SEG
-from .v10 import PSA, SCDown, C2fCIB, v10Detect
-from .graphs import YOLO26, YOLOV10
-from .graphs import YOLO11_OBB, YOLO26_OBB, YOLOV8_OBB
-from .obb import OBB, OBB26
 from .classify import Classify
-from .graphs import YOLO11_CLS, YOLO26_CLS, YOLOV8_CLS, pose_graph
+from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
+from .graphs import (YOLO11, YOLO11_CLS, YOLO11_OBB, YOLO11_SEG, YOLO26, YOLO26_CLS, YOLO26_OBB, YOLOV5, YOLOV8,
+                     YOLOV8_CLS, YOLOV8_OBB, YOLOV8_SEG, YOLOV10, pose_graph)
+from .obb import OBB, OBB26
 from .pose import Pose, Pose26, check_kpt_shape
+from .v10 import PSA, SCDown, C2fCIB, v10Detect
 
 
 def make_divisible(x, divisor):
