@@ -57,9 +57,10 @@ def batched_input(name: str, shape: Sequence[int], dtype: Any, batch: int = 1, m
 
 
 def image_inputs(preprocess: Optional["Preprocess"], imgsz: Tuple[int, int], scale_to_orig: bool, batch: int = 1,
-                 max_batch: Optional[int] = None) -> List[Input]:
-    """A detector's `images` input (uint8 in the preprocess layout, else float NCHW) of (h, w) = imgsz, and with
-    scale_to_orig its `orig_size` [B, 2] (h, w) int32 input."""
+                 max_batch: Optional[int] = None, thresholds: Sequence[str] = ()) -> List[Input]:
+    """A detector's inputs in forward's order: `images` (uint8 in the preprocess layout, else float NCHW) of (h, w) =
+    imgsz, the runtime `thresholds` (fp32 [1] each, e.g. 'conf_thres', 'iou_thres'), and with scale_to_orig its
+    `orig_size` [B, 2] (h, w) int32 input."""
     h, w = imgsz
     if preprocess is None:
         specs = [("images", (3, h, w), "fp32")]
@@ -67,7 +68,9 @@ def image_inputs(preprocess: Optional["Preprocess"], imgsz: Tuple[int, int], sca
         specs = [("images", (h, w, 3) if preprocess.layout == "NHWC" else (3, h, w), torch.uint8)]
     if scale_to_orig:
         specs.append(("orig_size", (2,), torch.int32))
-    return [batched_input(name, shape, dt, batch, max_batch) for name, shape, dt in specs]
+    out = [batched_input(name, shape, dt, batch, max_batch) for name, shape, dt in specs]
+    out[1:1] = [Input(name, (1,), "fp32", cast=False) for name in thresholds]
+    return out
 
 
 # ---- preprocessing -----------------------------------------------------------------------------------------
@@ -211,33 +214,43 @@ class NMS(Module):
             raise ShapeError(f"NMS expects boxes [B, N, 4] and scores [B, N, C], got {boxes.shape} and {scores.shape}")
         conf = _threshold(self.conf if conf is None else conf)
         iou = _threshold(self.iou if iou is None else iou)
+        boxes, best, classes, index = self._ranked(boxes, scores)
+        valid = F.cast(best > conf, torch.float16).unsqueeze(1)  # [B, 1, K]
+        suppress = _suppression(boxes + classes.unsqueeze(2) * MAX_WH, classes, iou)
+        keep = F.fixed_point(lambda kp: F.where(F.matmul(kp, suppress) > 0, 0.0, valid), valid)
+        return first_kept(_f32(keep.squeeze(1)), self.max_det, boxes, best, classes, index if with_index else None)
+
+    def _ranked(self, boxes: Tensor, scores: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The pre_nms_topk best candidates, best first (stable): boxes [B, K, D], scores [B, K], classes [B, K]
+        float and the index of their box [B, K] float."""
         boxes, best, classes, index = self._candidates(_f32(boxes), _f32(scores))
         b, n = best.shape
         k = min(n, self.pre_nms_topk)
         order = _stable_topk(best, k)
-        best, classes, index = F.gather(best, 1, order), F.gather(classes, 1, order), F.gather(index, 1, order)
-        boxes = F.gather(boxes, 1, F.expand(order.unsqueeze(2), (b, k, 4)))
-        valid = F.cast(best > conf, torch.float16).unsqueeze(1)  # [B, 1, K]
-        suppress = _suppression(boxes + classes.unsqueeze(2) * MAX_WH, classes, iou)
-        keep = F.fixed_point(lambda kp: F.where(F.matmul(kp, suppress) > 0, 0.0, valid), valid)
-        keep = _f32(keep.squeeze(1))  # [B, K]
-        m = min(self.max_det, k)
-        first = F.topk(keep * (k - _arange(k, keep, (1, k))), m).indices  # kept boxes, in order
-        num_dets = F.minimum(F.sum(keep, -1, keepdim=True), float(self.max_det))
-        rows = _row_mask(num_dets, m)
-        pad = self.max_det - m
-        det_boxes = F.where(rows.unsqueeze(2), F.gather(boxes, 1, F.expand(first.unsqueeze(2), (b, m, 4))), 0.0)
-        det_scores = F.where(rows, F.gather(best, 1, first), 0.0)
-        det_classes = F.where(rows, F.gather(classes, 1, first), 0.0)
-        out = {
-            "num_dets": F.cast(num_dets, torch.int32),
-            "det_boxes": F.pad(det_boxes, (0, 0, 0, pad)),
-            "det_scores": F.pad(det_scores, (0, pad)),
-            "det_classes": F.cast(F.pad(det_classes, (0, pad)), torch.int32),
-        }
-        if with_index:
-            out["det_index"] = F.cast(F.pad(F.where(rows, F.gather(index, 1, first), 0.0), (0, pad)), torch.int32)
-        return out
+        ranked = F.gather(boxes, 1, F.expand(order.unsqueeze(2), (b, k, boxes.shape[2])))
+        return ranked, F.gather(best, 1, order), F.gather(classes, 1, order), F.gather(index, 1, order)
+
+
+def first_kept(keep: Tensor, max_det: int, boxes: Tensor, scores: Tensor, classes: Tensor,
+               index: Optional[Tensor] = None) -> Dict[str, Tensor]:
+    """The first max_det rows of (boxes [B, K, D], scores, classes) where keep [B, K] (0/1) is 1, zero-padded, as
+    num_dets, det_boxes, det_scores, det_classes (and det_index [B, max_det] int32 from `index` when given)."""
+    b, k, d = boxes.shape
+    m = min(max_det, k)
+    first = F.topk(keep * (k - _arange(k, keep, (1, k))), m).indices  # kept rows, in order
+    num_dets = F.minimum(F.sum(keep, -1, keepdim=True), float(max_det))
+    rows = _row_mask(num_dets, m)
+    pad = max_det - m
+
+    def rows_of(t: Tensor) -> Tensor:
+        return F.pad(F.where(rows, F.gather(t, 1, first), 0.0), (0, pad))
+
+    det_boxes = F.where(rows.unsqueeze(2), F.gather(boxes, 1, F.expand(first.unsqueeze(2), (b, m, d))), 0.0)
+    out = {"num_dets": F.cast(num_dets, torch.int32), "det_boxes": F.pad(det_boxes, (0, 0, 0, pad)),
+           "det_scores": rows_of(scores), "det_classes": F.cast(rows_of(classes), torch.int32)}
+    if index is not None:
+        out["det_index"] = F.cast(rows_of(index), torch.int32)
+    return out
 
 
 # ---- back to the original image --------------------------------------------------------------------------------
@@ -316,10 +329,8 @@ class End2End(Module):
     def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
         """The network inputs for images of (h, w) = imgsz, in forward's order; a dynamic batch of 1..max_batch
         when `max_batch` is given."""
-        out = image_inputs(self.preprocess, imgsz, self.scale_to_orig, batch, max_batch)
-        if self.runtime_thresholds:
-            out[1:1] = [Input("conf_thres", (1,), "fp32", cast=False), Input("iou_thres", (1,), "fp32", cast=False)]
-        return out
+        return image_inputs(self.preprocess, imgsz, self.scale_to_orig, batch, max_batch,
+                            ("conf_thres", "iou_thres") if self.runtime_thresholds else ())
 
     def _thresholds(self, extra: Sequence[Tensor]) -> Tuple[Optional[Tensor], Optional[Tensor]]:
         """(conf, iou) inputs when runtime_thresholds (else None, None), after checking the count of extra inputs."""

@@ -31,14 +31,12 @@ from __future__ import annotations
 import math
 from typing import Dict, Optional, Tuple
 
-import torch
-
 from .. import functional as F
 from ..errors import ShapeError
 from ..module import Module
 from ..tensor import Tensor
-from .detect import (MAX_WH, NMS, End2End, Preprocess, Threshold, _arange, _f32, _row_mask, _stable_topk,
-                     _threshold, letterbox_geometry)
+from .detect import (MAX_WH, NMS, End2End, Preprocess, Threshold, _arange, _f32, _row_mask, _threshold,
+                     first_kept, letterbox_geometry)
 from .topk import TopKEnd2End
 
 EPS = 1e-7  # batch_probiou's eps
@@ -130,36 +128,15 @@ class RotatedNMS(NMS):
                              f"{boxes.shape} and {scores.shape}")
         conf = _threshold(self.conf if conf is None else conf)
         iou = _threshold(self.iou if iou is None else iou)
-        boxes, best, classes, _ = self._candidates(_f32(boxes), _f32(scores))
-        b, n = best.shape
-        k = min(n, self.pre_nms_topk)
-        order = _stable_topk(best, k)
-        best, classes = F.gather(best, 1, order), F.gather(classes, 1, order)
-        boxes = F.gather(boxes, 1, F.expand(order.unsqueeze(2), (b, k, 5)))
+        boxes, best, classes, _ = self._ranked(boxes, scores)
+        k = best.shape[1]
         offset = classes.unsqueeze(2) * (0 if self.agnostic else MAX_WH)
         probiou = batch_probiou(*[F.cat([boxes[..., :2] + offset, boxes[..., 2:]], -1)] * 2)  # [B, j, i]
         earlier = _arange(k, boxes, (1, k, 1)) < _arange(k, boxes, (1, 1, k))  # [1, j, i]: j < i, no K x K constant
         hits = F.where(earlier, probiou, 0.0) >= iou
         suppressed = F.amax(_f32(hits), 1) > 0  # [B, K]: any row j of column i
         keep = _f32((best > conf) & ~suppressed)
-        return _first_kept(keep, self.max_det, boxes, best, classes)
-
-
-def _first_kept(keep: Tensor, max_det: int, boxes: Tensor, scores: Tensor, classes: Tensor) -> Dict[str, Tensor]:
-    """The first max_det rows of (boxes [B, K, D], scores, classes) where keep [B, K] (0/1) is 1, zero-padded."""
-    b, k, d = boxes.shape
-    m = min(max_det, k)
-    first = F.topk(keep * (k - _arange(k, keep, (1, k))), m).indices  # kept rows, in order
-    num_dets = F.minimum(F.sum(keep, -1, keepdim=True), float(max_det))
-    rows = _row_mask(num_dets, m)
-    pad = max_det - m
-    det_boxes = F.where(rows.unsqueeze(2), F.gather(boxes, 1, F.expand(first.unsqueeze(2), (b, m, d))), 0.0)
-    return {
-        "num_dets": F.cast(num_dets, torch.int32),
-        "det_boxes": F.pad(det_boxes, (0, 0, 0, pad)),
-        "det_scores": F.pad(F.where(rows, F.gather(scores, 1, first), 0.0), (0, pad)),
-        "det_classes": F.cast(F.pad(F.where(rows, F.gather(classes, 1, first), 0.0), (0, pad)), torch.int32),
-    }
+        return first_kept(keep, self.max_det, boxes, best, classes)
 
 
 # ---- end to end ------------------------------------------------------------------------------------------------------

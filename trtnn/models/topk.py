@@ -102,10 +102,8 @@ class TopKEnd2End(Module):
     def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
         """The network inputs for images of (h, w) = imgsz, in forward's order; a dynamic batch of 1..max_batch
         when `max_batch` is given."""
-        out = image_inputs(self.preprocess, imgsz, self.scale_to_orig, batch, max_batch)
-        if self.runtime_thresholds:
-            out.insert(1, Input("conf_thres", (1,), "fp32", cast=False))
-        return out
+        return image_inputs(self.preprocess, imgsz, self.scale_to_orig, batch, max_batch,
+                            ("conf_thres",) if self.runtime_thresholds else ())
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
         want = self.runtime_thresholds + self.scale_to_orig
