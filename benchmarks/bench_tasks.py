@@ -96,9 +96,11 @@ def main() -> None:
                             "--preprocess", "--orig-size", "-o", os.path.join(tmp, "x.plan")]
                     if head:
                         argv += ["--head", head]
-                    out = subprocess.run([sys.executable, __file__, "--child", *argv], capture_output=True, text=True,
-                                         env=env, check=True, cwd=HERE).stdout
-                    r = json.loads(out.strip().splitlines()[-1])
+                    run = subprocess.run([sys.executable, __file__, "--child", *argv], capture_output=True, text=True,
+                                         env=env, cwd=HERE)
+                    if run.returncode:
+                        raise SystemExit(f"trtnn {' '.join(argv)} failed:\n{run.stderr}")
+                    r = json.loads(run.stdout.strip().splitlines()[-1])
                     rows.append([name, kind, imgsz, dtype, head or "-", f"{os.path.getsize(ckpt) / 1e6:.1f}",
                                  f"{r['s']:.1f}", f"{r['peak_mb']:.0f}", f"{r['plan_mb']:.1f}"])
                     print(*rows[-1], flush=True)
