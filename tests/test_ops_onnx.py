@@ -1,8 +1,9 @@
 """The new ops against NVIDIA's ONNX mapping: torch -> ONNX -> OnnxParser -> Executor == torch == trtnn's network.
 
 For each case (a) the parsed network, run on the CPU executor, matches torch and (b) it matches the network trtnn
-defines for the same op / module (same weights). An op the exporter or the parser cannot handle is skipped with
-the tool's own error text."""
+defines for the same op / module (same weights). Ops the TorchScript exporter cannot export (its error asserted) or
+exports wrongly go through the dynamo exporter; an op no exporter or the parser cannot handle is skipped with the
+tool's own error text."""
 from __future__ import annotations
 
 import re
