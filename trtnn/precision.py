@@ -319,19 +319,14 @@ def _external_inputs(tensor: str, base: str, producer: Dict[str, Tuple[str, List
 def as_feeds(data: Any, inputs: Sequence[Input], batches: Optional[int]) -> List[Dict[str, Any]]:
     """The batches of `data` (anything trtnn.quant.calibrate accepts) as a list, read once (every pass of the report
     and of the automatic search reuses them)."""
-    from .quant.data import as_batches
+    from .quant.data import as_batches, named_feed
 
     shapes = {i.name: tuple(i.shape) for i in inputs}
     feeds = []
     for k, feed in enumerate(as_batches(data, shapes)):
         if batches is not None and k >= batches:
             break
-        if not isinstance(feed, dict):
-            if len(shapes) != 1:
-                raise ConfigError(f"precision data batch {k}: expected a dict {{input name: array}} for the inputs "
-                                  f"{list(shapes)}, got {type(feed).__name__}")
-            feed = {next(iter(shapes)): feed}
-        feeds.append(feed)
+        feeds.append(named_feed(feed, list(shapes), f"precision data batch {k}"))
     if not feeds:
         raise ConfigError("precision report: the data gave no batch (an empty folder, file or iterable?)")
     return feeds

@@ -18,7 +18,7 @@ from ..build import Input
 from ..errors import ShapeError, require_fraction, require_int
 from ..module import Module
 from ..tensor import Tensor
-from .detect import Preprocess, _f32, _row_mask, _stable_topk, _threshold, image_inputs
+from .detect import Preprocess, _f32, _row_mask, _stable_topk, _threshold, check_extra_inputs, image_inputs
 
 # CenterNet normalizes OpenCV (BGR) images with these, in BGR order (src/lib/opts.py, coco).
 COCO_MEAN = (0.40789654, 0.44719302, 0.47026115)
@@ -98,10 +98,7 @@ class CtdetEnd2End(Module):
                             ("conf_thres",) if self.runtime_thresholds else ())
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
-        want = self.runtime_thresholds + self.scale_to_orig
-        if len(extra) != want:
-            raise ShapeError(f"CtdetEnd2End takes images plus {want} extra input(s) (see CtdetEnd2End.inputs), "
-                             f"got {len(extra)}")
+        check_extra_inputs(self, extra, self.runtime_thresholds + self.scale_to_orig)
         x = images if self.preprocess is None else self.preprocess(images)
         heads = self.model(x)
         boxes, scores, classes = ctdet_decode(heads["hm"], heads["wh"], heads.get("reg"), self.K)

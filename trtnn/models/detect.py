@@ -73,6 +73,13 @@ def image_inputs(preprocess: Optional["Preprocess"], imgsz: Tuple[int, int], sca
     return out
 
 
+def check_extra_inputs(owner: Module, extra: Sequence[Tensor], want: int) -> None:
+    """ShapeError unless an end-to-end wrapper's forward got `want` inputs after the images (see its `inputs()`)."""
+    if len(extra) != want:
+        name = type(owner).__name__
+        raise ShapeError(f"{name} takes images plus {want} extra input(s) (see {name}.inputs), got {len(extra)}")
+
+
 # ---- preprocessing -----------------------------------------------------------------------------------------
 class Preprocess(Module):
     """uint8 images (NHWC or NCHW, BGR or bgr=False RGB) -> NCHW in the model's channel order (RGB, or BGR with
@@ -334,10 +341,7 @@ class End2End(Module):
 
     def _thresholds(self, extra: Sequence[Tensor]) -> Tuple[Optional[Tensor], Optional[Tensor]]:
         """(conf, iou) inputs when runtime_thresholds (else None, None), after checking the count of extra inputs."""
-        want = 2 * self.runtime_thresholds + self.scale_to_orig
-        if len(extra) != want:
-            raise ShapeError(f"{type(self).__name__} takes images plus {want} extra input(s) (see .inputs), got "
-                             f"{len(extra)}")
+        check_extra_inputs(self, extra, 2 * self.runtime_thresholds + self.scale_to_orig)
         return tuple(extra[:2]) if self.runtime_thresholds else (None, None)
 
     def _boxes_to_orig(self, out: Dict[str, Tensor], orig_size: Tensor, input_hw: Tuple[int, int]) -> None:

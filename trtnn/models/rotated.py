@@ -36,7 +36,7 @@ from ..errors import ShapeError
 from ..module import Module
 from ..tensor import Tensor
 from .detect import (MAX_WH, NMS, End2End, Preprocess, Threshold, _arange, _f32, _row_mask, _threshold,
-                     first_kept, letterbox_geometry)
+                     check_extra_inputs, first_kept, letterbox_geometry)
 from .topk import TopKEnd2End
 
 EPS = 1e-7  # batch_probiou's eps
@@ -162,10 +162,7 @@ class OBBEnd2End(Module):
         self.nms = RotatedNMS(conf, iou, max_det, pre_nms_topk, multi_label, agnostic)
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
-        want = 2 * self.runtime_thresholds + self.scale_to_orig
-        if len(extra) != want:
-            raise ShapeError(f"OBBEnd2End takes images plus {want} extra input(s) (see OBBEnd2End.inputs), got "
-                             f"{len(extra)}")
+        check_extra_inputs(self, extra, 2 * self.runtime_thresholds + self.scale_to_orig)
         conf, iou = extra[:2] if self.runtime_thresholds else (None, None)
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.nms(*decode_obb(self.model(x)), conf, iou)
@@ -182,10 +179,7 @@ class OBBTopKEnd2End(TopKEnd2End):
     """
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
-        want = self.runtime_thresholds + self.scale_to_orig
-        if len(extra) != want:
-            raise ShapeError(f"OBBTopKEnd2End takes images plus {want} extra input(s) (see OBBTopKEnd2End.inputs), "
-                             f"got {len(extra)}")
+        check_extra_inputs(self, extra, self.runtime_thresholds + self.scale_to_orig)
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.topk(self.model(x), extra[0] if self.runtime_thresholds else None)
         rboxes = F.cat([out["det_boxes"], out.pop("det_extra")], -1)  # xywh and the angle

@@ -21,8 +21,8 @@ from ..build import Input
 from ..errors import ConfigError, ShapeError, require_fraction
 from ..module import Module
 from ..tensor import Tensor
-from .detect import MAX_PRE_NMS, Preprocess, Threshold, _f32, _row_mask, _stable_topk, _threshold, image_inputs, \
-    scale_boxes
+from .detect import (MAX_PRE_NMS, Preprocess, Threshold, _f32, _row_mask, _stable_topk, _threshold,
+                     check_extra_inputs, image_inputs, scale_boxes)
 
 
 class TopK(Module):
@@ -106,10 +106,7 @@ class TopKEnd2End(Module):
                             ("conf_thres",) if self.runtime_thresholds else ())
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
-        want = self.runtime_thresholds + self.scale_to_orig
-        if len(extra) != want:
-            raise ShapeError(f"TopKEnd2End takes images plus {want} extra input(s) (see TopKEnd2End.inputs), got "
-                             f"{len(extra)}")
+        check_extra_inputs(self, extra, self.runtime_thresholds + self.scale_to_orig)
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.topk(self.model(x), extra[0] if self.runtime_thresholds else None)
         if self.scale_to_orig:

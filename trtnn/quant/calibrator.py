@@ -12,7 +12,7 @@ import torch
 from ..errors import ConfigError, UnsupportedError
 from ..reference.executor import run_steps
 from .cache import Calibration, cache_exists, network_hash, read_cache, select, weights_hash, write_cache
-from .data import as_batches, describe
+from .data import as_batches, describe, named_feed
 from .methods import FIRST_CANDIDATE, METHODS, compute_amax
 from .stats import DEFAULT_SAMPLES, TensorStats
 
@@ -98,11 +98,7 @@ def collect(net: Any, data: Any, tensors: Sequence[str], num_bins: int = 2048, b
         for feed in source:
             if batches is not None and count >= batches:
                 break
-            if not isinstance(feed, dict):
-                if len(shapes) != 1:
-                    raise ConfigError(f"calibration batch {count}: expected a dict {{input name: array}} for the "
-                                      f"inputs {list(shapes)}, got {type(feed).__name__}")
-                feed = {next(iter(shapes)): feed}
+            feed = named_feed(feed, list(shapes), f"calibration batch {count}")
             observed_forward(ex, feed, set(stats), observe)
             if count == 0 and len(seen) < len(stats):
                 hidden = [t for t in stats if t not in seen]

@@ -216,6 +216,17 @@ class NumpyData:
             yield from _file_feeds(f, self.inputs)
 
 
+def named_feed(feed: Any, names: Sequence[str], where: str) -> Feed:
+    """A batch as {input name: array}: a bare array is the one input's; ConfigError naming `where` when the network
+    has several inputs."""
+    if isinstance(feed, dict):
+        return feed
+    if len(names) != 1:
+        raise ConfigError(f"{where}: expected a dict {{input name: array}} for the inputs {list(names)}, got "
+                          f"{type(feed).__name__}")
+    return {names[0]: feed}
+
+
 def as_batches(data: Any, inputs: Mapping[str, Sequence[int]]) -> Iterable[Feed]:
     """Calibration batches from what `calibrate` accepts: a path (.npy, .npz or a folder of them), ImageData, or an
     iterable of input dicts (a bare array per batch for a single-input network)."""
