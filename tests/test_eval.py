@@ -24,8 +24,8 @@ def test_ap_by_hand():
 
 
 def test_match_predictions_follows_the_original_greedy_order():
-    # gt 0 = A, gt 1 = B; p0 overlaps A (IoU .6) and B (.7), p1 overlaps B (.9): each prediction takes its best
-    # ground truth (both take B), then B keeps the lowest-index prediction (p0), as ultralytics' match_predictions.
+    # gt 0 = A, gt 1 = B; p0 overlaps A (IoU .6) and B (.7), p1 overlaps B (.9): p0 (higher confidence) claims its
+    # best ground truth B wherever .7 reaches the threshold; above .7 B stays free for p1.
     iou = np.array([[0.6, 0.0], [0.7, 0.9]])
     correct = match_predictions(np.array([0, 0]), np.array([0, 0]), iou)
     assert correct[:, 0].tolist() == [True, False]  # IoU 0.5
@@ -35,6 +35,29 @@ def test_match_predictions_follows_the_original_greedy_order():
     assert not correct[:, 9].any()
     # a class mismatch never matches
     assert not match_predictions(np.array([1, 1]), np.array([0, 0]), iou).any()
+
+
+def test_a_claimed_ground_truth_leaves_the_next_best_to_later_predictions():
+    # p0 claims A (.9); p1's best is A (.8) too, but A is taken, so p1 claims B (.7) where .7 reaches the threshold
+    # (ultralytics 8.4 / COCO; before 8.4 p1 was a false positive since its best ground truth was taken).
+    iou = np.array([[0.9, 0.8], [0.0, 0.7]])
+    correct = match_predictions(np.array([0, 0]), np.array([0, 0]), iou)
+    assert correct[:, 0].tolist() == [True, True] and correct[:, 4].tolist() == [True, True]
+    assert correct[:, 5].tolist() == [True, False]
+
+
+def test_ap_gives_no_credit_beyond_the_last_recall_reached():
+    # one of two ground truths found at precision 1: the envelope is 1 below recall .5 and 0 from .5 on (np.interp
+    # takes the last of the repeated recall .5), so 49 full steps and one from 1 down to 0, not a line from (.5, 1)
+    # down to (1, 0) as before 8.4 (0.745).
+    assert ap_from_pr(np.array([0.5]), np.array([1.0])) == pytest.approx(0.495)
+
+
+def test_predictions_are_matched_in_confidence_order_whatever_the_input_order():
+    gt = np.array([[0, 0, 10, 10]])
+    m = DetectionMetrics(nc=1)
+    m.update(np.array([[0, 0, 10, 9], [0, 0, 10, 10]]), [0.5, 0.9], [0, 0], gt, [0])
+    assert m._tp[0][:, 9].tolist() == [True, False]  # the 0.9 box (exact) is matched first and listed first
 
 
 def test_metrics_per_class_and_missed_classes():

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import FileError, ShapeError
-from .detection import DetectionMetrics, match_predictions
+from .detection import DetectionMetrics, by_confidence, match_predictions
 from .run import unletterbox
 from .yolo_data import YoloImages, _cv2
 
@@ -79,11 +79,12 @@ def overlap_masks(polygons: Sequence[np.ndarray], input_hw: Tuple[int, int], rat
 
 
 def mask_iou(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """IoU of masks gt [M, ...] and pred [N, ...] (0/1) -> [M, N] (ultralytics' mask_iou, eps 1e-7)."""
-    a = np.asarray(gt, np.float64).reshape(len(gt), -1)
-    b = np.asarray(pred, np.float64).reshape(len(pred), -1)
+    """IoU of masks gt [M, ...] and pred [N, ...] (0/1) -> [M, N], in float32 as ultralytics' mask_iou (eps 1e-7):
+    pixel counts are exact, so ratios such as 3/4 meet the threshold 0.75 as they do there."""
+    a = np.asarray(gt, np.float32).reshape(len(gt), -1)
+    b = np.asarray(pred, np.float32).reshape(len(pred), -1)
     inter = a @ b.T
-    return inter / (a.sum(1)[:, None] + b.sum(1)[None] - inter + 1e-7)
+    return inter / (a.sum(1)[:, None] + b.sum(1)[None] - inter + np.float32(1e-7))
 
 
 @dataclass
@@ -105,6 +106,7 @@ class SegmentationMetrics:
             raise ShapeError(f"predicted masks {np.shape(masks)[1:]} and ground-truth masks {np.shape(gt_masks)[1:]} "
                              "must have the same resolution")
         self.box.update(boxes, scores, classes, gt_boxes, gt_classes)
+        scores, classes, masks = by_confidence(scores, np.asarray(classes).reshape(-1), masks)
         correct = match_predictions(np.asarray(classes).reshape(-1), np.asarray(gt_classes).reshape(-1),
                                     mask_iou(gt_masks, masks))
         self.mask.add(correct, scores, classes, gt_classes)
