@@ -82,3 +82,27 @@ def test_segmentation_checkpoint_raw_outputs_equal_the_reference(shapes):
     for a, b in ((got["output0"][:, :4], pred[:, :4]), (got["output0"][:, 4:], pred[:, 4:]), (got["output1"], protos)):
         assert ((a - b).abs().max() / b.abs().max()).item() < 3e-5  # measured 1e-5 (BatchNorm folded in fp32)
     assert pred[:, 4:7].amax().item() > 0.9  # a trained model: confident detections on its own data
+
+
+def test_end2end_equals_ultralytics_own_validator(model, shapes):
+    """On the first 40 val images the engine's detections equal the ones ultralytics 8.4.190's own validator made
+    (recorded in tests/data/ultralytics_val by tools/ultralytics_val_dump.py): same count, classes and order, boxes
+    in the 352 letterboxed input within 2e-3 px, scores within 1e-5."""
+    z = np.load(os.path.join(os.path.dirname(__file__), "data", "ultralytics_val", "yolov8n_shapes.npz"))
+    starts = np.concatenate([[0], np.cumsum(z["n_pred"])])
+    e2e = End2End(model, conf=0.001, iou=0.7, max_det=300, preprocess=Preprocess("NHWC", bgr=True), pre_nms_topk=3840,
+                  multi_label=True)
+    run = Executor(trtnn.define(e2e, e2e.inputs((352, 352), batch=10)).network)
+    worst, seen = 0.0, 0
+    for images, _, _, _ in shapes.batches(10, (352, 352), scaleup=False):
+        out = run({"images": torch.from_numpy(images)})
+        for i in range(len(images)):
+            k, j = int(out["num_dets"][i, 0]), seen + i
+            assert z["files"][j] == os.path.basename(shapes.files[j])
+            want = slice(starts[j], starts[j + 1])
+            assert k == z["n_pred"][j], f"image {j}"
+            assert (out["det_classes"][i, :k].numpy() == z["cls"][want]).all()
+            np.testing.assert_allclose(out["det_scores"][i, :k].numpy(), z["conf"][want], rtol=0, atol=1e-5)
+            worst = max(worst, float(np.abs(out["det_boxes"][i, :k].numpy() - z["boxes"][want]).max(initial=0)))
+        seen += len(images)
+    assert seen == N_IMAGES and worst < 2e-3, worst
