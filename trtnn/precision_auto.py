@@ -39,6 +39,23 @@ def next_keep(report: PrecisionReport, keep: List[str], tried: Set[Tuple[str, ..
     return None
 
 
+def evaluate(comparison: Comparison, reduced: Callable[[Sequence[str]], Network], label: str, keep: List[str],
+             target_sqnr: Optional[float], metric: Optional[Metric], target: Optional[float]) -> PrecisionReport:
+    """One probe of a search: the report of the reduced network with `keep` in fp32, its target and metric set."""
+    report, refs, outs = comparison.run(reduced(keep), label)
+    report.keep_fp32, report.target_sqnr, report.target = list(keep), target_sqnr, target
+    if metric is not None:
+        report.metric = float(metric(refs, outs))
+    return report
+
+
+def round_entry(report: PrecisionReport) -> Dict[str, Any]:
+    """A probe as `PrecisionReport.rounds` lists it (JSON-ready)."""
+    return {"keep_fp32": list(report.keep_fp32), "output_sqnr_db": _json_number(report.output_sqnr),
+            "metric": None if report.metric is None or math.isnan(report.metric) else _json_number(report.metric),
+            "met": report.met}
+
+
 def search(comparison: Comparison, reduced: Callable[[Sequence[str]], Network], label: str, keep: List[str],
            target_sqnr: Optional[float], metric: Optional[Metric], target: Optional[float], max_rounds: int
            ) -> PrecisionReport:
@@ -47,13 +64,8 @@ def search(comparison: Comparison, reduced: Callable[[Sequence[str]], Network], 
     rounds: List[Dict[str, Any]] = []
     tried = {tuple(sorted(keep))}
     while True:
-        report, refs, outs = comparison.run(reduced(keep), label)
-        report.keep_fp32, report.target_sqnr, report.target = list(keep), target_sqnr, target
-        if metric is not None:
-            report.metric = float(metric(refs, outs))
-        rounds.append({"keep_fp32": list(keep), "output_sqnr_db": _json_number(report.output_sqnr),
-                       "metric": None if report.metric is None or math.isnan(report.metric)
-                       else _json_number(report.metric), "met": report.met})
+        report = evaluate(comparison, reduced, label, keep, target_sqnr, metric, target)
+        rounds.append(round_entry(report))
         if report.met or len(rounds) > max_rounds:
             break
         step = next_keep(report, keep, tried)
