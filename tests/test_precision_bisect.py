@@ -64,6 +64,8 @@ def test_minimal_set_in_log_n_probes_from_either_end(at, direction):
     assert len(auto.rounds) <= 2 + 2 * math.ceil(math.log2(64))  # 14 of 65 possible
     side = "prefix" if direction == "forward" else "suffix"
     assert {r["step"] for r in auto.rounds} <= {"none", "all", side, "range"}
+    half = range(32) if direction == "forward" else range(32, 64)  # the first probe after none and all
+    assert auto.rounds[2]["keep_fp32"] == [f"l{i}" for i in half] and auto.rounds[2]["step"] == side
 
 
 def test_metric_callback_drives_the_search():
