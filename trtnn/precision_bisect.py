@@ -18,6 +18,7 @@ from .precision import Comparison, Metric, PrecisionReport
 from .precision_auto import call_path, evaluate, round_entry
 from .quant.selection import under
 
+
 def leaf_modules(net: Network, keep: Sequence[str] = ()) -> List[str]:
     """The leaf module paths of a network definition in execution order (each once), those under `keep` left out."""
     calls = list(dict.fromkeys(call_path(p) for p in net.module_outputs if p))
