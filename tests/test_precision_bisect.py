@@ -121,8 +121,8 @@ def test_int8_finds_the_convolution_behind_a_badly_calibrated_tensor():
     network is back to its INT8 SQNR (29 dB)."""
     torch.manual_seed(0)
     model = ConvChain(8)
-    model.load_state_dict({k: torch.eye(4).reshape(4, 4, 1, 1) + 0.2 * torch.randn(4, 4, 1, 1)
-                           if k.endswith("weight") else 0.1 * torch.randn_like(v) for k, v in model.state_dict().items()})
+    model.load_state_dict({k: torch.eye(4).reshape(4, 4, 1, 1) + 0.2 * torch.randn(4, 4, 1, 1) if k.endswith("weight")
+                           else 0.1 * torch.randn_like(v) for k, v in model.state_dict().items()})
     inputs = [trtnn.Input("x", (1, 4, 8, 8))]
     g = torch.Generator().manual_seed(0)
     data = [{"x": torch.randn((1, 4, 8, 8), generator=g)} for _ in range(2)]

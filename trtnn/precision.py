@@ -7,7 +7,8 @@
     auto.keep_fp32                         # pass to trtnn.build(..., keep_fp32=auto.keep_fp32)
 
 Both networks run on the CPU executor over the same batches; every module output (Network.module_outputs) of the
-reduced network is compared with the fp32 one. The automatic search is in trtnn.precision_auto.
+reduced network is compared with the fp32 one. The automatic searches: trtnn.precision_bisect (default)
+and trtnn.precision_auto (greedy).
 """
 from __future__ import annotations
 

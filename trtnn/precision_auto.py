@@ -5,7 +5,8 @@ error itself (trtnn.precision.PrecisionRow.introduced: its output's noise-to-sig
 keeps it in fp32 (replacing kept modules inside it). A kept module still hands its output on in the reduced dtype
 (trtnn casts at module boundaries): an overflow at its output shows in the rows of the modules around it, so the
 search widens to the enclosing module in a later round.
-Polygraphy's precision bisection searches over layer ranges; this search uses the per-module errors to pick directly.
+Polygraphy's precision bisection (trtnn.precision_bisect) searches over ranges of modules instead; this search uses
+the per-module errors to pick directly.
 """
 from __future__ import annotations
 
