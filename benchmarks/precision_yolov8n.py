@@ -2,7 +2,7 @@
 on shapes val images, and the keep_fp32 lists the automatic mode (greedy and bisect) finds for an output SQNR target.
 
 Run: python benchmarks/precision_yolov8n.py [--images 4] [--calib-images 64] [--method entropy] [--target-sqnr 40]
-         [--runs int8,fp16,greedy,bisect]
+         [--runs int8,fp16,greedy,bisect,bisect_reverse]
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def probe_rows(name: str, doc: dict) -> list:
              "yes" if r["met"] else "no"] for k, r in enumerate(doc["rounds"])]
 
 
-RUNS = ("int8", "fp16", "greedy", "bisect")
+RUNS = ("int8", "fp16", "greedy", "bisect", "bisect_reverse")
 
 
 def main() -> None:
@@ -81,10 +81,11 @@ def main() -> None:
     flags = {"int8": [*int8, *common], "fp16": ["--dtype", "fp16", *common],
              "greedy": [*int8, *common, *target, "--strategy", "greedy", "--max-rounds", str(args.max_rounds)],
              "bisect": [*int8, *common, *target, "--strategy", "bisect", "--max-rounds", str(args.max_probes)]}
+    flags["bisect_reverse"] = [*flags["bisect"], "--direction", "reverse"]
     first_int8 = next((n for n in RUNS if n in chosen and n != "fp16"), None)
     if first_int8:
         flags[first_int8].append("--recalibrate")  # the later INT8 runs reuse this calibration
-    runs = {("int8 " + n if n in ("greedy", "bisect") else n): precision(*flags[n]) for n in RUNS if n in chosen}
+    runs = {(n if n in ("int8", "fp16") else "int8 " + n): precision(*flags[n]) for n in RUNS if n in chosen}
     rows = [r for n in ("int8", "fp16") if n in runs for r in top_rows(n, runs[n])]
     notes = [f"{n}: output SQNR {db(d['output_sqnr_db'])} dB, {len(d['overflow'])} module(s) overflow, "
              f"{len(d['underflow'])} underflow, {d['seconds']:.0f}s" for n, d in runs.items()]
