@@ -714,6 +714,33 @@ case("Engine.save metadata not JSON", E.ConfigError, "t.plan.json", "JSON-serial
 case("read_metadata missing file", E.CheckpointError, "nothere.pt", "not found")(
     lambda tmp: trtnn.checkpoint.read_metadata(tmp / "nothere.pt"))
 
+# ---- precision bisection (trtnn.debug.precision_report(strategy=...), trtnn precision --strategy) -------------------
+class _Act(trtnn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(x)
+
+
+case("precision report unknown strategy", E.ConfigError, "strategy", "'binary'", "bisect, greedy")(
+    lambda tmp: trtnn.debug.precision_report(Tiny(), [X], ONES, target_sqnr=30, strategy="binary"))
+case("precision report unknown direction", E.ConfigError, "direction", "'backward'", "'reverse'")(
+    lambda tmp: trtnn.debug.precision_report(Tiny(), [X], ONES, target_sqnr=30, direction="backward"))
+case("precision report bisect target out of reach", E.ConfigError, "SQNR >= 500 dB", "all 1 leaf modules in fp32",
+     "66.2 dB", "input casts", "lower the target")(  # the input cast rounds 1 + 2^-11 in fp16: 66.2 dB at best
+    lambda tmp: trtnn.debug.precision_report(_Act(), [X], [{"x": np.full((1, 3, 8, 8), 1 + 2.0 ** -11, np.float32)}],
+                                             "fp16", target_sqnr=500))
+cli_case("cli precision strategy without target", P + ("--dtype", "fp16", "--strategy", "bisect"), "--strategy bisect",
+         "--target-sqnr", setup=calib_npy)
+cli_case("cli precision direction with greedy", P + ("--dtype", "fp16", "--target-sqnr", "30", "--strategy", "greedy",
+                                                     "--direction", "reverse"), "--direction reverse",
+         "--strategy bisect", setup=calib_npy)
+cli_case("cli precision unknown strategy", P + ("--dtype", "fp16", "--target-sqnr", "30", "--strategy", "binary"),
+         "--strategy", "'binary'", "bisect", setup=calib_npy)
+
+
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime) for p in folder.rglob("*")}

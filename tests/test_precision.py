@@ -126,7 +126,7 @@ def test_fp16_underflow_is_named_with_its_fraction():
 
 def test_auto_mode_keeps_the_overflowing_block_and_that_fixes_it():
     model, data = overflow_net(), half_big()
-    auto = trtnn.debug.precision_report(model, X, data, "fp16", target_sqnr=40)
+    auto = trtnn.debug.precision_report(model, X, data, "fp16", target_sqnr=40, strategy="greedy")
     # block.up first; its output is still handed on in fp16 (cast at the module boundary): then its parent
     assert [r["keep_fp32"] for r in auto.rounds] == [[], ["block.up"], ["block"]]
     assert auto.keep_fp32 == ["block"] and auto.met and auto.output_sqnr > 40 and not auto.overflows
@@ -142,14 +142,15 @@ def test_auto_mode_with_a_metric_callback():
         seen.append((sorted(ref[0]), sorted(out[0]), len(ref), len(out)))
         return float(all(bool(torch.isfinite(o["output"]).all()) for o in out))
 
-    auto = trtnn.debug.precision_report(overflow_net(), X, half_big(), "fp16", metric=finite, target=1.0)
+    auto = trtnn.debug.precision_report(overflow_net(), X, half_big(), "fp16", metric=finite, target=1.0,
+                                        strategy="greedy")
     assert seen[0] == (["output"], ["output"], 2, 2)
     assert auto.keep_fp32 == ["block"] and auto.metric == 1.0 and auto.met and len(seen) == 3
 
 
 def test_auto_mode_stops_when_nothing_is_left_to_keep():
     auto = trtnn.debug.precision_report(Act(), X, [{"x": torch.full((1, 3, 8, 8), 1 + 2.0 ** -11)}], "fp16",
-                                        target_sqnr=500, max_rounds=3)
+                                        target_sqnr=500, max_rounds=3, strategy="greedy")
     assert auto.met is False and auto.keep_fp32 == ["act"]  # the input cast is not a module: 66 dB at best
     assert [r["keep_fp32"] for r in auto.rounds] == [[], ["act"]]
 
@@ -157,7 +158,8 @@ def test_auto_mode_stops_when_nothing_is_left_to_keep():
 def test_auto_mode_does_not_keep_modules_inside_kept_ones():
     """Inputs that fp16 rounds: the modules inside the kept block still show that error, but keeping them is moot."""
     data = [{"x": d["x"] * (1 + 2.0 ** -12)} for d in half_big()]
-    auto = trtnn.debug.precision_report(overflow_net(), X, data, "fp16", target_sqnr=500, max_rounds=4)
+    auto = trtnn.debug.precision_report(overflow_net(), X, data, "fp16", target_sqnr=500, max_rounds=4,
+                                        strategy="greedy")
     kept = [r["keep_fp32"] for r in auto.rounds]
     assert kept[:3] == [[], ["block.up"], ["block"]] and len(kept) == 5 and auto.met is False
     assert all(k == "block" or not k.startswith("block.") for ks in kept[2:] for k in ks), kept
@@ -238,11 +240,12 @@ def test_cli_report_prints_the_worst_modules_and_writes_json(npy, tmp_path, caps
 
 
 def test_cli_auto_mode_prints_the_keep_fp32_flags(npy, capsys):
-    code, out, err = run(capsys, "precision", *USER, "--dtype", "fp16", "--calib-data", npy, "--target-sqnr", "40")
+    code, out, err = run(capsys, "precision", *USER, "--dtype", "fp16", "--calib-data", npy, "--target-sqnr", "40",
+                         "--strategy", "greedy")
     assert code == 0, err
     assert out.splitlines()[-1] == "keep in fp32 (3 round(s)): --keep-fp32 block"
     code, out, _ = run(capsys, "precision", *USER, "--dtype", "fp16", "--calib-data", npy, "--target-sqnr", "40",
-                       "--max-rounds", "1")
+                       "--max-rounds", "1", "--strategy", "greedy")
     assert code == 1 and "target SQNR >= 40 dB NOT met" in out
     assert out.splitlines()[-1] == "keep in fp32 (2 round(s)): --keep-fp32 block.up"
 

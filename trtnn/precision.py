@@ -7,7 +7,8 @@
     auto.keep_fp32                         # pass to trtnn.build(..., keep_fp32=auto.keep_fp32)
 
 Both networks run on the CPU executor over the same batches; every module output (Network.module_outputs) of the
-reduced network is compared with the fp32 one. The automatic search is in trtnn.precision_auto.
+reduced network is compared with the fp32 one. The automatic searches: trtnn.precision_bisect (default)
+and trtnn.precision_auto (greedy).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .quant.qdq import quant_format
 from .quant.selection import module_path, under
 
 DTYPES = ("fp16", "bf16", "int8", "fp8")
+STRATEGIES = ("bisect", "greedy")  # of the automatic mode
 Outputs = List[Dict[str, torch.Tensor]]  # network outputs per batch
 Metric = Callable[[Outputs, Outputs], float]  # (fp32 outputs, reduced outputs) -> score, higher is better
 
@@ -204,6 +206,12 @@ class PrecisionReport:
         ok = self.target_sqnr is None or self.output_sqnr >= self.target_sqnr
         return ok and (self.target is None or (self.metric is not None and self.metric >= self.target))
 
+    @property
+    def goal(self) -> str:
+        """The target in words ('SQNR >= 40 dB and metric >= 0.9'; '' without one)."""
+        goal = [f"SQNR >= {self.target_sqnr:g} dB"] if self.target_sqnr is not None else []
+        return " and ".join(goal + ([f"metric >= {self.target:g}"] if self.target is not None else []))
+
     def worst(self, n: int = 10) -> List[PrecisionRow]:
         """The `n` modules (network outputs left out) with the lowest SQNR, worst first."""
         mods = [r for r in self.rows if not r.is_output]
@@ -228,9 +236,7 @@ class PrecisionReport:
         if self.metric is not None:
             text += f"; metric {self.metric:.4g}"
         if self.met is not None:
-            goal = [f"SQNR >= {self.target_sqnr:g} dB"] if self.target_sqnr is not None else []
-            goal += [f"metric >= {self.target:g}"] if self.target is not None else []
-            text += f"; target {' and '.join(goal)} {'met' if self.met else 'NOT met'}"
+            text += f"; target {self.goal} {'met' if self.met else 'NOT met'}"
         if self.keep_fp32:
             text += f"; keep_fp32 {self.keep_fp32}"
         return text
@@ -407,7 +413,8 @@ def precision_report(model: Any, inputs: Sequence[Input], data: Any, dtype: str 
                      base_dtype: str = "fp16", batches: Optional[int] = None, fold_bn: bool = True,
                      target_sqnr: Optional[float] = None, metric: Optional[Metric] = None,
                      target: Optional[float] = None, max_rounds: int = 16, print_report: bool = False,
-                     top: Optional[int] = None) -> PrecisionReport:
+                     top: Optional[int] = None, strategy: str = "bisect", direction: str = "forward"
+                     ) -> PrecisionReport:
     """Run `model` in fp32 and in `dtype` ('fp16'|'bf16'|'int8'|'fp8') on the CPU executor over `data` and report,
     per module call, SQNR (dB, accumulated over all batches) and max relative error against fp32, fp16/bf16 overflow
     and underflow, and the SQNR of the module's inputs (what it inherits vs what it loses itself).
@@ -416,10 +423,12 @@ def precision_report(model: Any, inputs: Sequence[Input], data: Any, dtype: str 
     a .npy/.npz path or folder, an iterable of input dicts); read once, `batches` at most.
     int8/fp8: `calibration` (as trtnn.define takes it), else calibrated here on the same data with `method` (and
     `calib_cache`); `exclude` / `base_dtype` as in trtnn.define. keep_fp32 / keep_fp16: as in trtnn.define.
-    Automatic mode (target_sqnr=dB and/or metric=callable with target=score): keeps the modules that lose most in
-    fp32 (see trtnn.precision_auto) until the lowest network-output SQNR >= target_sqnr and
-    metric(fp32 outputs, reduced outputs) >= target (each a list per batch of {output name: tensor});
-    the report's `keep_fp32` is the list found.
+    Automatic mode (target_sqnr=dB and/or metric=callable with target=score): finds modules to keep in fp32 until
+    the lowest network-output SQNR >= target_sqnr and metric(fp32 outputs, reduced outputs) >= target (each a list
+    per batch of {output name: tensor}); the report's `keep_fp32` is the list found, `rounds` every probe.
+    strategy 'bisect' (trtnn.precision_bisect): binary search for the shortest range of leaf modules in execution
+    order, from the front (direction 'forward') or the back ('reverse'), at most `max_rounds` probes after the first;
+    'greedy' (trtnn.precision_auto): one module per round, the one that loses most, at most `max_rounds` rounds.
     """
     from .errors import require_int
 
@@ -437,6 +446,11 @@ def precision_report(model: Any, inputs: Sequence[Input], data: Any, dtype: str 
                                   or not math.isfinite(value)):
             raise ConfigError(f"precision report: {name} must be a finite number, got {value!r}")
     require_int(max_rounds, "max_rounds", "precision report", minimum=1)
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"precision report: strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    if direction not in ("forward", "reverse"):
+        raise ConfigError(f"precision report: direction must be 'forward' or 'reverse' (strategy 'bisect'), got "
+                          f"{direction!r}")
     if batches is not None:
         require_int(batches, "batches", "precision report", minimum=1)
     quantized = quant_format(dtype) is not None
@@ -460,10 +474,15 @@ def precision_report(model: Any, inputs: Sequence[Input], data: Any, dtype: str 
     if target_sqnr is None and metric is None:
         report = comparison.run(reduced(keep_fp32), label)[0]
         report.keep_fp32 = list(keep_fp32)
-    else:
+    elif strategy == "greedy":
         from .precision_auto import search
 
         report = search(comparison, reduced, label, list(keep_fp32), target_sqnr, metric, target, max_rounds)
+    else:
+        from .precision_bisect import bisect
+
+        report = bisect(comparison, reduced, label, list(keep_fp32), target_sqnr, metric, target, max_rounds,
+                        direction)
     if print_report:
         print(report.format(top))
     return report

@@ -5,7 +5,8 @@ error itself (trtnn.precision.PrecisionRow.introduced: its output's noise-to-sig
 keeps it in fp32 (replacing kept modules inside it). A kept module still hands its output on in the reduced dtype
 (trtnn casts at module boundaries): an overflow at its output shows in the rows of the modules around it, so the
 search widens to the enclosing module in a later round.
-Polygraphy's precision bisection searches over layer ranges; this search uses the per-module errors to pick directly.
+Polygraphy's precision bisection (trtnn.precision_bisect) searches over ranges of modules instead; this search uses
+the per-module errors to pick directly.
 """
 from __future__ import annotations
 
@@ -39,6 +40,23 @@ def next_keep(report: PrecisionReport, keep: List[str], tried: Set[Tuple[str, ..
     return None
 
 
+def evaluate(comparison: Comparison, reduced: Callable[[Sequence[str]], Network], label: str, keep: List[str],
+             target_sqnr: Optional[float], metric: Optional[Metric], target: Optional[float]) -> PrecisionReport:
+    """One probe of a search: the report of the reduced network with `keep` in fp32, its target and metric set."""
+    report, refs, outs = comparison.run(reduced(keep), label)
+    report.keep_fp32, report.target_sqnr, report.target = list(keep), target_sqnr, target
+    if metric is not None:
+        report.metric = float(metric(refs, outs))
+    return report
+
+
+def round_entry(report: PrecisionReport) -> Dict[str, Any]:
+    """A probe as `PrecisionReport.rounds` lists it (JSON-ready)."""
+    return {"keep_fp32": list(report.keep_fp32), "output_sqnr_db": _json_number(report.output_sqnr),
+            "metric": None if report.metric is None or math.isnan(report.metric) else _json_number(report.metric),
+            "met": report.met}
+
+
 def search(comparison: Comparison, reduced: Callable[[Sequence[str]], Network], label: str, keep: List[str],
            target_sqnr: Optional[float], metric: Optional[Metric], target: Optional[float], max_rounds: int
            ) -> PrecisionReport:
@@ -47,13 +65,8 @@ def search(comparison: Comparison, reduced: Callable[[Sequence[str]], Network], 
     rounds: List[Dict[str, Any]] = []
     tried = {tuple(sorted(keep))}
     while True:
-        report, refs, outs = comparison.run(reduced(keep), label)
-        report.keep_fp32, report.target_sqnr, report.target = list(keep), target_sqnr, target
-        if metric is not None:
-            report.metric = float(metric(refs, outs))
-        rounds.append({"keep_fp32": list(keep), "output_sqnr_db": _json_number(report.output_sqnr),
-                       "metric": None if report.metric is None or math.isnan(report.metric)
-                       else _json_number(report.metric), "met": report.met})
+        report = evaluate(comparison, reduced, label, keep, target_sqnr, metric, target)
+        rounds.append(round_entry(report))
         if report.met or len(rounds) > max_rounds:
             break
         step = next_keep(report, keep, tried)

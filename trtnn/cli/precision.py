@@ -10,6 +10,7 @@ from typing import Any, List
 
 from ..errors import ConfigError
 from ..fileio import atomic_write_bytes, check_output_path
+from ..precision import STRATEGIES
 from .args import add_model_args, check_model_args, check_range, load_model
 from .quant import CALIB_FLAGS, QUANT_DTYPES, add_quant_args, calibrate, check_quant_args, _is_image_folder
 
@@ -20,8 +21,9 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("precision", parents=parents, help="per-module SQNR of fp16/bf16/int8/fp8 against fp32 (CPU)",
                        description="Run the model in fp32 and in --dtype on the CPU executor over --images inputs of "
                                    "--calib-data and print the modules that lose most (SQNR, max relative error, "
-                                   "fp16 overflow/underflow). With --target-sqnr, keep modules in fp32 until the "
-                                   "output SQNR meets it and print the --keep-fp32 flags for `trtnn build`. Exit "
+                                   "fp16 overflow/underflow). With --target-sqnr, find modules to keep in fp32 "
+                                   "(--strategy bisect|greedy) until the output SQNR meets it and print the "
+                                   "--keep-fp32 flags for `trtnn build`. Exit "
                                    "code 1 when a --target-sqnr is not met.")
     add_model_args(p)
     add_quant_args(p)
@@ -30,8 +32,15 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
     g.add_argument("--top", type=int, default=10, help="rows printed: the N modules with the lowest SQNR (default 10)")
     g.add_argument("--all", action="store_true", help="print every module in execution order instead of --top")
     g.add_argument("--target-sqnr", type=float, metavar="DB",
-                   help="automatic mode: keep the modules that lose most in fp32 until the output SQNR >= DB")
-    g.add_argument("--max-rounds", type=int, default=16, help="automatic mode: at most N changes (default 16)")
+                   help="automatic mode: find modules to keep in fp32 until the output SQNR >= DB")
+    g.add_argument("--max-rounds", type=int, default=16,
+                   help="automatic mode: at most N probes after the first (default 16)")
+    g.add_argument("--strategy", choices=STRATEGIES,
+                   help="automatic mode: 'bisect' (default) binary-searches the shortest range of leaf modules in "
+                        "execution order to keep in fp32 (as Polygraphy's debug precision); 'greedy' keeps the "
+                        "module that loses most, one per round")
+    g.add_argument("--direction", choices=("forward", "reverse"),
+                   help="--strategy bisect: search from the network's inputs (forward, default) or outputs")
     g.add_argument("--json", metavar="OUT.json", help="also write the report as JSON")
     p.set_defaults(func=run)
 
@@ -47,6 +56,11 @@ def check_args(args: argparse.Namespace) -> Any:
     check_range("--max-rounds", args.max_rounds, 1)
     if args.target_sqnr is not None and not math.isfinite(args.target_sqnr):
         raise ConfigError(f"--target-sqnr {args.target_sqnr}: must be a finite number of dB")
+    for flag, value in (("--strategy", args.strategy), ("--direction", args.direction)):
+        if value is not None and args.target_sqnr is None:
+            raise ConfigError(f"{flag} {value}: only in the automatic mode; give --target-sqnr DB")
+    if args.direction is not None and args.strategy == "greedy":
+        raise ConfigError(f"--direction {args.direction}: only with --strategy bisect")
     if args.max_batch is not None:
         raise ConfigError("--max-batch: trtnn precision runs one batch size; give --batch")
     if args.debug_output:
@@ -93,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     report = precision_report(model, inputs, report_data(args, inputs, spec), args.dtype,
                               batches=max(1, args.images // batch), fold_bn=not args.no_fold_bn,
                               keep_fp32=args.keep_fp32, keep_fp16=args.keep_fp16, target_sqnr=args.target_sqnr,
-                              max_rounds=args.max_rounds, **quant)
+                              max_rounds=args.max_rounds, strategy=args.strategy or "bisect",
+                              direction=args.direction or "forward", **quant)
     print(report.format(None if args.all else args.top))
     if args.target_sqnr is not None:
         flags = " ".join(f"--keep-fp32 {p}" for p in report.keep_fp32)
