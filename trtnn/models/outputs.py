@@ -65,3 +65,9 @@ IMAGE_INPUTS = {"unet": "resized to imgsz by the caller",
 def meaning(task: str, name: str) -> str:
     """What output or input `name` of an end-to-end engine of `task` holds ('' when not documented here)."""
     return OUTPUTS.get(task, {}).get(name) or INPUTS.get(name, "")
+
+
+# ---- YOLO26 segmentation: the one-to-one branch's boxes are x1y1x2y2 ----
+RAW_OUTPUTS["yolo26-seg"] = {"output0": f"{_NMS_FREE} (sigmoid), 32 mask coefficients; ultralytics' top-k is the "
+                                        "caller's",
+                             "output1": RAW_OUTPUTS["yolov8-seg"]["output1"]}

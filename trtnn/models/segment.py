@@ -98,7 +98,33 @@ def _resize_axis(x: Tensor, dim: int, start: Tensor, kept: Tensor, out_len: Tens
     return take(i0) * (1 - frac) + take(i1) * frac
 
 
-class SegmentEnd2End(End2End):
+class MaskOptions:
+    """The mask options of the end-to-end segmentation wrappers: mask_resolution and orig_canvas, checked."""
+
+    mask_resolution: str
+    orig_canvas: Optional[Tuple[int, int]]
+
+    def _mask_options(self, mask_resolution: str, orig_canvas: Optional[Tuple[int, int]], scale_to_orig: bool) -> None:
+        name = type(self).__name__
+        if mask_resolution not in MASK_RESOLUTIONS:
+            raise ConfigError(f"{name} mask_resolution must be one of {', '.join(MASK_RESOLUTIONS)}, got "
+                              f"{mask_resolution!r}")
+        orig = mask_resolution == "orig"
+        if orig != (orig_canvas is not None) or (orig and not scale_to_orig):
+            raise ConfigError(f"{name}: mask_resolution='orig' needs scale_to_orig=True and orig_canvas=(H, W) "
+                              f"(the largest original size), and orig_canvas only goes with it; got mask_resolution="
+                              f"{mask_resolution!r}, scale_to_orig={scale_to_orig}, orig_canvas={orig_canvas!r}")
+        if orig_canvas is not None and (len(orig_canvas) != 2 or any(int(v) != v or v < 1 for v in orig_canvas)):
+            raise ConfigError(f"{name} orig_canvas must be two positive ints (H, W), got {orig_canvas!r}")
+        self.mask_resolution = mask_resolution
+        self.orig_canvas = None if orig_canvas is None else (int(orig_canvas[0]), int(orig_canvas[1]))
+
+    def extra_repr(self) -> str:
+        return f"mask_resolution={self.mask_resolution!r}" + (f", orig_canvas={self.orig_canvas}"
+                                                               if self.orig_canvas else "")
+
+
+class SegmentEnd2End(MaskOptions, End2End):
     """preprocess -> raw YOLOv8 / YOLO11 segmentation model -> decode -> NMS -> masks (see the module docstring).
 
     Takes End2End's arguments (kind 'v8') plus mask_resolution ('input', 'proto' or 'orig') and orig_canvas (Hc, Wc),
@@ -111,22 +137,7 @@ class SegmentEnd2End(End2End):
                  mask_resolution: str = "input", orig_canvas: Optional[Tuple[int, int]] = None) -> None:
         super().__init__(model, "v8", conf, iou, max_det, preprocess, runtime_thresholds, scale_to_orig, pre_nms_topk,
                          multi_label)
-        if mask_resolution not in MASK_RESOLUTIONS:
-            raise ConfigError(f"SegmentEnd2End mask_resolution must be one of {', '.join(MASK_RESOLUTIONS)}, got "
-                              f"{mask_resolution!r}")
-        orig = mask_resolution == "orig"
-        if orig != (orig_canvas is not None) or (orig and not scale_to_orig):
-            raise ConfigError("SegmentEnd2End: mask_resolution='orig' needs scale_to_orig=True and orig_canvas=(H, W) "
-                              f"(the largest original size), and orig_canvas only goes with it; got mask_resolution="
-                              f"{mask_resolution!r}, scale_to_orig={scale_to_orig}, orig_canvas={orig_canvas!r}")
-        if orig_canvas is not None and (len(orig_canvas) != 2 or any(int(v) != v or v < 1 for v in orig_canvas)):
-            raise ConfigError(f"SegmentEnd2End orig_canvas must be two positive ints (H, W), got {orig_canvas!r}")
-        self.mask_resolution = mask_resolution
-        self.orig_canvas = None if orig_canvas is None else (int(orig_canvas[0]), int(orig_canvas[1]))
-
-    def extra_repr(self) -> str:
-        return f"mask_resolution={self.mask_resolution!r}" + (f", orig_canvas={self.orig_canvas}"
-                                                               if self.orig_canvas else "")
+        self._mask_options(mask_resolution, orig_canvas, scale_to_orig)
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
         conf, iou = self._thresholds(extra)
@@ -191,5 +202,5 @@ def seg_end2end(model: Module, o: Dict[str, Any]) -> SegmentEnd2End:
                           pre_nms_topk=o["pre_nms_topk"], mask_resolution=o["mask_resolution"])
 
 
-__all__ = ["MASK_RESOLUTIONS", "SEG_END2END_DEFAULTS", "SegmentEnd2End", "crop_mask", "detection_masks", "mask_logits",
+__all__ = ["MASK_RESOLUTIONS", "SEG_END2END_DEFAULTS", "MaskOptions", "SegmentEnd2End", "crop_mask", "detection_masks", "mask_logits",
            "seg_end2end"]
