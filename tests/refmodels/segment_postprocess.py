@@ -89,3 +89,22 @@ def process_mask_native(protos, coeffs, boxes, shape, values=False):
     """boxes in original pixels, shape = (h0, w0) -> uint8 [n, h0, w0] (values=True: before the threshold)."""
     masks = crop_mask(scale_masks(_logits(protos, coeffs)[None], shape)[0], boxes)
     return masks if values else masks.gt(0.0).to(torch.uint8)
+
+
+def end2end_seg(prediction, nc, conf_thres=0.25, max_det=300) -> List[SegDetections]:
+    """ultralytics' NMS-free segmentation (YOLO26 one-to-one output [B, 4 + nc + nm, A], x1y1x2y2): ``Detect.postprocess``
+    (the k = min(max_det, A) anchors of highest best-class score, then the k best (anchor, class) pairs among them,
+    ties by index, each row carrying its anchor's coefficients), then ``non_max_suppression(end2end=True)``: the rows
+    scoring > conf."""
+    from .yolo import topk_stable
+
+    out = []
+    for x in prediction.transpose(-1, -2):
+        boxes, scores, coeffs = x.split([4, nc, x.shape[-1] - 4 - nc], -1)
+        k = min(max_det, len(x))
+        anchors = topk_stable(scores.amax(-1), k)[1]
+        top, flat = topk_stable(scores[anchors].flatten(), k)
+        anchor, cls = anchors[flat // nc], flat % nc
+        keep = top > conf_thres
+        out.append(SegDetections(boxes[anchor][keep], top[keep], cls[keep], coeffs[anchor][keep]))
+    return out

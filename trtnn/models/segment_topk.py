@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Tuple
 
-from ..errors import ShapeError
+from ..errors import ConfigError
 from ..module import Module
 from ..tensor import Tensor
 from .detect import Preprocess, check_extra_inputs
@@ -30,6 +30,10 @@ class SegmentTopKEnd2End(MaskOptions, TopKEnd2End):
                  runtime_thresholds: bool = False, scale_to_orig: bool = False, mask_resolution: str = "input",
                  orig_canvas: Optional[Tuple[int, int]] = None) -> None:
         super().__init__(model, conf, max_det, preprocess, runtime_thresholds, scale_to_orig)
+        head = model.model[-1]
+        if "proto" not in head._modules:
+            raise ConfigError(f"SegmentTopKEnd2End needs a YOLO26-seg model (a Segment26 head: mask coefficients and "
+                              f"prototypes), got a {type(head).__name__} head")
         self._mask_options(mask_resolution, orig_canvas, scale_to_orig)
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
@@ -37,12 +41,7 @@ class SegmentTopKEnd2End(MaskOptions, TopKEnd2End):
         x = images if self.preprocess is None else self.preprocess(images)
         pred, protos = self.model(x)
         out = self.topk(pred, extra[0] if self.runtime_thresholds else None)
-        coeffs = out.pop("det_extra", None)
-        nm = protos.shape[1]
-        if coeffs is None or coeffs.shape[2] != nm:
-            raise ShapeError(f"SegmentTopKEnd2End: the model carries {0 if coeffs is None else coeffs.shape[2]} "
-                             f"channels per anchor after the {self.topk.nc} class scores, its prototypes {nm}: "
-                             f"expected one mask coefficient per prototype")
+        coeffs = out.pop("det_extra")  # [B, max_det, nm], zero past num_dets
         input_hw = tuple(x.shape[2:])
         boxes_in = out["det_boxes"]  # in input pixels
         if self.scale_to_orig:
