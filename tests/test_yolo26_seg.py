@@ -215,18 +215,22 @@ def test_orig_size_boxes_and_masks():
         assert n and got["det_masks"][i, :n].any()
 
 
-def test_fp16_dynamic_batch_runtime_threshold():
-    """fp16 network, dynamic batch (1..3, run with 2), conf as an input: equal to the reference on the network's own
-    raw outputs."""
+def test_fp16_dynamic_batch_runtime_threshold_orig_size():
+    """fp16 network, dynamic batch (1..3, run with 2), conf and orig_size as inputs: equal to the reference on the
+    network's own raw outputs; boxes mapped to the originals, masks (at the input size) from the input boxes."""
     _, model = pair(seed=7)
-    e2e = SegmentTopKEnd2End(model, max_det=10, preprocess=Preprocess(), runtime_thresholds=True)
+    e2e = SegmentTopKEnd2End(model, max_det=10, preprocess=Preprocess(), runtime_thresholds=True, scale_to_orig=True)
     net = trtnn.define(e2e, e2e.inputs((64, 64), max_batch=3), dtype="fp16", debug_outputs=["model"])
     img = torch.randint(0, 256, (2, 64, 64, 3), generator=torch.Generator().manual_seed(2), dtype=torch.uint8)
-    got = Executor(net.network)({"images": img, "conf_thres": torch.tensor([0.35])})
+    orig = torch.tensor([[48, 64], [128, 100]], dtype=torch.int32)
+    got = Executor(net.network)({"images": img, "conf_thres": torch.tensor([0.35]), "orig_size": orig})
     pred, protos = raw(got, net)
     dets = sp.end2end_seg(pred, 3, 0.35, 10)
     assert got["det_masks"].shape == (2, 10, 64, 64) and all(len(d.scores) for d in dets)
-    check(got, dets, 10, lambda i, d: sp.process_mask(protos[i], d.coeffs, d.boxes, (64, 64), True, values=True))
+    mapped = [sp.SegDetections(pp.scale_boxes((64, 64), d.boxes, hw, pp.letterbox_ratio_pad(hw, (64, 64))), *d[1:])
+              for d, hw in zip(dets, orig.tolist())]
+    check(got, mapped, 10, lambda i, d: sp.process_mask(protos[i], dets[i].coeffs, dets[i].boxes, (64, 64), True,
+                                                         values=True))
 
 
 def test_registry_and_task_table(tmp_path):
