@@ -6,8 +6,9 @@ rows past num_dets are zero). Masks follow ultralytics 8.4 (`ops.process_mask`, 
 `crop_mask`, `scale_masks`): logits = coefficients @ prototypes (no sigmoid: a logit > 0 is sigmoid > 0.5), pixels
 outside the box set to 0, bilinear resizing (align_corners=False) of the logits, then > 0. By `mask_resolution`:
 
-- "input" (default; what `predict` returns): crop at the prototypes' resolution with the box scaled by (mw / W,
-  mh / H), upsample to the network input (H, W) — `process_mask(..., upsample=True)`;
+- "input" (default; what `predict` returns): the logits upsampled to the network input (H, W), then cropped with
+  the box in input pixels — `process_mask(..., upsample=True)` of 8.4.190 (upsampling first keeps the bilinear edge
+  from smearing outside the box, ultralytics #24272);
 - "proto": the cropped masks at the prototypes' resolution (H/4, W/4), 16x less memory — `process_mask` as the
   validator uses it for mask mAP;
 - "orig" (needs scale_to_orig and `orig_canvas` (Hc, Wc)): `process_mask_native` (`predict(retina_masks=True)`):
@@ -167,13 +168,13 @@ def detection_masks(protos: Tensor, coeffs: Tensor, boxes: Tensor, input_hw: Tup
     logits = mask_logits(protos, coeffs)
     if resolution == "orig":
         masks = _orig_masks(logits, *orig)
+    elif resolution == "input":
+        masks = crop_mask(F.interpolate(logits, size=input_hw, mode="bilinear", align_corners=False), boxes)
     else:
         mh, mw = protos.shape[2:]
         h, w = input_hw
         ratios = F.constant(torch.tensor([mw / w, mh / h, mw / w, mh / h]).reshape(1, 1, 4), boxes, torch.float32)
         masks = crop_mask(logits, boxes * ratios)
-        if resolution == "input":
-            masks = F.interpolate(masks, size=input_hw, mode="bilinear", align_corners=False)
     return F.cast(F.gt(masks, 0.0), torch.uint8)
 
 
