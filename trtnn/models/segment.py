@@ -16,10 +16,11 @@ outside the box set to 0, bilinear resizing (align_corners=False) of the logits,
   image's orig_size (h0, w0), cropped with the boxes mapped to the original; written to the top-left h0 x w0 of a
   canvas of Hc x Wc (orig_size must not exceed it; the rest is zero).
 
-The crop is crop_mask's vectorized form (x1 <= col < x2, y1 <= row < y2 with fractional box edges), which ultralytics
-runs on CUDA and for 50 or more masks; on the CPU with fewer masks it slices at rounded edges instead (differs by at
-most one row/column per box edge). ultralytics' predictor also drops detections whose mask is empty; the engine keeps
-them (their mask is all zero). Boxes are mapped to the original images with scale_to_orig, as End2End does.
+The crop is crop_mask's (x1 <= col < x2, y1 <= row < y2 with fractional box edges), as 8.4.190 computes it on every
+device. 'orig' follows the earlier process_mask_native: 8.4.190's first upsamples the logits by 1, 2 or 4 (whatever
+crops the letterbox padding on whole pixels) before scale_masks, which this does not reproduce (masks can differ
+along their edges). ultralytics' predictor also drops detections whose mask is empty; the engine keeps them (their
+mask is all zero). Boxes are mapped to the original images with scale_to_orig, as End2End does.
 """
 from __future__ import annotations
 
@@ -203,5 +204,5 @@ def seg_end2end(model: Module, o: Dict[str, Any]) -> SegmentEnd2End:
                           pre_nms_topk=o["pre_nms_topk"], mask_resolution=o["mask_resolution"])
 
 
-__all__ = ["MASK_RESOLUTIONS", "SEG_END2END_DEFAULTS", "MaskOptions", "SegmentEnd2End", "crop_mask", "detection_masks", "mask_logits",
-           "seg_end2end"]
+__all__ = ["MASK_RESOLUTIONS", "SEG_END2END_DEFAULTS", "MaskOptions", "SegmentEnd2End", "crop_mask", "detection_masks",
+           "mask_logits", "seg_end2end"]
