@@ -167,7 +167,8 @@ def random_one2one(b=2, a=300, nc=3, nm=8, hw=(64, 96), seed=0):
     size = torch.tensor([w, h]).view(1, 2, 1)
     xy = torch.rand(b, 2, a, generator=g) * size
     wh = (torch.rand(b, 2, a, generator=g) * 0.6 + 0.05) * size
-    pred = torch.cat([xy - wh / 2, xy + wh / 2, torch.rand(b, nc, a, generator=g), torch.randn(b, nm, a, generator=g)], 1)
+    scores, coeffs = torch.rand(b, nc, a, generator=g), torch.randn(b, nm, a, generator=g)
+    pred = torch.cat([xy - wh / 2, xy + wh / 2, scores, coeffs], 1)
     return pred, torch.randn(b, nm, h // 4, w // 4, generator=g)
 
 

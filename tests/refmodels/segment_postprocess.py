@@ -95,8 +95,8 @@ def process_mask_native(protos, coeffs, boxes, shape, values=False):
 
 
 def end2end_seg(prediction, nc, conf_thres=0.25, max_det=300) -> List[SegDetections]:
-    """ultralytics' NMS-free segmentation (YOLO26 one-to-one output [B, 4 + nc + nm, A], x1y1x2y2): ``Detect.postprocess``
-    (the k = min(max_det, A) anchors of highest best-class score, then the k best (anchor, class) pairs among them,
+    """ultralytics' NMS-free segmentation (YOLO26 one-to-one output [B, 4 + nc + nm, A], x1y1x2y2):
+    ``Detect.postprocess`` (the k = min(max_det, A) anchors of highest best-class score, then the k best (anchor, class) pairs among them,
     ties by index, each row carrying its anchor's coefficients), then ``non_max_suppression(end2end=True)``: the rows
     scoring > conf."""
     from .yolo import topk_stable
