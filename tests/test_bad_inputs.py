@@ -741,6 +741,54 @@ cli_case("cli precision unknown strategy", P + ("--dtype", "fp16", "--target-sqn
          "--strategy", "'binary'", "bisect", setup=calib_npy)
 
 
+# ---- YOLO26 segmentation (yolo26n-seg, SegmentTopKEnd2End) ----------------------------------------------------------
+def seg26_weights(tmp: Path) -> None:
+    trtnn.save_checkpoint(trtnn.models.yolo26_seg("n", nc=2).state_dict(), tmp / "seg26.pt")
+
+
+def det26_weights(tmp: Path) -> None:
+    trtnn.save_checkpoint(trtnn.models.yolo26("n", nc=2).state_dict(), tmp / "det26.pt")
+
+
+cli_case("cli yolo26 segmentation weights for a detection name", ("build", "yolo26n", "--weights", "{tmp}/seg26.pt",
+                                                                  "--imgsz", "64", "-o", "{tmp}/y.plan"),
+         "yolo26n: the checkpoint holds a segmentation model", "use yolo26n-seg", setup=seg26_weights)
+cli_case("cli yolo26 detection weights for a yolo26 segmentation name", ("build", "yolo26s-seg", "--weights",
+                                                                         "{tmp}/det26.pt", "--imgsz", "64", "-o",
+                                                                         "{tmp}/y.plan"),
+         "holds a detection model", "use yolo26s", setup=det26_weights)
+cli_case("cli yolov8 segmentation weights for yolo26n-seg", ("build", "yolo26n-seg", "--weights", "{tmp}/seg.pt",
+                                                             "--imgsz", "64", "-o", "{tmp}/y.plan"),
+         "load_state_dict(strict=True)", "missing keys (706)", "size mismatch", setup=seg_weights)
+cli_case("cli --iou with the yolo26 segmentation one-to-one head",
+         ("build", "yolo26n-seg", "--random-weights", "--imgsz", "64", "--end2end", "--iou", "0.5", "-o",
+          "{tmp}/y.plan"), "--iou", "yolo26n-seg --head one2one", "--head one2many")
+
+
+def _seg26_topk(model: Callable[[], Any], **kw: Any) -> Callable[[Path], Any]:
+    def run(tmp: Path) -> Any:
+        from trtnn.models.segment_topk import SegmentTopKEnd2End
+
+        return SegmentTopKEnd2End(model(), **kw)
+    return run
+
+
+def _SEG26() -> Any:
+    return trtnn.models.yolo26_seg("n", nc=2)
+
+
+
+case("segment top-k on a yolo26 pose model", E.ConfigError, "SegmentTopKEnd2End", "YOLO26-seg", "Pose26 head")(
+    _seg26_topk(lambda: trtnn.models.yolo26_pose("n", nc=1)))
+case("segment top-k on a yolov8 segmentation model", E.ConfigError, "TopKEnd2End", "one-to-one branch")(
+    _seg26_topk(lambda: trtnn.models.yolov8_seg("n", nc=2)))
+case("segment top-k unknown mask resolution", E.ConfigError, "SegmentTopKEnd2End mask_resolution", "'full'",
+     "input, proto, orig")(_seg26_topk(_SEG26, mask_resolution="full"))
+case("segment top-k orig masks without scale_to_orig", E.ConfigError, "SegmentTopKEnd2End", "scale_to_orig=False",
+     "orig_canvas=(64, 64)")(_seg26_topk(_SEG26, mask_resolution="orig", orig_canvas=(64, 64)))
+case("segment top-k max_det above TensorRT TopK", E.ShapeError, "max_det", "3840", "5000")(
+    _seg26_topk(_SEG26, max_det=5000))
+
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime) for p in folder.rglob("*")}

@@ -37,3 +37,7 @@ __all__ = [
 from .yolo import yolo11_cls, yolo11_pose, yolo26_cls, yolo26_pose, yolov8_cls, yolov8_pose  # noqa: E402
 
 __all__ += ["yolov8_pose", "yolo11_pose", "yolo26_pose", "yolov8_cls", "yolo11_cls", "yolo26_cls"]
+
+from .yolo import yolo26_seg  # noqa: E402
+
+__all__ += ["yolo26_seg"]

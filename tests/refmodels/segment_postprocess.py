@@ -6,8 +6,9 @@
   ``detect_postprocess.v8_non_max_suppression`` (best class, or every (box, class) pair with multi_label), the kept
   rows carrying their box's ``nm`` mask coefficients.
 * :func:`crop_mask` -- the vectorized form: keep x1 <= col < x2, y1 <= row < y2 (fractional edges).
-* :func:`process_mask` -- logits = coeffs @ protos (no sigmoid), crop at the prototypes' resolution with the boxes
-  scaled by (mw / w, mh / h), optionally bilinear upsample (align_corners=False) to ``shape``, then > 0 -> uint8.
+* :func:`process_mask` -- logits = coeffs @ protos (no sigmoid); upsample=True (8.4.190): bilinear upsample
+  (align_corners=False) to ``shape``, then crop with the boxes; otherwise crop at the prototypes' resolution with the
+  boxes scaled by (mw / w, mh / h); then > 0 -> uint8.
 * :func:`scale_masks` -- ratio_pad=None: gain = min(mh / h0, mw / w0), pad = ((mw - w0 gain) / 2, (mh - h0 gain) / 2)
   in float64, rows round(pad_h - 0.1) .. mh - round(pad_h + 0.1) (likewise columns) kept, bilinear resize to h0 x w0.
 * :func:`process_mask_native` -- logits resized by scale_masks to the original, cropped with the original boxes, > 0.
@@ -65,10 +66,12 @@ def _logits(protos, coeffs):
 def process_mask(protos, coeffs, boxes, shape, upsample=False, values=False):
     """-> uint8 [n, h, w] (upsample) or [n, mh, mw]; values=True: the float values before the > 0 threshold."""
     _, mh, mw = protos.shape
-    ratios = torch.tensor([[mw / shape[1], mh / shape[0], mw / shape[1], mh / shape[0]]])
-    masks = crop_mask(_logits(protos, coeffs), boxes * ratios)
+    masks = _logits(protos, coeffs)
     if upsample:
-        masks = F.interpolate(masks[None], shape, mode="bilinear", align_corners=False)[0]
+        masks = crop_mask(F.interpolate(masks[None], shape, mode="bilinear", align_corners=False)[0], boxes)
+    else:
+        ratios = torch.tensor([[mw / shape[1], mh / shape[0], mw / shape[1], mh / shape[0]]])
+        masks = crop_mask(masks, boxes * ratios)
     return masks if values else masks.gt(0.0).to(torch.uint8)
 
 
@@ -89,3 +92,22 @@ def process_mask_native(protos, coeffs, boxes, shape, values=False):
     """boxes in original pixels, shape = (h0, w0) -> uint8 [n, h0, w0] (values=True: before the threshold)."""
     masks = crop_mask(scale_masks(_logits(protos, coeffs)[None], shape)[0], boxes)
     return masks if values else masks.gt(0.0).to(torch.uint8)
+
+
+def end2end_seg(prediction, nc, conf_thres=0.25, max_det=300) -> List[SegDetections]:
+    """ultralytics' NMS-free segmentation (YOLO26 one-to-one output [B, 4 + nc + nm, A], x1y1x2y2):
+    ``Detect.postprocess`` (the k = min(max_det, A) anchors of highest best-class score, then the k best (anchor, class) pairs among them,
+    ties by index, each row carrying its anchor's coefficients), then ``non_max_suppression(end2end=True)``: the rows
+    scoring > conf."""
+    from .yolo import topk_stable
+
+    out = []
+    for x in prediction.transpose(-1, -2):
+        boxes, scores, coeffs = x.split([4, nc, x.shape[-1] - 4 - nc], -1)
+        k = min(max_det, len(x))
+        anchors = topk_stable(scores.amax(-1), k)[1]
+        top, flat = topk_stable(scores[anchors].flatten(), k)
+        anchor, cls = anchors[flat // nc], flat % nc
+        keep = top > conf_thres
+        out.append(SegDetections(boxes[anchor][keep], top[keep], cls[keep], coeffs[anchor][keep]))
+    return out

@@ -677,6 +677,9 @@ def parse_model(d, scale, nc, ch=3):
             args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy]
         elif m in (OBB, OBB26):  # nc, ne
             args = [args[0], args[1], [ch[x] for x in f], legacy, reg_max, end2end]
+        elif m is Segment26:  # nc, nm, npr (scaled as Segment's), then Detect's arguments
+            args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy,
+                    reg_max, end2end]
         elif m is V5Detect:
             args = [*args, [ch[x] for x in f]]
         elif m in (Pose, Pose26):  # nc, kpt_shape
@@ -1182,3 +1185,79 @@ def yolo26_cls(scale="n", nc=1000):
     """Eval-mode YOLO26 classification model (yolo26{scale}-cls.yaml: yolo11-cls's graph and scales)."""
     _check_scale(scale)
     return DetectionModel(YOLO11_CLS, scale, nc).eval()
+
+
+# ----------------------------------------------------------------------------------------------
+# YOLO26 segmentation (ultralytics 8.4 head.py Segment26, block.py Proto26, cfg/models/26/yolo26-seg.yaml)
+# ----------------------------------------------------------------------------------------------
+
+
+class Proto26(Proto):
+    """Prototypes from all three levels: P4, P5 through 1x1 Convs to P3's channels (feat_refine), nearest-upsampled by
+    2 and 4 and added to P3, a 3x3 Conv (feat_fuse), then Proto(c_, c_, c2). semseg: training-only semantic branch."""
+
+    def __init__(self, ch=(), c_=256, c2=32, nc=80):
+        super().__init__(c_, c_, c2)
+        self.feat_refine = nn.ModuleList(Conv(x, ch[0], k=1) for x in ch[1:])
+        self.feat_fuse = Conv(ch[0], c_, k=3)
+        self.semseg = nn.Sequential(Conv(ch[0], c_, k=3), Conv(c_, c_, k=3), nn.Conv2d(c_, nc, 1))
+
+    def forward(self, x):
+        feat = x[0]
+        for i, f in enumerate(self.feat_refine):
+            feat = feat + torch.nn.functional.interpolate(f(x[i + 1]), scale_factor=2 ** (i + 1), mode="nearest")
+        p = super().forward(self.feat_fuse(feat))
+        return (p, self.semseg(feat)) if self.training else p
+
+
+class Segment26(Detect):
+    """Detect (reg_max 1, end2end) + mask-coefficient branch cv4 (and one2one_cv4) + Proto26; eval output
+    ([B, 4 + nc + nm, A] of the selected branch, protos [B, nm, H / 4, W / 4]); ``postprocess`` on the first one's
+    permute(0, 2, 1) gives ultralytics' end-to-end [B, max_det, 6 + nm] (x1, y1, x2, y2, score, class, coefficients)."""
+
+    def __init__(self, nc=80, nm=32, npr=256, ch=(), legacy=True, reg_max=16, end2end=False):
+        super().__init__(nc, ch, legacy, reg_max, end2end)
+        self.nm, self.npr = nm, npr
+        self.proto = Proto26(ch, npr, nm, nc)
+        c4 = max(ch[0] // 4, nm)
+        self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, nm, 1)) for x in ch)
+        if end2end:
+            self.one2one_cv4 = copy.deepcopy(self.cv4)
+
+    @property
+    def one2many(self):
+        return dict(box_head=self.cv2, cls_head=self.cv3, mask_head=self.cv4)
+
+    @property
+    def one2one(self):
+        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3, mask_head=self.one2one_cv4)
+
+    def forward_head(self, x, box_head, cls_head, mask_head):
+        preds = super().forward_head(x, box_head, cls_head)
+        bs = x[0].shape[0]
+        preds["mask_coefficient"] = torch.cat([mask_head[i](x[i]).view(bs, self.nm, -1) for i in range(self.nl)], 2)
+        return preds
+
+    def _inference(self, x):
+        return torch.cat([super()._inference(x), x["mask_coefficient"]], 1)
+
+    def forward(self, x):
+        y = super().forward(x)
+        return y if self.training else (y, self.proto(x))
+
+    def postprocess(self, preds):
+        """[B, A, 4 + nc + nm] -> [B, min(max_det, A), 6 + nm]: the top-k rows carrying their coefficients."""
+        boxes, scores, coeffs = preds.split([4, self.nc, self.nm], dim=-1)
+        scores, conf, idx = self.get_topk_index(scores, self.max_det)
+        boxes = boxes.gather(dim=1, index=idx.repeat(1, 1, 4))
+        coeffs = coeffs.gather(dim=1, index=idx.repeat(1, 1, self.nm))
+        return torch.cat([boxes, scores, conf, coeffs], dim=-1)
+
+
+YOLO26_SEG = {**YOLO26, "head": YOLO26["head"][:-1] + [[[16, 19, 22], 1, Segment26, ["nc", 32, 256]]]}
+
+
+def yolo26_seg(scale="n", nc=80):
+    """Eval-mode YOLO26 segmentation model (ultralytics 8.4 yolo26{scale}-seg.yaml); end2end (one-to-one) by default."""
+    _check_scale(scale)
+    return DetectionModel(YOLO26_SEG, scale, nc).eval()

@@ -31,3 +31,8 @@ __all__ = ["MODELS", "SPECS", "ModelSpec", "UNet", "centernet_dla34", "centernet
            "yolo26_obb", "yolo26_pose", "yolov5", "yolov8", "yolov8_cls", "yolov8_obb", "yolov8_pose",
            "yolov8_seg", "yolov10"]
 
+
+# ---- YOLO26 segmentation ----
+from .yolo import yolo26_seg  # noqa: E402
+
+__all__ += ["yolo26_seg"]

@@ -25,8 +25,8 @@ _DETECT: Dict[str, str] = {
 OUTPUTS: Dict[str, Dict[str, str]] = {
     "detect": _DETECT,
     "segment": {**_DETECT, "det_masks": "instance mask per detection (uint8 [B, max_det, H, W], 0/1): ultralytics' "
-                                        "process_mask (coefficients x prototypes, cropped to the box, bilinear "
-                                        "upsampling, logit > 0), at the input size or the prototypes' (H/4, W/4)"},
+                                        "process_mask (coefficients x prototypes, bilinear upsampling to the input "
+                                        "size, cropped to the box, logit > 0), or at the prototypes' (H/4, W/4)"},
     "pose": {**_DETECT, "det_keypoints": "keypoints per detection (fp32 [B, max_det, K, 3]): x, y in the boxes' "
                                          "pixels, visibility (sigmoid)"},
     "obb": {**_DETECT, "det_boxes": "rotated box per detection (fp32 [B, max_det, 5]): cx, cy, w, h, angle in "
@@ -65,3 +65,9 @@ IMAGE_INPUTS = {"unet": "resized to imgsz by the caller",
 def meaning(task: str, name: str) -> str:
     """What output or input `name` of an end-to-end engine of `task` holds ('' when not documented here)."""
     return OUTPUTS.get(task, {}).get(name) or INPUTS.get(name, "")
+
+
+# ---- YOLO26 segmentation: the one-to-one branch's boxes are x1y1x2y2 ----
+RAW_OUTPUTS["yolo26-seg"] = {"output0": f"{_NMS_FREE} (sigmoid), 32 mask coefficients; ultralytics' top-k is the "
+                                        "caller's",
+                             "output1": RAW_OUTPUTS["yolov8-seg"]["output1"]}

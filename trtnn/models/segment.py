@@ -6,8 +6,9 @@ rows past num_dets are zero). Masks follow ultralytics 8.4 (`ops.process_mask`, 
 `crop_mask`, `scale_masks`): logits = coefficients @ prototypes (no sigmoid: a logit > 0 is sigmoid > 0.5), pixels
 outside the box set to 0, bilinear resizing (align_corners=False) of the logits, then > 0. By `mask_resolution`:
 
-- "input" (default; what `predict` returns): crop at the prototypes' resolution with the box scaled by (mw / W,
-  mh / H), upsample to the network input (H, W) — `process_mask(..., upsample=True)`;
+- "input" (default; what `predict` returns): the logits upsampled to the network input (H, W), then cropped with
+  the box in input pixels — `process_mask(..., upsample=True)` of 8.4.190 (upsampling first keeps the bilinear edge
+  from smearing outside the box, ultralytics #24272);
 - "proto": the cropped masks at the prototypes' resolution (H/4, W/4), 16x less memory — `process_mask` as the
   validator uses it for mask mAP;
 - "orig" (needs scale_to_orig and `orig_canvas` (Hc, Wc)): `process_mask_native` (`predict(retina_masks=True)`):
@@ -15,10 +16,11 @@ outside the box set to 0, bilinear resizing (align_corners=False) of the logits,
   image's orig_size (h0, w0), cropped with the boxes mapped to the original; written to the top-left h0 x w0 of a
   canvas of Hc x Wc (orig_size must not exceed it; the rest is zero).
 
-The crop is crop_mask's vectorized form (x1 <= col < x2, y1 <= row < y2 with fractional box edges), which ultralytics
-runs on CUDA and for 50 or more masks; on the CPU with fewer masks it slices at rounded edges instead (differs by at
-most one row/column per box edge). ultralytics' predictor also drops detections whose mask is empty; the engine keeps
-them (their mask is all zero). Boxes are mapped to the original images with scale_to_orig, as End2End does.
+The crop is crop_mask's (x1 <= col < x2, y1 <= row < y2 with fractional box edges), as 8.4.190 computes it on every
+device. 'orig' follows the earlier process_mask_native: 8.4.190's first upsamples the logits by 1, 2 or 4 (whatever
+crops the letterbox padding on whole pixels) before scale_masks, which this does not reproduce (masks can differ
+along their edges). ultralytics' predictor also drops detections whose mask is empty; the engine keeps them (their
+mask is all zero). Boxes are mapped to the original images with scale_to_orig, as End2End does.
 """
 from __future__ import annotations
 
@@ -98,7 +100,33 @@ def _resize_axis(x: Tensor, dim: int, start: Tensor, kept: Tensor, out_len: Tens
     return take(i0) * (1 - frac) + take(i1) * frac
 
 
-class SegmentEnd2End(End2End):
+class MaskOptions:
+    """The mask options of the end-to-end segmentation wrappers: mask_resolution and orig_canvas, checked."""
+
+    mask_resolution: str
+    orig_canvas: Optional[Tuple[int, int]]
+
+    def _mask_options(self, mask_resolution: str, orig_canvas: Optional[Tuple[int, int]], scale_to_orig: bool) -> None:
+        name = type(self).__name__
+        if mask_resolution not in MASK_RESOLUTIONS:
+            raise ConfigError(f"{name} mask_resolution must be one of {', '.join(MASK_RESOLUTIONS)}, got "
+                              f"{mask_resolution!r}")
+        orig = mask_resolution == "orig"
+        if orig != (orig_canvas is not None) or (orig and not scale_to_orig):
+            raise ConfigError(f"{name}: mask_resolution='orig' needs scale_to_orig=True and orig_canvas=(H, W) "
+                              f"(the largest original size), and orig_canvas only goes with it; got mask_resolution="
+                              f"{mask_resolution!r}, scale_to_orig={scale_to_orig}, orig_canvas={orig_canvas!r}")
+        if orig_canvas is not None and (len(orig_canvas) != 2 or any(int(v) != v or v < 1 for v in orig_canvas)):
+            raise ConfigError(f"{name} orig_canvas must be two positive ints (H, W), got {orig_canvas!r}")
+        self.mask_resolution = mask_resolution
+        self.orig_canvas = None if orig_canvas is None else (int(orig_canvas[0]), int(orig_canvas[1]))
+
+    def extra_repr(self) -> str:
+        return f"mask_resolution={self.mask_resolution!r}" + (f", orig_canvas={self.orig_canvas}"
+                                                               if self.orig_canvas else "")
+
+
+class SegmentEnd2End(MaskOptions, End2End):
     """preprocess -> raw YOLOv8 / YOLO11 segmentation model -> decode -> NMS -> masks (see the module docstring).
 
     Takes End2End's arguments (kind 'v8') plus mask_resolution ('input', 'proto' or 'orig') and orig_canvas (Hc, Wc),
@@ -111,22 +139,7 @@ class SegmentEnd2End(End2End):
                  mask_resolution: str = "input", orig_canvas: Optional[Tuple[int, int]] = None) -> None:
         super().__init__(model, "v8", conf, iou, max_det, preprocess, runtime_thresholds, scale_to_orig, pre_nms_topk,
                          multi_label)
-        if mask_resolution not in MASK_RESOLUTIONS:
-            raise ConfigError(f"SegmentEnd2End mask_resolution must be one of {', '.join(MASK_RESOLUTIONS)}, got "
-                              f"{mask_resolution!r}")
-        orig = mask_resolution == "orig"
-        if orig != (orig_canvas is not None) or (orig and not scale_to_orig):
-            raise ConfigError("SegmentEnd2End: mask_resolution='orig' needs scale_to_orig=True and orig_canvas=(H, W) "
-                              f"(the largest original size), and orig_canvas only goes with it; got mask_resolution="
-                              f"{mask_resolution!r}, scale_to_orig={scale_to_orig}, orig_canvas={orig_canvas!r}")
-        if orig_canvas is not None and (len(orig_canvas) != 2 or any(int(v) != v or v < 1 for v in orig_canvas)):
-            raise ConfigError(f"SegmentEnd2End orig_canvas must be two positive ints (H, W), got {orig_canvas!r}")
-        self.mask_resolution = mask_resolution
-        self.orig_canvas = None if orig_canvas is None else (int(orig_canvas[0]), int(orig_canvas[1]))
-
-    def extra_repr(self) -> str:
-        return f"mask_resolution={self.mask_resolution!r}" + (f", orig_canvas={self.orig_canvas}"
-                                                               if self.orig_canvas else "")
+        self._mask_options(mask_resolution, orig_canvas, scale_to_orig)
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
         conf, iou = self._thresholds(extra)
@@ -156,13 +169,13 @@ def detection_masks(protos: Tensor, coeffs: Tensor, boxes: Tensor, input_hw: Tup
     logits = mask_logits(protos, coeffs)
     if resolution == "orig":
         masks = _orig_masks(logits, *orig)
+    elif resolution == "input":
+        masks = crop_mask(F.interpolate(logits, size=input_hw, mode="bilinear", align_corners=False), boxes)
     else:
         mh, mw = protos.shape[2:]
         h, w = input_hw
         ratios = F.constant(torch.tensor([mw / w, mh / h, mw / w, mh / h]).reshape(1, 1, 4), boxes, torch.float32)
         masks = crop_mask(logits, boxes * ratios)
-        if resolution == "input":
-            masks = F.interpolate(masks, size=input_hw, mode="bilinear", align_corners=False)
     return F.cast(F.gt(masks, 0.0), torch.uint8)
 
 
@@ -191,5 +204,5 @@ def seg_end2end(model: Module, o: Dict[str, Any]) -> SegmentEnd2End:
                           pre_nms_topk=o["pre_nms_topk"], mask_resolution=o["mask_resolution"])
 
 
-__all__ = ["MASK_RESOLUTIONS", "SEG_END2END_DEFAULTS", "SegmentEnd2End", "crop_mask", "detection_masks", "mask_logits",
-           "seg_end2end"]
+__all__ = ["MASK_RESOLUTIONS", "SEG_END2END_DEFAULTS", "MaskOptions", "SegmentEnd2End", "crop_mask", "detection_masks",
+           "mask_logits", "seg_end2end"]

@@ -262,3 +262,14 @@ register(ModelSpec(
     config_from_state_dict=_pose_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images", stride=32,
     end2end=_pose26_end2end,
     end2end_defaults={"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "head": "one2one"}))
+
+
+# ---- YOLO26 segmentation (NMS-free) -------------------------------------------------------------------------------
+from .segment_topk import seg26_end2end  # noqa: E402
+from .yolo import yolo26_seg  # noqa: E402
+
+register(ModelSpec(  # raw outputs (pred [B, 4 + nc + 32, A] of the one-to-one branch, protos); end to end: + masks
+    family="yolo26-seg", task="segment",
+    variants={f"yolo26{s}-seg": partial(yolo26_seg, s) for s in "nsmlx"},
+    config_from_state_dict=_yolov8_config, with_classes=_with_nc, imgsz=(640, 640), input_name="images", stride=32,
+    end2end=seg26_end2end, end2end_defaults={**SEG_END2END_DEFAULTS, "head": "one2one"}))

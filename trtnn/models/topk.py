@@ -110,7 +110,11 @@ class TopKEnd2End(Module):
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.topk(self.model(x), extra[0] if self.runtime_thresholds else None)
         if self.scale_to_orig:
-            scaled = scale_boxes(out["det_boxes"], extra[-1], tuple(x.shape[2:]))
-            rows = _row_mask(out["num_dets"], self.topk.max_det).unsqueeze(2)
-            out["det_boxes"] = F.where(rows, scaled, 0.0)
+            self._boxes_to_orig(out, extra[-1], tuple(x.shape[2:]))
         return out
+
+    def _boxes_to_orig(self, out: Dict[str, Tensor], orig_size: Tensor, input_hw: Tuple[int, int]) -> None:
+        """det_boxes mapped back to the original images (rows past num_dets stay zero)."""
+        scaled = scale_boxes(out["det_boxes"], orig_size, input_hw)
+        rows = _row_mask(out["num_dets"], self.topk.max_det).unsqueeze(2)
+        out["det_boxes"] = F.where(rows, scaled, 0.0)

@@ -17,3 +17,9 @@ __all__ = [
     "yolo11", "yolo11_cls", "yolo11_obb", "yolo11_pose", "yolo11_seg", "yolo26", "yolo26_cls", "yolo26_obb",
     "yolo26_pose", "yolov5", "yolov8", "yolov8_cls", "yolov8_obb", "yolov8_pose", "yolov8_seg", "yolov10",
 ]
+
+# ---- YOLO26 segmentation ----
+from .model import yolo26_seg  # noqa: E402
+from .segment26 import Proto26, Segment26  # noqa: E402
+
+__all__ += ["Proto26", "Segment26", "yolo26_seg"]

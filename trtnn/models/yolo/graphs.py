@@ -253,3 +253,9 @@ YOLO11_CLS = {
     "head": [[-1, 1, Classify, ["nc"]]],
 }
 YOLO26_CLS = YOLO11_CLS  # yolo26-cls.yaml: the same graph and scales as yolo11-cls.yaml
+
+
+# ---- YOLO26 segmentation: ultralytics/cfg/models/26/yolo26-seg.yaml -------------------------------------------------
+from .segment26 import Segment26  # noqa: E402
+
+YOLO26_SEG = with_head(YOLO26, [[16, 19, 22], 1, Segment26, ["nc", 32, 256]])  # Segment26(P3, P4, P5)

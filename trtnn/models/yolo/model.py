@@ -13,6 +13,7 @@ from .graphs import (YOLO11, YOLO11_CLS, YOLO11_OBB, YOLO11_SEG, YOLO26, YOLO26_
                      YOLOV8_CLS, YOLOV8_OBB, YOLOV8_SEG, YOLOV10, pose_graph)
 from .obb import OBB, OBB26
 from .pose import Pose, Pose26, check_kpt_shape
+from .segment26 import Segment26
 from .v10 import PSA, SCDown, C2fCIB, v10Detect
 
 
@@ -49,6 +50,9 @@ def parse_model(d: Dict[str, Any], scale: str, nc: int, ch: int = 3) -> Tuple[nn
             args = [args[0], [ch[x] for x in f]]
         elif m is Segment:  # nc, nm, npr (the protos, scaled like a channel count)
             args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy]
+        elif m is Segment26:  # nc, nm, npr (scaled as Segment's), then Detect's arguments
+            args = [args[0], args[1], make_divisible(min(args[2], max_channels) * width, 8), [ch[x] for x in f], legacy,
+                    reg_max, end2end]
         elif m in (OBB, OBB26):  # nc, ne
             args = [args[0], args[1], [ch[x] for x in f], legacy, reg_max, end2end]
         elif m is V5Detect:
@@ -180,3 +184,14 @@ def yolo26_pose(scale: str = "n", nc: int = 80, kpt_shape: Sequence[int] = (17, 
 def yolo26_cls(scale: str = "n", nc: int = 1000) -> DetectionModel:
     """YOLO26{scale}-cls: output [B, nc] softmax class probabilities."""
     return DetectionModel(YOLO26_CLS, scale, nc)
+
+
+# ---- YOLO26 segmentation ------------------------------------------------------------------------------------------
+from .graphs import YOLO26_SEG  # noqa: E402
+
+
+def yolo26_seg(scale: str = "n", nc: int = 80) -> DetectionModel:
+    """YOLO26{scale}-seg (NMS-free): outputs (pred [B, 4 + nc + 32, A] of the one-to-one branch (x1y1x2y2 pixels,
+    class scores, 32 mask coefficients), protos [B, 32, H/4, W/4]) for the top-k of trtnn.models.segment_topk;
+    `model.model[-1].end2end = False` selects the one-to-many branch (xywh, for NMS)."""
+    return DetectionModel(YOLO26_SEG, scale, nc)
