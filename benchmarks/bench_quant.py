@@ -14,7 +14,7 @@ Plan bytes: TensorRT-RTX plans hold the weights (binary) plus, for every kernel 
 at load time, CUDA C++ source text (each with a ~130 kB header). The breakdown columns split the plan into that
 source text, the graph description text and the rest (weights and binary data).
 Run: python benchmarks/bench_quant.py [--models yolov8n yolov8s unet centernet_res18 centernet_dla34]
-     [--method percentile] [--calib-images 8] [--sqnr-images 2] [--unet-size 320]
+     [--method percentile] [--calib-images 8] [--sqnr-images 2] [--unet-size 320] [--results quant]
 """
 from __future__ import annotations
 
@@ -163,6 +163,7 @@ def main() -> None:
     ap.add_argument("--sqnr-images", type=int, default=2, help="val images the SQNR is measured on")
     ap.add_argument("--bn-images", type=int, default=16, help="images BatchNorm statistics are re-estimated on")
     ap.add_argument("--unet-size", type=int, default=320)
+    ap.add_argument("--results", default="quant", help="results file name: parallel runs write separate files")
     args = ap.parse_args()
     sizes = {"yolov8n": 320, "yolov8s": 640, "unet": args.unet_size, "centernet_res18": 512, "centernet_dla34": 512}
     maps = map_rows()
@@ -180,7 +181,7 @@ def write(rows: list, cal_rows: list, args: argparse.Namespace) -> None:
 
     cal_table = table(["model", "input", "images", "fp32 forward CPU ms/img", "calibration CPU ms/img", "ratio",
                        "<= 1.3x"], cal_rows)
-    report("quant", "INT8/FP8 vs fp32/fp16 per model: TensorRT-RTX plans, calibration cost, SQNR on the CPU",
+    report(args.results, "INT8/FP8 vs fp32/fp16 per model: TensorRT-RTX plans, calibration cost, SQNR on the CPU",
            ["model", "dtype", "plan MB", "x fp32", "weights+binary MB", "JIT CUDA source MB (kernels)",
             "graph text MB", "build s", "SQNR dB vs fp32 per output", "mAP50-95"], rows,
            notes=f"Batch 1. INT8/FP8: calibrated ({args.method}) on {args.calib_images} shapes train images, Q/DQ "
