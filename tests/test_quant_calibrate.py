@@ -363,7 +363,7 @@ def write_images(tmp_path, n, size=(48, 64)):
 def test_image_folder_with_yolo_letterbox(tmp_path):
     folder = write_images(tmp_path, 5)
     data = trtnn.quant.image_data(str(folder), "yolov8n", 32, batch=2, input_name="x")
-    assert len(data) == 2 and data.description["images"] == 4 and data.description["preprocess"] == "yolov8"
+    assert len(data) == 2 and data.description["images"] == 4 and data.description["preprocess"] == "letterbox"
     feeds = list(data)
     assert [f["x"].shape for f in feeds] == [(2, 3, 32, 32)] * 2 and feeds[0]["x"].dtype == np.float32
     image = cv2.imread(str(folder / "000.png"))  # 48x64 -> 24x32 (scaled up to fit 32 wide), 4 rows of 114 above
@@ -396,6 +396,23 @@ def test_unet_and_centernet_preprocessing(tmp_path):
     np.testing.assert_allclose(ct[:, 0, 0], (114 * 0 / 255 - mean) / std, rtol=1e-5)  # the border is black (0)
     pixel = cv2.warpAffine(image, centernet_affine(480, 640, (512, 512)), (512, 512))[256, 256]
     np.testing.assert_allclose(ct[:, 256, 256], (pixel / 255 - mean) / std, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name, kind", [("yolov8n-seg", "letterbox"), ("yolo26n", "letterbox"), ("yolov10n", "letterbox"),
+                                        ("yolo11n-pose", "letterbox"), ("yolo26n-obb", "letterbox"),
+                                        ("yolov8n-cls", "classify"), ("unet", "unet"), ("centernet_dla34", "centernet")])
+def test_every_registered_family_has_its_preprocessing(tmp_path, name, kind):
+    folder = write_images(tmp_path, 2)
+    data = trtnn.quant.image_data(str(folder), name, 32, batch=2)
+    assert data.description["preprocess"] == kind and data.preprocess is trtnn.quant.PREPROCESS[kind]
+    assert next(iter(data))[data.input_name].shape == (2, 3, 32, 32)
+
+
+def test_classify_preprocessing_resizes_the_shorter_side_and_crops_the_centre():
+    image = np.random.default_rng(2).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    got = trtnn.quant.classify_preprocess(image, (24, 24))  # 48x64 -> 24x32, then columns 4..28
+    resized = cv2.resize(image, (32, 24), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_allclose(got, resized[:, 4:28, ::-1].transpose(2, 0, 1) / 255, rtol=1e-6)
 
 
 def test_image_data_errors(tmp_path):

@@ -37,6 +37,8 @@ class ModelSpec:
     model has no such key).
     stride: image sizes must be a multiple of it. in_channels: model -> channels of its image input.
     task: what the end-to-end engine outputs (the meanings are in trtnn/models/outputs.py).
+    preprocess: how the raw model's input is made from an image, for calibration folders (a key of
+    trtnn.quant.PREPROCESS: letterbox, classify, unet, centernet).
     """
 
     family: str
@@ -53,6 +55,7 @@ class ModelSpec:
     unused_keys: Sequence[str] = ()
     mask: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None  # kwargs -> kwargs that also output a mask
     task: str = "detect"  # detect | segment | pose | obb | classify | semantic-segment (engine sidecar, outputs.py)
+    preprocess: str = "letterbox"
 
 
 def drop_keys(state: Mapping[str, Any], patterns: Sequence[str], name: str, keep: Collection[str] = ()) -> Dict[str, Any]:

@@ -87,7 +87,7 @@ def _unet_config(state: StateDict) -> Dict[str, Any]:
 
 
 register(ModelSpec(
-    family="unet", task="semantic-segment",
+    family="unet", task="semantic-segment", preprocess="unet",
     variants={"unet": partial(UNet, n_channels=3, n_classes=2, bilinear=False),
                              "unet_bilinear": partial(UNet, n_channels=3, n_classes=2, bilinear=True)},
     config_from_state_dict=_unet_config, with_classes=lambda kw, nc: {**kw, "n_classes": nc}, imgsz=(572, 572),
@@ -117,7 +117,7 @@ def _ctdet_end2end(model: Any, o: Dict[str, Any]) -> CtdetEnd2End:
 
 
 register(ModelSpec(
-    family="centernet", variants={"centernet_res18": partial(centernet_resnet, 18),
+    family="centernet", preprocess="centernet", variants={"centernet_res18": partial(centernet_resnet, 18),
                                   "centernet_res101": partial(centernet_resnet, 101),
                                   "centernet_dla34": centernet_dla34, "centernet_dlav0_34": centernet_dlav0_34},
     config_from_state_dict=_centernet_config, with_classes=_centernet_classes, imgsz=(512, 512), stride=32,
@@ -238,7 +238,7 @@ for _family, _factory in (("yolov8", yolov8_pose), ("yolo11", yolo11_pose)):
 
 for _family, _factory in (("yolov8", yolov8_cls), ("yolo11", yolo11_cls), ("yolo26", yolo26_cls)):
     register(ModelSpec(
-        family=f"{_family}-cls", task="classify",
+        family=f"{_family}-cls", task="classify", preprocess="classify",
         variants={f"{_family}{s}-cls": partial(_factory, s) for s in "nsmlx"},
         config_from_state_dict=_cls_config, with_classes=_with_nc, imgsz=(224, 224), input_name="images",
         stride=32, end2end=_cls_end2end, end2end_defaults={"src_size": None},

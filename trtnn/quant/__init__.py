@@ -7,7 +7,8 @@ cache.py, data.py). Quantization: Q/DQ placement (placement.py), Q/DQ arithmetic
 """
 from .cache import Calibration
 from .calibrator import Collected, activation_tensors, calibrate, collect
-from .data import PREPROCESS, ImageData, centernet_preprocess, image_data, unet_preprocess, yolo_preprocess
+from .data import (PREPROCESS, ImageData, centernet_preprocess, classify_preprocess, image_data, unet_preprocess,
+                   yolo_preprocess)
 from .methods import METHODS, compute_amax
 from .placement import Quantizer
 from .qat import QAT_KEYS, qat_calibration
@@ -18,5 +19,6 @@ from .stats import TensorStats
 
 __all__ = ["Calibration", "Collected", "ImageData", "METHODS", "PREPROCESS", "QAT_KEYS", "Quantizer", "Ranges",
            "TensorStats", "activation_tensors", "as_ranges", "calibrate", "centernet_preprocess", "collect",
-           "compute_amax", "for_end2end", "image_data", "paths_for_end2end", "qat_calibration", "quantize", "scale_of", "unet_preprocess", "weight_amax",
+           "classify_preprocess", "compute_amax", "for_end2end", "image_data", "paths_for_end2end", "qat_calibration",
+           "quantize", "scale_of", "unet_preprocess", "weight_amax",
            "yolo_preprocess"]

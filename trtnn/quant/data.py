@@ -1,9 +1,12 @@
 """Calibration data: input dicts from Python iterables, .npy/.npz files (or a folder of them), or image folders
 preprocessed as each model family's own pipeline does.
 
-Families' preprocessing (OpenCV BGR uint8 image -> float32 CHW array for the raw model's input):
-- YOLO (yolov8, yolo11, yolov5): ultralytics' LetterBox (trtnn.eval.yolo_data.letterbox, scaleup=True) to imgsz,
-  BGR -> RGB, / 255.
+Families' preprocessing (OpenCV BGR uint8 image -> float32 CHW array for the raw model's input), named by each
+registry spec's `preprocess`:
+- letterbox (every YOLO detect / segment / pose / OBB family): ultralytics' LetterBox (trtnn.eval.yolo_data.letterbox,
+  scaleup=True) to imgsz, BGR -> RGB, / 255.
+- classify (YOLO -cls): ultralytics' classify transforms: the shorter side resized to the input's (bilinear), a
+  centre crop, BGR -> RGB, / 255 (no mean/std).
 - UNet (milesial/Pytorch-UNet predict.py): resized to the input size (cv2 INTER_CUBIC in place of PIL's BICUBIC),
   BGR -> RGB, / 255 when any pixel is above 1 (as its `preprocess` does).
 - CenterNet (xingyizhou/CenterNet, --fix_res test pre_process): the affine warp of get_affine_transform (centre of
@@ -64,19 +67,32 @@ def centernet_preprocess(image: np.ndarray, imgsz: Tuple[int, int]) -> np.ndarra
     return np.ascontiguousarray(norm.transpose(2, 0, 1), dtype=np.float32)
 
 
-PREPROCESS: Dict[str, Preprocess] = {"yolov8": yolo_preprocess, "yolo11": yolo_preprocess, "yolov5": yolo_preprocess,
+def classify_preprocess(image: np.ndarray, imgsz: Tuple[int, int]) -> np.ndarray:
+    """ultralytics' classify: shorter side resized to the input's (bilinear), centre crop to imgsz, BGR -> RGB, CHW,
+    / 255."""
+    h, w = image.shape[:2]
+    scale = max(imgsz[0] / h, imgsz[1] / w)
+    size = (max(imgsz[1], round(w * scale)), max(imgsz[0], round(h * scale)))
+    resized = _cv2().resize(image, size, interpolation=_cv2().INTER_LINEAR)
+    top, left = (size[1] - imgsz[0]) // 2, (size[0] - imgsz[1]) // 2
+    crop = resized[top:top + imgsz[0], left:left + imgsz[1]]
+    return np.ascontiguousarray(crop[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32) / 255.0
+
+
+PREPROCESS: Dict[str, Preprocess] = {"letterbox": yolo_preprocess, "classify": classify_preprocess,
                                      "unet": unet_preprocess, "centernet": centernet_preprocess}
 
 
 def _family(name: str) -> Tuple[str, str]:
-    """(family, input name) of a family or registered model name."""
+    """(preprocessing, input name) of a family or registered model name."""
     from ..models.registry import SPECS
 
     spec = SPECS.get(name) or next((s for s in SPECS.values() if s.family == name), None)
-    if spec is None or spec.family not in PREPROCESS:
-        raise ConfigError(f"no image preprocessing for {name!r}; give a model or family name "
-                          f"({', '.join(PREPROCESS)}) or a function (BGR uint8 image, (h, w)) -> float32 CHW array")
-    return spec.family, spec.input_name
+    if spec is None:
+        raise ConfigError(f"no image preprocessing for {name!r}: not a registered model or family (e.g. "
+                          f"{', '.join(sorted(s.family for s in SPECS.values())[:6])}, ...); give one, or a function "
+                          "(BGR uint8 image, (h, w)) -> float32 CHW array")
+    return spec.preprocess, spec.input_name
 
 
 def _files_hash(files: Sequence[str]) -> str:
@@ -133,8 +149,8 @@ def image_data(folder: str, spec_or_preprocess: Union[str, Preprocess], imgsz: U
         kind = getattr(spec_or_preprocess, "__qualname__", "custom")
         preprocess, name = spec_or_preprocess, input_name or "input"
     else:
-        family, default_name = _family(spec_or_preprocess)
-        preprocess, name, kind = PREPROCESS[family], input_name or default_name, family
+        kind, default_name = _family(spec_or_preprocess)
+        preprocess, name = PREPROCESS[kind], input_name or default_name
     if len(files) < batch:
         raise FileError(f"calibration images: '{folder}' has {len(files)} image(s) ({', '.join(IMAGE_SUFFIXES)}), "
                         f"fewer than one batch of {batch}")
