@@ -137,10 +137,10 @@ def test_masks_cropped_at_the_image_border_and_duplicates_suppressed():
     assert len(dets[0].scores) == 3  # box 3 suppressed by box 2
     check(got, dets, 5, lambda i, d: sp.process_mask(protos[i], d.coeffs, d.boxes, (32, 32), True, values=True))
     m = got["det_masks"][0]
-    # cropped at proto resolution (x 4), then bilinear (source row (y + 0.5) / 4 - 0.5): box 0 keeps proto rows 0..2
-    # and columns 0..3 -> input rows < 14 and columns < 18; box 1 keeps proto rows >= 5, columns >= 6
-    assert not m[0, 14:, :].any() and not m[0, :, 18:].any()
-    assert not m[1, :18, :].any() and not m[1, :, :22].any()
+    # upsampled, then cropped at input resolution (ultralytics 8.4.190): box 0 keeps rows < 9.7 and columns < 13.3,
+    # box 1 rows >= 18.2 and columns >= 20.6 (cropping at proto resolution first would smear past those edges)
+    assert not m[0, 10:, :].any() and not m[0, :, 14:].any()
+    assert not m[1, :19, :].any() and not m[1, :, :21].any()
     assert m[0].any() and m[1].any()
 
 

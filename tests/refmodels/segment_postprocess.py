@@ -6,8 +6,9 @@
   ``detect_postprocess.v8_non_max_suppression`` (best class, or every (box, class) pair with multi_label), the kept
   rows carrying their box's ``nm`` mask coefficients.
 * :func:`crop_mask` -- the vectorized form: keep x1 <= col < x2, y1 <= row < y2 (fractional edges).
-* :func:`process_mask` -- logits = coeffs @ protos (no sigmoid), crop at the prototypes' resolution with the boxes
-  scaled by (mw / w, mh / h), optionally bilinear upsample (align_corners=False) to ``shape``, then > 0 -> uint8.
+* :func:`process_mask` -- logits = coeffs @ protos (no sigmoid); upsample=False: crop at the prototypes' resolution
+  with the boxes scaled by (mw / w, mh / h); upsample=True: bilinear upsample (align_corners=False) to ``shape``, then
+  crop with the boxes in input pixels (8.4.190, ultralytics #24272); then > 0 -> uint8.
 * :func:`scale_masks` -- ratio_pad=None: gain = min(mh / h0, mw / w0), pad = ((mw - w0 gain) / 2, (mh - h0 gain) / 2)
   in float64, rows round(pad_h - 0.1) .. mh - round(pad_h + 0.1) (likewise columns) kept, bilinear resize to h0 x w0.
 * :func:`process_mask_native` -- logits resized by scale_masks to the original, cropped with the original boxes, > 0.
@@ -65,10 +66,15 @@ def _logits(protos, coeffs):
 def process_mask(protos, coeffs, boxes, shape, upsample=False, values=False):
     """-> uint8 [n, h, w] (upsample) or [n, mh, mw]; values=True: the float values before the > 0 threshold."""
     _, mh, mw = protos.shape
+    masks = _logits(protos, coeffs)
+    if upsample:  # 8.4.190 (#24272): upsample, then crop with the boxes in input pixels
+        return _threshold(crop_mask(F.interpolate(masks[None], shape, mode="bilinear", align_corners=False)[0], boxes),
+                          values)
     ratios = torch.tensor([[mw / shape[1], mh / shape[0], mw / shape[1], mh / shape[0]]])
-    masks = crop_mask(_logits(protos, coeffs), boxes * ratios)
-    if upsample:
-        masks = F.interpolate(masks[None], shape, mode="bilinear", align_corners=False)[0]
+    return _threshold(crop_mask(masks, boxes * ratios), values)
+
+
+def _threshold(masks, values):
     return masks if values else masks.gt(0.0).to(torch.uint8)
 
 

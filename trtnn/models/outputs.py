@@ -25,8 +25,8 @@ _DETECT: Dict[str, str] = {
 OUTPUTS: Dict[str, Dict[str, str]] = {
     "detect": _DETECT,
     "segment": {**_DETECT, "det_masks": "instance mask per detection (uint8 [B, max_det, H, W], 0/1): ultralytics' "
-                                        "process_mask (coefficients x prototypes, cropped to the box, bilinear "
-                                        "upsampling, logit > 0), at the input size or the prototypes' (H/4, W/4)"},
+                                        "process_mask (coefficients x prototypes, bilinear upsampling, cropped to "
+                                        "the box, logit > 0), at the input size or the prototypes' (H/4, W/4)"},
     "pose": {**_DETECT, "det_keypoints": "keypoints per detection (fp32 [B, max_det, K, 3]): x, y in the boxes' "
                                          "pixels, visibility (sigmoid)"},
     "obb": {**_DETECT, "det_boxes": "rotated box per detection (fp32 [B, max_det, 5]): cx, cy, w, h, angle in "

@@ -6,8 +6,8 @@ rows past num_dets are zero). Masks follow ultralytics 8.4 (`ops.process_mask`, 
 `crop_mask`, `scale_masks`): logits = coefficients @ prototypes (no sigmoid: a logit > 0 is sigmoid > 0.5), pixels
 outside the box set to 0, bilinear resizing (align_corners=False) of the logits, then > 0. By `mask_resolution`:
 
-- "input" (default; what `predict` returns): crop at the prototypes' resolution with the box scaled by (mw / W,
-  mh / H), upsample to the network input (H, W) — `process_mask(..., upsample=True)`;
+- "input" (default; what `predict` returns): upsample the logits to the network input (H, W), then crop with the
+  box in input pixels — `process_mask(..., upsample=True)` (8.4.190 upsamples first: ultralytics #24272);
 - "proto": the cropped masks at the prototypes' resolution (H/4, W/4), 16x less memory — `process_mask` as the
   validator uses it for mask mAP;
 - "orig" (needs scale_to_orig and `orig_canvas` (Hc, Wc)): `process_mask_native` (`predict(retina_masks=True)`):
@@ -15,10 +15,8 @@ outside the box set to 0, bilinear resizing (align_corners=False) of the logits,
   image's orig_size (h0, w0), cropped with the boxes mapped to the original; written to the top-left h0 x w0 of a
   canvas of Hc x Wc (orig_size must not exceed it; the rest is zero).
 
-The crop is crop_mask's vectorized form (x1 <= col < x2, y1 <= row < y2 with fractional box edges), which ultralytics
-runs on CUDA and for 50 or more masks; on the CPU with fewer masks it slices at rounded edges instead (differs by at
-most one row/column per box edge). ultralytics' predictor also drops detections whose mask is empty; the engine keeps
-them (their mask is all zero). Boxes are mapped to the original images with scale_to_orig, as End2End does.
+The crop is crop_mask's (x1 <= col < x2, y1 <= row < y2 with fractional box edges). ultralytics' predictor also drops
+detections whose mask is empty; the engine keeps them (their mask is all zero). Boxes are mapped to the original images with scale_to_orig, as End2End does.
 """
 from __future__ import annotations
 
@@ -156,13 +154,13 @@ def detection_masks(protos: Tensor, coeffs: Tensor, boxes: Tensor, input_hw: Tup
     logits = mask_logits(protos, coeffs)
     if resolution == "orig":
         masks = _orig_masks(logits, *orig)
+    elif resolution == "input":
+        masks = crop_mask(F.interpolate(logits, size=input_hw, mode="bilinear", align_corners=False), boxes)
     else:
         mh, mw = protos.shape[2:]
         h, w = input_hw
         ratios = F.constant(torch.tensor([mw / w, mh / h, mw / w, mh / h]).reshape(1, 1, 4), boxes, torch.float32)
         masks = crop_mask(logits, boxes * ratios)
-        if resolution == "input":
-            masks = F.interpolate(masks, size=input_hw, mode="bilinear", align_corners=False)
     return F.cast(F.gt(masks, 0.0), torch.uint8)
 
 
