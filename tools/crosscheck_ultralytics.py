@@ -80,25 +80,22 @@ def randomize_bn(model: torch.nn.Module, seed: int = 0) -> None:
 
 
 @torch.no_grad()
-def spread_class_logits(model: torch.nn.Module, x: torch.Tensor, mean: float = -3.0, std: float = 0.5) -> None:
-    """Rescale the last class conv of each branch so its logits on x have this mean and std. At random init they
-    vary by ~1e-7 around the bias, so the sigmoid scores tie at float32 resolution and the tie order, not the
-    model, would decide NMS."""
-    head = model.model[-1]
-    for branch in (head.cv3, getattr(head, "one2one_cv3", None)):
-        if branch is None:
-            continue
-        convs = [level[-1] for level in branch]
-        logits = []
-        hooks = [c.register_forward_hook(lambda m, i, o: logits.append(o.flatten())) for c in convs]
-        model(x)
-        for h in hooks:
-            h.remove()
-        u = torch.cat(logits)
-        k = std / float(u.std())
-        for c in convs:
-            c.weight.mul_(k)
-            c.bias.copy_((c.bias - u.mean()) * k + mean)
+def spread_logits(model: torch.nn.Module, x: torch.Tensor, layers: List[torch.nn.Module], mean: float,
+                  std: float) -> None:
+    """Rescale the weights and biases of `layers` (convs or linears feeding class logits) so their outputs on x have
+    this mean and std. At random init the detection logits vary by ~1e-7 around the bias, so the sigmoid scores tie
+    at float32 resolution and the tie order, not the model, would decide NMS; classification logits are so large
+    that the softmax saturates."""
+    outputs = []
+    hooks = [m.register_forward_hook(lambda m, i, o: outputs.append(o.flatten())) for m in layers]
+    model(x)
+    for h in hooks:
+        h.remove()
+    u = torch.cat(outputs)
+    k = std / float(u.std())
+    for m in layers:
+        m.weight.mul_(k)
+        m.bias.copy_((m.bias - u.mean()) * k + mean)
 
 
 @torch.no_grad()
@@ -152,8 +149,12 @@ def ultralytics_record(name: str, nc: int) -> Dict[str, Any]:
     model = ultralytics_model(name, nc)
     imgsz = 224 if task == "classify" else 320
     x = torch.rand(1, 3, imgsz, imgsz, generator=torch.Generator().manual_seed(1))
-    if task != "classify":
-        spread_class_logits(model, x)
+    head = model.model[-1]
+    if task == "classify":
+        spread_logits(model, x, [head.linear], 0.0, 1.0)
+    for branch in (getattr(head, "cv3", None), getattr(head, "one2one_cv3", None)):  # class logits -3 +- 0.5
+        if branch is not None:
+            spread_logits(model, x, [level[-1] for level in branch], -3.0, 0.5)
     if task == "segment":
         spread_mask_logits(model, x)
     rec: Dict[str, Any] = {"name": name, "nc": nc, "task": task, "version": ultralytics.__version__, "input": x,
@@ -164,7 +165,6 @@ def ultralytics_record(name: str, nc: int) -> Dict[str, Any]:
         rec["raw"]["output"] = probs
         rec["e2e"] = {"probs": probs[0], "top5": (-probs[0]).argsort(0)[:5]}
         return rec
-    head = model.model[-1]
     if nms_free(name):
         head.end2end = False
         rec["raw"]["one2many"] = pred = model(x)[0]
@@ -346,8 +346,9 @@ def keys_and_shapes(state: Dict[str, Any]) -> List[Tuple[str, Tuple[int, ...]]]:
     return [(k, tuple(v.shape)) for k, v in state.items()]
 
 
-def compare_one(rec: Dict[str, Any]) -> Dict[str, Any]:
-    """One table row: params and keys equal?, raw errors per output, end-to-end agreement."""
+def compare_one(rec: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The table rows of one record (params and keys equal?, raw errors per output, end-to-end agreement); two for
+    -seg: its retina masks apart."""
     import trtnn.models as M
 
     name, state = rec["name"], rec["state_dict"]
@@ -366,14 +367,16 @@ def compare_one(rec: Dict[str, Any]) -> Dict[str, Any]:
         o2m_ok, o2m = compare_e2e(rec["task"], trtnn_e2e(name, model, x, rec["e2e_one2many"], "one2many"),
                                   rec["e2e_one2many"])
         ok, e2e = ok and o2m_ok, f"one2one top-k: {e2e}; one2many + NMS: {o2m}"
-    if "native" in rec:
-        native_ok, native = compare_e2e("segment", trtnn_native_masks(model, rec), rec["native"])
-        ok, e2e = ok and native_ok, f"{e2e}; orig {ORIG_HW[0]}x{ORIG_HW[1]} masks: {native}"
-    return {"model": name, "nc": rec["nc"], "params": "equal" if params == rec["params"] else
-            f"DIFFER ({params} vs {rec['params']})", "keys": keys,
-            "raw": "; ".join(f"{k} {a:.1e} abs / {r:.1e} rel" for k, (a, r) in errors.items())
-            + ("" if shapes_ok else " SHAPES DIFFER"),
-            "raw_ok": shapes_ok and all(r < RAW_TOL for _, r in errors.values()), "e2e_ok": ok, "e2e": e2e}
+    row = {"model": name, "nc": rec["nc"], "params": "equal" if params == rec["params"] else
+           f"DIFFER ({params} vs {rec['params']})", "keys": keys,
+           "raw": "; ".join(f"{k} {a:.1e} abs / {r:.1e} rel" for k, (a, r) in errors.items())
+           + ("" if shapes_ok else " SHAPES DIFFER"),
+           "raw_ok": shapes_ok and all(r < RAW_TOL for _, r in errors.values()), "e2e_ok": ok, "e2e": e2e}
+    if "native" not in rec:
+        return [row]
+    native_ok, native = compare_e2e("segment", trtnn_native_masks(model, rec), rec["native"])
+    return [row, {**row, "model": f"{name} retina masks ({ORIG_HW[0]}x{ORIG_HW[1]} original)", "e2e_ok": native_ok,
+                  "e2e": native}]
 
 
 def table(rows: List[Dict[str, Any]]) -> str:
@@ -393,7 +396,7 @@ def compare(in_dir: str, names: List[str], ncs: List[int], out: str) -> int:
             t = time.time()
             rec = torch.load(os.path.join(in_dir, f"{name}_nc{nc}.pt"), weights_only=True)
             version = rec["version"]
-            rows.append(compare_one(rec))
+            rows.extend(compare_one(rec))
             print(f"{name} nc={nc}: {rows[-1]['raw']} | {rows[-1]['e2e']} ({time.time() - t:.1f} s)", flush=True)
     text = (f"# trtnn YOLO models vs ultralytics {version}\n\n"
             f"`{' '.join(['python tools/crosscheck_ultralytics.py'] + sys.argv[1:])}` (after the `export` step run by "
