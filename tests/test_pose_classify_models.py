@@ -162,3 +162,15 @@ def test_yolo26_keypoint_decoding_has_no_doubling():
 def test_yolo26_cls_raw_outputs():
     got, want = _run(ref.randomize_bn(ref.yolo26_cls("n", nc=5), seed=13), yolo26_cls("n", nc=5), (2, 3, 64, 64), 14)
     assert got.shape == want.shape == (2, 5) and rel_err(got, want) <= TOL
+
+
+def test_classify_batchnorm_eps_as_ultralytics():
+    """ultralytics' ClassificationModel does not run initialize_weights: its BatchNorms keep eps 1e-5 (detection,
+    pose: 1e-3). Found by tools/crosscheck_ultralytics.py (probs off by 1e-3 with eps 1e-3)."""
+    import trtnn.nn as tnn
+
+    def eps(model):
+        return {m.eps for m in model.modules() if isinstance(m, tnn.BatchNorm2d)}
+
+    assert eps(yolov8_cls("n", nc=3)) == eps(yolo11_cls("n", nc=3)) == eps(yolo26_cls("n", nc=3)) == {1e-5}
+    assert eps(yolov8_pose("n")) == eps(trtnn.models.yolo11("n")) == {1e-3}

@@ -706,9 +706,11 @@ class DetectionModel(nn.Module):
         super().__init__()
         self.model, self.save = parse_model(cfg, scale, nc, ch)
         self.stride = self.model[-1].stride
-        # initialize_weights(): every BatchNorm2d gets eps=1e-3, momentum=0.03
+        # initialize_weights(): every BatchNorm2d gets eps=1e-3, momentum=0.03; ClassificationModel does not call it
+        # (its BatchNorms keep torch's eps=1e-5, as ultralytics 8.4.190 builds them)
+        classify = isinstance(self.model[-1], Classify)
         for m in self.modules():
-            if isinstance(m, nn.BatchNorm2d):
+            if isinstance(m, nn.BatchNorm2d) and not classify:
                 m.eps, m.momentum = 1e-3, 0.03
             elif isinstance(m, (nn.Hardswish, nn.LeakyReLU, nn.ReLU, nn.ReLU6, nn.SiLU)):
                 m.inplace = True

@@ -85,8 +85,9 @@ class DetectionModel(trtnn.Module):
         require_int(ch, "ch (input channels)", f"{type(self).__name__}")
         self.model, self.save = parse_model(cfg, scale, nc, ch)
         self.stride = self.model[-1].stride
+        classify = isinstance(self.model[-1], Classify)  # ultralytics' ClassificationModel keeps BN eps 1e-5
         for m in self.modules():  # initialize_weights()
-            if isinstance(m, nn.BatchNorm2d):
+            if isinstance(m, nn.BatchNorm2d) and not classify:
                 m.eps, m.momentum = 1e-3, 0.03
 
     def forward(self, x: trtnn.Tensor) -> trtnn.Tensor:
