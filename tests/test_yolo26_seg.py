@@ -46,7 +46,9 @@ def test_keys_and_parameter_counts_equal_the_originals():
 def pair(nc=3, seed=3):
     """(reference, trtnn model with its weights); BN statistics random, so cv4 and one2one_cv4 differ; box biases 2
     (as ultralytics' bias_init: boxes of positive size), random class and coefficient biases (scores spread out,
-    masks with both values)."""
+    masks with both values). The convolutions' own initialization is seeded too: the test must not depend on what ran
+    before it."""
+    torch.manual_seed(seed)
     r = ref.randomize_bn(ref.yolo26_seg("n", nc=nc), seed=seed)
     g = torch.Generator().manual_seed(seed)
     head = r.model[-1]
