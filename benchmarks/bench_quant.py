@@ -101,7 +101,7 @@ def cpu_seconds(fn) -> Tuple[Any, float]:
 
 
 def map_rows() -> Dict[str, str]:
-    """dtype label -> mAP50-95 of the real yolov8n at 320 (multi-label NMS) on all 300 val images, from the
+    """dtype label -> mAP50-95 of the real yolov8n (the validator protocol: 352, multi-label NMS) on all 300 val images, from the
     eval_shapes results files (files of fewer images are skipped)."""
     out = {}
     for name in sorted(f for f in os.listdir(RESULTS) if f.startswith("eval_shapes") and f.endswith(".md")):
@@ -111,7 +111,7 @@ def map_rows() -> Dict[str, str]:
             continue
         for line in lines:
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) >= 4 and cells[1] == "320" and cells[2] == "multi-label (val)":
+            if len(cells) >= 4 and cells[1] == "352" and cells[2] == "multi-label (val)":
                 out[cells[0]] = cells[3]
     return out
 
