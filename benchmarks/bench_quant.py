@@ -101,8 +101,8 @@ def cpu_seconds(fn) -> Tuple[Any, float]:
 
 
 def map_rows() -> Dict[str, str]:
-    """dtype label -> mAP50-95 of the real yolov8n (the validator protocol: 352, multi-label NMS) on all 300 val images, from the
-    eval_shapes results files (files of fewer images are skipped)."""
+    """dtype label -> mAP50-95 of the real yolov8n (the validator protocol: 352, multi-label NMS) on all 300 val
+    images, from the eval_shapes results files (files of fewer images are skipped)."""
     out = {}
     for name in sorted(f for f in os.listdir(RESULTS) if f.startswith("eval_shapes") and f.endswith(".md")):
         with open(os.path.join(RESULTS, name)) as f:

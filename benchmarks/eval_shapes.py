@@ -76,7 +76,8 @@ def main() -> None:
     for dtype, method, keep_dfl in quant_rows:  # the table is rewritten after each row: a long run keeps its rows
         amax = calibration(state, root, method, args.calib_images)
         label = method if keep_dfl else f"{method}, DFL quantized"
-        rows.append(evaluate(state, data, dtype, args.imgsz, True, amax, label, ("model.model.22.dfl",) if keep_dfl else ()))
+        exclude = ("model.model.22.dfl",) if keep_dfl else ()
+        rows.append(evaluate(state, data, dtype, args.imgsz, True, amax, label, exclude))
         write(rows, len(data), args.calib_images, True, args.results)
     if not quant_rows:
         write(rows, len(data), args.calib_images, False, args.results)

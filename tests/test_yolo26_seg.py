@@ -15,6 +15,7 @@ from harness import parse_keys, rel_err
 from refmodels import detect_postprocess as pp
 from refmodels import segment_postprocess as sp
 from test_segment import assert_masks
+from test_segment import check as check_segment
 from trtnn import cli, models
 from trtnn.errors import ConfigError
 from trtnn.models.detect import Preprocess
@@ -85,18 +86,10 @@ def test_raw_outputs_match_the_reference(end2end):
 
 
 def check(out, dets, max_det, mask_values):
-    """Detections equal the reference's (boxes 1e-3), masks up to threshold-boundary pixels; rows past num_dets zero."""
+    """The outputs in their documented order, then test_segment's check: detections equal the reference's, masks up
+    to threshold-boundary pixels, rows past num_dets zero."""
     assert list(out)[:5] == OUTPUTS
-    for i, det in enumerate(dets):
-        n = len(det.scores)
-        assert out["num_dets"][i, 0].item() == n
-        torch.testing.assert_close(out["det_boxes"][i, :n], det.boxes, atol=1e-3, rtol=0)
-        torch.testing.assert_close(out["det_scores"][i, :n], det.scores, atol=1e-6, rtol=0)
-        assert torch.equal(out["det_classes"][i, :n].long(), det.classes)
-        assert out["det_masks"].dtype == torch.uint8 and out["det_masks"].shape[:2] == (len(dets), max_det)
-        assert not out["det_masks"][i, n:].any() and not out["det_boxes"][i, n:].any()
-        if n:
-            assert_masks(out["det_masks"][i, :n], mask_values(i, det))
+    check_segment(out, dets, max_det, mask_values)
 
 
 def raw(got, net):
