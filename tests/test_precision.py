@@ -205,15 +205,6 @@ def test_int8_report_on_a_small_conv_net():
 
 
 # ---- CLI --------------------------------------------------------------------------------------------------------
-@pytest.fixture
-def npy(tmp_path):
-    path = tmp_path / "x.npy"
-    x = np.full((4, 3, 8, 8), 0.25, np.float32)
-    x[..., :4] = 1.0
-    np.save(path, x)
-    return str(path)
-
-
 def run(capsys, *argv):
     code = cli.main([str(a) for a in argv])
     out = capsys.readouterr()

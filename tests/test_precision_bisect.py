@@ -4,7 +4,6 @@ that module in O(log n) probes, from either end, with target_sqnr or a metric ca
 import dataclasses
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -139,15 +138,6 @@ def test_greedy_stays_available():
 
 
 # ---- CLI --------------------------------------------------------------------------------------------------------
-@pytest.fixture
-def npy(tmp_path):
-    path = tmp_path / "x.npy"
-    x = np.full((4, 3, 8, 8), 0.25, np.float32)
-    x[..., :4] = 1.0
-    np.save(path, x)
-    return str(path)
-
-
 def test_cli_strategy_and_direction(npy, capsys):
     argv = ["precision", *USER, "--dtype", "fp16", "--calib-data", npy, "--target-sqnr", "40"]
     for extra, last in (([], "keep in fp32 (6 round(s)): --keep-fp32 block"),
