@@ -11,7 +11,6 @@ import contextlib
 import io
 import os
 import struct
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Sequence, Tuple, Type

@@ -1,7 +1,6 @@
 """trtnn.quant: statistics, the calibration methods against hand-computed amax and a plain float64 loop of NVIDIA's
 entropy algorithm, calibrate() on a small model, its JSON cache, and the data sources."""
 import json
-import os
 
 import numpy as np
 import pytest
