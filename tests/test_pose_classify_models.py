@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import refmodels as ref  # noqa: E402
 import trtnn  # noqa: E402
 from trtnn.errors import ConfigError  # noqa: E402
-from trtnn.models.yolo import yolo11_cls, yolo11_pose, yolov8_cls, yolov8_pose  # noqa: E402
+from trtnn.models.yolo import yolo11_cls, yolo11_pose, yolo26_cls, yolo26_pose, yolov8_cls, yolov8_pose  # noqa: E402
 from trtnn.reference import Executor  # noqa: E402
 from harness import parse_keys, rel_err  # noqa: E402
 
@@ -19,6 +19,7 @@ TOL = 1e-5
 PAIRS = {  # keys file -> (reference factory, trtnn factory)
     "yolov8n-pose": (ref.yolov8_pose, yolov8_pose), "yolo11n-pose": (ref.yolo11_pose, yolo11_pose),
     "yolov8n-cls": (ref.yolov8_cls, yolov8_cls), "yolo11n-cls": (ref.yolo11_cls, yolo11_cls),
+    "yolo26n-pose": (ref.yolo26_pose, yolo26_pose), "yolo26n-cls": (ref.yolo26_cls, yolo26_cls),
 }
 PARAMS = {  # n: MODELS.md; yolo11 s..x: ultralytics' yaml summary comments (pose 80 classes, cls 80 classes)
     (yolov8_pose, 1): [3_295_470, 11_626_046, 26_464_462, 44_489_196, 69_491_724],
@@ -36,7 +37,7 @@ def test_keys_equal_the_originals(name):
     r = make_ref("n")
     assert [(k, tuple(v.shape)) for k, v in r.state_dict().items()] == want
     model = make("n")
-    model.load_state_dict(ref.randomize_bn(r, 1).state_dict(), strict=True)
+    model.load_state_dict(ref.randomize_bn(r, 1).state_dict(), strict=True)  # yolo26 pose: its flow model loads too
     assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == want
 
 
@@ -109,21 +110,6 @@ def test_bad_kpt_shape(kpt_shape):
 
 
 # ---- YOLO26 ---------------------------------------------------------------------------------------------------------
-from trtnn.models.yolo import yolo26_cls, yolo26_pose  # noqa: E402
-
-PAIRS26 = {"yolo26n-pose": (ref.yolo26_pose, yolo26_pose), "yolo26n-cls": (ref.yolo26_cls, yolo26_cls)}
-
-
-@pytest.mark.parametrize("name", list(PAIRS26))
-def test_yolo26_keys_equal_the_originals(name):
-    make_ref, make = PAIRS26[name]
-    want = parse_keys(name)
-    r = make_ref("n")
-    assert [(k, tuple(v.shape)) for k, v in r.state_dict().items()] == want
-    model = make("n")
-    model.load_state_dict(ref.randomize_bn(r, 1).state_dict(), strict=True)  # the flow model's weights load too
-    assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == want
-
 
 def test_yolo26_param_counts():
     """n: MODELS.md; yolo26-cls s..x: its yaml's summary comments (1000 classes)."""
