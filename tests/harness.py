@@ -1,6 +1,9 @@
 """Shared test helpers: define a network from a function, run it on the CPU executor, compare with torch."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Callable, List, Sequence, Tuple
 
@@ -87,3 +90,32 @@ def parse_keys(name: str) -> List[Tuple[str, Tuple[int, ...]]]:
             key, shape = line.strip().rsplit(" (", 1)
             out.append((key, tuple(int(d) for d in shape.rstrip(")").split(",") if d.strip())))
     return out
+
+
+# tests/refmodels' classes pickled under ultralytics' module names (a whole fp16 module, as released checkpoints are),
+# saved in a child process: ultralytics is not importable here.
+_ULTRALYTICS_PT = """
+import sys, types, torch
+sys.path.insert(0, {here!r})
+from refmodels import yolo, randomize_bn
+for mod, names in {{"ultralytics.nn.modules.conv": ("Conv", "Concat"),
+                    "ultralytics.nn.modules.block": ("C2f", "Bottleneck", "SPPF", "DFL"),
+                    "ultralytics.nn.modules.head": ({head!r},), "ultralytics.nn.tasks": ("DetectionModel",)}}.items():
+    for parent in ("ultralytics", "ultralytics.nn", "ultralytics.nn.modules", mod):
+        sys.modules.setdefault(parent, types.ModuleType(parent))
+    for n in names:
+        getattr(yolo, n).__module__ = mod
+        setattr(sys.modules[mod], n, getattr(yolo, n))
+torch.manual_seed(0)
+model = randomize_bn(yolo.{factory}, 0).half()
+torch.save({{"model": model, "ema": None, "epoch": -1, "train_args": {{"imgsz": 640}}}}, {path!r})
+"""
+
+
+def save_ultralytics_pt(path: Any, factory: str, head: str) -> None:
+    """Write an ultralytics-style .pt of `refmodels.yolo.<factory>` (e.g. 'yolov8("n", nc=3)') whose head class is
+    `head` ('Detect', 'Pose'), as a real checkpoint pickles ultralytics' own classes."""
+    script = _ULTRALYTICS_PT.format(here=os.path.dirname(os.path.abspath(__file__)), path=str(path), factory=factory,
+                                    head=head)
+    made = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr

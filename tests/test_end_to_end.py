@@ -7,37 +7,15 @@ import sys
 import torch
 
 import trtnn
-from harness import rel_err
+from harness import rel_err, save_ultralytics_pt
 from trtnn.reference import Executor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-# Saved in a child process: tests/refmodels' classes pickled under ultralytics' module names, as a real
-# yolov8n.pt pickles ultralytics' own classes.
-MAKE = """
-import sys, types, torch
-sys.path.insert(0, {here!r})
-from refmodels import yolo, randomize_bn
-for mod, names in {{"ultralytics.nn.modules.conv": ("Conv", "Concat"),
-                    "ultralytics.nn.modules.block": ("C2f", "Bottleneck", "SPPF", "DFL"),
-                    "ultralytics.nn.modules.head": ("Detect",), "ultralytics.nn.tasks": ("DetectionModel",)}}.items():
-    for parent in ("ultralytics", "ultralytics.nn", "ultralytics.nn.modules", mod):
-        sys.modules.setdefault(parent, types.ModuleType(parent))
-    for n in names:
-        getattr(yolo, n).__module__ = mod
-        setattr(sys.modules[mod], n, getattr(yolo, n))
-torch.manual_seed(0)
-model = randomize_bn(yolo.yolov8("n", nc=3), 0).half()
-torch.save({{"model": model, "ema": None, "epoch": -1, "train_args": {{"imgsz": 640}}}}, {path!r})
-"""
 
 
 def test_ultralytics_checkpoint_to_engine(tmp_path):
     ckpt = str(tmp_path / "yolov8n.pt")
-    made = subprocess.run([sys.executable, "-c", MAKE.format(here=HERE, path=ckpt)], capture_output=True, text=True,
-                          timeout=120)
-    assert made.returncode == 0, made.stderr
+    save_ultralytics_pt(ckpt, 'yolov8("n", nc=3)', "Detect")
     out = subprocess.run([sys.executable, "-m", "trtnn.cli", "build", "yolov8n", "--weights", ckpt, "--imgsz", "64",
                           "-o", str(tmp_path / "y.plan")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import trtnn
+from harness import save_ultralytics_pt
 from trtnn import cli, models
 from trtnn.models.registry import TASKS, checkpoint_task, other_task_model
 
@@ -104,38 +105,11 @@ def test_build_end2end_engines(argv, outputs, tmp_path, capsys):
     assert (tmp_path / "e.plan").stat().st_size > 0
 
 
-# An ultralytics-style pose .pt: tests/refmodels' classes pickled under ultralytics' module names (a whole fp16
-# module, as released checkpoints are), saved in a child process; ultralytics is not importable here.
-MAKE = """
-import sys, types, torch
-sys.path.insert(0, {here!r})
-from refmodels import yolo, randomize_bn
-for mod, names in {{"ultralytics.nn.modules.conv": ("Conv", "Concat"),
-                    "ultralytics.nn.modules.block": ("C2f", "Bottleneck", "SPPF", "DFL"),
-                    "ultralytics.nn.modules.head": ("Pose",), "ultralytics.nn.tasks": ("DetectionModel",)}}.items():
-    for parent in ("ultralytics", "ultralytics.nn", "ultralytics.nn.modules", mod):
-        sys.modules.setdefault(parent, types.ModuleType(parent))
-    for n in names:
-        getattr(yolo, n).__module__ = mod
-        setattr(sys.modules[mod], n, getattr(yolo, n))
-torch.manual_seed(0)
-model = randomize_bn(yolo.yolov8_pose("n", nc=2, kpt_shape=(5, 3)), 0).half()
-torch.save({{"model": model, "ema": None, "epoch": -1, "train_args": {{"imgsz": 640}}}}, {path!r})
-"""
-
-
 def test_ultralytics_pose_checkpoint(tmp_path, capsys):
     """nc and kpt_shape read off a pickled ultralytics pose model; the detection name is refused naming the pose one;
     the end-to-end engine builds."""
-    import os
-    import subprocess
-    import sys
-
-    here = os.path.dirname(os.path.abspath(__file__))
     ckpt = tmp_path / "pose.pt"
-    made = subprocess.run([sys.executable, "-c", MAKE.format(here=here, path=str(ckpt))], capture_output=True,
-                          text=True, timeout=120)
-    assert made.returncode == 0, made.stderr
+    save_ultralytics_pt(ckpt, 'yolov8_pose("n", nc=2, kpt_shape=(5, 3))', "Pose")
     model = models.from_checkpoint("yolov8n-pose", str(ckpt))
     assert model.model[-1].nc == 2 and model.model[-1].kpt_shape == (5, 3)
     code, out, err = run_cli(capsys, "build", "yolov8n", "--weights", ckpt, "--imgsz", "64", "-o", tmp_path / "d.plan")
