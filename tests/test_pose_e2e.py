@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import trtnn  # noqa: E402
 from refmodels import detect_postprocess as pp  # noqa: E402
 from refmodels import pose_postprocess as ppp  # noqa: E402
+from test_detect import check as check_detections  # noqa: E402
 from trtnn.errors import ShapeError  # noqa: E402
 from trtnn.models.detect import Preprocess  # noqa: E402
 from trtnn.models.pose_e2e import PoseEnd2End  # noqa: E402
@@ -57,17 +58,15 @@ def make_pred(b, a, nc, kpt_shape, seed, img=64, objects=6):
 
 
 def check(out, ref, max_det, kpt_shape):
-    b = len(ref)
-    assert out["det_keypoints"].shape == (b, max_det, *kpt_shape) and out["det_keypoints"].dtype == torch.float32
+    """test_detect's check (num_dets, boxes, scores, classes, zero padding), then keypoints within 1e-3 and zero past
+    num_dets."""
+    check_detections(out, ref, max_det)
+    assert out["det_keypoints"].shape == (len(ref), max_det, *kpt_shape)
+    assert out["det_keypoints"].dtype == torch.float32
     for i, det in enumerate(ref):
         n = len(det.scores)
-        assert out["num_dets"][i, 0].item() == n
-        torch.testing.assert_close(out["det_boxes"][i, :n], det.boxes, atol=1e-3, rtol=0)
-        torch.testing.assert_close(out["det_scores"][i, :n], det.scores, atol=1e-6, rtol=0)
-        assert torch.equal(out["det_classes"][i, :n].long(), det.classes)
         torch.testing.assert_close(out["det_keypoints"][i, :n], det.keypoints, atol=1e-3, rtol=0)
-        for name in NAMES[1:]:
-            assert not out[name][i, n:].any(), f"{name} padding of image {i} is not zero"
+        assert not out["det_keypoints"][i, n:].any(), f"det_keypoints padding of image {i} is not zero"
 
 
 @pytest.mark.parametrize("kpt_shape,seed", [((17, 3), 0), ((4, 2), 1)])
