@@ -105,10 +105,10 @@ class SegmentationMetrics:
         if len(masks) and len(gt_masks) and np.shape(masks)[1:] != np.shape(gt_masks)[1:]:
             raise ShapeError(f"predicted masks {np.shape(masks)[1:]} and ground-truth masks {np.shape(gt_masks)[1:]} "
                              "must have the same resolution")
+        scores, boxes, classes, masks = by_confidence(scores, np.asarray(boxes).reshape(-1, 4),
+                                                      np.asarray(classes).reshape(-1), masks)
         self.box.update(boxes, scores, classes, gt_boxes, gt_classes)
-        scores, classes, masks = by_confidence(scores, np.asarray(classes).reshape(-1), masks)
-        correct = match_predictions(np.asarray(classes).reshape(-1), np.asarray(gt_classes).reshape(-1),
-                                    mask_iou(gt_masks, masks))
+        correct = match_predictions(classes, np.asarray(gt_classes).reshape(-1), mask_iou(gt_masks, masks))
         self.mask.add(correct, scores, classes, gt_classes)
 
     def results(self) -> Dict[str, Dict[str, float]]:

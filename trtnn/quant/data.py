@@ -83,7 +83,7 @@ PREPROCESS: Dict[str, Preprocess] = {"letterbox": yolo_preprocess, "classify": c
                                      "unet": unet_preprocess, "centernet": centernet_preprocess}
 
 
-def _family(name: str) -> Tuple[str, str]:
+def _spec_preprocessing(name: str) -> Tuple[str, str]:
     """(preprocessing, input name) of a family or registered model name."""
     from ..models.registry import SPECS
 
@@ -149,7 +149,7 @@ def image_data(folder: str, spec_or_preprocess: Union[str, Preprocess], imgsz: U
         kind = getattr(spec_or_preprocess, "__qualname__", "custom")
         preprocess, name = spec_or_preprocess, input_name or "input"
     else:
-        kind, default_name = _family(spec_or_preprocess)
+        kind, default_name = _spec_preprocessing(spec_or_preprocess)
         preprocess, name = PREPROCESS[kind], input_name or default_name
     if len(files) < batch:
         raise FileError(f"calibration images: '{folder}' has {len(files)} image(s) ({', '.join(IMAGE_SUFFIXES)}), "
