@@ -74,4 +74,5 @@ from . import precision  # noqa: E402
 
 COMMANDS = COMMANDS + (precision,)
 EXAMPLES += ("  trtnn precision yolov8n --weights yolov8n.pt --dtype fp16 --calib-data images/ --images 8 --top 10\n"
-             "  trtnn precision yolov8n --weights yolov8n.pt --dtype int8 --calib-data images/ --target-sqnr 25\n")
+             "  trtnn precision yolov8n --weights yolov8n.pt --dtype int8 --calib-data images/ --target-sqnr 25 "
+             "--strategy bisect\n")
