@@ -125,14 +125,14 @@ class _Steps:
 def child_trtnn(case: str, dtype: str, ckpt: str, plan_path: str) -> dict:
     # -- imports (not measured) --
     import trtnn
-    import trtnn.checkpoint
+    import trtnn.io.checkpoint
     import trtnn.models
 
     trtnn.backend.get()  # imports tensorrt_rtx
     gc.collect()
     # -- measured --
     st = _Steps()
-    state = trtnn.checkpoint.load_checkpoint(ckpt)
+    state = trtnn.load_checkpoint(ckpt)
     st.mark("load")
     model = trtnn.models.get(CASES[case][0])()
     model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights (no copy)
@@ -349,7 +349,7 @@ def parent_main(args: argparse.Namespace) -> None:
         "* peak MB: the child's `resource.getrusage(RUSAGE_SELF).ru_maxrss` at the end minus its RSS (VmRSS) right "
         "after the imports: the extra resident memory the work needed at its peak. Raw ru_maxrss in the last column "
         "below.",
-        "* trtnn: `trtnn.checkpoint.load_checkpoint` -> `trtnn.models.get(name)()` + `load_state_dict(strict=True, "
+        "* trtnn: `trtnn.load_checkpoint` -> `trtnn.models.get(name)()` + `load_state_dict(strict=True, "
         "assign=True)` -> `trtnn.define(model, [Input('images', (1,3,640,640), dtype)], dtype=dtype)` -> the model "
         "is deleted -> `trtnn.build_network` -> `Engine.save` (what `trtnn build` does, split to time the steps).",
         "* ONNX: `torch.load` (state_dict: weights_only=True; ultralytics .pt: weights_only=False and the pickled "

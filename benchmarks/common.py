@@ -23,7 +23,7 @@ def report(name: str, title: str, headers: Sequence[str], rows: List[Sequence[ob
     text += f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n"
     print(text)
     os.makedirs(RESULTS, exist_ok=True)
-    from trtnn.fileio import atomic_write_bytes
+    from trtnn.io.files import atomic_write_bytes
 
     atomic_write_bytes(os.path.join(RESULTS, f"{name}.md"), text.encode())
     return text

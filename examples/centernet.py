@@ -11,7 +11,7 @@ EfficientNMS' layout (num_dets, det_boxes in original-image pixels, det_scores, 
 import argparse
 
 import trtnn
-from trtnn.checkpoint import load_checkpoint
+from trtnn.io.checkpoint import load_checkpoint
 from trtnn import models
 from trtnn.models.ctdet import CtdetEnd2End, ctdet_preprocess
 

@@ -9,7 +9,7 @@ classes > 1, sigmoid > 0.5 as [1, 1, H, W] for one class).
 import argparse
 
 import trtnn
-from trtnn.checkpoint import load_checkpoint
+from trtnn.io.checkpoint import load_checkpoint
 from trtnn.models import UNet
 
 p = argparse.ArgumentParser(description="UNet -> TensorRT engine")

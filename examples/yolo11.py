@@ -8,7 +8,7 @@ and class scores, the output of ultralytics' export (NMS not included).
 import argparse
 
 import trtnn
-from trtnn.checkpoint import load_checkpoint
+from trtnn.io.checkpoint import load_checkpoint
 from trtnn.models.detect import End2End, Preprocess
 from trtnn.models import yolo11
 

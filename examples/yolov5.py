@@ -8,7 +8,7 @@ pixels, objectness, class scores (score = obj * cls), the output of yolov5's exp
 import argparse
 
 import trtnn
-from trtnn.checkpoint import load_checkpoint
+from trtnn.io.checkpoint import load_checkpoint
 from trtnn.models.detect import End2End, Preprocess
 from trtnn.models import yolov5
 

@@ -322,11 +322,11 @@ case("save with an unknown extension", E.ConfigError, ".xyz", ".safetensors")(
 case("save onto a folder", E.FileError, "sub", "folder", setup=lambda tmp: (tmp / "sub.pt").mkdir())(
     lambda tmp: trtnn.save_checkpoint(tiny_state(), tmp / "sub.pt"))
 case("convert onto itself", E.FileError, "w.pt", "same", setup=write_ckpt("w.pt"))(
-    lambda tmp: trtnn.checkpoint.convert(tmp / "w.pt", tmp / "w.pt"))
+    lambda tmp: trtnn.io.checkpoint.convert(tmp / "w.pt", tmp / "w.pt"))
 case("convert to an unknown format", E.ConfigError, ".onnx", setup=write_ckpt("w.pt"))(
-    lambda tmp: trtnn.checkpoint.convert(tmp / "w.pt", tmp / "w.onnx"))
+    lambda tmp: trtnn.io.checkpoint.convert(tmp / "w.pt", tmp / "w.onnx"))
 case("convert a missing file", E.TrtnnError, "nothere.pt")(
-    lambda tmp: trtnn.checkpoint.convert(tmp / "nothere.pt", tmp / "w.safetensors"))
+    lambda tmp: trtnn.io.checkpoint.convert(tmp / "nothere.pt", tmp / "w.safetensors"))
 case("engine save into /proc", E.FileError, "/proc/trtnn-test.plan")(
     lambda tmp: trtnn.Engine(b"plan", [], [], "tensorrt_rtx").save("/proc/trtnn-test.plan"))
 case("engine save into a missing folder", E.FileError, "nodir", "does not exist")(
@@ -711,7 +711,7 @@ cli_case("cli names file empty", Y + ("--names", "{tmp}/n.txt"), "n.txt", "no na
 case("Engine.save metadata not JSON", E.ConfigError, "t.plan.json", "JSON-serializable")(
     lambda tmp: trtnn.build(Tiny(), [X]).save(str(tmp / "t.plan"), metadata={"names": {0: object()}}))
 case("read_metadata missing file", E.CheckpointError, "nothere.pt", "not found")(
-    lambda tmp: trtnn.checkpoint.read_metadata(tmp / "nothere.pt"))
+    lambda tmp: trtnn.io.checkpoint.read_metadata(tmp / "nothere.pt"))
 
 # ---- precision bisection (trtnn.debug.precision_report(strategy=...), trtnn precision --strategy) -------------------
 class _Act(trtnn.Module):

@@ -1,4 +1,4 @@
-"""trtnn.checkpoint / trtnn.fileio: formats, unwrapping, pickled modules, malicious pickles, corrupt files."""
+"""trtnn.io.checkpoint / trtnn.io.files: formats, unwrapping, pickled modules, malicious pickles, corrupt files."""
 from __future__ import annotations
 
 import builtins
@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import torch
 
-from trtnn.checkpoint import convert, load_checkpoint, save_checkpoint
+from trtnn.io.checkpoint import convert, load_checkpoint, save_checkpoint
 from trtnn.errors import CheckpointError, ConfigError
-from trtnn.fileio import atomic_path, atomic_write_bytes
+from trtnn.io.files import atomic_path, atomic_write_bytes
 
 
 DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.int8, torch.uint8,

@@ -189,7 +189,7 @@ def test_module_outputs_follow_network_output_renames():
 
 
 def _cli(*argv):
-    from trtnn.cli import compare as compare_command
+    from trtnn.cli.commands import compare as compare_command
 
     parser = argparse.ArgumentParser(prog="trtnn")
     compare_command.add_parser(parser.add_subparsers(dest="command"), [])

@@ -120,7 +120,7 @@ def test_compare_reports_a_dcn_module_folded_into_its_batchnorm():
     so its row is FOLDED (not MISSING) and the BatchNorm's row passes against the PyTorch original."""
     from refmodels import randomize_bn
     from refmodels.centernet import DeformConv as TorchDeformConv
-    from trtnn.debug import compare
+    from trtnn.debug.compare import compare
     from trtnn.models.centernet import DeformConv
 
     torch.manual_seed(0)

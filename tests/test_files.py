@@ -18,10 +18,10 @@ import torch
 
 import trtnn
 from trtnn import nn
-from trtnn.build import Engine
-from trtnn.checkpoint import convert, load_checkpoint, save_checkpoint
+from trtnn.compile import Engine
+from trtnn.io.checkpoint import convert, load_checkpoint, save_checkpoint
 from trtnn.errors import CheckpointError, ConfigError, FileError, StateDictError
-from trtnn.fileio import atomic_path, check_output_path
+from trtnn.io.files import atomic_path, check_output_path
 
 FORMATS = (".pt", ".pth", ".safetensors", ".npz", ".wts")
 SD = OrderedDict(w=torch.arange(6.0).reshape(2, 3), n=torch.tensor(7))
@@ -174,7 +174,7 @@ def test_saved_files_get_the_same_mode_whatever_the_format(tmp_path, ext):
 
 def test_stale_temp_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     target = tmp_path / "e.plan"
-    code = ("import sys, time; from trtnn.fileio import atomic_path\n"
+    code = ("import sys, time; from trtnn.io.files import atomic_path\n"
             "with atomic_path(sys.argv[1]) as tmp:\n"
             "    open(tmp, 'wb').write(b'half'); print(tmp, flush=True); time.sleep(60)\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path))
@@ -345,7 +345,7 @@ def test_load_state_dict_refuses_what_is_not_a_state_dict(given, fragment):
 def test_value_check_on_clean_weights_is_one_sum_per_tensor(monkeypatch):
     """Cheap on large models (yolov8x, 68 M values: ~17 ms, about 10% of reading its checkpoint): clean tensors
     cost one reduction each, no per-element masks; the exact counts are computed only for a tensor that fails."""
-    from trtnn.module import _check_finite
+    from trtnn.graph.module import _check_finite
 
     def no_masks(*args, **kwargs):
         raise AssertionError("per-element mask built for a clean tensor")

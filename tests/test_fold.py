@@ -10,7 +10,7 @@ import torch.nn as tnn
 import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
-from trtnn.context import BuildContext
+from trtnn.graph.context import BuildContext
 from trtnn.reference import Executor
 
 ROOT = pathlib.Path(trtnn.__file__).parent
@@ -135,7 +135,7 @@ def test_tensor_holds_only_its_handle_context_and_caches():
 
 
 def test_tensor_module_does_not_import_functional():
-    tree = ast.parse((ROOT / "tensor.py").read_text())
+    tree = ast.parse((ROOT / "graph" / "tensor.py").read_text())
     imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     assert not [name for name in imported if "functional" in name or "importlib" in name]

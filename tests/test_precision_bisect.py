@@ -1,4 +1,4 @@
-"""The bisection strategy of the automatic precision mode (trtnn.precision_bisect, `trtnn precision --strategy`):
+"""The bisection strategy of the automatic precision mode (trtnn.debug.bisect, `trtnn precision --strategy`):
 chains where one leaf module overflows fp16 or reads a badly calibrated INT8 tensor; the search must find exactly
 that module in O(log n) probes, from either end, with target_sqnr or a metric callback."""
 import dataclasses
@@ -10,7 +10,7 @@ import torch
 import trtnn
 import trtnn.nn as nn
 from trtnn import cli
-from trtnn.precision_bisect import compact, leaf_modules
+from trtnn.debug.bisect import compact, leaf_modules
 from test_precision import USER, X, overflow_net, half_big
 
 

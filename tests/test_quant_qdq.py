@@ -363,7 +363,7 @@ def _e4m3_reference(v: torch.Tensor) -> torch.Tensor:
 
 
 def _qdq_network(fmt, scale, axis, shape):
-    from trtnn.context import BuildContext
+    from trtnn.graph.context import BuildContext
     ctx = BuildContext()
     x = ctx.add_input("x", shape, torch.float32)
     s = ctx.constant(torch.tensor(scale, dtype=torch.float32))

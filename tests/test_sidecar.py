@@ -12,10 +12,10 @@ import trtnn
 import trtnn.nn as nn
 from test_checkpoint import _fake_ultralytics
 from trtnn import cli
-from trtnn.checkpoint import read_metadata
+from trtnn.io.checkpoint import read_metadata
 from trtnn.models.ctdet import CtdetEnd2End
 from trtnn.models.detect import End2End, Preprocess
-from trtnn.sidecar import SCHEMA, describe_model, engine_metadata, read_names, sidecar_path
+from trtnn.io.sidecar import SCHEMA, describe_model, engine_metadata, read_names, sidecar_path
 
 CKPT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "yolov8n_shapes.pt")
 needs_ckpt = pytest.mark.skipif(not os.path.exists(CKPT), reason=f"needs the project's shared data ({CKPT})")

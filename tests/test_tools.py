@@ -23,7 +23,7 @@ def test_dump_keys_of_a_model_equals_the_reference_keys_file():
 
 def test_dump_keys_diff(tmp_path):
     a, b = tmp_path / "a.safetensors", tmp_path / "b.pt"
-    from trtnn.checkpoint import save_checkpoint
+    from trtnn.io.checkpoint import save_checkpoint
 
     save_checkpoint({"w": torch.zeros(2, 3), "b": torch.zeros(2)}, str(a))
     torch.save({"w": torch.zeros(2, 4), "b": torch.zeros(2)}, b)

@@ -387,7 +387,7 @@ def table(rows: List[Dict[str, Any]]) -> str:
 
 
 def compare(in_dir: str, names: List[str], ncs: List[int], out: str) -> int:
-    from trtnn.fileio import atomic_write_bytes, check_output_path
+    from trtnn.io.files import atomic_write_bytes, check_output_path
 
     check_output_path(out, what="results file")
     rows, version = [], "?"

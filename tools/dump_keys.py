@@ -11,7 +11,7 @@ import sys
 from typing import Dict, List, Tuple
 
 import trtnn.models
-from trtnn.checkpoint import load_checkpoint
+from trtnn.io.checkpoint import load_checkpoint
 
 
 def entries(source: str, is_model: bool, nc: int = None) -> List[Tuple[str, Tuple[int, ...]]]:

@@ -16,7 +16,7 @@ import torch.nn.functional
 
 import trtnn.functional
 import trtnn.nn
-from trtnn.fileio import atomic_write_bytes, check_output_path
+from trtnn.io.files import atomic_write_bytes, check_output_path
 
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "ops.md")
 NOT_OPS = {"typing", "torch.overrides", "torch._jit_internal"}  # helpers torch.nn.functional imports

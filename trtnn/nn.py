@@ -2,7 +2,7 @@
 from . import functional
 from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _layers
-from .module import Module
-from .parameter import Parameter
+from .graph.module import Module
+from .graph.parameter import Parameter
 
 __all__ = ["Module", "Parameter", "functional", *_layers]

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import backend, dtypes
-from .build import Engine, TensorInfo
+from .compile import Engine, TensorInfo
 from .errors import BackendError, FileError, InputError
 
 Inputs = Union[Mapping[str, Any], Sequence[Any]]

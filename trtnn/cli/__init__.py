@@ -1,6 +1,6 @@
 """The `trtnn` command: build engines from any trtnn model, inspect definitions, convert weights, compare with torch.
 
-One module per command (build, inspect, calibrate, convert, info, bench, compare); `args` holds what they share.
+One module per command in `commands/` (registered in `commands.COMMANDS`); `args` and `options/` hold what they share.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from typing import Optional, Sequence
 
 from ..errors import TrtnnError
-from . import bench, build, calibrate, compare, convert, info, inspect
+from .commands import COMMANDS
 
 EXAMPLES = """examples:
   trtnn build examples.resnet:resnet18 --input x:1x3x224x224 --dtype fp16 -o resnet18.plan
@@ -27,13 +27,9 @@ EXAMPLES = """examples:
   trtnn bench yolov8n.plan        (needs a supported GPU)
   trtnn info
   trtnn codegen mymodels:resnet50 --input x:1x3x224x224 --weights resnet50.pth -o myresnet.py
+  trtnn precision yolov8n --weights yolov8n.pt --dtype fp16 --calib-data images/ --images 8 --top 10
+  trtnn precision yolov8n --weights yolov8n.pt --dtype int8 --calib-data images/ --target-sqnr 25 --strategy bisect
 """
-COMMANDS = (build, inspect, calibrate, convert, bench, info, compare)
-
-# codegen (trtnn codegen)
-from . import codegen  # noqa: E402
-
-COMMANDS += (codegen,)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,11 +64,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
 
-
-# ---- trtnn precision (per-module SQNR against fp32, automatic keep_fp32) ----------------------------------------
-from . import precision  # noqa: E402
-
-COMMANDS = COMMANDS + (precision,)
-EXAMPLES += ("  trtnn precision yolov8n --weights yolov8n.pt --dtype fp16 --calib-data images/ --images 8 --top 10\n"
-             "  trtnn precision yolov8n --weights yolov8n.pt --dtype int8 --calib-data images/ --target-sqnr 25 "
-             "--strategy bisect\n")

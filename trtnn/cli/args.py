@@ -9,7 +9,7 @@ import sys
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import dtypes
-from ..build import Input
+from ..compile import Input
 from ..errors import ConfigError, FileError, TrtnnError
 from ..models import registry
 
@@ -155,7 +155,7 @@ def load_target(target: str) -> Callable[..., Any]:
 
 def make_trtnn_model(factory: Callable[..., Any], target: str, **kwargs: Any) -> Any:
     """factory(**kwargs), checked to be a trtnn Module."""
-    from ..module import Module
+    from ..graph.module import Module
 
     model = factory(**kwargs)
     if not isinstance(model, Module):
@@ -266,7 +266,7 @@ def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
 
 def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> Tuple[Any, List[Input]]:
     """Instantiate the target, load --weights, and work out the inputs (arguments already checked)."""
-    from ..checkpoint import load_checkpoint
+    from ..io.checkpoint import load_checkpoint
     from ..models.detect import batched_input
 
     state = registry.drop_keys(load_checkpoint(args.weights), args.ignore_keys, args.target) if args.weights else None

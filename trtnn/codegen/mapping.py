@@ -13,7 +13,7 @@ import torch
 
 from .. import functional as F
 from .. import nn as trtnn_nn
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 
 BINARY: Dict[Any, str] = {
     operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/", operator.floordiv: "//",

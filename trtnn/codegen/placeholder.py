@@ -7,8 +7,8 @@ from typing import Any, Callable, Dict, Tuple
 import torch
 
 from ..errors import UnsupportedError
-from ..module import Module
-from ..parameter import Parameter
+from ..graph.module import Module
+from ..graph.parameter import Parameter
 
 
 def unsupported(op: str, where: str) -> Callable[..., Any]:

@@ -10,7 +10,7 @@ from typing import Any, List, Optional, Sequence
 
 import torch
 
-from ..build import Engine, Input, Network, build_network, define
+from ..compile import Engine, Input, Network, build_network, define
 from ..errors import ConfigError
 from ..reference import Executor
 

@@ -9,8 +9,8 @@ import torch
 
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
-from ..parameter import Parameter
-from ..tensor import Tensor
+from ..graph.parameter import Parameter
+from ..graph.tensor import Tensor
 IntOrPair = Union[int, Sequence[int]]
 
 

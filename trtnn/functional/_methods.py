@@ -6,7 +6,7 @@ from typing import Any, Callable, List, Optional, Tuple
 
 import torch
 
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from .elementwise import (abs, add, div, eq, exp, floor_divide, ge, gt, le, log, logical_and, logical_not,
                           logical_or, lt, mul, ne, neg, pow, sqrt, sub)
 from .activation import clamp, relu, sigmoid, softmax, tanh

@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _dim, _out, _trt, _value, cast, constant
 from .elementwise import abs, add, div, exp, gt, log, maximum, minimum, mul, neg, sub, where
 from .shape import chunk, reshape

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import torch
 
 from ..errors import ConfigError, ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _out, _trt, _unsqueeze_front, _value, cast, constant
 from .activation import softmax
 from .elementwise import add, mul, where

@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _out, cast
 from .elementwise import gt, ne
 from .reduce import amax

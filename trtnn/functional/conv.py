@@ -8,7 +8,7 @@ import torch
 
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import IntOrPair, _out, _pair, _value, cast
 from .elementwise import add, mul
 from .shape import pad

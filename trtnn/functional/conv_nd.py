@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import IntOrPair, _pair, _value
 from .conv import _convolution, _deconvolution
 from .shape import squeeze, unsqueeze

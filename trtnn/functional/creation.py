@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from .. import dtypes
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import constant
 from .shape import expand_as, reshape
 

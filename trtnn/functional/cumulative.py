@@ -7,7 +7,7 @@ import torch
 
 from .. import dtypes
 from ..errors import UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _dim, _lift, _out, _trt, cast
 
 

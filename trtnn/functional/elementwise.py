@@ -7,7 +7,7 @@ from typing import Any, Optional
 import torch
 
 from ..errors import UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _broadcast, _lift, _out, _trt, _unsqueeze_front, cast
 
 

@@ -6,7 +6,7 @@ from typing import Any, Optional
 import torch
 
 from ..errors import ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _out, _value, cast
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from .elementwise import abs, div, maximum, mul, pow, sqrt
 from .reduce import sum
 from .resize import interpolate

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _dim, _is_ref, _out, _spec, _trt, _value, cast, constant
 from .shape import _reshape, _slice, reshape
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import dtypes
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _lift, _out, _trt, _unsqueeze_front, _value, cast
 from .elementwise import add
 from .shape import squeeze, unsqueeze

@@ -6,7 +6,7 @@ from typing import Any
 import torch
 
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _static, _value, cast, constant
 from .elementwise import where
 

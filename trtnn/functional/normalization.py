@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 import torch
 
 from ..errors import ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _mask, _out, _value, cast, constant
 from .conv import batch_norm
 from .elementwise import add, mul, rsqrt

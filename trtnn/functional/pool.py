@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..errors import ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import IntOrPair, _out, _pair, _static, _trt, constant
 from .elementwise import mul
 from .linalg import matmul

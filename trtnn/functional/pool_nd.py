@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..errors import ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import IntOrPair, _pair, _static
 from .pool import _avg_pool, _max_pool, _pool, adaptive_avg_pool2d, adaptive_max_pool2d
 from .shape import squeeze, unsqueeze

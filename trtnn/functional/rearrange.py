@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _dim, _static
 from .shape import permute, reshape
 

@@ -8,7 +8,7 @@ import torch
 
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _dim, _dims, _mask, _out, _trt, cast
 from .shape import reshape, squeeze, unsqueeze
 

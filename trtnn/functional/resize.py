@@ -5,7 +5,7 @@ import math
 from typing import Any, Optional
 
 from ..errors import ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _dynamic, _out, _spec, _static, _trt
 from .pool import adaptive_avg_pool2d
 from .pool_nd import adaptive_avg_pool1d

@@ -6,7 +6,7 @@ from typing import Any, Optional
 import torch
 
 from ..errors import ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import IntOrPair, _lift, _out, _pair, _static, _trt, _value, cast
 from .conv import conv2d
 from .pool import _pool_out

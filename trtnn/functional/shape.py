@@ -10,7 +10,7 @@ import torch
 
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import (Spec, _dim, _dims, _dyn_unsqueeze, _dynamic, _is_ref, _out, _shuffle, _spec, _static, _trt,
                     _unsqueeze_front, cast, constant)
 from .elementwise import where

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional, Sequence, Union
 
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 from ._core import _dim, _dims, _static, _unsqueeze_front
 from .shape import _slice, flatten, reshape
 

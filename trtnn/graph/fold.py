@@ -23,7 +23,7 @@ import torch
 
 from .. import dtypes
 from ..errors import TrtnnError
-from ..tensor import Tensor
+from .tensor import Tensor
 
 WeightHook = Callable[[str, torch.Tensor, Optional[torch.Tensor]], Tuple[torch.Tensor, Optional[torch.Tensor]]]
 Emit = Callable[[Any, Any], Any]  # (kernel trt.Weights, bias trt.Weights) -> the convolution layer

@@ -10,9 +10,9 @@ import torch
 from .. import functional as F
 from ..errors import ConfigError, ShapeError, UnsupportedError
 from ..functional.attention import attention_scores
-from ..module import Module
-from ..parameter import Parameter
-from ..tensor import Tensor
+from ..graph.module import Module
+from ..graph.parameter import Parameter
+from ..graph.tensor import Tensor
 from ._init import kaiming_uniform
 from .linear import Linear
 

@@ -6,8 +6,8 @@ from typing import Any, Optional
 import torch
 
 from .. import functional as F
-from ..module import Module
-from ..parameter import Parameter
+from ..graph.module import Module
+from ..graph.parameter import Parameter
 from ._init import fill
 
 

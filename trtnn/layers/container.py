@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Dict, Iterable, Iterator, Optional, Union
 
-from ..module import Module
+from ..graph.module import Module
 
 
 class Identity(Module):

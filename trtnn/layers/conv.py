@@ -8,8 +8,8 @@ import torch
 
 from .. import functional as F
 from ..errors import ShapeError, UnsupportedError
-from ..module import Module
-from ..parameter import Parameter
+from ..graph.module import Module
+from ..graph.parameter import Parameter
 from ._init import kaiming_uniform
 
 IntOrPair = Union[int, tuple]

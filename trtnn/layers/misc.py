@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .. import functional as F
-from ..module import Module
+from ..graph.module import Module
 
 
 class Dropout(Module):

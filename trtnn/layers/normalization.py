@@ -7,8 +7,8 @@ import torch
 
 from .. import functional as F
 from ..errors import ShapeError
-from ..module import Module
-from ..parameter import Parameter
+from ..graph.module import Module
+from ..graph.parameter import Parameter
 from ._init import fill
 
 Shape = Union[int, Sequence[int]]

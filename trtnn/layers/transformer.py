@@ -8,7 +8,7 @@ import torch
 
 from .. import functional as F
 from ..errors import ConfigError
-from ..module import Module
+from ..graph.module import Module
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .linear import Linear

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict
 
-from ..module import Module
+from ..graph.module import Module
 from .centernet import centernet_dla34, centernet_dlav0_34, centernet_resnet
 from .registry import SPECS, ModelSpec, from_checkpoint, register, spec
 from .unet import UNet

@@ -17,10 +17,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from .. import functional as F
-from ..build import Input
+from ..compile import Input
 from ..errors import ConfigError, ShapeError
-from ..module import Module
-from ..tensor import Tensor
+from ..graph.module import Module
+from ..graph.tensor import Tensor
 from .detect import Preprocess, _f32, _stable_topk, batched_input
 
 TOPK = 5

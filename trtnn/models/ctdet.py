@@ -14,10 +14,10 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from .. import functional as F
-from ..build import Input
+from ..compile import Input
 from ..errors import ShapeError, require_fraction, require_int
-from ..module import Module
-from ..tensor import Tensor
+from ..graph.module import Module
+from ..graph.tensor import Tensor
 from .detect import Preprocess, _f32, _row_mask, _stable_topk, _threshold, check_extra_inputs, image_inputs
 
 # CenterNet normalizes OpenCV (BGR) images with these, in BGR order (src/lib/opts.py, coco).

@@ -25,10 +25,10 @@ import torch
 
 from .. import dtypes
 from .. import functional as F
-from ..build import Input
+from ..compile import Input
 from ..errors import ShapeError, require_fraction
-from ..module import Module
-from ..tensor import Tensor
+from ..graph.module import Module
+from ..graph.tensor import Tensor
 
 MAX_WH = 7680  # class offset of the originals' batched NMS
 MAX_PRE_NMS = 3840  # TensorRT TopK limit

@@ -13,8 +13,8 @@ from typing import Any, Dict, Optional, Sequence
 
 from .. import functional as F
 from ..errors import ShapeError
-from ..module import Module
-from ..tensor import Tensor
+from ..graph.module import Module
+from ..graph.tensor import Tensor
 from .detect import End2End, Preprocess, _f32, _row_mask, decode_v8, scale_boxes
 from .topk import TopKEnd2End
 

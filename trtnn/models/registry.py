@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Dict, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ConfigError, TrtnnError
-from ..module import Module
+from ..graph.module import Module
 
 log = logging.getLogger("trtnn.models")
 StateDict = Mapping[str, Any]
@@ -97,7 +97,7 @@ def spec(name: str) -> ModelSpec:
 def from_checkpoint(name: str, path: str, *, ignore_keys: Sequence[str] = (), **overrides: Any) -> Module:
     """Registered model `name` configured from the checkpoint at `path` (class count etc. read off it; `overrides`
     win) with its weights loaded strictly. Keys the family knows are unused, and `ignore_keys` globs, are dropped."""
-    from ..checkpoint import load_checkpoint
+    from ..io.checkpoint import load_checkpoint
 
     s = spec(name)
     state = drop_keys(load_checkpoint(path), ignore_keys, name)

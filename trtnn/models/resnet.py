@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import List, Optional, Type, Union
 
 from .. import nn
-from ..tensor import Tensor
+from ..graph.tensor import Tensor
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:

@@ -33,8 +33,8 @@ from typing import Dict, Optional, Tuple
 
 from .. import functional as F
 from ..errors import ShapeError
-from ..module import Module
-from ..tensor import Tensor
+from ..graph.module import Module
+from ..graph.tensor import Tensor
 from .detect import (MAX_WH, NMS, End2End, Preprocess, Threshold, _arange, _f32, _row_mask, _threshold,
                      check_extra_inputs, first_kept, letterbox_geometry)
 from .topk import TopKEnd2End

@@ -30,8 +30,8 @@ import torch
 
 from .. import functional as F
 from ..errors import ConfigError
-from ..module import Module
-from ..tensor import Tensor
+from ..graph.module import Module
+from ..graph.tensor import Tensor
 from .detect import End2End, Preprocess, _arange, _f32, decode_v8
 
 MASK_RESOLUTIONS = ("input", "proto", "orig")

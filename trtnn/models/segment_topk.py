@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Dict, Optional, Tuple
 
 from ..errors import ConfigError
-from ..module import Module
-from ..tensor import Tensor
+from ..graph.module import Module
+from ..graph.tensor import Tensor
 from .detect import Preprocess, check_extra_inputs
 from .segment import MaskOptions, detection_masks, seg_end2end
 from .topk import TopKEnd2End

@@ -17,10 +17,10 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from .. import functional as F
-from ..build import Input
+from ..compile import Input
 from ..errors import ConfigError, ShapeError, require_fraction
-from ..module import Module
-from ..tensor import Tensor
+from ..graph.module import Module
+from ..graph.tensor import Tensor
 from .detect import (MAX_PRE_NMS, Preprocess, Threshold, _f32, _row_mask, _stable_topk, _threshold,
                      check_extra_inputs, image_inputs, scale_boxes)
 

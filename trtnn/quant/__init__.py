@@ -10,11 +10,11 @@ from .calibrator import Collected, activation_tensors, calibrate, collect
 from .data import (PREPROCESS, ImageData, centernet_preprocess, classify_preprocess, image_data, unet_preprocess,
                    yolo_preprocess)
 from .methods import METHODS, compute_amax
-from .placement import Quantizer
+from ..compile.quantize.placement import Quantizer
 from .qat import QAT_KEYS, qat_calibration
-from .qdq import quantize, scale_of, weight_amax
-from .ranges import Ranges, as_ranges, for_end2end
-from .selection import paths_for_end2end
+from ..compile.quantize.qdq import quantize, scale_of, weight_amax
+from ..compile.quantize.ranges import Ranges, as_ranges, for_end2end
+from ..compile.quantize.selection import paths_for_end2end
 from .stats import TensorStats
 
 __all__ = ["Calibration", "Collected", "ImageData", "METHODS", "PREPROCESS", "QAT_KEYS", "Quantizer", "Ranges",

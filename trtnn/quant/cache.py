@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError, ConfigError
-from ..fileio import atomic_write_bytes
+from ..io.files import atomic_write_bytes
 from .stats import TensorStats
 
 # what must match for a cache to be reused, in the order a mismatch is reported

@@ -135,8 +135,8 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "entro
     many values per tensor and batch (None: all; the abs-max always sees all; see trtnn.quant.stats).
     """
     from .. import __version__
-    from ..build import define
-    from ..fileio import check_output_path
+    from ..compile import define
+    from ..io.files import check_output_path
 
     if method not in METHODS:
         raise ConfigError(f"unknown calibration method {method!r}; expected one of {', '.join(METHODS)}")

@@ -16,7 +16,7 @@ from typing import Any, Dict, Mapping, Optional
 
 import torch
 
-from .ranges import Ranges
+from ..compile.quantize.ranges import Ranges
 
 QAT_KEYS = ["*_quantizer.*", "*activation_post_process*", "*weight_fake_quant*"]
 """Glob patterns of quantizer keys: `module.load_state_dict(sd, ignore=trtnn.quant.QAT_KEYS)` loads a QAT

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, InputError, ShapeError, TrtnnError, UnsupportedError
-from ..module import Module
+from ..graph.module import Module
 from . import control, ops_attention, ops_conv, ops_elementwise, ops_misc, ops_shape  # noqa: F401  (register handlers)
 from .common import HANDLERS, Node, dims, read_node, torch_dtype
 
@@ -193,7 +193,7 @@ class Executor:
     @classmethod
     def from_model(cls, model: Any, inputs: Sequence[Any], **define_kw: Any) -> "Executor":
         """Define a trtnn model for `inputs` (trtnn.Input specs) and compile its network."""
-        from ..build import define
+        from ..compile import define
 
         return cls(define(model, inputs, **define_kw))
 

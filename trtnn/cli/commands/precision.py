@@ -1,0 +1,120 @@
+"""`trtnn precision MODEL --dtype fp16|bf16|int8|fp8 --calib-data DIR|FILE`: per-module accuracy against fp32 on the
+CPU executor, and (--target-sqnr) the keep_fp32 list that meets a target."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from typing import Any, List
+
+from ...errors import ConfigError
+from ...io.files import atomic_write_bytes, check_output_path
+from ...debug.report import STRATEGIES
+from ..args import add_model_args, check_model_args, check_range, load_model
+from ..options.quant import CALIB_FLAGS, QUANT_DTYPES, add_quant_args, calibrate, check_quant_args, _is_image_folder
+
+DTYPES = ("fp16", "bf16", "int8", "fp8")
+
+
+def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("precision", parents=parents, help="per-module SQNR of fp16/bf16/int8/fp8 against fp32 (CPU)",
+                       description="Run the model in fp32 and in --dtype on the CPU executor over --images inputs of "
+                                   "--calib-data and print the modules that lose most (SQNR, max relative error, "
+                                   "fp16 overflow/underflow). With --target-sqnr, find modules to keep in fp32 "
+                                   "(--strategy bisect|greedy) until the output SQNR meets it and print the "
+                                   "--keep-fp32 flags for `trtnn build`. Exit "
+                                   "code 1 when a --target-sqnr is not met.")
+    add_model_args(p)
+    add_quant_args(p)
+    g = p.add_argument_group("report")
+    g.add_argument("--images", type=int, default=4, help="inputs (images or .npy samples) compared (default 4)")
+    g.add_argument("--top", type=int, default=10, help="rows printed: the N modules with the lowest SQNR (default 10)")
+    g.add_argument("--all", action="store_true", help="print every module in execution order instead of --top")
+    g.add_argument("--target-sqnr", type=float, metavar="DB",
+                   help="automatic mode: find modules to keep in fp32 until the output SQNR >= DB")
+    g.add_argument("--max-rounds", type=int, default=16,
+                   help="automatic mode: at most N probes after the first (default 16)")
+    g.add_argument("--strategy", choices=STRATEGIES,
+                   help="automatic mode: 'bisect' (default) binary-searches the shortest range of leaf modules in "
+                        "execution order to keep in fp32 (as Polygraphy's debug precision); 'greedy' keeps the "
+                        "module that loses most, one per round")
+    g.add_argument("--direction", choices=("forward", "reverse"),
+                   help="--strategy bisect: search from the network's inputs (forward, default) or outputs")
+    g.add_argument("--json", metavar="OUT.json", help="also write the report as JSON")
+    p.set_defaults(func=run)
+
+
+def check_args(args: argparse.Namespace) -> Any:
+    """Every argument checked before a model is loaded; returns the registered spec (or None)."""
+    if args.dtype not in DTYPES:
+        raise ConfigError(f"--dtype {args.dtype or '(none)'}: trtnn precision compares {', '.join(DTYPES)} with "
+                          "fp32; give --dtype fp16|bf16|int8|fp8")
+    spec = check_model_args(args)
+    check_range("--images", args.images, 1)
+    check_range("--top", args.top, 1)
+    check_range("--max-rounds", args.max_rounds, 1)
+    if args.target_sqnr is not None and not math.isfinite(args.target_sqnr):
+        raise ConfigError(f"--target-sqnr {args.target_sqnr}: must be a finite number of dB")
+    for flag, value in (("--strategy", args.strategy), ("--direction", args.direction)):
+        if value is not None and args.target_sqnr is None:
+            raise ConfigError(f"{flag} {value}: only in the automatic mode; give --target-sqnr DB")
+    if args.direction is not None and args.strategy == "greedy":
+        raise ConfigError(f"--direction {args.direction}: only with --strategy bisect")
+    if args.max_batch is not None:
+        raise ConfigError("--max-batch: trtnn precision runs one batch size; give --batch")
+    if args.debug_output:
+        raise ConfigError("--debug-output: trtnn precision already compares every module's output")
+    if args.dtype in QUANT_DTYPES:
+        check_quant_args(args, quantized=True)
+    else:
+        given = [flag for dest, flag in CALIB_FLAGS.items() if dest != "calib_data" and getattr(args, dest, None)]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: only with --dtype int8 or fp8")
+        if not args.calib_data:
+            raise ConfigError("trtnn precision needs --calib-data DIR|FILE: the images or .npy/.npz inputs to "
+                              "compare on")
+        if not os.path.exists(args.calib_data):
+            raise ConfigError(f"--calib-data '{args.calib_data}' does not exist")
+    if args.json:
+        check_output_path(args.json, what="--json", not_same_as=[args.weights] if args.weights else [])
+    return spec
+
+
+def report_data(args: argparse.Namespace, inputs: List[Any], spec: Any) -> Any:
+    """--calib-data as the report's batches: the first --images images (the model's own preprocessing) or samples."""
+    from ... import quant
+
+    if not _is_image_folder(args.calib_data):
+        return args.calib_data
+    if spec is None or len(inputs) != 1:
+        raise ConfigError("--calib-data: an image folder needs a registered model's preprocessing; for "
+                          "PACKAGE.MODULE:FACTORY targets give .npy/.npz files of network inputs")
+    batch = inputs[0].shape[0]
+    return quant.image_data(args.calib_data, args.target, tuple(inputs[0].shape[2:]), batch,
+                            input_name=inputs[0].name, limit=max(args.images, batch))
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...debug.report import precision_report
+
+    spec = check_args(args)
+    model, inputs = load_model(args, spec)
+    quantized = args.dtype in QUANT_DTYPES
+    amax = calibrate(args, model, inputs, spec) if quantized else None
+    quant = dict(calibration=amax, exclude=args.exclude, base_dtype=args.base_dtype) if quantized else {}
+    batch = inputs[0].shape[0]
+    report = precision_report(model, inputs, report_data(args, inputs, spec), args.dtype,
+                              batches=max(1, args.images // batch), fold_bn=not args.no_fold_bn,
+                              keep_fp32=args.keep_fp32, keep_fp16=args.keep_fp16, target_sqnr=args.target_sqnr,
+                              max_rounds=args.max_rounds, strategy=args.strategy or "bisect",
+                              direction=args.direction or "forward", **quant)
+    print(report.format(None if args.all else args.top))
+    if args.target_sqnr is not None:
+        flags = " ".join(f"--keep-fp32 {p}" for p in report.keep_fp32)
+        print(f"keep in fp32 ({len(report.rounds)} round(s)): {flags or '(nothing)'}")
+    if args.json:
+        doc = {"model": args.target, "weights": args.weights, "inputs": [list(i.shape) for i in inputs],
+               **report.to_dict()}
+        atomic_write_bytes(args.json, (json.dumps(doc, indent=1) + "\n").encode())
+    return 1 if report.met is False else 0

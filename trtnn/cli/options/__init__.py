@@ -1,0 +1,1 @@
+"""Option groups shared by several commands (quantization, engine metadata)."""

@@ -1,0 +1,69 @@
+"""`trtnn build`'s engine sidecar (`<engine>.json`, trtnn.io.sidecar): class names from --names, else the checkpoint's
+own (ultralytics' `names`), else the class ids; task, image size, stride and precision from the arguments."""
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any, Dict, Optional
+
+from ...errors import ConfigError
+from ...models.outputs import IMAGE_INPUTS, RAW_OUTPUTS
+from ...models.registry import ModelSpec
+from ..args import check_readable, parse_imgsz
+
+
+def add_metadata_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--names", metavar="FILE", help="class names for the engine's <output>.json: a text file (one "
+                                                   "name per line) or JSON (a list or {\"0\": name}); default: the "
+                                                   "checkpoint's names, else the class ids")
+
+
+def check_metadata_args(args: argparse.Namespace) -> None:
+    check_readable(args.names, "--names")
+
+
+def names_arg(args: argparse.Namespace, nc: Optional[int]) -> Optional[Dict[int, str]]:
+    """The class names --names gives (None without it), checked against the model's class count `nc`."""
+    from ...io.sidecar import read_names
+
+    if not args.names:
+        return None
+    names = read_names(args.names)
+    if nc is not None and len(names) != nc:
+        raise ConfigError(f"--names {args.names}: {len(names)} names for a model with {nc} classes")
+    return names
+
+
+def _task(spec: Optional[ModelSpec], checkpoint: Dict[str, Any]) -> Optional[str]:
+    if "task" in checkpoint:
+        return checkpoint["task"]
+    return None if spec is None else spec.task
+
+
+def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dict[str, Any],
+                 engine: Any) -> Dict[str, Any]:
+    """The sidecar of an engine `trtnn build` made (`facts`: trtnn.io.sidecar.describe_model of the built module)."""
+    from ...io.checkpoint import read_metadata
+    from ...io.sidecar import engine_metadata
+
+    checkpoint = read_metadata(args.weights) if args.weights else {}
+    names = names_arg(args, facts["nc"]) or checkpoint.get("names")
+    imgsz = None
+    if spec is not None:
+        imgsz = parse_imgsz(args.imgsz, spec.stride, args.target) if args.imgsz else spec.imgsz
+    precision = args.dtype or "fp32"
+    if precision in ("int8", "fp8"):
+        precision += f" (rest {args.base_dtype})"
+    source = {k: v for k, v in checkpoint.items() if k != "names"}
+    if args.weights:
+        source["weights"] = os.path.basename(args.weights)
+    meta = engine_metadata(engine, facts, names=names, task=_task(spec, checkpoint), imgsz=imgsz,
+                           stride=spec.stride if spec is not None else None, precision=precision,
+                           target=args.target, source=source)
+    if spec is not None:
+        image = meta["inputs"][0]
+        image["meaning"] = "image batch, " + IMAGE_INPUTS.get(spec.family, "letterboxed to imgsz (keep aspect, pad 114) "
+                                                                    "by the caller")
+        for out in meta["outputs"]:
+            out["meaning"] = out["meaning"] or RAW_OUTPUTS.get(spec.family, {}).get(out["name"], "")
+    return meta

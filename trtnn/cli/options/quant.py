@@ -1,0 +1,86 @@
+"""The INT8/FP8 flags shared by `trtnn build` and `trtnn calibrate`: calibration on the CPU, then explicit Q/DQ."""
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any, Dict, List, Optional
+
+from ...compile import Input
+from ...eval.yolo_data import image_files
+from ...errors import ConfigError
+from ...io.files import check_output_path
+from ...models.registry import ModelSpec
+from ..args import check_range
+
+QUANT_DTYPES = ("int8", "fp8")
+CALIB_FLAGS = {"calib_data": "--calib-data", "calib_cache": "--calib-cache", "exclude": "--exclude",
+               "recalibrate": "--recalibrate"}
+
+
+def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
+    from ...quant import METHODS
+
+    g = p.add_argument_group("INT8/FP8 (--dtype int8|fp8): explicit Q/DQ, calibrated on the CPU executor")
+    g.add_argument("--calib-data", required=required, metavar="DIR|FILE",
+                   help="calibration data: a folder of images (the model's own preprocessing: letterbox, resize, "
+                        "affine warp), or .npy/.npz file(s) holding the network input")
+    g.add_argument("--calib-method", default="entropy", choices=sorted(METHODS), help="default entropy")
+    g.add_argument("--calib-cache", required=required, metavar="FILE.json",
+                   help="calibration cache (readable JSON): reused when network, weights, data and method match")
+    g.add_argument("--recalibrate", action="store_true", help="overwrite a --calib-cache that does not match")
+    g.add_argument("--calib-images", type=int, default=256, help="images used for calibration (default 256)")
+    g.add_argument("--calib-batch", type=int, default=8, help="calibration batch size (default 8)")
+    g.add_argument("--exclude", action="append", default=[], metavar="PATH",
+                   help="module path, module class or TensorRT layer type left unquantized (repeatable)")
+    g.add_argument("--keep-fp32", action="append", default=[], metavar="PATH", help="compute this module in fp32")
+    g.add_argument("--keep-fp16", action="append", default=[], metavar="PATH", help="compute this module in fp16")
+    g.add_argument("--base-dtype", default="fp16", choices=("fp16", "bf16", "fp32"),
+                   help="int8/fp8: dtype of everything not quantized (default fp16)")
+
+
+def check_quant_args(args: argparse.Namespace, quantized: bool) -> None:
+    """Refuse calibration flags without a quantized dtype, and a quantized build without calibration data."""
+    if not quantized:
+        given = [flag for dest, flag in CALIB_FLAGS.items() if getattr(args, dest, None)]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: only with --dtype int8 or fp8")
+        return
+    check_range("--calib-images", args.calib_images, 1)
+    check_range("--calib-batch", args.calib_batch, 1)
+    if not args.calib_data:
+        raise ConfigError(f"--dtype {args.dtype} needs --calib-data DIR|FILE (with --calib-cache it is read only when "
+                          "the cache does not match)")
+    if not os.path.exists(args.calib_data):
+        raise ConfigError(f"--calib-data '{args.calib_data}' does not exist")
+    if args.calib_cache:
+        check_output_path(args.calib_cache, what="--calib-cache", not_same_as=[args.weights] if args.weights else [])
+
+
+def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: Optional[ModelSpec]) -> Dict[str, float]:
+    """amax per tensor of `model`'s network for `inputs` (the batch replaced by --calib-batch)."""
+    from ... import quant
+
+    if len(inputs) != 1 and _is_image_folder(args.calib_data):
+        raise ConfigError("--calib-data: an image folder feeds one input; give .npy/.npz files for several inputs")
+    shaped = []
+    for inp in inputs:
+        shape = (args.calib_batch, *inp.shape[1:])
+        if any(d < 1 for d in shape):
+            raise ConfigError(f"--dtype {args.dtype}: input {inp.name!r} has dynamic dims {tuple(inp.shape)} besides "
+                              "the batch; calibration needs the other dims fixed")
+        shaped.append(Input(inp.name, shape, inp.dtype))
+    data: Any = args.calib_data
+    if _is_image_folder(data):
+        if spec is None:
+            raise ConfigError("--calib-data: an image folder needs a registered model's preprocessing; for "
+                              "PACKAGE.MODULE:FACTORY targets give .npy/.npz files of network inputs")
+        data = quant.image_data(data, args.target, tuple(shaped[0].shape[2:]), args.calib_batch,
+                                input_name=shaped[0].name, limit=args.calib_images)
+    batches = max(1, args.calib_images // args.calib_batch) if isinstance(data, str) else None
+    cal = quant.calibrate(model, shaped, data, method=args.calib_method, cache=args.calib_cache, batches=batches,
+                          recalibrate=args.recalibrate)
+    return dict(cal.amax)
+
+
+def _is_image_folder(path: str) -> bool:
+    return os.path.isdir(path) and bool(image_files(path))

@@ -1,0 +1,193 @@
+"""From a defined network to a serialized engine: `build`, `build_network`, `Engine`, progress and cancellation."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+
+from .. import backend, dtypes
+from ..errors import BuildError, ConfigError, ShapeError, require_int
+from ..graph.context import BuildContext
+from ..io.files import atomic_write_bytes, check_output_path
+from ..io.sidecar import encode, sidecar_path
+from .define import Input, Network, TensorInfo, checked_call, define
+
+log = logging.getLogger("trtnn")
+
+
+class _Monitor:
+    """TensorRT's IProgressMonitor: tqdm bars (only when asked, by default on a terminal) and cancellation: once
+    `cancel()` was called (Ctrl-C during the build), step_complete returns False and TensorRT stops the build."""
+
+    def __new__(cls, bars: bool) -> Any:
+        trt = backend.get()
+        from tqdm import tqdm
+
+        class Monitor(trt.IProgressMonitor):
+            def __init__(self) -> None:
+                trt.IProgressMonitor.__init__(self)
+                self.bars: Dict[str, Any] = {}
+                self.cancelled = False
+
+            def cancel(self, *_: Any) -> None:
+                self.cancelled = True
+
+            def phase_start(self, phase_name, parent_phase, num_steps):
+                if bars and not self.cancelled:
+                    try:
+                        self.bars[phase_name] = tqdm(total=num_steps, desc=phase_name, leave=parent_phase is None,
+                                                     position=len(self.bars), file=sys.stderr)
+                    except Exception:
+                        pass
+
+            def step_complete(self, phase_name, step):
+                bar = self.bars.get(phase_name)
+                if bar is not None:
+                    bar.update(step + 1 - bar.n)
+                return not self.cancelled
+
+            def phase_finish(self, phase_name):
+                bar = self.bars.pop(phase_name, None)
+                if bar is not None:
+                    bar.close()
+
+            def close(self) -> None:
+                for bar in self.bars.values():
+                    bar.close()
+                self.bars.clear()
+
+        return Monitor()
+
+
+@contextmanager
+def _cancel_on_sigint(monitor: Any) -> Iterator[None]:
+    """While building in the main thread, Ctrl-C cancels the TensorRT build instead of interrupting Python."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, monitor.cancel)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@dataclass
+class Engine:
+    """A serialized TensorRT engine plus what it takes and returns."""
+
+    plan: Union[bytes, memoryview]  # a view of TensorRT's serialized memory (no copy) or bytes
+    inputs: List[TensorInfo]
+    outputs: List[TensorInfo]
+    backend: str
+    define_seconds: float = 0.0
+    build_seconds: float = 0.0
+
+    def serialize(self) -> bytes:
+        return bytes(self.plan)
+
+    def save(self, path: str, metadata: Optional[Mapping[str, Any]] = None) -> None:
+        """Write the plan atomically (never a half-written file); an unusable path raises FileError naming it.
+        `metadata` (e.g. trtnn.io.sidecar.engine_metadata(engine, model, names=...)) is written beside it as
+        `<path>.json`, also atomically."""
+        sidecar = encode(metadata, path) if metadata is not None else None  # refused before anything is written
+        if sidecar is not None:
+            check_output_path(sidecar_path(path), what="engine metadata")
+        atomic_write_bytes(path, self.plan, what="engine")
+        if sidecar is not None:
+            atomic_write_bytes(sidecar_path(path), sidecar, what="engine metadata")
+
+    @property
+    def nbytes(self) -> int:
+        return memoryview(self.plan).nbytes
+
+    def __repr__(self) -> str:
+        return (f"Engine({self.nbytes / 1e6:.2f} MB, backend={self.backend}, inputs={self.inputs}, "
+                f"outputs={self.outputs})")
+
+
+def build_network(net: Network, *, workspace: Optional[int] = None, progress: Optional[bool] = None,
+                  optimization_level: Optional[int] = None) -> Engine:
+    """Build a defined network into a serialized engine; failures raise BuildError with TensorRT's messages."""
+    if not isinstance(net, Network):
+        raise ConfigError(f"trtnn.build_network expects the Network trtnn.define returns, got {type(net).__name__}")
+    _check_build_args(workspace, optimization_level)
+    ctx = net.ctx
+    trt = ctx.trt
+    config = ctx.builder.create_builder_config()
+    if workspace is not None:
+        backend.set_workspace(config, workspace)
+    if optimization_level is not None:
+        config.builder_optimization_level = optimization_level
+    if any(i.is_dynamic for i in net.inputs):
+        _add_profile(ctx, config, net.inputs)
+    monitor = _Monitor(progress if progress is not None else sys.stderr.isatty())
+    config.progress_monitor = monitor
+    t0 = time.perf_counter()
+    try:
+        with ctx.capture.active(), _cancel_on_sigint(monitor):
+            plan = ctx.builder.build_serialized_network(ctx.network, config)
+    except Exception as e:  # TensorRT raises on some invalid networks instead of returning None
+        raise BuildError(f"TensorRT failed to build the network: {e}", ctx.capture.take()) from None
+    finally:
+        monitor.close()
+    seconds = time.perf_counter() - t0
+    if monitor.cancelled:
+        raise KeyboardInterrupt("TensorRT build cancelled")
+    errors = ctx.capture.take()
+    if plan is None or errors:  # an error TensorRT logged never passes silently, even with a plan
+        raise BuildError("TensorRT failed to build the network", errors)
+    ins = [TensorInfo(i.name, tuple(int(d) for d in i.shape), dtypes.to_torch(i.dtype)) for i in net.inputs]
+    engine = Engine(memoryview(plan).cast("B"), ins, list(net.outputs), trt.__name__, net.define_seconds, seconds)
+    log.info("built %s in %.2fs (definition %.3fs)", engine, seconds, net.define_seconds)
+    return engine
+
+
+def _check_build_args(workspace: Any, optimization_level: Any) -> None:
+    """None, or ints in range (ConfigError naming the argument): checked by build before the definition too."""
+    if workspace is not None:
+        require_int(workspace, "workspace", unit="bytes")
+    if optimization_level is not None:
+        require_int(optimization_level, "optimization_level", minimum=0, maximum=5)
+
+
+def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input]) -> None:
+    """One optimization profile from the dynamic inputs' (min, opt, max); TensorRT's own objection names the input."""
+    profile = ctx.builder.create_optimization_profile()
+    for inp in inputs:
+        if inp.is_dynamic:
+            lo, opt, hi = inp.profile()
+            with ctx.capture.active():
+                try:
+                    profile.set_shape(inp.name, lo, opt, hi)
+                except (RuntimeError, ValueError, TypeError) as e:
+                    ctx.capture.add(str(e))
+            msgs = ctx.capture.take()
+            if msgs:
+                raise ShapeError(f"TensorRT rejected the profile of input '{inp.name}' (min {lo}, opt {opt}, "
+                                 f"max {hi}): " + "; ".join(msgs))
+    with ctx.capture.active():
+        index = config.add_optimization_profile(profile)
+    msgs = ctx.capture.take()
+    if index < 0 or msgs:
+        raise ShapeError("TensorRT rejected the optimization profile: " + "; ".join(msgs))
+
+
+def build(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_names: Optional[Sequence[str]] = None,
+          output_dtype: Any = None, fold_bn: bool = True, workspace: Optional[int] = None,
+          progress: Optional[bool] = None, optimization_level: Optional[int] = None,
+          debug_outputs: Sequence[str] = (), calibration: Any = None, exclude: Sequence[str] = (),
+          keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16") -> Engine:
+    """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype, quantization and outputs).
+    Ctrl-C (in the main thread) cancels TensorRT's build and raises KeyboardInterrupt."""
+    checked_call("trtnn.build", model, inputs, output_names)
+    _check_build_args(workspace, optimization_level)
+    net = define(model, inputs, dtype=dtype, output_names=output_names, output_dtype=output_dtype, fold_bn=fold_bn,
+                 debug_outputs=debug_outputs, calibration=calibration, exclude=exclude, keep_fp32=keep_fp32,
+                 keep_fp16=keep_fp16, base_dtype=base_dtype)
+    return build_network(net, workspace=workspace, progress=progress, optimization_level=optimization_level)

@@ -1,0 +1,1 @@
+"""Files: checkpoints in every format, atomic writes, the engine's JSON sidecar."""
