@@ -154,3 +154,30 @@ def read_engine_file(path: PathLike) -> EngineFile:
             raise FileError(f"engine metadata '{side}': expected a JSON object, got {type(meta).__name__}")
         return EngineFile(path, plan, meta, "trtnn")
     return EngineFile(path, plan, {}, "plan")
+
+
+def plan_requirements(file: EngineFile) -> Dict[str, Any]:
+    """What running the plan needs, from its magic bytes and metadata: TensorRT flavour and version, GPUs, flags."""
+    meta = file.metadata
+    flavour = file.plan_backend or meta.get("backend")
+    built = meta.get("build") or {}
+    version = meta.get("tensorrt_version")
+    facts: Dict[str, Any] = {"file": file.path, "format": file.format, "plan_bytes": len(file.plan),
+                             "plan_backend": file.plan_backend or "unknown (no TensorRT plan magic bytes)",
+                             "built_with": f"{meta.get('backend')} {version}" if version else "unknown (no metadata)",
+                             "build": built}
+    if flavour == "tensorrt_rtx":
+        ccs = built.get("compute_capabilities") or []
+        facts["needs_tensorrt"] = f"TensorRT-RTX {version or '?'} runtime (same version)"
+        facts["needs_gpu"] = ("compute capability " + ", ".join(ccs) if ccs else
+                              "compute capability 8.0, 8.6, 8.9 or 12.x (kernels compiled on it at first run)")
+    elif flavour == "tensorrt":
+        facts["needs_tensorrt"] = (f"TensorRT >= {version or '?'} (version-compatible)" if built.get("version_compatible")
+                                   else f"TensorRT {version or '?'} exactly (plans are tied to their version)")
+        level = built.get("hardware_compat")
+        facts["needs_gpu"] = {"ampere+": "any Ampere or newer GPU (compute capability >= 8.0)",
+                              "same-cc": "any GPU of the build GPU's compute capability"}.get(
+            level, "the GPU model it was built on (build with --hardware-compat for others)")
+    if built.get("weights_stripped"):
+        facts["needs_weights"] = "refit before use: trtnn refit PLAN WEIGHTS (weights were stripped)"
+    return facts

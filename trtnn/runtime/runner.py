@@ -170,6 +170,10 @@ class Runner:
                 "p99_ms": float(np.percentile(arr, 99)), "mean_ms": float(arr.mean()), "min_ms": float(arr.min()),
                 "throughput": batch * 1e3 / float(arr.mean())}
 
+    def device_memory(self) -> int:
+        """Bytes of device memory an execution context of the engine needs (0 on the CPU)."""
+        return 0 if self._gpu is None else self._gpu.device_memory()
+
     def close(self) -> None:
         """Save TensorRT-RTX's runtime cache (when one was given)."""
         if self._gpu is not None:
