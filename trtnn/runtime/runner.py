@@ -21,7 +21,7 @@ from ..compile.lifecycle import check_profiles
 from ..errors import BackendError, ConfigError
 from ..io.engine_file import read_engine_file
 from ..reference import Executor
-from .bindings import Inputs, Profile, TensorSpec, batch_chunks, bind, concat_chunks, profiles_from, select_profile
+from .bindings import Inputs, TensorSpec, batch_chunks, bind, concat_chunks, profiles_from, select_profile
 from .images import image_hw, masks_to_original, orig_sizes, prepare
 from .results import Results, results_from
 
