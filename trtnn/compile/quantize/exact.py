@@ -176,6 +176,9 @@ class ExactQuantizer(Quantizer):
 
     def _quantize_module_input(self, site: str, amax: float, layers: Any) -> None:
         path = site[: -len(":input")]
+        net = self.ctx.network
+        dequantized = {net.get_layer(i).get_output(0).name for i in range(net.num_layers)
+                       if net.get_layer(i).type == self.ctx.trt.LayerType.DEQUANTIZE}  # weights: not an input
         done = False
         for kind, layer in layers:
             if module_path(layer.name) != path:
@@ -185,7 +188,8 @@ class ExactQuantizer(Quantizer):
                 return
             for j in range(layer.num_inputs):
                 t = layer.get_input(j)
-                if t is None or not self._floating(t) or self._is_constant(t) or self._inside(t.name, path):
+                if t is None or not self._floating(t) or self._is_constant(t) or t.name in dequantized \
+                        or self._inside(t.name, path):
                     continue
                 key = (f"{t.name}@{path}", t.dtype)
                 if key not in self._dq:
@@ -199,7 +203,7 @@ class ExactQuantizer(Quantizer):
 
     def _inside(self, name: str, path: str) -> bool:
         kind, layer = self._producer.get(name, ("", None))
-        return layer is not None and under(module_path(layer.name), [path]) and not layer.name.endswith(":dequantize")
+        return layer is not None and under(module_path(layer.name), [path])
 
     def _qdq(self, t: Any, amax: float, clip: Optional[Tuple[float, float]], name: str) -> Any:
         if clip is not None:
