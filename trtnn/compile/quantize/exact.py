@@ -177,8 +177,9 @@ class ExactQuantizer(Quantizer):
     def _quantize_module_input(self, site: str, amax: float, layers: Any) -> None:
         path = site[: -len(":input")]
         net = self.ctx.network
+        weights = (self.ctx.trt.LayerType.DEQUANTIZE, self.ctx.trt.LayerType.CONSTANT)  # kernels made at finalize
         dequantized = {net.get_layer(i).get_output(0).name for i in range(net.num_layers)
-                       if net.get_layer(i).type == self.ctx.trt.LayerType.DEQUANTIZE}  # weights: not an input
+                       if net.get_layer(i).type in weights}
         done = False
         for kind, layer in layers:
             if module_path(layer.name) != path:
@@ -193,7 +194,9 @@ class ExactQuantizer(Quantizer):
                     continue
                 key = (f"{t.name}@{path}", t.dtype)
                 if key not in self._dq:
-                    self._dq[key] = self._qdq(t, checked_amax(site, amax), self.qat.clip.get(site), f"{path}:input")
+                    count = sum(1 for k in self._dq if k[0].endswith(f"@{path}"))
+                    name = f"{path}:input" + (f"#{count}" if count else "")
+                    self._dq[key] = self._qdq(t, checked_amax(site, amax), self.qat.clip.get(site), name)
                 layer.set_input(j, self._dq[key])
                 done = True
                 if layer.name not in self.quantized:

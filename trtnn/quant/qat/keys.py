@@ -35,9 +35,10 @@ def _owner(key: str) -> Tuple[str, str]:
 
 def infer_qrange(scale: torch.Tensor, zero_point: torch.Tensor, low: Optional[torch.Tensor],
                  high: Optional[torch.Tensor], weight: bool) -> Tuple[int, int]:
-    """torch.ao's integer range [qmin, qmax], which a state_dict does not store: the candidate whose qparams formula
-    (affine: (max - min) / (qmax - qmin); symmetric: max|x| / ((qmax - qmin) / 2)) gives the stored scale from the
-    stored observer min/max; without them: [-128, 127] for zero_point 0, else quint8 [0, 255]."""
+    """torch.ao's integer range [qmin, qmax], which a state_dict does not store: the candidate whose qparams formulas
+    (affine: s = (max - min) / (qmax - qmin), z = qmin - round(min / s); symmetric: s = max|x| / ((qmax - qmin) / 2),
+    z = 0 or the middle) give the stored scale and zero_point from the stored observer min/max; without them:
+    [-128, 127] for zero_point 0, else quint8 [0, 255]."""
     z = int(zero_point.flatten()[0]) if zero_point is not None and zero_point.numel() else 0
     if low is not None and high is not None and low.numel() and high.numel():
         lo, hi = float(low.min().clamp(max=0)), float(high.max().clamp(min=0))
@@ -47,7 +48,9 @@ def infer_qrange(scale: torch.Tensor, zero_point: torch.Tensor, low: Optional[to
                 continue
             affine = (hi - lo) / (qmax - qmin)
             symmetric = max(-lo, hi) / ((qmax - qmin) / 2)
-            if any(abs(c - s) <= 1e-5 * s for c in (affine, symmetric)):
+            affine_z = min(max(qmin - round(lo / s), qmin), qmax)
+            symmetric_z = 0 if qmin < 0 else (qmin + qmax + 1) // 2
+            if (abs(affine - s) <= 1e-5 * s and z == affine_z) or (abs(symmetric - s) <= 1e-5 * s and z == symmetric_z):
                 return qmin, qmax
     if weight or z == 0:
         return -128, 127
