@@ -519,3 +519,12 @@ def test_yolov8n_int8_and_fp8_engines_build_and_shrink_the_plan():
     # quarter of fp32's, the plan about 0.6x
     assert sizes["int8"] < 0.65 * sizes["fp32"] and sizes["int8"] < sizes["fp16"]
     assert sizes["fp8"] < 0.65 * sizes["fp32"]
+
+
+def test_inspect_int8_shows_where_qdq_went(capsys):
+    from trtnn import cli
+    assert cli.main(["inspect", "yolov8n", "--random-weights", "--imgsz", "64", "--dtype", "int8"]) == 0
+    out = capsys.readouterr().out
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("int8: 91 Q/DQ pairs (activations) on: cast_fp16, model.0.act, model.1.act")
+    assert "Q/DQ" in out.split("int8:")[0] and "QUANTIZE" in out  # the layer table lists them too
