@@ -7,9 +7,9 @@ from typing import Any, Dict, List, Optional, Tuple
 from ...compile import Input
 from ...errors import ConfigError
 from ...io.files import check_output_path
-from ...models.detect import MAX_PRE_NMS
-from ...models.registry import ModelSpec
-from ...io.sidecar import describe_model, num_classes, sidecar_path
+from ...models.registry import ModelSpec, describe_model
+from ...models.vision.nms import MAX_PRE_NMS
+from ...io.sidecar import sidecar_path
 from ..args import add_model_args, check_model_args, check_range, describe_ranges, load_model, parse_imgsz, registered
 from ..options.metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ...compile.quantize.ranges import for_end2end
@@ -117,7 +117,7 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     check_output_path(args.output, what="-o/--output", not_same_as=[args.weights] if args.weights else [])
     check_output_path(sidecar_path(args.output), what="engine metadata (-o/--output + .json)")
     model, inputs = load_model(args, spec)
-    names_arg(args, num_classes(model))  # a wrong --names file is refused before calibrating and building
+    names_arg(args, spec.num_classes(model) if spec is not None else None)  # a wrong --names file is refused before calibrating and building
     amax = calibrate(args, model, inputs, spec) if quantized else None
     if e2e is not None:
         _, _, h, w = inputs[0].shape
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     quant = dict(calibration=amax, exclude=paths(args.exclude), base_dtype=args.base_dtype) if amax is not None else {}
     net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output,
                  output_dtype=output_dtype, keep_fp32=paths(args.keep_fp32), keep_fp16=paths(args.keep_fp16), **quant)
-    facts = describe_model(model)
+    facts = describe_model(model, registered(args.target))
     del model  # the network keeps what the builder needs; weights that BN folding replaced are freed
     engine = build_network(net, workspace=args.workspace << 20 if args.workspace else None)
     engine.save(args.output, metadata=cli_metadata(args, registered(args.target), facts, engine))

@@ -7,8 +7,7 @@ import os
 from typing import Any, Dict, Optional
 
 from ...errors import ConfigError
-from ...models.outputs import IMAGE_INPUTS, RAW_OUTPUTS
-from ...models.registry import ModelSpec
+from ...models.registry import ModelSpec, sidecar_meanings
 from ..args import check_readable, parse_imgsz
 
 
@@ -37,12 +36,13 @@ def names_arg(args: argparse.Namespace, nc: Optional[int]) -> Optional[Dict[int,
 def _task(spec: Optional[ModelSpec], checkpoint: Dict[str, Any]) -> Optional[str]:
     if "task" in checkpoint:
         return checkpoint["task"]
-    return None if spec is None else spec.task
+    return None if spec is None else spec.task.name
 
 
 def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dict[str, Any],
                  engine: Any) -> Dict[str, Any]:
-    """The sidecar of an engine `trtnn build` made (`facts`: trtnn.io.sidecar.describe_model of the built module)."""
+    """The sidecar of an engine `trtnn build` made (`facts`: trtnn.models.describe_model of the built module); the
+    meanings of its inputs and outputs are the registered model's TaskSpec's."""
     from ...io.checkpoint import read_metadata
     from ...io.sidecar import engine_metadata
 
@@ -57,13 +57,10 @@ def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dic
     source = {k: v for k, v in checkpoint.items() if k != "names"}
     if args.weights:
         source["weights"] = os.path.basename(args.weights)
+    meanings = sidecar_meanings(spec, bool(getattr(args, "end2end", False))) if spec is not None else {}
     meta = engine_metadata(engine, facts, names=names, task=_task(spec, checkpoint), imgsz=imgsz,
                            stride=spec.stride if spec is not None else None, precision=precision,
-                           target=args.target, source=source)
-    if spec is not None:
-        image = meta["inputs"][0]
-        image["meaning"] = "image batch, " + IMAGE_INPUTS.get(spec.family, "letterboxed to imgsz (keep aspect, pad 114) "
-                                                                    "by the caller")
-        for out in meta["outputs"]:
-            out["meaning"] = out["meaning"] or RAW_OUTPUTS.get(spec.family, {}).get(out["name"], "")
+                           meanings=meanings, target=args.target, source=source)
+    if spec is not None:  # the image input, whatever --input named it
+        meta["inputs"][0]["meaning"] = spec.task.image_input
     return meta
