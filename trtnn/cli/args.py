@@ -265,14 +265,35 @@ def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
     return spec
 
 
+def weights_metadata(args: argparse.Namespace) -> Dict[str, Any]:
+    """What the --weights file says besides its weights (trtnn.io.checkpoint.read_metadata), read once per command;
+    {} without --weights."""
+    from ..io.checkpoint import read_metadata  # start-up time: io is imported when a command reads a file
+
+    if "weights_metadata" not in vars(args):
+        args.weights_metadata = read_metadata(args.weights) if args.weights else {}
+    return args.weights_metadata
+
+
+def head_choice(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> Optional[Tuple[str, str]]:
+    """(branch, why) of a YOLOv10 / YOLO26 model's NMS-free head: --head, else the checkpoint's end2end flag, else the
+    family's default; None for other models."""
+    if spec is None or "head" not in spec.end2end_defaults:
+        return None
+    return registry.head_branch(args.target, weights_metadata(args).get("end2end"), getattr(args, "head", None))
+
+
 def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> Tuple[Any, List[Input]]:
     """Instantiate the target (a registered model through `trtnn.models.registry.create`, the checkpoint read
-    once), load --weights, and work out the inputs (arguments already checked)."""
-    from ..io.checkpoint import load_checkpoint
+    once; an NMS-free head on the branch `head_choice` gives), load --weights, and work out the inputs (arguments
+    already checked)."""
+    from ..io.checkpoint import load_checkpoint  # start-up time: io is imported when a command reads a file
 
     state = load_checkpoint(args.weights) if args.weights else None
     if spec is not None:
-        model = registry.create(args.target, state, nc=args.nc, mask=args.mask, ignore_keys=args.ignore_keys)
+        head = head_choice(args, spec)
+        model = registry.create(args.target, state, nc=args.nc, mask=args.mask, ignore_keys=args.ignore_keys,
+                                head=head[0] if head else None)
     else:
         model = make_trtnn_model(load_target(args.target), args.target)
         if state is not None:

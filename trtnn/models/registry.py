@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ConfigError, TrtnnError
 from ..graph.module import Module
-from ..io.checkpoint import load_checkpoint
+from ..io.checkpoint import load_checkpoint, read_metadata
 from .vision.end2end import ImageEnd2End
 
 log = logging.getLogger("trtnn.models")
@@ -169,15 +169,48 @@ def sidecar_meanings(spec: ModelSpec, end2end: bool) -> Dict[str, str]:
     return {"images": spec.task.image_input, spec.input_name: spec.task.image_input, **spec.task.meanings(end2end)}
 
 
+HEADS = ("one2one", "one2many")  # the branches of an NMS-free head (YOLOv10, YOLO26)
+HEAD_WORDS = {"one2one": "one2one top-k (NMS-free)", "one2many": "one2many + NMS"}
+
+
+def head_branch(name: str, end2end: Optional[bool] = None, head: Optional[str] = None) -> Tuple[Optional[str], str]:
+    """(branch, why) of the NMS-free head of registered model `name`: `head` ('one2one' / 'one2many') when given;
+    else the checkpoint's flag `end2end` (trtnn.io.checkpoint.read_metadata's), read as ultralytics 8.4 reads it
+    (`predict` runs the one-to-one branch only when it is on); else the family's default. (None, '') for models
+    with a single head (a `head` is then refused)."""
+    default = spec(name).end2end_defaults.get("head")
+    if head is not None and head not in HEADS:
+        raise ConfigError(f"head={head!r}: expected one of {', '.join(HEADS)}")
+    if default is None:
+        if head is not None:
+            raise ConfigError(f"head={head!r}: {name} has a single detection head; head selects one of the two "
+                              "heads of the YOLOv10 / YOLO26 models")
+        return None, ""
+    if head is not None:
+        return head, "as asked"
+    if end2end is not None:
+        return ("one2one" if end2end else "one2many"), \
+            f"from the checkpoint (its head's end2end flag is {'on' if end2end else 'off'})"
+    return default, "the family's default (no end2end flag in the checkpoint)"
+
+
+def describe_head(branch: str, why: str) -> str:
+    """'head: one2many + NMS, from the checkpoint (...); --head one2one for the NMS-free head' (build's line)."""
+    other = HEADS[1 - HEADS.index(branch)]
+    return f"head: {HEAD_WORDS[branch]}, {why}; --head {other} for {HEAD_WORDS[other]}"
+
+
 def create(name: str, state: Optional[StateDict] = None, *, nc: Optional[int] = None, mask: bool = False,
-           ignore_keys: Sequence[str] = (), **overrides: Any) -> Module:
+           ignore_keys: Sequence[str] = (), head: Optional[str] = None, **overrides: Any) -> Module:
     """Registered model `name`, configured from the checkpoint's `state` when given (class count etc. read off it)
     and with its weights loaded strictly; `nc` sets the class count (as `--nc`), `mask` asks for the mask output
-    (families with `ModelSpec.mask`), `overrides` are factory keywords and win. Keys the family knows are unused,
-    and `ignore_keys` globs, are dropped."""
+    (families with `ModelSpec.mask`), `head` the branch of an NMS-free head ('one2one' / 'one2many'; default: the
+    family's), `overrides` are factory keywords and win. Keys the family knows are unused, and `ignore_keys` globs,
+    are dropped."""
     s = spec(name)
     if mask and s.mask is None:
         raise ConfigError(f"{name}: no mask output (only {', '.join(n for n, o in SPECS.items() if o.mask)})")
+    branch, _ = head_branch(name, head=head)
     if state is not None:
         state = drop_keys(state, ignore_keys, name)
     kwargs = s.config_from_state_dict(state) if state is not None else {}
@@ -188,15 +221,19 @@ def create(name: str, state: Optional[StateDict] = None, *, nc: Optional[int] = 
     model = s.variants[name](**{**kwargs, **overrides})
     if state is not None:
         load_weights(model, state, name)
+    if branch is not None:
+        model.model[-1].end2end = branch == "one2one"
     return model
 
 
 def from_checkpoint(name: str, path: Any, *, ignore_keys: Sequence[str] = (), nc: Optional[int] = None,
-                    mask: bool = False, **overrides: Any) -> Module:
-    """Registered model `name` configured from the checkpoint file at `path` (read once, safely) with its weights
-    loaded strictly: `create(name, load_checkpoint(path), ...)`."""
+                    mask: bool = False, head: Optional[str] = None, **overrides: Any) -> Module:
+    """Registered model `name` configured from the checkpoint file at `path` (read safely) with its weights loaded
+    strictly: `create(name, load_checkpoint(path), ...)`. An NMS-free head (YOLOv10, YOLO26) runs the branch its
+    checkpoint selects (see `head_branch`), or `head`."""
     spec(name)  # an unknown name is refused before the file is read
-    return create(name, load_checkpoint(path), nc=nc, mask=mask, ignore_keys=ignore_keys, **overrides)
+    branch, _ = head_branch(name, read_metadata(path).get("end2end"), head)
+    return create(name, load_checkpoint(path), nc=nc, mask=mask, ignore_keys=ignore_keys, head=branch, **overrides)
 
 
 def load_weights(model: Module, state: Mapping[str, Any], name: str) -> None:

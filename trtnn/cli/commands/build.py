@@ -7,10 +7,11 @@ from typing import Any, Dict, List, Optional, Tuple
 from ...compile import Input
 from ...errors import ConfigError
 from ...io.files import check_output_path
-from ...models.registry import ModelSpec, describe_model
+from ...models.registry import ModelSpec, describe_head, describe_model
 from ...models.vision.nms import MAX_PRE_NMS
 from ...io.sidecar import sidecar_path
-from ..args import add_model_args, check_model_args, check_range, describe_ranges, load_model, parse_imgsz, registered
+from ..args import (add_model_args, check_model_args, check_range, describe_ranges, head_choice, load_model,
+                    parse_imgsz, registered)
 from ..options.metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ...compile.quantize.ranges import for_end2end
 from ...compile.quantize.selection import paths_for_end2end
@@ -51,8 +52,9 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
     e2e.add_argument("--src-size", metavar="HxW", help="classify, with --preprocess: the uint8 images' size; the "
                      "engine resizes and centre-crops them to --imgsz as ultralytics' classify_transforms")
     e2e.add_argument("--head", choices=("one2one", "one2many"), default=None,
-                     help="yolo26 / yolov10 only: one2one (default) = the NMS-free branch and ultralytics' top-k "
-                          "(its end2end output, no --iou/--pre-nms-topk); one2many = the other branch + NMS")
+                     help="yolo26 / yolov10 only: one2one = the NMS-free branch and ultralytics' top-k (its end2end "
+                          "output, no --iou/--pre-nms-topk); one2many = the other branch + NMS. Default: as the "
+                          "checkpoint's head says (ultralytics' end2end flag), else one2one")
     e2e.add_argument("--mask-resolution", choices=("input", "proto"), default=None,
                      help="segmentation models: det_masks at the network input size (default) or at the prototypes' "
                           "1/4 resolution (16x less memory)")
@@ -85,6 +87,9 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
         raise ConfigError(spec.end2end_note or f"{', '.join(refused)}: not for {args.target!r}")
     opts = {dest: getattr(args, dest) if getattr(args, dest) is not None else default
             for dest, default in spec.end2end_defaults.items()}
+    head = head_choice(args, spec)  # --head, else the checkpoint's end2end flag, else the family's default
+    if head is not None:
+        opts["head"] = head[0]
     check_range("--conf", opts.get("conf"), 0, 1)
     check_range("--iou", opts.get("iou"), 0, 1)
     check_range("--max-det", opts.get("max_det"), 1)
@@ -94,7 +99,7 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
     if opts.get("head") == "one2one":
         nms = [E2E_FLAGS[dest] for dest in NMS_FLAGS if getattr(args, dest) is not None]
         if nms:
-            raise ConfigError(f"{', '.join(nms)}: NMS settings, but {args.target} --head one2one (the default) keeps "
+            raise ConfigError(f"{', '.join(nms)}: NMS settings, but {args.target} --head one2one ({head[1]}) keeps "
                               "the top --max-det detections without NMS; add --head one2many to use NMS")
         check_range("--max-det", opts["max_det"], 1, MAX_PRE_NMS)
     elif "pre_nms_topk" in opts and opts["max_det"] > opts["pre_nms_topk"]:
@@ -114,6 +119,9 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     check_quant_args(args, quantized)
     check_metadata_args(args)
     e2e = end2end_options(args, spec)
+    head = head_choice(args, spec)
+    if head is not None:
+        print(describe_head(*head))  # which branch the engine runs, and why
     check_output_path(args.output, what="-o/--output", not_same_as=[args.weights] if args.weights else [])
     check_output_path(sidecar_path(args.output), what="engine metadata (-o/--output + .json)")
     model, inputs = load_model(args, spec)

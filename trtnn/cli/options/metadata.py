@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 
 from ...errors import ConfigError
 from ...models.registry import ModelSpec, sidecar_meanings
-from ..args import check_readable, parse_imgsz
+from ..args import check_readable, head_choice, parse_imgsz, weights_metadata
 
 
 def add_metadata_args(p: argparse.ArgumentParser) -> None:
@@ -23,7 +23,7 @@ def check_metadata_args(args: argparse.Namespace) -> None:
 
 def names_arg(args: argparse.Namespace, nc: Optional[int]) -> Optional[Dict[int, str]]:
     """The class names --names gives (None without it), checked against the model's class count `nc`."""
-    from ...io.sidecar import read_names
+    from ...io.sidecar import read_names  # start-up time: io is imported when a command reads a file
 
     if not args.names:
         return None
@@ -43,10 +43,9 @@ def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dic
                  engine: Any) -> Dict[str, Any]:
     """The sidecar of an engine `trtnn build` made (`facts`: trtnn.models.describe_model of the built module); the
     meanings of its inputs and outputs are the registered model's TaskSpec's."""
-    from ...io.checkpoint import read_metadata
-    from ...io.sidecar import engine_metadata
+    from ...io.sidecar import engine_metadata  # start-up time: io is imported when a command writes a file
 
-    checkpoint = read_metadata(args.weights) if args.weights else {}
+    checkpoint = weights_metadata(args)
     names = names_arg(args, facts["nc"]) or checkpoint.get("names")
     imgsz = None
     if spec is not None:
@@ -63,4 +62,7 @@ def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dic
                            meanings=meanings, target=args.target, source=source)
     if spec is not None:  # the image input, whatever --input named it
         meta["inputs"][0]["meaning"] = spec.task.image_input
+    head = head_choice(args, spec)
+    if head is not None:
+        meta["head"] = {"branch": head[0], "why": head[1]}
     return meta
