@@ -13,7 +13,8 @@ import argparse
 import trtnn
 from trtnn.io.checkpoint import load_checkpoint
 from trtnn import models
-from trtnn.models.ctdet import CtdetEnd2End, ctdet_preprocess
+from trtnn.models.centernet import CtdetEnd2End
+from trtnn.models.vision import ctdet_preprocess
 
 ARCHS = ("dla34", "dlav0_34", "res18", "res101")  # registered as centernet_<arch>
 

@@ -9,7 +9,8 @@ import argparse
 
 import trtnn
 from trtnn.io.checkpoint import load_checkpoint
-from trtnn.models.detect import End2End, Preprocess
+from trtnn.models.yolo.tasks import End2End
+from trtnn.models.vision import Preprocess
 from trtnn.models import yolov8
 
 p = argparse.ArgumentParser(description="YOLOv8 -> TensorRT engine")

@@ -365,8 +365,8 @@ case("from_checkpoint unknown model", E.ConfigError, "'yolov99'", setup=write_ck
 case("from_checkpoint wrong family", E.StateDictError, "missing", setup=write_ckpt("w.pt"))(
     lambda tmp: trtnn.models.from_checkpoint("yolov8n", tmp / "w.pt"))
 case("End2End unknown kind", E.TrtnnError, "'v9'")(
-    lambda tmp: trtnn.models.detect.End2End(Tiny(), "v9"))
-case("NMS pre_nms_topk 0", E.TrtnnError, "pre_nms_topk", "0")(lambda tmp: trtnn.models.detect.NMS(pre_nms_topk=0))
+    lambda tmp: trtnn.models.tasks.End2End(Tiny(), "v9"))
+case("NMS pre_nms_topk 0", E.TrtnnError, "pre_nms_topk", "0")(lambda tmp: trtnn.models.vision.NMS(pre_nms_topk=0))
 
 # ---- CLI ----------------------------------------------------------------------------------------------------------------------------
 Y = ("build", "yolov8n", "--random-weights", "--imgsz", "64", "-o", "{tmp}/y.plan")
@@ -570,9 +570,9 @@ cli_case("cli precision target nan", P + ("--dtype", "fp16", "--target-sqnr", "n
          setup=calib_npy)
 cli_case("cli precision json into a missing folder", P + ("--dtype", "fp16", "--json", "{tmp}/nodir/r.json"),
          "nodir", setup=calib_npy)
-# ---- oriented boxes (trtnn.models.rotated) -----------------------------------------------------------------------
+# ---- oriented boxes (trtnn.models.yolo.tasks.obb) --------------------------------------------------------------------
 def _rotated_nms_on(boxes_shape: Tuple[int, ...], scores_shape: Tuple[int, ...]) -> Callable[[Path], Any]:
-    nms = trtnn.models.rotated.RotatedNMS()
+    nms = trtnn.models.tasks.RotatedNMS()
     return lambda tmp: trtnn.define(Fn(nms), [trtnn.Input("boxes", boxes_shape), trtnn.Input("scores", scores_shape)])
 
 
@@ -581,14 +581,14 @@ case("RotatedNMS axis-aligned boxes", E.ShapeError, "RotatedNMS", "[B, N, 5]", "
 case("RotatedNMS scores of other anchors", E.ShapeError, "RotatedNMS", "(1, 10, 5)", "(1, 9, 3)")(
     _rotated_nms_on((1, 10, 5), (1, 9, 3)))
 case("RotatedNMS iou above 1", E.ConfigError, "iou", "[0, 1]", "1.5")(
-    lambda tmp: trtnn.models.rotated.RotatedNMS(iou=1.5))
+    lambda tmp: trtnn.models.tasks.RotatedNMS(iou=1.5))
 case("OBBEnd2End missing orig_size input", E.ShapeError, "OBBEnd2End", "1 extra input", "got 0")(
-    lambda tmp: trtnn.define(trtnn.models.rotated.OBBEnd2End(trtnn.models.yolov8_obb("n", 2), scale_to_orig=True),
+    lambda tmp: trtnn.define(trtnn.models.tasks.OBBEnd2End(trtnn.models.yolov8_obb("n", 2), scale_to_orig=True),
                              [trtnn.Input("images", (1, 3, 64, 64))]))
 
 
 # ---- pose and classify -------------------------------------------------------------------------------------------------
-from trtnn.models.classify_e2e import ClassifyPreprocess  # noqa: E402
+from trtnn.models.vision import ClassifyPreprocess  # noqa: E402
 
 
 def pose_weights(tmp: Path) -> None:
@@ -627,7 +627,7 @@ cli_case("cli --src-size not a size", ("build", "yolov8n-cls", "--random-weights
 cli_case("cli classify end2end with --orig-size", ("build", "yolov8n-cls", "--random-weights", "--imgsz", "64",
                                                    "--end2end", "--orig-size", "-o", "{tmp}/c.plan"), "--orig-size",
          "classification engine")
-# ---- YOLO26 / YOLOv10 (NMS-free heads, trtnn.models.topk, --head) -----------------------------------------------
+# ---- YOLO26 / YOLOv10 (NMS-free heads, trtnn.models.vision.topk, --head) --------------------------------------------
 def _yolov8_head_end2end(tmp: Path) -> None:
     from trtnn.models.yolo import yolov8
 
@@ -635,7 +635,7 @@ def _yolov8_head_end2end(tmp: Path) -> None:
 
 
 def _topk_end2end_of_yolov8(tmp: Path) -> None:
-    from trtnn.models.topk import TopKEnd2End
+    from trtnn.models.yolo.tasks import TopKEnd2End
     from trtnn.models.yolo import yolov8
 
     TopKEnd2End(yolov8("n"))
@@ -643,7 +643,7 @@ def _topk_end2end_of_yolov8(tmp: Path) -> None:
 
 def _topk(shape: Tuple[int, ...] = (), **kw: Any) -> Callable[[Path], Any]:
     """TopK(80, **kw), and with a shape defined on an input of that shape."""
-    from trtnn.models.topk import TopK
+    from trtnn.models.vision import TopK
 
     return lambda tmp: trtnn.define(Fn(TopK(80, **kw)), [trtnn.Input("pred", shape)]) if shape else TopK(80, **kw)
 
@@ -683,7 +683,7 @@ cli_case("cli mask resolution unknown", SEG + ("--end2end", "--mask-resolution",
 
 def _seg_e2e(**kw: Any) -> Callable[[Path], Any]:
     def run(tmp: Path) -> Any:
-        from trtnn.models.segment import SegmentEnd2End
+        from trtnn.models.yolo.tasks import SegmentEnd2End
 
         return SegmentEnd2End(trtnn.models.yolov8_seg("n", nc=2), **kw)
     return run
@@ -766,7 +766,7 @@ cli_case("cli --iou with the yolo26 segmentation one-to-one head",
 
 def _seg26_topk(model: Callable[[], Any], **kw: Any) -> Callable[[Path], Any]:
     def run(tmp: Path) -> Any:
-        from trtnn.models.segment_topk import SegmentTopKEnd2End
+        from trtnn.models.yolo.tasks import SegmentTopKEnd2End
 
         return SegmentTopKEnd2End(model(), **kw)
     return run

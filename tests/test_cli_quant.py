@@ -8,7 +8,8 @@ import torch
 import trtnn
 from trtnn import cli
 from trtnn.quant import for_end2end, paths_for_end2end
-from trtnn.models.detect import End2End, Preprocess
+from trtnn.models.yolo.tasks import End2End
+from trtnn.models.vision import Preprocess
 
 BASE = ["--random-weights", "--imgsz", "64"]
 

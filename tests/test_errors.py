@@ -19,8 +19,9 @@ import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
 from trtnn import backend
-from trtnn.models.ctdet import CtdetEnd2End
-from trtnn.models.detect import NMS, End2End
+from trtnn.models.centernet import CtdetEnd2End
+from trtnn.models.vision import NMS
+from trtnn.models.yolo.tasks import End2End
 from trtnn.reference import Executor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

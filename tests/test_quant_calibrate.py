@@ -11,7 +11,7 @@ import trtnn.nn as nn
 from trtnn.quant import TensorStats, compute_amax
 from trtnn.quant.calibrator import observed_forward
 from trtnn.quant.stats import sample_stride
-from trtnn.quant.data import centernet_affine, yolo_preprocess
+from trtnn.models.vision.host import centernet_affine, yolo_preprocess
 
 cv2 = pytest.importorskip("cv2")
 
@@ -391,7 +391,7 @@ def test_unet_and_centernet_preprocessing(tmp_path):
     np.testing.assert_allclose(centernet_affine(480, 640, (384, 512)), [[0.8, 0, 0], [0, 0.8, 0]], atol=1e-5)
     ct = trtnn.quant.centernet_preprocess(image, (512, 512))
     assert ct.shape == (3, 512, 512) and ct.dtype == np.float32
-    mean, std = np.array(trtnn.models.ctdet.COCO_MEAN), np.array(trtnn.models.ctdet.COCO_STD)
+    mean, std = np.array(trtnn.models.vision.COCO_MEAN), np.array(trtnn.models.vision.COCO_STD)
     np.testing.assert_allclose(ct[:, 0, 0], (114 * 0 / 255 - mean) / std, rtol=1e-5)  # the border is black (0)
     pixel = cv2.warpAffine(image, centernet_affine(480, 640, (512, 512)), (512, 512))[256, 256]
     np.testing.assert_allclose(ct[:, 256, 256], (pixel / 255 - mean) / std, rtol=1e-5)

@@ -12,6 +12,7 @@ from .. import dtypes
 from ..compile import Input
 from ..errors import ConfigError, FileError, TrtnnError
 from ..models import registry
+from ..models.vision.inputs import batched_input
 
 Shape = Tuple[int, ...]
 
@@ -264,29 +265,42 @@ def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
     return spec
 
 
-def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> Tuple[Any, List[Input]]:
-    """Instantiate the target, load --weights, and work out the inputs (arguments already checked)."""
-    from ..io.checkpoint import load_checkpoint
-    from ..models.detect import batched_input
+def weights_metadata(args: argparse.Namespace) -> Dict[str, Any]:
+    """What the --weights file says besides its weights (trtnn.io.checkpoint.read_metadata), read once per command;
+    {} without --weights."""
+    from ..io.checkpoint import read_metadata  # start-up time: io is imported when a command reads a file
 
-    state = registry.drop_keys(load_checkpoint(args.weights), args.ignore_keys, args.target) if args.weights else None
-    kwargs: Dict[str, Any] = {}
+    if "weights_metadata" not in vars(args):
+        args.weights_metadata = read_metadata(args.weights) if args.weights else {}
+    return args.weights_metadata
+
+
+def head_choice(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> Optional[Tuple[str, str]]:
+    """(branch, why) of a YOLOv10 / YOLO26 model's NMS-free head: --head, else the checkpoint's end2end flag, else the
+    family's default; None for other models."""
+    if spec is None or "head" not in spec.end2end_defaults:
+        return None
+    return registry.head_branch(args.target, weights_metadata(args).get("end2end"), getattr(args, "head", None))
+
+
+def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> Tuple[Any, List[Input]]:
+    """Instantiate the target (a registered model through `trtnn.models.registry.create`, the checkpoint read
+    once; an NMS-free head on the branch `head_choice` gives), load --weights, and work out the inputs (arguments
+    already checked)."""
+    from ..io.checkpoint import load_checkpoint  # start-up time: io is imported when a command reads a file
+
+    state = load_checkpoint(args.weights) if args.weights else None
     if spec is not None:
-        kwargs = spec.config_from_state_dict(state) if state is not None else {}
-        if args.nc is not None:
-            kwargs = spec.with_classes(kwargs, args.nc)
-        if args.mask:
-            kwargs = spec.mask(kwargs)
-        model = make_trtnn_model(spec.variants[args.target], args.target, **kwargs)
+        head = head_choice(args, spec)
+        model = registry.create(args.target, state, nc=args.nc, mask=args.mask, ignore_keys=args.ignore_keys,
+                                head=head[0] if head else None)
     else:
         model = make_trtnn_model(load_target(args.target), args.target)
-    if state is not None and spec is not None:
-        registry.load_weights(model, state, args.target)
-    elif state is not None:
-        model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights
+        if state is not None:
+            state = registry.drop_keys(state, args.ignore_keys, args.target)
+            model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights
     if args.input:
         return model, with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)
     h, w = parse_imgsz(args.imgsz, spec.stride, args.target) if args.imgsz else spec.imgsz
     shape = (spec.in_channels(model), h, w)
     return model, [batched_input(spec.input_name, shape, "fp32", args.batch or 1, args.max_batch)]
-

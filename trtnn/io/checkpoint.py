@@ -692,7 +692,8 @@ def _names(value: Any) -> Optional[Dict[int, str]]:
 def read_metadata(path: PathLike) -> Dict[str, Any]:
     """What a checkpoint says about its model besides the weights, read safely (nothing in the file runs): for
     ultralytics files `names` ({class id: name}), `task`, `imgsz`, `stride` (list), `yaml` (the model's yaml
-    file name) and `ultralytics_version`, each only when present. Files without such metadata (plain state_dicts,
+    file name), `ultralytics_version` and `end2end` (the head's flag as ultralytics 8.4 stores it, `_end2end`, or
+    an older file's `end2end`: whether predict runs the one-to-one branch), each only when present. Files without such metadata (plain state_dicts,
     safetensors, .npz, .wts) give {}."""
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -724,4 +725,10 @@ def read_metadata(path: PathLike) -> Dict[str, Any]:
         out["yaml"] = yaml["yaml_file"]
     if isinstance(obj.get("version"), str):
         out["ultralytics_version"] = obj["version"]
+    modules = model.get("_modules") if isinstance(model.get("_modules"), Mapping) else {}
+    layers = _module_state(modules.get("model"))
+    head = _module_state(list(layers["_modules"].values())[-1]) if layers and layers["_modules"] else None
+    flag = next((head[k] for k in ("_end2end", "end2end") if head and isinstance(head.get(k), bool)), None)
+    if flag is not None:
+        out["end2end"] = flag
     return out

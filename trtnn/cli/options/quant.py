@@ -6,7 +6,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from ...compile import Input
-from ...eval.yolo_data import image_files
+from ...models.vision.data import image_files
 from ...errors import ConfigError
 from ...io.files import check_output_path
 from ...models.registry import ModelSpec
