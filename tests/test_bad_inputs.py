@@ -353,7 +353,7 @@ case("executor unknown input", E.InputError, "'y'")(
     lambda tmp: Executor(defined(Tiny(), X).network)({"x": torch.zeros(1, 3, 8, 8), "y": torch.zeros(1)}))
 case("executor input not a tensor", E.InputError, "'x'", "str")(
     lambda tmp: Executor(defined(Tiny(), X).network)({"x": "image.png"}))
-case("executor on something else", E.ConfigError, "Tiny", "Executor.from_model")(lambda tmp: Executor(Tiny()))
+case("executor on something else", E.ConfigError, "Tiny", "Executor(trtnn.define(model")(lambda tmp: Executor(Tiny()))
 
 # ---- shipped models --------------------------------------------------------------------------------------------------------------
 case("unknown yolo scale", E.ConfigError, "'q'", "n")(lambda tmp: trtnn.models.yolov8("q"))

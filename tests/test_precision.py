@@ -11,7 +11,7 @@ import torch
 import trtnn
 import trtnn.nn as nn
 from trtnn import cli
-from trtnn.debug.report import sqnr_db
+from trtnn.debug.measure import sqnr_db
 
 X = [trtnn.Input("x", (1, 3, 8, 8))]
 

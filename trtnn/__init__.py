@@ -1,6 +1,6 @@
 """trtnn: write TensorRT networks by hand the way you write PyTorch models — no ONNX in between."""
 from . import functional, nn
-from .compile import Engine, Input, Network, build, build_network, define
+from .compile import Engine, Input, Network, Precision, build, build_network, define
 from .errors import (BackendError, BuildError, CheckpointError, ConfigError, FileError, InputError, ShapeError,
                      StateDictError, TrtnnError, UnsupportedError)
 from .graph.module import Module
@@ -8,15 +8,15 @@ from .graph.parameter import Parameter
 from .graph.tensor import Tensor
 from .io.checkpoint import load_checkpoint, save_checkpoint
 from .layers import ModuleDict, ModuleList, Sequential
+from .version import __version__
 
 # the feature packages come after the core names: the model files build on `trtnn.Module` and friends
 from . import codegen, debug, models, quant, reference  # isort: skip
 
-__version__ = "0.1.0"
 
 __all__ = [
     "BackendError", "BuildError", "CheckpointError", "ConfigError", "Engine", "FileError", "Input", "InputError",
-    "Module", "ModuleDict", "ModuleList", "Network", "Parameter", "Sequential", "ShapeError", "StateDictError",
-    "Tensor", "TrtnnError", "UnsupportedError", "build", "build_network", "codegen", "debug", "define", "functional",
-    "load_checkpoint", "models", "nn", "quant", "reference", "save_checkpoint",
+    "Module", "ModuleDict", "ModuleList", "Network", "Parameter", "Precision", "Sequential", "ShapeError",
+    "StateDictError", "Tensor", "TrtnnError", "UnsupportedError", "build", "build_network", "codegen", "debug",
+    "define", "functional", "load_checkpoint", "models", "nn", "quant", "reference", "save_checkpoint",
 ]

@@ -16,6 +16,7 @@ from ..graph.context import BuildContext
 from ..io.files import atomic_write_bytes, check_output_path
 from ..io.sidecar import encode, sidecar_path
 from .define import Input, Network, TensorInfo, checked_call, define
+from .precision import Precision
 
 log = logging.getLogger("trtnn")
 
@@ -178,16 +179,16 @@ def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input]) -> Non
         raise ShapeError("TensorRT rejected the optimization profile: " + "; ".join(msgs))
 
 
-def build(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_names: Optional[Sequence[str]] = None,
-          output_dtype: Any = None, fold_bn: bool = True, workspace: Optional[int] = None,
-          progress: Optional[bool] = None, optimization_level: Optional[int] = None,
-          debug_outputs: Sequence[str] = (), calibration: Any = None, exclude: Sequence[str] = (),
-          keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16") -> Engine:
-    """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype, quantization and outputs).
-    Ctrl-C (in the main thread) cancels TensorRT's build and raises KeyboardInterrupt."""
+def build(model: Any, inputs: Sequence[Input], precision: Union[Precision, str, None] = None, *,
+          output_names: Optional[Sequence[str]] = None, output_dtype: Any = None, debug_outputs: Sequence[str] = (),
+          workspace: Optional[int] = None, progress: Optional[bool] = None, optimization_level: Optional[int] = None,
+          **options: Any) -> Engine:
+    """Define `model` for `inputs` and build a TensorRT engine (see `define` for precision — a trtnn.Precision or its
+    fields as keyword arguments — and outputs). Ctrl-C (in the main thread) cancels TensorRT's build and raises
+    KeyboardInterrupt."""
+    precision = Precision.resolve(precision, options, "build")
     checked_call("trtnn.build", model, inputs, output_names)
     _check_build_args(workspace, optimization_level)
-    net = define(model, inputs, dtype=dtype, output_names=output_names, output_dtype=output_dtype, fold_bn=fold_bn,
-                 debug_outputs=debug_outputs, calibration=calibration, exclude=exclude, keep_fp32=keep_fp32,
-                 keep_fp16=keep_fp16, base_dtype=base_dtype)
+    net = define(model, inputs, precision, output_names=output_names, output_dtype=output_dtype,
+                 debug_outputs=debug_outputs)
     return build_network(net, workspace=workspace, progress=progress, optimization_level=optimization_level)

@@ -14,7 +14,7 @@ from ..args import add_model_args, check_model_args, check_range, describe_range
 from ..options.metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ...compile.quantize.ranges import for_end2end
 from ...compile.quantize.selection import paths_for_end2end
-from ..options.quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args
+from ..options.quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args, precision_of
 
 E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk", "head": "--head",
              "mask_resolution": "--mask-resolution", "src_size": "--src-size"}
@@ -133,9 +133,8 @@ def run(args: argparse.Namespace) -> int:
     model, inputs, amax = prepare(args)
     output_dtype = args.output_dtype or ("fp32" if args.end2end else None)  # EfficientNMS: float32 boxes, scores
     paths = paths_for_end2end if args.end2end else list
-    quant = dict(calibration=amax, exclude=paths(args.exclude), base_dtype=args.base_dtype) if amax is not None else {}
-    net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output,
-                 output_dtype=output_dtype, keep_fp32=paths(args.keep_fp32), keep_fp16=paths(args.keep_fp16), **quant)
+    net = define(model, inputs, precision_of(args, amax, paths), debug_outputs=args.debug_output,
+                 output_dtype=output_dtype)
     facts = describe_model(model)
     del model  # the network keeps what the builder needs; weights that BN folding replaced are freed
     engine = build_network(net, workspace=args.workspace << 20 if args.workspace else None)
