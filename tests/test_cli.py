@@ -248,7 +248,7 @@ def test_verbose_before_and_after_the_command(where, capsys, monkeypatch):
         seen["verbose"] = args.verbose
         return 0
 
-    monkeypatch.setattr(cli.commands.info, "run", run)
+    monkeypatch.setattr("trtnn.cli.commands.info.run", run)
     argv = ["-v", "info"] if where == "before" else ["info", "-v"]
     cli.main(argv)
     assert seen == {"verbose": True}
@@ -262,7 +262,7 @@ def test_keyboard_interrupt_exits_130_with_one_line(tmp_path, capsys, monkeypatc
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli.commands.build, "prepare", interrupted)
+    monkeypatch.setattr("trtnn.cli.commands.build.prepare", interrupted)
     code, out, err = run_cli(capsys, *Y, "-o", tmp_path / "y.plan")
     assert code == 130 and err == "trtnn build: interrupted\n" and out == "" and os.listdir(tmp_path) == []
 

@@ -5,10 +5,11 @@ import argparse
 from typing import Any, List
 
 from ..args import check_range, check_readable
+from . import SUMMARIES
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("bench", parents=parents, help="time an engine on this machine's GPU (random inputs)")
+    p = sub.add_parser("bench", parents=parents, help=SUMMARIES["bench"])
     p.add_argument("engine", help="engine file (from trtnn build)")
     p.add_argument("--iterations", type=int, default=100, help="timed runs (>= 1)")
     p.set_defaults(func=run)

@@ -15,6 +15,7 @@ from ..options.metadata import add_metadata_args, check_metadata_args, cli_metad
 from ...compile.quantize.ranges import for_end2end
 from ...compile.quantize.selection import paths_for_end2end
 from ..options.quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args, precision_of
+from . import SUMMARIES
 
 E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk", "head": "--head",
              "mask_resolution": "--mask-resolution", "src_size": "--src-size"}
@@ -23,7 +24,7 @@ E2E_SWITCHES = {"runtime_thresholds": "--runtime-thresholds", "preprocess": "--p
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("build", parents=parents, help="build a TensorRT engine from a trtnn model")
+    p = sub.add_parser("build", parents=parents, help=SUMMARIES["build"])
     add_model_args(p)
     p.add_argument("-o", "--output", required=True, help="engine file to write (atomically)")
     p.add_argument("--output-dtype", choices=("fp32", "fp16", "bf16"), help="dtype of floating outputs")

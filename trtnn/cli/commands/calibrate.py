@@ -7,10 +7,11 @@ from typing import Any, List
 
 from ..args import add_model_args, check_model_args, load_model
 from ..options.quant import add_quant_args, calibrate, check_quant_args
+from . import SUMMARIES
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("calibrate", parents=parents, help="write an INT8/FP8 calibration cache (CPU only)",
+    p = sub.add_parser("calibrate", parents=parents, help=SUMMARIES["calibrate"],
                        description="Run calibration data through the fp32 network on the CPU executor and write "
                                    "the per-tensor ranges to --calib-cache (reused by `trtnn build --dtype int8`).")
     add_model_args(p)

@@ -10,10 +10,11 @@ from ... import dtypes
 from ...errors import ConfigError, InputError, TrtnnError
 from ...io.files import check_output_path
 from ..args import _is_torch_module, check_readable, load_target, make_trtnn_model, parse_input
+from . import SUMMARIES
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    p = sub.add_parser("compare", parents=parents, help="compare every module's output with a PyTorch model",
+    p = sub.add_parser("compare", parents=parents, help=SUMMARIES["compare"],
                        description="Run a trtnn model on the CPU executor and a torch model, and compare the "
                                    "outputs module by module. Exit code 0 on PASS, 1 on FAIL.")
     p.add_argument("trt_target", metavar="TRT_TARGET", help="pkg.module:factory returning a trtnn Module")

@@ -6,11 +6,12 @@ from typing import Any, List
 
 from ...io.files import check_output_path
 from ..args import check_readable
+from . import SUMMARIES
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("convert", parents=parents,
-                       help="convert weights between .pt/.pth, .safetensors, .npz and tensorrtx .wts")
+                       help=SUMMARIES["convert"])
     p.add_argument("src", help="checkpoint to read")
     p.add_argument("dst", help="file to write; the format follows its extension")
     p.set_defaults(func=run)

@@ -7,10 +7,11 @@ from typing import Any, List
 
 from ... import dtypes
 from ..args import add_model_args, check_model_args, describe_ranges, load_model
+from . import SUMMARIES
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("inspect", parents=parents, help="list the layers of a model's TensorRT network (no GPU needed)")
+    p = sub.add_parser("inspect", parents=parents, help=SUMMARIES["inspect"])
     add_model_args(p)
     p.add_argument("--json", action="store_true", help="print the layers as JSON")
     p.set_defaults(func=run)

@@ -13,13 +13,14 @@ from ...debug.report import STRATEGIES
 from ...debug.evaluate import Goal
 from ..args import add_model_args, check_model_args, check_range, load_model
 from ..options.quant import (QUANT_DTYPES, add_quant_args, calibrate, check_calib_data, check_quant_args,
+from . import SUMMARIES
                              is_image_folder, precision_of, refuse_calib_flags)
 
 DTYPES = ("fp16", "bf16", "int8", "fp8")
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("precision", parents=parents, help="per-module SQNR of fp16/bf16/int8/fp8 against fp32 (CPU)",
+    p = sub.add_parser("precision", parents=parents, help=SUMMARIES["precision"],
                        description="Run the model in fp32 and in --dtype on the CPU executor over --images inputs of "
                                    "--calib-data and print the modules that lose most (SQNR, max relative error, "
                                    "fp16 overflow/underflow). With --target-sqnr, find modules to keep in fp32 "

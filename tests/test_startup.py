@@ -1,0 +1,62 @@
+"""`trtnn --help`, `--version` and `info` start without importing torch or TensorRT (benchmarks/bench_startup.py
+times them); the lazy top-level names still resolve."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "tensorrt", "tensorrt_rtx", "numpy", "trtnn.compile", "trtnn.models", "trtnn.graph")
+PROBE = """
+import contextlib, io, json, sys
+from trtnn.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    try:
+        code = main({argv!r})
+    except SystemExit as e:
+        code = e.code
+print(json.dumps({{"code": code, "out": out.getvalue(), "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
+"""
+
+
+@pytest.mark.parametrize("argv, text", [(["--help"], "precision"), (["--version"], "trtnn 0.1.0"),
+                                        (["info"], "backend:"), (["info", "--json"], '"can_run_engines"')])
+def test_light_commands_import_neither_torch_nor_tensorrt(argv, text):
+    res = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv, heavy=HEAVY)], capture_output=True,
+                         text=True, check=True)
+    got = json.loads(res.stdout.splitlines()[-1])
+    assert got["code"] == 0 and text in got["out"] and got["heavy"] == []
+
+
+def test_help_lists_every_command_with_its_summary(capsys):
+    from trtnn.cli import main
+    from trtnn.cli.commands import SUMMARIES
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for name, summary in SUMMARIES.items():
+        assert f"    {name}" in out and summary[:40] in out.replace("\n", " ").replace("  ", " "), name
+
+
+def test_info_json_matches_the_imported_backend():
+    from trtnn import backend
+
+    res = subprocess.run([sys.executable, "-m", "trtnn.cli", "info", "--json"], capture_output=True, text=True,
+                         check=True)
+    info = json.loads(res.stdout)
+    assert info["backend"] == backend.name() and info["tensorrt_version"] == backend.version()
+    import torch
+
+    assert info["torch"] == torch.__version__
+
+
+def test_lazy_top_level_names():
+    import trtnn
+
+    assert trtnn.Module is trtnn.graph.module.Module and trtnn.Precision is trtnn.compile.Precision
+    assert trtnn.nn.Conv2d is trtnn.layers.Conv2d and callable(trtnn.build)
+    assert set(trtnn.__all__) <= set(dir(trtnn))
+    with pytest.raises(AttributeError, match="module 'trtnn' has no attribute 'Modul'"):
+        trtnn.Modul
