@@ -13,8 +13,8 @@ from ...debug.report import STRATEGIES
 from ...debug.evaluate import Goal
 from ..args import add_model_args, check_model_args, check_range, load_model
 from ..options.quant import (QUANT_DTYPES, add_quant_args, calibrate, check_calib_data, check_quant_args,
-from . import SUMMARIES
                              is_image_folder, precision_of, refuse_calib_flags)
+from . import SUMMARIES
 
 DTYPES = ("fp16", "bf16", "int8", "fp8")
 
