@@ -110,12 +110,15 @@ def scan(mods, source: str) -> List[Import]:
                     name = alias.name
                     while name and name not in mods:
                         name = name.rpartition(".")[0]
-                    if name:
-                        found.append(Import(source, name, (), child.lineno, in_function, type_checking,
+                    if name or in_function:  # a third-party import counts only where it is function-level
+                        found.append(Import(source, name or alias.name, (), child.lineno, in_function, type_checking,
                                             has_reason(child.lineno)))
             elif isinstance(child, ast.ImportFrom):
                 target = absolute(mods, source, child)
-                if target in mods:
+                if target not in mods and in_function:
+                    found.append(Import(source, target, (), child.lineno, in_function, type_checking,
+                                        has_reason(child.lineno)))
+                elif target in mods:
                     by_target = defaultdict(list)
                     for alias in child.names:
                         by_target[resolve(mods, target, alias.name)].append(alias.name)
@@ -174,7 +177,7 @@ def measure(root: str) -> dict:
     mods = read_tree(root)
     imports = [imp for m in mods for imp in scan(mods, m)]
     top = os.path.basename(os.path.normpath(root))
-    runtime = [i for i in imports if not i.type_checking and i.source != i.target]
+    runtime = [i for i in imports if not i.type_checking and i.source != i.target and i.target in mods]
     faces = {m for m in mods if is_package(mods, m)}
     edges: Dict[str, Set[str]] = defaultdict(set)
     for i in runtime:
@@ -185,7 +188,7 @@ def measure(root: str) -> dict:
         "arrows up": sorted({(i.source, i.target, i.line) for i in runtime
                              if layer(i.source) is not None and layer(i.target) is not None
                              and layer(i.target) > layer(i.source)}),
-        "function-level imports": sorted((i.source, i.target, i.line, i.reason) for i in imports if i.in_function),
+        "function-level imports": sorted({(i.source, i.target, i.line, i.reason) for i in imports if i.in_function}),
         "private cross-imports": sorted({(i.source, i.target, i.line, n) for i in imports for n in i.names
                                          if n.startswith("_") and not n.startswith("__")}
                                         | {(i.source, i.target, i.line, i.target.rpartition(".")[2]) for i in imports

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
+from tqdm import tqdm
+
 from .. import backend, dtypes
 from ..errors import BuildError, ConfigError, ShapeError, require_int
 from ..graph.context import BuildContext
@@ -27,8 +29,6 @@ class _Monitor:
 
     def __new__(cls, bars: bool) -> Any:
         trt = backend.get()
-        from tqdm import tqdm
-
         class Monitor(trt.IProgressMonitor):
             def __init__(self) -> None:
                 trt.IProgressMonitor.__init__(self)

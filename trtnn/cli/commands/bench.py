@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 from typing import Any, List
 
+import torch
+
+from ...runtime import Runner
 from ..args import check_range, check_readable
 from . import SUMMARIES
 
@@ -16,10 +19,6 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from ...runtime import Runner
-
     check_range("--iterations", args.iterations, 1)
     check_readable(args.engine, "ENGINE")
     runner = Runner(args.engine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Dict, List, Optional, Tuple
 
-from ...compile import Input
+from ...compile import Input, build_network, define
 from ...errors import ConfigError
 from ...io.files import check_output_path
 from ...models.detect import MAX_PRE_NMS
@@ -129,8 +129,6 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...compile import build_network, define
-
     model, inputs, amax = prepare(args)
     output_dtype = args.output_dtype or ("fp32" if args.end2end else None)  # EfficientNMS: float32 boxes, scores
     paths = paths_for_end2end if args.end2end else list

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, List
 
+from ...io.checkpoint import convert
 from ...io.files import check_output_path
 from ..args import check_readable
 from . import SUMMARIES
@@ -18,8 +19,6 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...io.checkpoint import convert
-
     check_readable(args.src, "SRC")
     check_output_path(args.dst, what="DST", not_same_as=[args.src])
     n = convert(args.src, args.dst)

@@ -6,6 +6,7 @@ import json
 from typing import Any, List
 
 from ... import dtypes
+from ...compile import define
 from ..args import add_model_args, check_model_args, describe_ranges, load_model
 from . import SUMMARIES
 
@@ -18,8 +19,6 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...compile import define
-
     model, inputs = load_model(args, check_model_args(args))
     net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output)
     rows = []

@@ -7,10 +7,12 @@ import json
 import math
 from typing import Any, List
 
+from ... import quant
+
 from ...errors import ConfigError
 from ...io.files import atomic_write_bytes, check_output_path
-from ...debug.report import STRATEGIES
 from ...debug.evaluate import Goal
+from ...debug.report import STRATEGIES, precision_report
 from ..args import add_model_args, check_model_args, check_range, load_model
 from ..options.quant import (QUANT_DTYPES, add_quant_args, calibrate, check_calib_data, check_quant_args,
                              is_image_folder, precision_of, refuse_calib_flags)
@@ -80,8 +82,6 @@ def check_args(args: argparse.Namespace) -> Any:
 
 def report_data(args: argparse.Namespace, inputs: List[Any], spec: Any) -> Any:
     """--calib-data as the report's batches: the first --images images (the model's own preprocessing) or samples."""
-    from ... import quant
-
     if not is_image_folder(args.calib_data):
         return args.calib_data
     if spec is None or len(inputs) != 1:
@@ -93,8 +93,6 @@ def report_data(args: argparse.Namespace, inputs: List[Any], spec: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...debug.report import precision_report  # start-up time: loads torch and the compiler
-
     spec = check_args(args)
     model, inputs = load_model(args, spec)
     amax = calibrate(args, model, inputs, spec) if args.dtype in QUANT_DTYPES else None

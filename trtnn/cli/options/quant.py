@@ -5,6 +5,7 @@ import argparse
 import os
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from ... import quant
 from ...compile import Input, Precision
 from ...eval.yolo_data import image_files
 from ...errors import ConfigError
@@ -18,13 +19,11 @@ CALIB_FLAGS = {"calib_data": "--calib-data", "calib_cache": "--calib-cache", "ex
 
 
 def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
-    from ...quant import METHODS
-
     g = p.add_argument_group("INT8/FP8 (--dtype int8|fp8): explicit Q/DQ, calibrated on the CPU executor")
     g.add_argument("--calib-data", required=required, metavar="DIR|FILE",
                    help="calibration data: a folder of images (the model's own preprocessing: letterbox, resize, "
                         "affine warp), or .npy/.npz file(s) holding the network input")
-    g.add_argument("--calib-method", default="entropy", choices=sorted(METHODS), help="default entropy")
+    g.add_argument("--calib-method", default="entropy", choices=sorted(quant.METHODS), help="default entropy")
     g.add_argument("--calib-cache", required=required, metavar="FILE.json",
                    help="calibration cache (readable JSON): reused when network, weights, data and method match")
     g.add_argument("--recalibrate", action="store_true", help="overwrite a --calib-cache that does not match")
@@ -78,8 +77,6 @@ def precision_of(args: argparse.Namespace, calibration: Any = None,
 
 def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: Optional[ModelSpec]) -> Dict[str, float]:
     """amax per tensor of `model`'s network for `inputs` (the batch replaced by --calib-batch)."""
-    from ... import quant
-
     if len(inputs) != 1 and is_image_folder(args.calib_data):
         raise ConfigError("--calib-data: an image folder feeds one input; give .npy/.npz files for several inputs")
     shaped = []
