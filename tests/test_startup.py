@@ -60,3 +60,10 @@ def test_lazy_top_level_names():
     assert set(trtnn.__all__) <= set(dir(trtnn))
     with pytest.raises(AttributeError, match="module 'trtnn' has no attribute 'Modul'"):
         trtnn.Modul
+
+
+def test_submodules_resolve_on_first_use_in_a_fresh_process():
+    code = ("import trtnn; print(trtnn.io.checkpoint.convert.__name__, trtnn.io.sidecar.engine_metadata.__name__, "
+            "trtnn.debug.precision_report.__name__, trtnn.Precision.__name__)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.split() == ["convert", "engine_metadata", "precision_report", "Precision"]
