@@ -67,3 +67,13 @@ def test_submodules_resolve_on_first_use_in_a_fresh_process():
             "trtnn.debug.precision_report.__name__, trtnn.Precision.__name__)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.split() == ["convert", "engine_metadata", "precision_report", "Precision"]
+
+
+def test_tensor_operators_work_after_a_bare_import_in_a_fresh_process():
+    """trtnn.Tensor's operators come with trtnn.functional: resolving trtnn.Module or trtnn.compile loads it."""
+    for head in ("import trtnn as t", "import trtnn.compile as t; from trtnn.graph.module import Module; "
+                                      "t.Module = Module"):
+        code = (f"{head}\nclass M(t.Module):\n    def forward(self, x):\n        return x * 2 + 1\n"
+                "print(t.define(M(), [t.Input('x', (2,))]).outputs)")
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert res.returncode == 0 and res.stdout.strip() == "[output: 2 fp32]", res.stderr

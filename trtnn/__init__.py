@@ -29,6 +29,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
+        if _EXPORTS[name] != ".errors":
+            import_module(".functional", __name__)  # it installs trtnn.Tensor's operators, which forward passes use
         return getattr(import_module(_EXPORTS[name], __name__), name)
     if not name.startswith("_") and find_spec(f"{__name__}.{name}") is not None:  # codegen, debug, models, nn...
         return import_module(f".{name}", __name__)

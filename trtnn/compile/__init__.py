@@ -1,4 +1,5 @@
 """From a trtnn Module to a TensorRT network (`define`) and an engine (`build`), with Q/DQ placement (`quantize/`)."""
+from .. import functional  # noqa: F401  (it installs trtnn.Tensor's operators, which the forward passes use)
 from .define import Input, Network, TensorInfo, define
 from .engine import Engine, build, build_network
 from .precision import Precision
