@@ -156,7 +156,7 @@ def test_module_mistakes():
                                   lambda: nn.Sequential(nn.ReLU())([np.ones(3)])])
 def test_module_called_on_torch_data_says_how_to_run_it(call):
     with raises(trtnn.ConfigError, "emits TensorRT layers", "not on a torch tensor or numpy array",
-                "Executor.from_model"):
+                "Executor(trtnn.define(model, [trtnn.Input(...)]))"):
         call()
 
 
@@ -360,7 +360,7 @@ def test_capture_is_per_context():
 # ---- the CPU executor --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("network, cls, fragments", [
     (lambda: Plain(), trtnn.ConfigError, ["Executor takes a defined network", "trtnn Module Plain",
-                                          "Executor.from_model"]),
+                                          "Executor(trtnn.define(model, [trtnn.Input(...)]))"]),
     (lambda: "net.plan", trtnn.ConfigError, ["Executor takes a trtnn Network", "got str"]),
 ])
 def test_executor_refuses_what_is_not_a_network(network, cls, fragments):

@@ -8,10 +8,10 @@ import sys
 import pytest
 import torch
 
+from harness import run_cli
 import trtnn
 import trtnn.nn as nn
 from test_checkpoint import _fake_ultralytics
-from trtnn import cli
 from trtnn.io.checkpoint import read_metadata
 from trtnn.models.centernet import CtdetEnd2End
 from trtnn.models.yolo.tasks import End2End
@@ -105,16 +105,12 @@ def test_engine_save_writes_the_sidecar(tmp_path):
     assert not os.path.exists(tmp_path / "t2.plan")  # refused before the plan was written
 
 
-def run_cli(*argv):
-    return cli.main([str(a) for a in argv])
-
-
 @needs_ckpt
 def test_cli_build_sidecar_from_the_real_checkpoint(tmp_path, capsys):
     out = tmp_path / "y.plan"
-    assert run_cli("build", "yolov8n", "--weights", CKPT, "--imgsz", "64", "--end2end", "--preprocess", "--conf",
-                   "0.3", "--max-det", "20", "-o", out) == 0
-    assert str(sidecar_path(out)) in capsys.readouterr().out
+    code, stdout, _ = run_cli(capsys, "build", "yolov8n", "--weights", CKPT, "--imgsz", "64", "--end2end",
+                              "--preprocess", "--conf", "0.3", "--max-det", "20", "-o", out)
+    assert code == 0 and str(sidecar_path(out)) in stdout
     meta = json.loads((tmp_path / "y.plan.json").read_text())
     assert meta["names"] == {"0": "circle", "1": "rectangle", "2": "triangle"}
     assert (meta["task"], meta["imgsz"], meta["stride"], meta["precision"]) == ("detect", [64, 64], 32, "fp32")
@@ -128,14 +124,15 @@ def test_cli_build_sidecar_from_the_real_checkpoint(tmp_path, capsys):
     assert meta["source"]["weights"] == "yolov8n_shapes.pt" and meta["source"]["ultralytics_version"] == "8.4.190"
 
 
-def test_cli_build_sidecar_names_default_and_override(tmp_path):
-    assert run_cli("build", "yolov8n", "--random-weights", "--nc", "2", "--imgsz", "64", "-o", tmp_path / "a.plan") == 0
+def test_cli_build_sidecar_names_default_and_override(tmp_path, capsys):
+    assert run_cli(capsys, "build", "yolov8n", "--random-weights", "--nc", "2", "--imgsz", "64", "-o",
+                   tmp_path / "a.plan")[0] == 0
     meta = json.loads((tmp_path / "a.plan.json").read_text())
     assert meta["names"] == {"0": "0", "1": "1"} and meta["task"] == "detect" and "thresholds" not in meta
     assert meta["outputs"][0]["name"] == "output" and "4 + nc" in meta["outputs"][0]["meaning"]
     (tmp_path / "n.txt").write_text("cat\ndog\n")
-    assert run_cli("build", "yolov8n", "--random-weights", "--nc", "2", "--imgsz", "64", "--names",
-                   tmp_path / "n.txt", "-o", tmp_path / "b.plan") == 0
+    assert run_cli(capsys, "build", "yolov8n", "--random-weights", "--nc", "2", "--imgsz", "64", "--names",
+                   tmp_path / "n.txt", "-o", tmp_path / "b.plan")[0] == 0
     assert json.loads((tmp_path / "b.plan.json").read_text())["names"] == {"0": "cat", "1": "dog"}
 
 
@@ -146,10 +143,10 @@ def test_cli_build_sidecar_names_default_and_override(tmp_path):
     ("yolov8n-cls", "classify", ["probs", "top5_classes", "top5_scores"], None),
     ("yolo26n", "detect", ["num_dets", "det_boxes", "det_scores", "det_classes"], "max_det"),
 ])
-def test_cli_build_sidecar_of_every_task(tmp_path, model, task, outputs, thresholds):
+def test_cli_build_sidecar_of_every_task(tmp_path, capsys, model, task, outputs, thresholds):
     """Each task's end-to-end engine names its task and documents every output (its TaskSpec)."""
-    assert run_cli("build", model, "--random-weights", "--nc", "2", "--imgsz", "64", "--end2end", "-o",
-                   tmp_path / "t.plan") == 0
+    assert run_cli(capsys, "build", model, "--random-weights", "--nc", "2", "--imgsz", "64", "--end2end", "-o",
+                   tmp_path / "t.plan")[0] == 0
     meta = json.loads((tmp_path / "t.plan.json").read_text())
     assert meta["task"] == task and [o["name"] for o in meta["outputs"]] == outputs
     assert all(o["meaning"] for o in meta["outputs"]), meta["outputs"]

@@ -1,6 +1,8 @@
 """The `trtnn` command: build engines from any trtnn model, inspect definitions, convert weights, compare with torch.
 
-One module per command in `commands/` (registered in `commands.COMMANDS`); `args` and `options/` hold what they share.
+One module per command in `commands/` (registered in `commands.SUMMARIES`); `args` and `options/` hold what they
+share. Only the module of the command being run is imported: `trtnn --help`, `--version` and `info` start without
+torch or TensorRT.
 """
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ import argparse
 import logging
 import os
 import sys
+from importlib import import_module
 from typing import Optional, Sequence
 
 from ..errors import TrtnnError
-from .commands import COMMANDS
+from ..version import __version__
+from .commands import SUMMARIES
 
 EXAMPLES = """examples:
   trtnn build examples.resnet:resnet18 --input x:1x3x224x224 --dtype fp16 -o resnet18.plan
@@ -32,10 +36,10 @@ EXAMPLES = """examples:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `trtnn` parser; -v/--verbose is accepted before and after the command."""
-    from .. import __version__
-
+def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The `trtnn` parser; -v/--verbose is accepted before and after the command. Only the command named in `argv`
+    (the first word that is not an option) gets its arguments, so only its module is imported; the others are
+    listed by their summaries. Without `argv`, every command gets its arguments."""
     parser = argparse.ArgumentParser(prog="trtnn", description=__doc__.splitlines()[0], epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"trtnn {__version__}")
@@ -43,13 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     verbose = argparse.ArgumentParser(add_help=False)
     verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="show TensorRT's log")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(sub, [verbose])
+    chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    for name, summary in SUMMARIES.items():
+        if argv is None or name == chosen:
+            import_module(f".commands.{name.replace('-', '_')}", __name__).add_parser(sub, [verbose])
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
     try:
         return args.func(args)

@@ -8,9 +8,12 @@ import os
 import sys
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+import torch
+
 from .. import dtypes
 from ..compile import Input
 from ..errors import ConfigError, FileError, TrtnnError
+from ..graph.module import Module
 from ..models import registry
 from ..models.vision.inputs import batched_input
 
@@ -156,19 +159,15 @@ def load_target(target: str) -> Callable[..., Any]:
 
 def make_trtnn_model(factory: Callable[..., Any], target: str, **kwargs: Any) -> Any:
     """factory(**kwargs), checked to be a trtnn Module."""
-    from ..graph.module import Module
-
     model = factory(**kwargs)
     if not isinstance(model, Module):
-        kind = "a torch.nn.Module" if _is_torch_module(model) else f"a {type(model).__name__}"
+        kind = "a torch.nn.Module" if is_torch_module(model) else f"a {type(model).__name__}"
         raise ConfigError(f"target {target!r} returned {kind}; expected a trtnn.Module (subclass trtnn.Module and "
                           "emit TensorRT layers in forward)")
     return model
 
 
-def _is_torch_module(obj: Any) -> bool:
-    import torch
-
+def is_torch_module(obj: Any) -> bool:
     return isinstance(obj, torch.nn.Module)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Dict, List, Optional, Tuple
 
-from ...compile import Input
+from ...compile import Input, build_network, define
 from ...errors import ConfigError
 from ...io.files import check_output_path
 from ... import dtypes
@@ -18,7 +18,8 @@ from ..options.engine import add_engine_args, engine_options, save_engine
 from ..options.metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ...compile.quantize.ranges import for_end2end
 from ...compile.quantize.selection import paths_for_end2end
-from ..options.quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args
+from ..options.quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args, precision_of
+from . import SUMMARIES
 
 E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk", "head": "--head",
              "mask_resolution": "--mask-resolution", "src_size": "--src-size"}
@@ -27,7 +28,7 @@ E2E_SWITCHES = {"runtime_thresholds": "--runtime-thresholds", "preprocess": "--p
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("build", parents=parents, help="build a TensorRT engine from a trtnn model")
+    p = sub.add_parser("build", parents=parents, help=SUMMARIES["build"])
     add_model_args(p)
     p.add_argument("-o", "--output", required=True, help="engine file to write (atomically)")
     p.add_argument("--output-dtype", choices=("fp32", "fp16", "bf16"), help="dtype of floating outputs")
@@ -141,17 +142,14 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...compile import build_network, define
-
     model, inputs, amax = prepare(args)
     if args.format == "ultralytics":  # refused before the build when ultralytics could not feed the engine
         check_ultralytics_io({"inputs": [{"name": i.name, "shape": list(i.shape), "dtype": dtypes.short(i.dtype)}
                                          for i in inputs], "outputs": [{"name": "num_dets"}] if args.end2end else []})
     output_dtype = args.output_dtype or ("fp32" if args.end2end else None)  # EfficientNMS: float32 boxes, scores
     paths = paths_for_end2end if args.end2end else list
-    quant = dict(calibration=amax, exclude=paths(args.exclude), base_dtype=args.base_dtype) if amax is not None else {}
-    net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output,
-                 output_dtype=output_dtype, keep_fp32=paths(args.keep_fp32), keep_fp16=paths(args.keep_fp16), **quant)
+    net = define(model, inputs, precision_of(args, amax, paths), debug_outputs=args.debug_output,
+                 output_dtype=output_dtype)
     facts = describe_model(model, registered(args.target))
     del model  # the network keeps what the builder needs; weights that BN folding replaced are freed
     engine = build_network(net, workspace=args.workspace << 20 if args.workspace else None,
