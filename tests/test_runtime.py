@@ -10,7 +10,8 @@ import trtnn
 import trtnn.nn as nn
 from trtnn.cli import build_parser, main
 from trtnn.cli.commands import build as build_cmd
-from trtnn.io.sidecar import describe_model, engine_metadata
+from trtnn.io.sidecar import engine_metadata
+from trtnn.models import describe_model, sidecar_meanings
 from trtnn.runtime import Results, Runner, draw, results_from, select_profile
 from trtnn.runtime.bindings import Profile
 from trtnn.runtime.drawing import MASK_ALPHA, color
@@ -25,8 +26,10 @@ def _runner(target, *extra, imgsz=64):
     net = trtnn.define(model, inputs, output_dtype="fp32" if "--end2end" in extra else None)
     spec = trtnn.models.registry.SPECS[target]
     shell = types.SimpleNamespace(backend="cpu", inputs=net.inputs, outputs=net.outputs)
-    meta = engine_metadata(shell, describe_model(model), names={i: f"c{i}" for i in range(describe_model(model)["nc"] or 1000)},
-                           task=spec.task, imgsz=(imgsz, imgsz), stride=spec.stride, target=target)
+    facts = describe_model(model, spec)
+    meta = engine_metadata(shell, facts, names={i: f"c{i}" for i in range(facts["nc"] or 1000)}, task=spec.task.name,
+                           imgsz=(imgsz, imgsz), stride=spec.stride, target=target,
+                           meanings=sidecar_meanings(spec, "--end2end" in extra))
     return Runner(net, device="cpu", metadata=meta)
 
 
