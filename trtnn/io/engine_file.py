@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 from ..errors import ConfigError, FileError
+from ..version import __version__
 from .files import PathLike, atomic_write_bytes
 from .sidecar import sidecar_path
 
@@ -57,7 +58,6 @@ def split_ultralytics(data: bytes) -> "tuple[Optional[Dict[str, Any]], bytes]":
 
 def ultralytics_header(metadata: Dict[str, Any]) -> Dict[str, Any]:
     """Ultralytics' metadata for an engine with trtnn's sidecar `metadata` (types as its exporter writes them)."""
-    from .. import __version__
 
     check_ultralytics_io(metadata)
     task = metadata.get("task") or "detect"
