@@ -35,7 +35,7 @@ def test_ultralytics_reader_accepts_trtnns_header(tmp_path):
     assert plan == PLAN and names == {0: "person"}
     assert (meta["task"], meta["stride"], meta["batch"], meta["imgsz"], meta["kpt_shape"]) == ("pose", 32, 8, [64, 96],
                                                                                                [17, 3])
-    assert meta["args"] == {"batch": 8, "dynamic": True, "half": True, "int8": False, "nms": False}
+    assert meta["args"] == {"batch": 8, "dynamic": True, "quantize": 16, "half": True, "int8": False, "nms": False}
     assert meta["channels"] == 3 and meta["end2end"] is False
 
 
