@@ -1,5 +1,6 @@
 """trtnn.runtime on the CPU device: binding, profile choice, batching, results and drawing over every shipped family
 (end to end, tiny image sizes, random weights); the GPU path is in test_runtime_gpu.py (skipped without a GPU)."""
+import json
 import types
 
 import numpy as np
@@ -201,10 +202,31 @@ def test_cli_run_cpu_draws_and_engine_needs_gpu(tmp_path, capsys):
     assert '"results": [{"name": "' in line
     drawn = cv2.imread(str(tmp_path / "out" / "a.png"))
     assert drawn.shape == (50, 70, 3) and (drawn != 90).any()
+    # ultralytics' predict options: --max-det, --classes (a filter), --conf; refused where a model has no use for them
+    torch.manual_seed(0)  # the same random weights in both runs
+    assert main(["run", "yolov8n", str(folder), "--device", "cpu", "--imgsz", "64", "--conf", "0.0", "--max-det",
+                 "7", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["results"]
+    assert len(rows) == 7
+    keep = sorted({r["class"] for r in rows})[:1]
+    torch.manual_seed(0)
+    assert main(["run", "yolov8n", str(folder), "--device", "cpu", "--imgsz", "64", "--conf", "0.0", "--max-det",
+                 "7", "--classes", str(keep[0]), "--json"]) == 0
+    kept = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["results"]
+    assert kept == [r for r in rows if r["class"] in keep] and len(kept) < len(rows)
+    for argv, message in [(["unet", "--conf", "0.3"], "--conf: detection thresholds, but 'unet' is a "),
+                          (["yolov8n-cls", "--iou", "0.5"], "--iou: detection thresholds, but 'yolov8n-cls' is a "),
+                          (["yolov8n-cls", "--classes", "1"], "--classes filters detections"),
+                          (["yolov8n", "--conf", "1.5"], "--conf 1.5: must be in [0, 1]"),
+                          (["yolov8n", "--classes", "-1"], "--classes -1: must be >= 0")]:
+        assert main(["run", argv[0], str(folder), "--device", "cpu", "--imgsz", "64", *argv[1:]]) == 2
+        assert message in capsys.readouterr().err, argv
     if not trtnn.backend.runtime_status()[0]:
         (tmp_path / "x.plan").write_bytes(b"vtrt")
         assert main(["run", str(tmp_path / "x.plan"), str(folder)]) == 2
         err = capsys.readouterr().err
         assert "cannot execute TensorRT engines here" in err and "--device cpu" in err
+        assert main(["run", str(tmp_path / "x.plan"), str(folder), "--max-det", "5"]) == 2
+        assert "--max-det: for --device cpu with a model name" in capsys.readouterr().err
         assert main(["bench", str(tmp_path / "x.plan")]) == 2
         assert "--device cpu" in capsys.readouterr().err
