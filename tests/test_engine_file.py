@@ -72,3 +72,12 @@ def test_header_detection_and_refusals(tmp_path):
     (tmp_path / "empty.plan").write_bytes(b"")
     with pytest.raises(trtnn.FileError, match="is empty"):
         read_engine_file(tmp_path / "empty.plan")
+
+
+def test_classify_header_names_every_class(tmp_path):
+    """A classify engine without class names: the header names each class by its id (ultralytics would otherwise
+    make up 999 names for 1000 classes)."""
+    cls = dict(META, task="classify", names={}, outputs=[{"name": "output", "shape": [-1, 1000], "dtype": "fp32"}])
+    header = write_ultralytics(tmp_path / "c.engine", PLAN, cls)
+    assert len(header["names"]) == 1000 and header["names"]["999"] == "999"
+    assert "kpt_shape" not in header and header["args"]["quantize"] == 16
