@@ -102,7 +102,7 @@ def check(name: str, entry: Dict[str, Any]) -> Dict[str, Any]:
     backend = object.__new__(TensorRTBackend)  # its metadata handling without load_model's TensorRT runtime
     backend.dynamic = False
     backend.apply_metadata(json.loads(json.dumps(header)))
-    names = check_class_names(backend.names or default_class_names())  # AutoBackend.__init__'s fallback
+    names = check_class_names(getattr(backend, "names", None) or default_class_names())  # AutoBackend.__init__ fallback
     task = YOLO(path).task
     if entry["checkpoint"]:
         model, _ = load_checkpoint(os.path.join(DATA, entry["checkpoint"]))
@@ -112,7 +112,8 @@ def check(name: str, entry: Dict[str, Any]) -> Dict[str, Any]:
             {i: str(i) for i in range(meta["outputs"][0]["shape"][-1])}
         want_task = meta["task"]
     if names != want_names:
-        problems.append(f"names {names} != {want_names}")
+        diff = sorted(set(names.items()) ^ set(want_names.items()))[:4]
+        problems.append(f"names: {len(names)} vs {len(want_names)} expected, differing {diff}")
     if task != want_task or backend.task != want_task:
         problems.append(f"task YOLO() {task!r}, backend {backend.task!r}, expected {want_task!r}")
     image = meta["inputs"][0]
