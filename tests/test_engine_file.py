@@ -61,6 +61,8 @@ def test_trtnn_reads_both_formats(tmp_path):
 def test_header_detection_and_refusals(tmp_path):
     assert split_ultralytics(PLAN) == (None, PLAN)
     assert split_ultralytics(b"\xff\xff\xff\x7fxyz") == (None, b"\xff\xff\xff\x7fxyz")
+    overrun = (100).to_bytes(4, "little") + b'{"a": 1}'  # JSON, but the length overruns the file: no header
+    assert split_ultralytics(overrun) == (None, overrun)
     data = encode_ultralytics(PLAN, {"names": {"0": "é"}})
     assert split_ultralytics(data)[0] == {"names": {"0": "é"}}  # ASCII-escaped: length in characters = bytes
     e2e = dict(META, outputs=[{"name": "num_dets", "shape": [-1, 1], "dtype": "int32"}])
