@@ -24,9 +24,9 @@ def _runner(target, *extra, imgsz=64):
     argv = ["build", target, "--random-weights", "--imgsz", str(imgsz), "-o", "/tmp/unused.plan", *extra]
     args = build_parser().parse_args(argv)
     model, inputs, _ = build_cmd.prepare(args)
-    _spread_class_scores(model, describe_model(model)["nc"], 2.0 if target.startswith("centernet") else 40.0)
-    net = trtnn.define(model, inputs, output_dtype="fp32" if "--end2end" in extra else None)
     spec = trtnn.models.registry.SPECS[target]
+    _spread_class_scores(model, describe_model(model, spec)["nc"], 2.0 if target.startswith("centernet") else 40.0)
+    net = trtnn.define(model, inputs, output_dtype="fp32" if "--end2end" in extra else None)
     shell = types.SimpleNamespace(backend="cpu", inputs=net.inputs, outputs=net.outputs)
     facts = describe_model(model, spec)
     meta = engine_metadata(shell, facts, names={i: f"c{i}" for i in range(facts["nc"] or 1000)}, task=spec.task.name,
