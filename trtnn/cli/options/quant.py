@@ -6,7 +6,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from ...compile import Input
-from ...eval.yolo_data import image_files
+from ...eval.yolo_data import IMAGE_SUFFIXES, image_files
 from ...errors import ConfigError
 from ...io.files import check_output_path
 from ...models.registry import ModelSpec
@@ -14,7 +14,8 @@ from ..args import check_range
 
 QUANT_DTYPES = ("int8", "fp8")
 CALIB_FLAGS = {"calib_data": "--calib-data", "calib_cache": "--calib-cache", "exclude": "--exclude",
-               "recalibrate": "--recalibrate"}
+               "recalibrate": "--recalibrate", "base_dtype": "--base-dtype"}
+BASE_DTYPE = "fp16"  # --base-dtype when not given (None until then: an explicit one is told apart)
 
 
 def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
@@ -34,8 +35,8 @@ def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
                    help="module path, module class or TensorRT layer type left unquantized (repeatable)")
     g.add_argument("--keep-fp32", action="append", default=[], metavar="PATH", help="compute this module in fp32")
     g.add_argument("--keep-fp16", action="append", default=[], metavar="PATH", help="compute this module in fp16")
-    g.add_argument("--base-dtype", default="fp16", choices=("fp16", "bf16", "fp32"),
-                   help="int8/fp8: dtype of everything not quantized (default fp16)")
+    g.add_argument("--base-dtype", default=None, choices=("fp16", "bf16", "fp32"),
+                   help=f"int8/fp8: dtype of everything not quantized (default {BASE_DTYPE})")
 
 
 def check_quant_args(args: argparse.Namespace, quantized: bool) -> None:
@@ -52,6 +53,8 @@ def check_quant_args(args: argparse.Namespace, quantized: bool) -> None:
                           "the cache does not match)")
     if not os.path.exists(args.calib_data):
         raise ConfigError(f"--calib-data '{args.calib_data}' does not exist")
+    check_calib_path(args.calib_data)
+    args.base_dtype = args.base_dtype or BASE_DTYPE
     if args.calib_cache:
         check_output_path(args.calib_cache, what="--calib-cache", not_same_as=[args.weights] if args.weights else [])
 
@@ -80,6 +83,24 @@ def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: O
     cal = quant.calibrate(model, shaped, data, method=args.calib_method, cache=args.calib_cache, batches=batches,
                           recalibrate=args.recalibrate)
     return dict(cal.amax)
+
+
+def check_calib_path(path: str) -> None:
+    """--calib-data is a folder of images, .npy/.npz file(s) or a folder of them: not one image file, not a folder
+    whose images sit in subfolders (a YOLO data set root: names them), no truncated or unreadable image."""
+    from ...quant.data import check_image_folder  # CLI start-up time: trtnn.quant loads when used
+
+    what = f"--calib-data '{path}'"
+    if os.path.isfile(path):
+        if path.lower().endswith(IMAGE_SUFFIXES):
+            raise ConfigError(f"{what} is one image file; give the folder that holds the calibration images")
+        if not path.endswith((".npy", ".npz")):
+            raise ConfigError(f"{what}: expected a folder of images ({', '.join(IMAGE_SUFFIXES)}) or .npy/.npz "
+                              f"file(s)")
+        return
+    files = check_image_folder(path, "--calib-data")
+    if not files and not any(f.endswith((".npy", ".npz")) for f in os.listdir(path)):
+        raise ConfigError(f"{what}: the folder holds no images ({', '.join(IMAGE_SUFFIXES)}) and no .npy/.npz files")
 
 
 def _is_image_folder(path: str) -> bool:
