@@ -881,6 +881,10 @@ cli_case("cli calib-data one image file", UNET_CALIBRATE + ("imgs/0.jpg",), "img
          setup=_images("0.jpg"))
 cli_case("cli calib-data truncated image", UNET_CALIBRATE + ("imgs",), "1.jpg", "truncated",
          setup=_images("0.jpg", "1.jpg", cut="1.jpg"))
+cli_case("cli calib-data a text file", UNET_CALIBRATE + ("notes.txt",), "notes.txt", ".npy/.npz",
+         setup=write_bytes("notes.txt", b"calibration notes"))
+cli_case("cli calib-data an empty folder", UNET_CALIBRATE + ("empty",), "empty", "no images", ".npy/.npz",
+         setup=lambda tmp: (tmp / "empty").mkdir())
 case("calibration percentile as a string", E.ConfigError, "percentile", "'99.9'")(
     lambda tmp: trtnn.quant.calibrate(Tiny(), [X], _ones_batch(), method="percentile", percentile="99.9"))
 case("exclude as a string", E.ConfigError, "exclude", "'conv'", "exclude=['conv']")(
@@ -897,6 +901,24 @@ for _flag, _value, _word in (("--dtype", "fp8", "same for int8 and fp8"), ("--ex
                                                  _flag, _value), "does not use", _flag, _word, setup=calib_npy)
 case("QAT quantizer the model lacks", E.ConfigError, "head:input", "cannot be placed", "strict=False")(
     lambda tmp: trtnn.quant.from_qat({**tiny_state(), "head.input_quantizer._amax": torch.tensor(2.0)}, Tiny(), [X]))
+class _ConvReLU(trtnn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(self.conv(x))
+
+
+case("QAT from_qat of a file name", E.ConfigError, "from_qat", "str")(
+    lambda tmp: trtnn.quant.from_qat("qat.pt", Tiny(), [X]))
+case("QAT fused ConvBn keys for a convolution without BatchNorm", E.ConfigError, "conv.bn.", "fused ConvBn 'conv'",
+     "folds no BatchNorm")(
+    lambda tmp: trtnn.quant.from_qat({**{k: v for k, v in tiny_state().items() if k.startswith("conv.")},
+                                      **{f"conv.{k}": v for k, v in tiny_state().items() if k.startswith("bn.")}},
+                                     _ConvReLU(), [X]))
+case("QAT ModelOpt quantizer of an unknown kind", E.ConfigError, "conv.bias_quantizer._amax", "does not know")(
+    lambda tmp: trtnn.quant.qat_calibration({"conv.bias_quantizer._amax": torch.tensor(1.0)}))
 case("QAT SmoothQuant pre-quant scale", E.ConfigError, "conv.input_quantizer._pre_quant_scale", "not supported")(
     lambda tmp: trtnn.quant.qat_calibration({"conv.input_quantizer._pre_quant_scale": torch.tensor([0.5, 2.0])}))
 

@@ -228,11 +228,13 @@ def test_unsigned_255_ranges_warn_with_the_tensor_and_the_error(trained, caplog)
     assert 15 < db < 40  # nearest symmetric ranges, up to one bit coarser: measured 23.6 dB (exact ones: >= 40)
 
 
-def test_fused_state_dict_alone_loads_and_maps_by_module_path(trained):
+def test_fused_state_dict_alone_loads_and_maps_by_module_path(trained, caplog):
     qat = trained("eager", "symmetric", fused=True)
     model = Net()
     sd = {k: v for k, v in qat.state_dict().items() if not k.startswith(("quant.", "add.", "cat.", "mul."))}
-    state, ranges = from_qat(sd, model, IN)
+    with caplog.at_level(logging.WARNING, logger="trtnn.quant"):
+        state, ranges = from_qat(sd, model, IN)
+    assert "fused 'conv' taken as ConvBnReLU" in caplog.text  # a guess from the graph: said, not silent
     assert "bn.running_var" in state and "conv.bn.running_var" not in state
     assert torch.equal(model.bn.running_var.data, qat.conv.bn.running_var)
     assert ranges.fused_relu == {"conv"} and ranges.folded_weights == {"conv", "conv2"}
