@@ -881,7 +881,7 @@ cli_case("cli calib-data one image file", UNET_CALIBRATE + ("imgs/0.jpg",), "img
          setup=_images("0.jpg"))
 cli_case("cli calib-data truncated image", UNET_CALIBRATE + ("imgs",), "1.jpg", "truncated",
          setup=_images("0.jpg", "1.jpg", cut="1.jpg"))
-cli_case("cli calib-data a text file", UNET_CALIBRATE + ("notes.txt",), "notes.txt", ".npy/.npz",
+cli_case("cli calib-data a text file", UNET_CALIBRATE + ("notes.txt",), "--calib-data 'notes.txt'", ".npy/.npz",
          setup=write_bytes("notes.txt", b"calibration notes"))
 cli_case("cli calib-data an empty folder", UNET_CALIBRATE + ("empty",), "empty", "no images", ".npy/.npz",
          setup=lambda tmp: (tmp / "empty").mkdir())

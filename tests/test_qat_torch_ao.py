@@ -16,7 +16,7 @@ from torch.ao.nn.quantized import FloatFunctional
 import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
-from trtnn.quant import QATRanges, from_qat
+from trtnn.quant import from_qat
 from trtnn.reference import Executor
 
 IN = [trtnn.Input("x", (2, 3, 16, 16))]
@@ -210,7 +210,8 @@ def test_eager_fused_qat_reproduced(trained, config):
 
 
 def test_fx_qat_reproduced(trained):
-    qat = trained("fx", "x86")  # (FX's native backend config takes quint8 activations only: a qint8 qconfig is not applied)
+    qat = trained("fx", "x86")  # (FX's native backend config takes quint8 activations only: a qint8 qconfig is
+    # not applied)
     db, ranges, net = compare(qat)
     assert db >= 40, ranges.table()
     assert all(s.exact for s in ranges.sites), ranges.table()

@@ -246,7 +246,7 @@ def test_calibrate_selected_tensors_and_batches():
                                          ({"num_bins": 1001}, "num_bins must be an even number >= 128, got 1001"),
                                          ({"batches": 0}, "batches must be >= 1"),
                                          ({"samples": 0}, "samples must be >= 1"),
-                                         ({"percentile": "99.9"}, r"percentile must be a number in \(0, 100\], got '99.9'"),
+                                         ({"percentile": "99.9"}, r"a number in \(0, 100\], got '99.9'"),
                                          ({"percentile": 0}, r"percentile must be a number in \(0, 100\], got 0")])
 def test_calibrate_refuses_bad_arguments(kw, message):
     with pytest.raises(trtnn.ConfigError, match=message):

@@ -292,7 +292,7 @@ def _hash_feed(h: Any, feed: Any) -> None:
             a = np.ascontiguousarray(np.asarray(value))
             head, data = f"{name} {a.dtype} {a.shape}", a.reshape(-1).view(np.uint8)
         h.update(head.encode() + b"\n")
-        h.update(data.tobytes())
+        h.update(memoryview(data))
 
 
 class MemoryData:

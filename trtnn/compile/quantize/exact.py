@@ -196,7 +196,8 @@ class ExactQuantizer(Quantizer):
                 if key not in self._dq:
                     count = sum(1 for k in self._dq if k[0].endswith(f"@{path}"))
                     name = f"{path}:input" + (f"#{count}" if count else "")
-                    self._dq[key] = self._qdq(t, checked_amax(site, amax, self._dtype(t)), self.qat.clip.get(site), name)
+                    checked = checked_amax(site, amax, self._dtype(t))
+                    self._dq[key] = self._qdq(t, checked, self.qat.clip.get(site), name)
                 layer.set_input(j, self._dq[key])
                 done = True
                 if layer.name not in self.quantized:

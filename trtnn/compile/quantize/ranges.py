@@ -113,8 +113,8 @@ def checked_amax(name: str, amax: float, dtype: Optional[torch.dtype] = None) ->
                           f"non-zero value (all-zero data or preprocessing?); recalibrate on real data or exclude "
                           f"the module that makes it")
     if dtype is not None and amax > torch.finfo(dtype).max:
-        raise ConfigError(f"calibration: tensor '{name}' has amax {amax:g}, beyond what {dtypes.short(dtype)} (the dtype "
-                          f"it is computed in) holds ({torch.finfo(dtype).max:g}); recalibrate on real data, or "
+        raise ConfigError(f"calibration: tensor '{name}' has amax {amax:g}, beyond what {dtypes.short(dtype)} (the "
+                          f"dtype it is computed in) holds ({torch.finfo(dtype).max:g}); recalibrate on real data, or "
                           f"compute it in a wider dtype (base_dtype='fp32', keep_fp32)")
     return amax
 
