@@ -22,6 +22,7 @@ import torch
 import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
+import trtnn.eval  # read_polygons (trtnn does not import its eval package itself)
 from harness import Fn
 from trtnn import errors as E
 from trtnn.reference import Executor
