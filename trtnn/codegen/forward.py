@@ -12,7 +12,8 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 import torch
 import torch.fx as fx
 
-from .capture import Captured, user_location
+from .capture import Captured, has_tensor, user_location
+from .constants import recipe
 from .mapping import BINARY, TENSOR_OPERATORS, UNARY, qualified_name, trtnn_function, trtnn_method
 from .template import Code, is_slot_value, literal
 
@@ -85,17 +86,17 @@ class ForwardEmitter:
     def _value(self, n: fx.Node) -> Any:
         """The traced value; fx's own constants (`_tensor_constant0`) were attached to the module, not traced."""
         if n.name not in self.cap.values and n.op == "get_attr":
-            self.cap.values[n.name] = getattr(self.module, n.target)
+            self.cap.values[n.name] = self.cap.constants[n.target]
         return self.cap.values.get(n.name)
 
     def _classify(self, n: fx.Node) -> str:
         """'net' (a tensor of the network), 'torch' (a define-time torch value) or 'py' (a Python value)."""
         value = self._value(n)
         if n.op == "placeholder":
-            return "net" if isinstance(value, torch.Tensor) else "py"
+            return "net" if has_tensor(value) else "py"
         if n.op == "get_attr":
             return "net" if isinstance(value, torch.nn.Parameter) else "torch" if isinstance(value, torch.Tensor) else "py"
-        if not _has_tensor(value):
+        if not has_tensor(value):
             return "py"
         if n.op == "call_module" or any(self.kind.get(i.name) == "net" for i in n.all_input_nodes):
             return "net"
@@ -108,8 +109,11 @@ class ForwardEmitter:
         tensors = [n.name for n in self.nodes if n.op == "placeholder" and self.kind[n.name] == "net"]
         self.like = tensors[0] if tensors else None
         code = Code().text(f"    def forward(self, {self._signature()}):\n")
+        if self.cap.fixed:
+            code.text(_fixed_comment(self.module, self.cap.fixed))
         specs, k = list(self.cap.specializations), 0
         loops = self._loops()
+        self.alias.update({n.name: n.target for n in self.nodes if n.op == "placeholder"})
         for i, n in enumerate(self.nodes):
             while k < len(specs) and specs[k].before <= i:
                 code.text(_specialized_comment(specs[k]))
@@ -161,14 +165,27 @@ class ForwardEmitter:
         self.alias[run[-1].name] = var
 
     def _signature(self) -> str:
-        parts = []
+        """The original parameters: tensors by name, the others with their traced value as default (marked)."""
+        parts: List[str] = []
+        star = defaults = False
         for name, p in self.cap.signature.parameters.items():
-            if name in self.cap.specialized_args:
-                parts.append(f"{name}={literal(self.cap.specialized_args[name])}")
-            elif p.default is not inspect.Parameter.empty:
-                parts.append(f"{name}={literal(p.default)}")
+            if p.kind is p.VAR_POSITIONAL:
+                parts.append(f"*{name}")
+                star = True
+                continue
+            if p.kind is p.VAR_KEYWORD:
+                parts.append(f"**{name}")
+                continue
+            if p.kind is p.KEYWORD_ONLY and not star:
+                parts.append("*")
+                star = True
+            if name in self.cap.fixed:
+                parts.append(f"{name}={_default_literal(self.cap.fixed[name])}")
+            elif p.default is not p.empty or (defaults and not star):
+                parts.append(f"{name}=None")
             else:
                 parts.append(name)
+            defaults = defaults or "=" in parts[-1]
         return ", ".join(parts)
 
     def _is_optional_call(self, n: fx.Node) -> bool:
@@ -257,9 +274,8 @@ class ForwardEmitter:
 
     def _expr(self, n: fx.Node) -> Code:
         net = self.kind[n.name] == "net" or any(self.kind.get(i.name) == "net" for i in n.all_input_nodes)
-        if n.op == "get_attr" and n.target.startswith("_tensor_constant"):
-            v = self._value(n)
-            return Code().text(f"torch.tensor({v.tolist()!r}, dtype={v.dtype})")
+        if n.op == "get_attr" and n.target in self.cap.constants:
+            return self._constant(n)
         if n.op == "get_attr":
             path = _attr_path(n.target)
             if self.kind[n.name] == "net" and not self._weight_only(n):
@@ -307,22 +323,23 @@ class ForwardEmitter:
             return self._call(f"F.{name}", n.args, n.kwargs, n.name)
         return self._call(qualified_name(t), n.args, n.kwargs, n.name)
 
+    def _constant(self, n: fx.Node) -> Code:
+        """A tensor made during the trace (not a parameter or buffer): its recipe, or reported."""
+        value = self.cap.constants[n.target]
+        text = recipe(value)
+        if text is not None:
+            return Code().text(text)
+        where = short_path(node_location(next(iter(n.users), n)))
+        op = f"a {tuple(value.shape)} {str(value.dtype)[6:]} tensor made at trace time"
+        self.unmapped.append(Unmapped(op, where))
+        return Code().text(f"unsupported({op!r}, {where!r})()")
+
     def _unsupported(self, n: fx.Node, op: str) -> Code:
         where = short_path(node_location(n))
         self.unmapped.append(Unmapped(op, where))
         args = n.args[1:] if n.op == "call_method" else n.args
         head = f"unsupported({op!r}, {where!r})"
         return self._call(head, ((n.args[0],) if n.op == "call_method" else ()) + tuple(args), n.kwargs, n.name)
-
-
-def _has_tensor(v: Any) -> bool:
-    if isinstance(v, torch.Tensor):
-        return True
-    if isinstance(v, (tuple, list)):
-        return any(_has_tensor(a) for a in v)
-    if isinstance(v, dict):
-        return any(_has_tensor(a) for a in v.values())
-    return False
 
 
 def _submodule(module: torch.nn.Module, path: str) -> Any:
@@ -338,6 +355,27 @@ def _attr_path(target: str) -> str:
     for part in target.split("."):
         out += f"[{part}]" if part.isdigit() else f".{part}" if part.isidentifier() else f"[{part!r}]"
     return out
+
+
+def _default_literal(v: Any) -> str:
+    """A fixed argument's value as a default; values that are not Python literals become None (the comment above
+    says what they were)."""
+    text = literal(v)
+    try:
+        return text if eval(text, {"torch": torch, "float": float, "slice": slice}) == v else "None"  # noqa: S307
+    except Exception:  # noqa: BLE001  (not a literal)
+        return "None"
+
+
+def _fixed_comment(module: torch.nn.Module, fixed: Dict[str, Any]) -> str:
+    fn = type(module).forward
+    try:
+        where = f"{inspect.getsourcefile(fn)}:{inspect.getsourcelines(fn)[1]}"
+    except (OSError, TypeError):
+        where = "?"
+    values = ", ".join(f"{k}={_default_literal(v) if _default_literal(v) != 'None' or v is None else type(v).__name__}"
+                       for k, v in fixed.items())
+    return f"        # specialized at trace time ({short_path(where)}): arguments fixed to their traced values: {values}\n"
 
 
 def _specialized_comment(spec: Any) -> str:

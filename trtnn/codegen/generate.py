@@ -99,7 +99,7 @@ def _visit(module: torch.nn.Module, calls: Calls, table: ClassTable, unmapped: L
         forward.text(f"    def forward(self, *args):\n        raise UnsupportedError({_never_called(module)!r})\n")
     else:
         try:
-            cap = capture(module, *calls.inputs[id(module)], calls)
+            cap = capture(module, *calls.inputs[id(module)], calls.children[id(module)])
         except UnsupportedError as e:
             unmapped.append(Unmapped(f"{type(module).__name__}.forward", str(e)))
             forward.text(f"    def forward(self, *args):\n        raise UnsupportedError({e.message!r})\n")
