@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 
 from ..errors import UnsupportedError
+from .constructor import container_base
 from .mapping import same
 from .template import ChildRef, Code, LayerCall, Slot, is_slot_value, literal
 
@@ -192,9 +193,9 @@ def render_class(cls: GeneratedClass, table: ClassTable, origin: str) -> str:
     doc = f'    """{origin}'
     if cls.variant > 1:
         doc += f" (variant {cls.variant}: its traced code differs from {cls.type.__name__}'s)"
-    lines = [f"class {cls.name}(nn.Module):", doc + '"""', "",
+    lines = [f"class {cls.name}(nn.{container_base(inst.module) or 'Module'}):", doc + '"""', "",
              f"    def __init__(self{''.join(', ' + p for p in cls.params)}"
-             f"{''.join(f', {n}=None' for n in inst.passed)}):", "        super().__init__()"]
+             f"{''.join(f', {n}=None' for n in inst.passed)}):"]
     body, pos = _render(inst.init, cls, table, 0, in_forward=False)
     if body.strip():
         lines.append(body.rstrip("\n"))

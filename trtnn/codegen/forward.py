@@ -6,6 +6,7 @@ import inspect
 import operator
 import os
 import re
+import string
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
@@ -14,6 +15,7 @@ import torch.fx as fx
 
 from .capture import Captured, has_tensor, user_location
 from .constants import recipe
+from .rewrite import rewrite
 from .mapping import BINARY, TENSOR_OPERATORS, UNARY, qualified_name, trtnn_function, trtnn_method
 from .template import Code, is_slot_value, literal
 
@@ -90,20 +92,29 @@ class ForwardEmitter:
         return self.cap.values.get(n.name)
 
     def _classify(self, n: fx.Node) -> str:
-        """'net' (a tensor of the network), 'torch' (a define-time torch value) or 'py' (a Python value)."""
+        """'net' (a tensor of the network), 'param' (computed from parameters alone: at define time, with torch, on
+        their values), 'torch' (a define-time torch value) or 'py' (a Python value)."""
         value = self._value(n)
         if n.op == "placeholder":
             return "net" if has_tensor(value) else "py"
         if n.op == "get_attr":
+            self.pure.add(n)
             return "net" if isinstance(value, torch.nn.Parameter) else "torch" if isinstance(value, torch.Tensor) else "py"
+        inputs = n.all_input_nodes
+        if n.op != "call_module" and all(i in self.pure for i in inputs):
+            self.pure.add(n)
+            if has_tensor(value) and any(self.kind[i.name] in ("net", "param") for i in inputs):
+                return "param"
         if not has_tensor(value):
             return "py"
-        if n.op == "call_module" or any(self.kind.get(i.name) == "net" for i in n.all_input_nodes):
+        if n.op == "call_module" or any(self.kind.get(i.name) == "net" for i in inputs):
             return "net"
         return "torch"
 
     # ---- emission ----------------------------------------------------------------------------------------
     def emit(self) -> Code:
+        self.pure: Set[fx.Node] = set()  # nodes computed from parameters, buffers and constants alone
+        self.user: Optional[fx.Node] = None  # the node being emitted
         for n in self.nodes:
             self.kind[n.name] = self._classify(n)
         tensors = [n.name for n in self.nodes if n.op == "placeholder" and self.kind[n.name] == "net"]
@@ -203,9 +214,17 @@ class ForwardEmitter:
                                   torch.Tensor) or self.kind[n.name] == "py"
         return self.kind[n.name] == "py" and n.op in ("call_function", "call_method")
 
+    def _weight_use(self, user: fx.Node, n: fx.Node) -> bool:
+        """`n` is the right operand of an operator or a weight of an F op in `user`: a torch tensor will do."""
+        if user.op != "call_function" or user.args[:1] == (n,):
+            return False
+        return user.target in BINARY or trtnn_function(user.target) in _WEIGHT_TAKERS
+
     def _weight_only(self, n: fx.Node) -> bool:
         """A Parameter used only as a weight of F ops or the right operand of operators: `self.w` as is."""
         for user in n.users:
+            if self.kind.get(user.name) == "param":
+                continue
             if user.op == "call_function" and user.target in BINARY and user.args[0] is not n:
                 continue
             if user.op == "call_function" and trtnn_function(user.target) in _WEIGHT_TAKERS and user.args[0] is not n:
@@ -214,6 +233,13 @@ class ForwardEmitter:
         return True
 
     def _ref(self, n: fx.Node) -> Code:
+        user = self.user
+        if user is not None and self.kind.get(user.name) == "param" and n.op == "get_attr" and \
+                self.kind[n.name] == "net":
+            return Code().text(_attr_path(n.target) + ".data")  # a trtnn.Parameter's value
+        if self.kind[n.name] == "param" and user is not None and self.kind.get(user.name) == "net" and not (
+                self._weight_use(user, n)):
+            return Code().text(f"F.constant({n.name}, {self.like})")
         if self._inlined(n) and n.op != "placeholder":
             e = self._expr(n)
             if n.op == "call_function" and (n.target in BINARY or n.target in UNARY):
@@ -273,7 +299,15 @@ class ForwardEmitter:
         return c.text(")")
 
     def _expr(self, n: fx.Node) -> Code:
-        net = self.kind[n.name] == "net" or any(self.kind.get(i.name) == "net" for i in n.all_input_nodes)
+        outer, self.user = self.user, n
+        try:
+            return self._expr_of(n)
+        finally:
+            self.user = outer
+
+    def _expr_of(self, n: fx.Node) -> Code:
+        net = self.kind[n.name] == "net" or (self.kind[n.name] != "param" and any(
+            self.kind.get(i.name) == "net" for i in n.all_input_nodes))
         if n.op == "get_attr" and n.target in self.cap.constants:
             return self._constant(n)
         if n.op == "get_attr":
@@ -293,6 +327,19 @@ class ForwardEmitter:
             return self._method(n, net)
         return self._function(n, net)
 
+    def _rewritten(self, n: fx.Node, name: str) -> Optional[Code]:
+        """The op written with ops trtnn has (trtnn.codegen.rewrite), or None."""
+        found = rewrite(name, n.args, n.kwargs)
+        if found is None:
+            return None
+        template, arguments = found
+        code = Code()
+        for text, field, _, _ in string.Formatter().parse(template):
+            code.text(text)
+            if field is not None:
+                code.extend(self._arg(arguments[field], f"{n.name}_{field}"))
+        return code
+
     def _method(self, n: fx.Node, net: bool) -> Code:
         recv, rest = n.args[0], n.args[1:]
         if net and self.kind.get(recv.name if isinstance(recv, fx.Node) else "") == "net":
@@ -300,7 +347,7 @@ class ForwardEmitter:
             if how == "function":
                 return self._call(f"F.{name}", n.args, n.kwargs, n.name)
             if how is None:
-                return self._unsupported(n, f"Tensor.{n.target}")
+                return self._rewritten(n, n.target) or self._unsupported(n, f"Tensor.{n.target}")
         return self._ref(recv).extend(self._call(f".{n.target}", rest, n.kwargs, n.name))
 
     def _function(self, n: fx.Node, net: bool) -> Code:
@@ -319,7 +366,7 @@ class ForwardEmitter:
         if net:
             name = trtnn_function(t)
             if name is None:
-                return self._unsupported(n, qualified_name(t))
+                return self._rewritten(n, getattr(t, "__name__", "")) or self._unsupported(n, qualified_name(t))
             return self._call(f"F.{name}", n.args, n.kwargs, n.name)
         return self._call(qualified_name(t), n.args, n.kwargs, n.name)
 
