@@ -170,6 +170,9 @@ class ConcreteTracer(fx.Tracer):
         for name, value in self.bound.arguments.items():
             if has_tensor(value):
                 given[name] = self.create_proxy("placeholder", name, (), {})
+            elif sig.parameters[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD) \
+                    and not value:
+                given[name] = value  # nothing passes through them: ignored
             else:
                 given[name] = self.fixed[name] = value
 

@@ -122,12 +122,15 @@ class ForwardEmitter:
         code = Code().text(f"    def forward(self, {self._signature()}):\n")
         if self.cap.fixed:
             code.text(_fixed_comment(self.module, self.cap.fixed))
-        specs, k = list(self.cap.specializations), 0
+        specs, k, said = list(self.cap.specializations), 0, set()
         loops = self._loops()
         self.alias.update({n.name: n.target for n in self.nodes if n.op == "placeholder"})
         for i, n in enumerate(self.nodes):
             while k < len(specs) and specs[k].before <= i:
-                code.text(_specialized_comment(specs[k]))
+                comment = _specialized_comment(specs[k])
+                if comment not in said:  # a loop repeats its decisions: say each once
+                    code.text(comment)
+                    said.add(comment)
                 k += 1
             if n not in self.live or n.op == "placeholder" or (self._inlined(n) and n.target is not operator.setitem):
                 continue
