@@ -24,6 +24,7 @@ from torch.fx.proxy import Attribute
 
 from ..errors import UnsupportedError
 
+_ABSENT = object()
 _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 _TRTNN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # tensor attributes that are fixed for a network (read as Python values); `shape` stays traced
@@ -156,15 +157,48 @@ class ConcreteTracer(fx.Tracer):
         self.specializations: List[Specialization] = []
         self.fixed: Dict[str, Any] = {}
 
-    def is_leaf_module(self, m: torch.nn.Module, qualname: str) -> bool:
-        return m is not self.root_module
-
     def proxy(self, node: fx.Node) -> fx.Proxy:
         return _ValueProxy(node, self)
 
-    def create_args_for_root(self, root_fn: Callable[..., Any], is_module: bool,
-                             concrete_args: Any = None) -> Tuple[Callable[..., Any], List[Any]]:
-        """One placeholder per argument holding tensors (a list of tensors is one input); the others fixed."""
+    def run(self) -> fx.Graph:
+        """Trace the root's forward. No global patching: for the duration, the root's descendants have an instance
+        attribute `forward` that records a call, and the root and its children their parameters and buffers as
+        proxies in their instance dicts (so `self.weight.reshape(...)` is traced); all removed after."""
+        root = self.root = self.root_module
+        self.graph = fx.Graph(tracer_cls=type(self))
+        self.tensor_attrs: Dict[Any, str] = {}
+        self.submodule_paths = {m: name for name, m in root.named_modules()}
+        patched: List[Tuple[torch.nn.Module, str, Any]] = []
+        try:
+            for m, path in self.submodule_paths.items():
+                if m is not root:
+                    patched.append((m, "forward", m.__dict__.get("forward", _ABSENT)))
+                    m.__dict__["forward"] = self._stub(path)
+            record, self.record_stack_traces = self.record_stack_traces, False
+            for m, path in [(root, "")] + [(c, n) for n, c in root.named_children()]:
+                for name, value in list(m._parameters.items()) + list(m._buffers.items()):
+                    if value is not None and name not in m.__dict__:
+                        patched.append((m, name, _ABSENT))
+                        m.__dict__[name] = self.create_proxy("get_attr", f"{path}.{name}".lstrip("."), (), {})
+            self.record_stack_traces = record
+            out = self._call_forward(root)
+        finally:
+            for m, name, old in reversed(patched):
+                if old is _ABSENT:
+                    m.__dict__.pop(name, None)
+                else:
+                    m.__dict__[name] = old
+        self.create_node("output", "output", (self.create_arg(out),), {})
+        return self.graph
+
+    def _stub(self, path: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self.create_proxy("call_module", path, args, kwargs)
+        return call
+
+    def _call_forward(self, root: torch.nn.Module) -> Any:
+        """forward(...) with one placeholder per argument holding tensors (a list of tensors is one input); the
+        other arguments fixed (empty *args / **kwargs: ignored)."""
         sig = self.bound.signature
         given: Dict[str, Any] = {}
         for name, value in self.bound.arguments.items():
@@ -172,28 +206,24 @@ class ConcreteTracer(fx.Tracer):
                 given[name] = self.create_proxy("placeholder", name, (), {})
             elif sig.parameters[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD) \
                     and not value:
-                given[name] = value  # nothing passes through them: ignored
+                given[name] = value
             else:
                 given[name] = self.fixed[name] = value
-
-        def call(root: torch.nn.Module) -> Any:
-            args: List[Any] = []
-            kwargs: Dict[str, Any] = {}
-            for name, p in sig.parameters.items():
-                if name not in given:
-                    continue
-                value, real = given[name], self.bound.arguments[name]
-                if p.kind is p.VAR_POSITIONAL:
-                    args.extend(value[i] for i in range(len(real)))
-                elif p.kind is p.VAR_KEYWORD:
-                    kwargs.update({k: value[k] for k in real})
-                elif p.kind is p.KEYWORD_ONLY:
-                    kwargs[name] = value
-                else:
-                    args.append(value)
-            return root_fn(root, *args, **kwargs)
-
-        return call, [self.root]
+        args: List[Any] = []
+        kwargs: Dict[str, Any] = {}
+        for name, p in sig.parameters.items():
+            if name not in given:
+                continue
+            value, real = given[name], self.bound.arguments[name]
+            if p.kind is p.VAR_POSITIONAL:
+                args.extend(value[i] for i in range(len(real)))
+            elif p.kind is p.VAR_KEYWORD:
+                kwargs.update({k: value[k] for k in real})
+            elif p.kind is p.KEYWORD_ONLY:
+                kwargs[name] = value
+            else:
+                args.append(value)
+        return type(root).forward(root, *args, **kwargs)
 
     def create_arg(self, a: Any) -> Any:
         if _is_proxy(a):
@@ -237,12 +267,6 @@ class ConcreteTracer(fx.Tracer):
             return target(*args, **kwargs)
         return None
 
-    def to_bool(self, obj: fx.Proxy) -> bool:
-        return _Values.__bool__(obj)  # type: ignore[arg-type]
-
-    def iter(self, obj: fx.Proxy):
-        return _Values.__iter__(obj)  # type: ignore[arg-type]
-
     def specialize(self, kind: str, value: Any) -> None:
         where, code = user_location()
         self.specializations.append(Specialization(kind, value, where, code, len(self.graph.nodes)))
@@ -272,7 +296,7 @@ def capture(module: torch.nn.Module, args: Tuple[Any, ...], kwargs: Dict[str, An
     tracer = ConcreteTracer(module, bound, outputs)
     constants = set(module.__dict__)
     try:
-        graph = tracer.trace(module)
+        graph = tracer.run()
     except UnsupportedError:
         raise
     except Exception as e:

@@ -123,6 +123,7 @@ class ForwardEmitter:
         if self.cap.fixed:
             code.text(_fixed_comment(self.module, self.cap.fixed))
         specs, k, said = list(self.cap.specializations), 0, set()
+        emitted: Set[fx.Node] = set()
         loops = self._loops()
         self.alias.update({n.name: n.target for n in self.nodes if n.op == "placeholder"})
         for i, n in enumerate(self.nodes):
@@ -134,6 +135,13 @@ class ForwardEmitter:
                 k += 1
             if n not in self.live or n.op == "placeholder" or (self._inlined(n) and n.target is not operator.setitem):
                 continue
+            if n.op == "get_attr":
+                continue  # emitted before its first use
+            for a in (self._attrs_of(r) for r in (loops[n][1] if n in loops else [n])):
+                for attr in a:
+                    if attr not in emitted:
+                        emitted.add(attr)
+                        code.text(f"        {attr.name} = ").extend(self._expr(attr)).text("\n")
             if n in loops:
                 self._emit_loop(code, *loops[n])
             elif n in self.looped:
@@ -146,6 +154,20 @@ class ForwardEmitter:
             else:
                 code.text(f"        {n.name} = ").extend(self._expr(n)).text("\n")
         return code
+
+    def _attrs_of(self, n: fx.Node) -> List[fx.Node]:
+        """The get_attr statements `n` reads (directly or through the expressions inlined into it)."""
+        out, todo, seen = [], list(n.all_input_nodes), set()
+        while todo:
+            i = todo.pop(0)
+            if i in seen:
+                continue
+            seen.add(i)
+            if i.op == "get_attr" and not self._inlined(i):
+                out.append(i)
+            elif i.op != "placeholder" and self._inlined(i):
+                todo.extend(i.all_input_nodes)
+        return out
 
     def _loops(self) -> Dict[fx.Node, Tuple[str, List[fx.Node]]]:
         """Calls of every module of a ModuleList in order, each on the previous one's output (and nothing else
