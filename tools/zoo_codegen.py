@@ -11,8 +11,9 @@ imported by trtnn or its tests):
     /work/venv-zoo/bin/python tools/zoo_codegen.py table /tmp/zoo.jsonl   # -> benchmarks/results/codegen_zoo.md
 
 Weights are random (seed 0) with randomized BatchNorm statistics and no zero-initialized or vanishing branches
-(every parameter that timm/smp initialize to zeros or to a tiny layer scale is redrawn), so a dropped or misplaced
-branch shows in the comparison. Round trip = the generated file imports, the original state_dict (plus its
+(every parameter that timm/smp initialize to zeros or to a tiny layer scale is redrawn, small), so a dropped or
+misplaced branch shows in the comparison; "torch fp32 err" (torch fp32 vs fp64) shows the random model is
+well-conditioned enough for the 1e-4 comparison to mean something. Round trip = the generated file imports, the original state_dict (plus its
 non-persistent buffers, trtnn.codegen.full_state_dict) loads with strict=True, trtnn.define succeeds and the CPU
 executor's outputs match torch eager within 1e-4 relative (max |diff| / max |ref|, fp32). A "mismatch" is a round
 trip that ran but disagrees: a silent failure.
@@ -112,9 +113,9 @@ def randomize(model: Any) -> Any:
                 m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.2)
                 m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
         for name, p in model.named_parameters():
-            if p.numel() and p.abs().max() < 1e-3:
-                p.copy_(torch.randn(p.shape, generator=g) * 0.2 + (1.0 if name.endswith(("weight", "gamma")) and
-                                                                   p.dim() == 1 else 0.0))
+            if p.numel() and p.abs().max() < 1e-3:  # zero-init last BN, layer scale: small but not zero
+                p.copy_(torch.rand(p.shape, generator=g) * 0.2 + 0.05 if p.dim() == 1 else
+                        torch.randn(p.shape, generator=g) * 0.05)
     return model.eval()
 
 
@@ -157,6 +158,7 @@ def one(family: str, name: str, size: int, build: bool) -> Dict[str, Any]:
         got = list(Executor(net.network)({"x": x}).values())
         with torch.no_grad():
             ref = _flat(model(x))
+            row["torch_fp32_err"] = max(_rel_err(a, b) for a, b in zip(ref, _flat(_double(model)(x.double()))))
         row["stage"] = "compare"
         if len(got) != len(ref):
             raise RuntimeError(f"{len(got)} outputs, torch has {len(ref)}")
@@ -177,6 +179,13 @@ def one(family: str, name: str, size: int, build: bool) -> Dict[str, Any]:
         row["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
         row["where"] = f"{tb[-1].filename}:{tb[-1].lineno}" if tb else ""
     return row
+
+
+def _double(model: Any) -> Any:
+    """An fp64 copy (how well-conditioned the random model is: torch fp32 vs fp64)."""
+    import copy
+
+    return copy.deepcopy(model).double()
 
 
 def _flat(out: Any) -> List[Any]:
@@ -235,13 +244,14 @@ def table(args: argparse.Namespace) -> None:
              f"within {TOL:g} relative (fp32). codegen s: `generate_code` on a shared 2-core machine (indicative).",
              "", f"**Round trip: {len(ok)} / {len(rows_sorted)} "
              f"({100.0 * len(ok) / max(len(rows_sorted), 1):.0f}%); silent mismatches: {len(mismatch)}.**", "",
-             "| family | model | input | result | rel err | codegen s | kB | lines | classes | specialized | "
-             "engine build s |", "|" + "---|" * 11]
+             "| family | model | input | result | rel err | torch fp32 err | codegen s | kB | lines | classes | "
+             "specialized | engine build s |", "|" + "---|" * 12]
     for r in rows_sorted:
         result = "ok" if r["stage"] == "ok" else "MISMATCH" if r["stage"] == "mismatch" else \
             f"fails at {r['stage']}: {r.get('error', '')}".replace("|", "/")
         err = f"{r['rel_err']:.1e}" if "rel_err" in r else ""
-        lines.append(f"| {r['family']} | {r['model']} | {r['size']} | {result} | {err} | {r.get('codegen_s', '')} | "
+        t32 = f"{r['torch_fp32_err']:.1e}" if "torch_fp32_err" in r else ""
+        lines.append(f"| {r['family']} | {r['model']} | {r['size']} | {result} | {err} | {t32} | {r.get('codegen_s', '')} | "
                      f"{r.get('kb', '')} | {r.get('lines', '')} | {r.get('classes', '')} | "
                      f"{r.get('specialized', '')} | {r.get('build_s', '')} |")
     text = "\n".join(lines) + "\n"

@@ -28,7 +28,7 @@ def init_code(module: torch.nn.Module, where: Dict[str, str], unmapped: List[Unm
         if p is None:
             code.text(f"        self.register_parameter({name!r}, None)\n")
             continue
-        code.text(f"        self.{name} = nn.Parameter(").value(tuple(p.shape), name)
+        _shape(code.text(f"        self.{name} = nn.Parameter("), tuple(p.shape), name)
         code.text(f", {p.dtype})\n" if p.dtype != torch.float32 else ")\n")
     for name, b in module._buffers.items():
         code.text(f"        self.register_buffer({name!r}, ")
@@ -38,7 +38,7 @@ def init_code(module: torch.nn.Module, where: Dict[str, str], unmapped: List[Unm
         elif made is not None:
             code.text(f"{made}, persistent=False)\n")
         else:  # persistent, or values the code cannot make: loaded with the state_dict (see full_state_dict)
-            code.text("torch.zeros(").value(tuple(b.shape), name).text(f", dtype={b.dtype}))\n")
+            _shape(code.text("torch.zeros("), tuple(b.shape), name).text(f", dtype={b.dtype}))\n")
     for name, child in module._modules.items():
         if name not in optional and not base:
             head = f"        self.{name} = " if name.isidentifier() and not keyword.iskeyword(name) else \
@@ -50,6 +50,14 @@ def init_code(module: torch.nn.Module, where: Dict[str, str], unmapped: List[Unm
         code.text(f"        self.{name} = {name}\n")
         passed[name] = None if child is None else child_code(child, where.get(name, "?"), unmapped, 3)
     return code, passed
+
+
+def _shape(code: Code, shape: Tuple[int, ...], name: str) -> Code:
+    """`(a, b)` with each size a slot (so `(num_features,)` can become a constructor argument)."""
+    code.text("(")
+    for i, d in enumerate(shape):
+        code.text(", " if i else "").value(d, f"{name}_size{i}" if len(shape) > 1 else f"{name}_size")
+    return code.text("," if len(shape) == 1 else "").text(")")
 
 
 def loaded_buffers(model: torch.nn.Module) -> List[str]:

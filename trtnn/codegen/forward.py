@@ -3,6 +3,7 @@ variables, F.* calls and Tensor methods; shape arithmetic inline (trtnn shapes a
 from __future__ import annotations
 
 import inspect
+import keyword
 import operator
 import os
 import re
@@ -197,7 +198,7 @@ class ForwardEmitter:
         var = head.replace(".", "_") if head.replace(".", "_") not in taken else run[-1].name
         item = var[:-1] if var.endswith("s") and var[:-1] not in taken else f"{var}_item"
         code.text(f"        {var} = ").extend(self._arg(run[0].args[0], var)).text("\n")
-        code.text(f"        for {item} in {_attr_path(head)}:\n            {var} = {item}({var})\n")
+        code.text(f"        for {item} in {_attr_path(head, self.module)}:\n            {var} = {item}({var})\n")
         self.alias[run[-1].name] = var
 
     def _signature(self) -> str:
@@ -261,10 +262,16 @@ class ForwardEmitter:
         user = self.user
         if user is not None and self.kind.get(user.name) == "param" and n.op == "get_attr" and \
                 self.kind[n.name] == "net":
-            return Code().text(_attr_path(n.target) + ".data")  # a trtnn.Parameter's value
+            return Code().text(_attr_path(n.target, self.module) + ".data")  # a trtnn.Parameter's value
         if self.kind[n.name] == "param" and user is not None and self.kind.get(user.name) == "net" and not (
                 self._weight_use(user, n)):
             return Code().text(f"F.constant({n.name}, {self.like})")
+        if user is not None and user.op == "call_module" and self.kind[n.name] == "torch" and \
+                isinstance(self._value(n), torch.Tensor):  # a module runs on network tensors: make it one
+            return Code().text("F.constant(").extend(self._ref_plain(n)).text(f", {self.like})")
+        return self._ref_plain(n)
+
+    def _ref_plain(self, n: fx.Node) -> Code:
         if self._inlined(n) and n.op != "placeholder":
             e = self._expr(n)
             if n.op == "call_function" and (n.target in BINARY or n.target in UNARY):
@@ -336,18 +343,18 @@ class ForwardEmitter:
         if n.op == "get_attr" and n.target in self.cap.constants:
             return self._constant(n)
         if n.op == "get_attr":
-            path = _attr_path(n.target)
+            path = _attr_path(n.target, self.module)
             if self.kind[n.name] == "net" and not self._weight_only(n):
                 return Code().text(f"F.constant({path}, {self.like})")
             return Code().text(path) if self.kind[n.name] != "py" else Code().value(self.cap.values[n.name], n.name)
         if self._is_optional_call(n):
             if self.normalized:
                 return self._arg(n.args[0], n.name)
-            path = _attr_path(n.target)
+            path = _attr_path(n.target, self.module)
             return self._call(path, n.args, {}, n.name).text(f" if {path} is not None else ").extend(
                 self._arg(n.args[0], n.name))
         if n.op == "call_module":
-            return self._call(_attr_path(n.target), n.args, n.kwargs, n.name)
+            return self._call(_attr_path(n.target, self.module), n.args, n.kwargs, n.name)
         if n.op == "call_method":
             return self._method(n, net)
         return self._function(n, net)
@@ -421,11 +428,19 @@ def _submodule(module: torch.nn.Module, path: str) -> Any:
         return None
 
 
-def _attr_path(target: str) -> str:
-    """`layer1.0.conv1` -> `self.layer1[0].conv1`."""
-    out = "self"
+def _attr_path(target: str, module: torch.nn.Module) -> str:
+    """`layer1.0.conv1` -> `self.layer1[0].conv1` (`self['a']` in a ModuleDict, `getattr(self, '0')` elsewhere)."""
+    out, owner = "self", module
     for part in target.split("."):
-        out += f"[{part}]" if part.isdigit() else f".{part}" if part.isidentifier() else f"[{part!r}]"
+        if isinstance(owner, torch.nn.ModuleDict):
+            out += f"[{part!r}]"
+        elif part.isdigit() and isinstance(owner, (torch.nn.Sequential, torch.nn.ModuleList)):
+            out += f"[{part}]"
+        elif part.isidentifier() and not keyword.iskeyword(part):
+            out += f".{part}"
+        else:
+            out = f"getattr({out}, {part!r})"
+        owner = owner._modules.get(part) if isinstance(owner, torch.nn.Module) else None
     return out
 
 
