@@ -85,7 +85,7 @@ def models(which: str) -> List[Tuple[str, str, int]]:
     return [m for m in everything if m[1] in names]
 
 
-def make(name: str) -> Any:
+def make(name: str, size: int = 64) -> Any:
     import torch
 
     torch.manual_seed(0)
@@ -98,24 +98,31 @@ def make(name: str) -> Any:
         import timm
 
         model = timm.create_model(name, pretrained=False, num_classes=10)
-    return randomize(model)
+    return randomize(model, size)
 
 
-def randomize(model: Any) -> Any:
+def randomize(model: Any, size: int = 64) -> Any:
     """Random BatchNorm statistics; parameters initialized to zero or tiny values (zero-init last BN, layer scale)
     redrawn, so that no branch vanishes."""
     import torch
 
     g = torch.Generator().manual_seed(1)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+             and m.running_mean is not None]
     with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
-                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.2)
-                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
         for name, p in model.named_parameters():
             if p.numel() and p.abs().max() < 1e-3:  # zero-init last BN, layer scale: small but not zero
                 p.copy_(torch.rand(p.shape, generator=g) * 0.2 + 0.05 if p.dim() == 1 else
                         torch.randn(p.shape, generator=g) * 0.05)
+        # statistics of random data (as a trained network's would be, so activations stay in range), perturbed
+        for m in norms:
+            m.momentum = None
+        model.train()
+        model(torch.randn(4, 3, size, size, generator=g))
+        for m in norms:
+            m.momentum = 0.1
+            m.running_mean.add_(torch.randn(m.running_mean.shape, generator=g) * 0.05 * m.running_var.sqrt())
+            m.running_var.mul_(torch.rand(m.running_var.shape, generator=g) * 0.4 + 0.8)
     return model.eval()
 
 
@@ -136,7 +143,7 @@ def one(family: str, name: str, size: int, build: bool) -> Dict[str, Any]:
 
     row: Dict[str, Any] = {"family": family, "model": name, "size": size, "stage": "make"}
     try:
-        model = make(name)
+        model = make(name, size)
         x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(2))
         row["stage"] = "generate"
         t0 = time.perf_counter()

@@ -162,14 +162,19 @@ class ConcreteTracer(fx.Tracer):
 
     def run(self) -> fx.Graph:
         """Trace the root's forward. No global patching: for the duration, the root's descendants have an instance
-        attribute `forward` that records a call, and the root and its children their parameters and buffers as
-        proxies in their instance dicts (so `self.weight.reshape(...)` is traced); all removed after."""
+        attribute `forward` that records a call, the root and its children their parameters and buffers as
+        proxies in their instance dicts (so `self.weight.reshape(...)` is traced), and the root's dicts of tensors
+        (caches of values derived from parameters) are empty; all restored after."""
         root = self.root = self.root_module
         self.graph = fx.Graph(tracer_cls=type(self))
         self.tensor_attrs: Dict[Any, str] = {}
         self.submodule_paths = {m: name for name, m in root.named_modules()}
         patched: List[Tuple[torch.nn.Module, str, Any]] = []
         try:
+            for name, value in list(root.__dict__.items()):  # caches of derived tensors (timm's attention bias
+                if type(value) is dict and value and all(isinstance(v, torch.Tensor) for v in value.values()):
+                    patched.append((root, name, value))  # cache): empty, so the trace computes them as at first
+                    root.__dict__[name] = {}  # call
             for m, path in self.submodule_paths.items():
                 if m is not root:
                     patched.append((m, "forward", m.__dict__.get("forward", _ABSENT)))

@@ -326,6 +326,8 @@ class ForwardEmitter:
             c.text("" if first else ", ").extend(self._arg(a, f"{hint}_{i}"))
             first = False
         for k, v in kwargs.items():
+            if head.startswith("F.") and k.startswith("_"):
+                continue  # torch's private arguments (`_stacklevel`): nothing to do with the network
             c.text("" if first else ", ").text(f"{k}=").extend(self._arg(v, f"{hint}_{k}"))
             first = False
         return c.text(")")
