@@ -128,3 +128,17 @@ def test_generated_code_is_shape_generic(name: str, sizes: tuple) -> None:
         for g, r in zip(got, ref):
             assert g.shape == r.shape
             torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)
+
+
+def test_cli_verify_failure_is_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from trtnn.cli import main
+
+    out = tmp_path / "unmappable_gen.py"
+    assert main(["codegen", "test_codegen:Unmappable", "--input", "x:1x3x6x6", "--verify", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "verify failed: UnsupportedError: torch.lgamma (called at test_codegen.py:" in err
+    assert "Traceback" not in err and len([e for e in err.splitlines() if e.startswith("verify")]) == 1
+    # a rewrite over the file codegen wrote is fine; a tolerance the result misses is a failure too
+    assert main(["codegen", "corpus.unet:UNet", "--input", "x:1x3x16x16", "--verify", "--tol", "1e-30", "-o",
+                 str(out)]) == 1
+    assert "verify failed: CPU executor vs torch: max relative error" in capsys.readouterr().err

@@ -172,7 +172,8 @@ class ConcreteTracer(fx.Tracer):
         patched: List[Tuple[torch.nn.Module, str, Any]] = []
         try:
             for name, value in list(root.__dict__.items()):  # caches of derived tensors (timm's attention bias
-                if type(value) is dict and value and all(isinstance(v, torch.Tensor) for v in value.values()):
+                if not name.startswith("_") and type(value) is dict and value and all(
+                        isinstance(v, torch.Tensor) for v in value.values()):
                     patched.append((root, name, value))  # cache): empty, so the trace computes them as at first
                     root.__dict__[name] = {}  # call
             for m, path in self.submodule_paths.items():

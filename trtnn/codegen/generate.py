@@ -46,7 +46,13 @@ def generate_code(model: torch.nn.Module, example_inputs: Any, *, class_name: Op
     training = model.training
     model.eval()
     try:
-        calls = record_calls(model, inputs)
+        try:
+            calls = record_calls(model, inputs)
+        except Exception as e:  # noqa: BLE001  (the user's model failed on the given inputs)
+            shapes = ", ".join("x".join(map(str, x.shape)) for x in inputs)
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise ConfigError(f"codegen: {type(model).__name__} fails on example inputs of shape {shapes}: "
+                              f"{type(e).__name__}: {first}") from None
         unmapped: List[Unmapped] = []
         table = ClassTable()
         _visit(model, calls, table, unmapped, _optional_children(model), class_name)
