@@ -14,6 +14,7 @@ import linecache
 import operator
 import os
 import traceback
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
@@ -324,22 +325,25 @@ class Calls:
     children: Dict[int, List[Tuple[int, Any]]] = field(default_factory=dict)
 
 
-def record_calls(model: torch.nn.Module, inputs: Tuple[Any, ...]) -> Calls:
-    """Run `model(*inputs)` once, recording every module's first call (hooks on this model only, removed after)."""
+def record_calls(model: torch.nn.Module, inputs: Tuple[Any, ...],
+                 traced: Callable[[torch.nn.Module], bool] = lambda m: True) -> Calls:
+    """Run `model(*inputs)` once, recording every module's first call (hooks on this model only, removed after);
+    the arguments only of the modules that will be `traced`. Each state of a tensor is copied once."""
     calls = Calls()
     stack: List[Tuple[int, bool]] = []  # (id, first call?) of the modules running
+    copies: Dict[Tuple[int, int], torch.Tensor] = {}  # (id, version) -> copy: outputs are the next inputs
 
     def before(module: torch.nn.Module, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
         first = id(module) not in calls.inputs
         if first:
-            calls.inputs[id(module)] = (_clone(args), _clone(kwargs))
+            calls.inputs[id(module)] = (_clone(args, copies), _clone(kwargs, copies)) if traced(module) else ((), {})
             calls.children[id(module)] = []
         stack.append((id(module), first))
 
     def after(module: torch.nn.Module, args: Tuple[Any, ...], output: Any) -> None:
         stack.pop()
         if stack and stack[-1][1]:
-            calls.children[stack[-1][0]].append((id(module), _clone(output)))
+            calls.children[stack[-1][0]].append((id(module), _clone(output, copies)))
 
     handles = [h for m in model.modules() for h in (m.register_forward_pre_hook(before, with_kwargs=True),
                                                      m.register_forward_hook(after))]
@@ -352,12 +356,17 @@ def record_calls(model: torch.nn.Module, inputs: Tuple[Any, ...]) -> Calls:
     return calls
 
 
-def _clone(v: Any) -> Any:
-    """A copy safe from later in-place ops of the model."""
+def _clone(v: Any, copies: Dict[Tuple[int, int], torch.Tensor]) -> Any:
+    """A copy safe from later in-place ops of the model (one per tensor state: id and version counter)."""
     if isinstance(v, torch.Tensor):
-        return v.detach().clone()
+        key = (id(v), v._version)
+        if key not in copies:
+            copies[key] = v.detach().clone()
+            weakref.finalize(v, copies.pop, key, None)  # the id may be reused once `v` is gone
+        return copies[key]
     if isinstance(v, (tuple, list)):
-        return type(v)(_clone(a) for a in v) if not hasattr(v, "_fields") else type(v)(*(_clone(a) for a in v))
+        items = [_clone(a, copies) for a in v]
+        return type(v)(*items) if hasattr(v, "_fields") else type(v)(items)
     if isinstance(v, dict):
-        return type(v)((k, _clone(a)) for k, a in v.items())
+        return type(v)((k, _clone(a, copies)) for k, a in v.items())
     return v

@@ -47,7 +47,7 @@ def generate_code(model: torch.nn.Module, example_inputs: Any, *, class_name: Op
     model.eval()
     try:
         try:
-            calls = record_calls(model, inputs)
+            calls = record_calls(model, inputs, lambda m: m is model or not (is_torch_layer(m) or container_kind(m)))
         except Exception as e:  # noqa: BLE001  (the user's model failed on the given inputs)
             shapes = ", ".join("x".join(map(str, x.shape)) for x in inputs)
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
