@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import math
 import operator
 import os
 import traceback
@@ -111,6 +112,15 @@ class _Values:
 
     def __len__(self) -> int:
         return self._decide("len", len(self.value))
+
+    def __ceil__(self) -> Any:  # math.ceil(H / s) stays an expression of the sizes
+        return self.tracer.create_proxy("call_function", math.ceil, (self,), {})
+
+    def __floor__(self) -> Any:
+        return self.tracer.create_proxy("call_function", math.floor, (self,), {})
+
+    def __trunc__(self) -> Any:
+        return self.tracer.create_proxy("call_function", math.trunc, (self,), {})
 
     def __iter__(self):
         return iter([self[i] for i in range(len(self.value))])

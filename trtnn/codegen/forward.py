@@ -238,7 +238,11 @@ class ForwardEmitter:
         if n.op == "call_function" and n.target is operator.getitem:
             return not isinstance(self.cap.values.get(n.args[0].name if isinstance(n.args[0], fx.Node) else ""),
                                   torch.Tensor) or self.kind[n.name] == "py"
-        return self.kind[n.name] == "py" and n.op in ("call_function", "call_method")
+        if self.kind[n.name] != "py" or n.op not in ("call_function", "call_method"):
+            return False
+        # shape arithmetic reads best inline, unless it is used more than once (then it gets a name)
+        simple = n.target in (getattr, operator.getitem) or n.target in ("size", "dim")
+        return simple or sum(1 for u in n.users if u in self.live) <= 1
 
     def _weight_use(self, user: fx.Node, n: fx.Node) -> bool:
         """`n` is the right operand of an operator or a weight of an F op in `user`: a torch tensor will do."""
@@ -251,6 +255,8 @@ class ForwardEmitter:
         for user in n.users:
             if self.kind.get(user.name) == "param":
                 continue
+            if user.op == "call_function" and user.target is getattr and user.args[1] == "shape":
+                continue  # `self.weight.shape`: a trtnn.Parameter has it
             if user.op == "call_function" and user.target in BINARY and user.args[0] is not n:
                 continue
             if user.op == "call_function" and trtnn_function(user.target) in _WEIGHT_TAKERS and user.args[0] is not n:
@@ -273,8 +279,9 @@ class ForwardEmitter:
 
     def _ref_plain(self, n: fx.Node) -> Code:
         if self._inlined(n) and n.op != "placeholder":
+            user = self.user
             e = self._expr(n)
-            if n.op == "call_function" and (n.target in BINARY or n.target in UNARY):
+            if n.op == "call_function" and (n.target in BINARY or n.target in UNARY) and _needs_parens(n, user):
                 return Code().text("(").extend(e).text(")")
             return e
         return Code().text(self.alias.get(n.name, n.name))
@@ -421,6 +428,26 @@ class ForwardEmitter:
         args = n.args[1:] if n.op == "call_method" else n.args
         head = f"unsupported({op!r}, {where!r})"
         return self._call(head, ((n.args[0],) if n.op == "call_method" else ()) + tuple(args), n.kwargs, n.name)
+
+
+_PRECEDENCE = {"**": 7, "*": 5, "/": 5, "//": 5, "%": 5, "@": 5, "+": 4, "-": 4, "&": 3, "|": 2,
+               "==": 1, "!=": 1, "<": 1, "<=": 1, ">": 1, ">=": 1}
+
+
+def _needs_parens(n: fx.Node, user: Optional[fx.Node]) -> bool:
+    """Whether operator expression `n`, inlined into `user`'s code, needs parentheses."""
+    if user is None or user.op == "output":
+        return False
+    if user.op == "call_function" and user.target in BINARY:
+        if n.target in UNARY:
+            return user.target is operator.pow
+        inner, outer = _PRECEDENCE[BINARY[n.target]], _PRECEDENCE[BINARY[user.target]]
+        return inner < outer or (inner == outer and (user.args[0] is not n or BINARY[user.target] == "**")) or \
+            outer == 1
+    if user.op == "call_function" and user.target in UNARY:
+        return True
+    receiver = user.args[0] is n if user.args else False
+    return receiver and (user.op == "call_method" or user.target in (operator.getitem, getattr))
 
 
 def _submodule(module: torch.nn.Module, path: str) -> Any:
