@@ -68,6 +68,28 @@ class ListUNet(nn.Module):
         return {"mask": self.head(y), "deepest": features[-1]}
 
 
+class NormedDecoder(nn.Module):  # smp's UPerNet: a slice of the list argument, written to, then read
+    def __init__(self, chans=(8, 16, 32)):
+        super().__init__()
+        self.norms = nn.ModuleList(nn.BatchNorm2d(c) for c in chans)
+
+    def forward(self, features: List[torch.Tensor]) -> torch.Tensor:
+        features = features[1:]
+        first = features[0]
+        for i, norm in enumerate(self.norms):
+            features[i] = norm(features[i])
+        return features[-1].mean((2, 3)) + first.mean((1, 2, 3))[:, None] + features[0].amax((1, 2, 3))[:, None]
+
+
+class MutatedList(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder, self.decoder = Encoder(), NormedDecoder()
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
 # 2. forward(self, input): fx renames the placeholder ------------------------------------------------------------------
 class GELUTanh(nn.Module):
     def forward(self, input: torch.Tensor) -> torch.Tensor:
@@ -263,6 +285,7 @@ class KeywordOnly(nn.Module):
 CASES = {
     "list_args": lambda: (ListUNet(), (torch.randn(1, 3, 32, 32),)),
     "star_args": lambda: (ListUNet(star=True), (torch.randn(1, 3, 32, 32),)),
+    "list_mutation": lambda: (MutatedList(), (torch.randn(1, 3, 16, 16),)),
     "input_named": lambda: (InputNamed(), (torch.randn(2, 8),)),
     "args_kwargs": lambda: (ArgsKwargs(), (torch.randn(1, 4, 8, 8), torch.randn(1, 6))),
     "instance_norm": lambda: (InstanceNorms(), (torch.randn(1, 3, 10, 10),)),
