@@ -90,6 +90,32 @@ class MutatedList(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+class DirectForward(nn.Module):  # timm's HRNet head: `down.forward(y)`; DPN: optional children that exclude each other
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Sequential(nn.Conv2d(3, 3, 3, padding=1), nn.ReLU())
+        self.blocks = nn.ModuleList([Either(3, 1), Either(3, 2), Either(3, 1), Either(3, 0)])
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x + self.down.forward(x)
+
+
+class Either(nn.Module):
+    def __init__(self, c, which):
+        super().__init__()
+        self.a = nn.Conv2d(c, c, 1) if which == 1 else None
+        self.b = nn.Conv2d(c, c, 3, padding=1) if which == 2 else None
+
+    def forward(self, x):
+        if self.a is not None:
+            return self.a(x)
+        if self.b is not None:
+            return self.b(x)
+        return x
+
+
 # 2. forward(self, input): fx renames the placeholder ------------------------------------------------------------------
 class GELUTanh(nn.Module):
     def forward(self, input: torch.Tensor) -> torch.Tensor:
@@ -286,6 +312,7 @@ CASES = {
     "list_args": lambda: (ListUNet(), (torch.randn(1, 3, 32, 32),)),
     "star_args": lambda: (ListUNet(star=True), (torch.randn(1, 3, 32, 32),)),
     "list_mutation": lambda: (MutatedList(), (torch.randn(1, 3, 16, 16),)),
+    "direct_forward": lambda: (DirectForward(), (torch.randn(1, 3, 8, 8),)),
     "input_named": lambda: (InputNamed(), (torch.randn(2, 8),)),
     "args_kwargs": lambda: (ArgsKwargs(), (torch.randn(1, 4, 8, 8), torch.randn(1, 6))),
     "instance_norm": lambda: (InstanceNorms(), (torch.randn(1, 3, 10, 10),)),

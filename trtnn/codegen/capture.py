@@ -190,7 +190,7 @@ class ConcreteTracer(fx.Tracer):
             for m, path in self.submodule_paths.items():
                 if m is not root:
                     patched.append((m, "forward", m.__dict__.get("forward", _ABSENT)))
-                    m.__dict__["forward"] = self._stub(path)
+                    m.__dict__["forward"] = self._stub(m, path)
             record, self.record_stack_traces = self.record_stack_traces, False
             for m, path in [(root, "")] + [(c, n) for n, c in root.named_children()]:
                 for name, value in list(m._parameters.items()) + list(m._buffers.items()):
@@ -208,8 +208,10 @@ class ConcreteTracer(fx.Tracer):
         self.create_node("output", "output", (self.create_arg(out),), {})
         return self.graph
 
-    def _stub(self, path: str) -> Callable[..., Any]:
+    def _stub(self, module: torch.nn.Module, path: str) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
+            if not self.outputs.get(id(module)):  # `module.forward(...)` called directly (no hooks ran when the
+                return type(module).forward(module, *args, **kwargs)  # model ran): traced through
             return self.create_proxy("call_module", path, args, kwargs)
         return call
 
