@@ -261,6 +261,13 @@ def table(args: argparse.Namespace) -> None:
         lines.append(f"| {r['family']} | {r['model']} | {r['size']} | {result} | {err} | {t32} | {r.get('codegen_s', '')} | "
                      f"{r.get('kb', '')} | {r.get('lines', '')} | {r.get('classes', '')} | "
                      f"{r.get('specialized', '')} | {r.get('build_s', '')} |")
+    lines += ["", "Notes: codegen s and engine build s were measured with three of these runs in parallel on a shared, "
+              "heavily loaded 2-core machine (load average 8 to 19): the same ResNet-50 forward pass took 2 to 6 s "
+              "there, so times are upper bounds. Engine build: TensorRT-RTX 1.7 `build_serialized_network` of the "
+              "generated network (default builder config, on the CPU) for the sample of models in BUILD. "
+              "'specialized': values the example fixed, each marked in the generated file with its source line. "
+              "A failure is listed with the first line of its error; a mismatch would be a round trip that ran "
+              "but disagrees with torch."]
     text = "\n".join(lines) + "\n"
     print(text)
     with open(args.out, "w") as f:
