@@ -13,9 +13,10 @@ imported by trtnn or its tests):
 Weights are random (seed 0) with randomized BatchNorm statistics and no zero-initialized or vanishing branches
 (every parameter that timm/smp initialize to zeros or to a tiny layer scale is redrawn, small), so a dropped or
 misplaced branch shows in the comparison; "torch fp32 err" (torch fp32 vs fp64) shows the random model is
-well-conditioned enough for the 1e-4 comparison to mean something. Round trip = the generated file imports, the original state_dict (plus its
-non-persistent buffers, trtnn.codegen.full_state_dict) loads with strict=True, trtnn.define succeeds and the CPU
-executor's outputs match torch eager within 1e-4 relative (max |diff| / max |ref|, fp32). A "mismatch" is a round
+well-conditioned enough for the 1e-4 comparison to mean something. Round trip = the generated file imports, the
+original state_dict (plus its non-persistent buffers, trtnn.codegen.full_state_dict) loads with strict=True,
+trtnn.define succeeds and the CPU executor's outputs match torch eager within 1e-4 relative (max |diff| / max |ref|,
+fp32). A "mismatch" is a round
 trip that ran but disagrees: a silent failure.
 """
 from __future__ import annotations
@@ -258,7 +259,8 @@ def table(args: argparse.Namespace) -> None:
             f"fails at {r['stage']}: {r.get('error', '')}".replace("|", "/")
         err = f"{r['rel_err']:.1e}" if "rel_err" in r else ""
         t32 = f"{r['torch_fp32_err']:.1e}" if "torch_fp32_err" in r else ""
-        lines.append(f"| {r['family']} | {r['model']} | {r['size']} | {result} | {err} | {t32} | {r.get('codegen_s', '')} | "
+        lines.append(f"| {r['family']} | {r['model']} | {r['size']} | {result} | {err} | {t32} | "
+                     f"{r.get('codegen_s', '')} | "
                      f"{r.get('kb', '')} | {r.get('lines', '')} | {r.get('classes', '')} | "
                      f"{r.get('specialized', '')} | {r.get('build_s', '')} |")
     lines += ["", "Notes: codegen s and engine build s were measured with three of these runs in parallel on a shared, "

@@ -165,7 +165,7 @@ class ArgsKwargs(nn.Module):
         return self.embedded(self.block(x), temb=self.proj(t))
 
 
-# 4. InstanceNorm2d(affine=False), the default --------------------------------------------------------------------------
+# 4. InstanceNorm2d(affine=False), the default ------------------------------------------------------------------------
 class InstanceNorms(nn.Module):
     def __init__(self):
         super().__init__()

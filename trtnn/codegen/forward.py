@@ -72,7 +72,8 @@ class ForwardEmitter:
         self.kind: Dict[str, str] = {}
         self.like: Optional[str] = None
         self.live = self._live()
-        self.mutated = {n.args[0] for n in self.nodes if n.target is operator.setitem and isinstance(n.args[0], fx.Node)}
+        self.mutated = {n.args[0] for n in self.nodes
+                        if n.target is operator.setitem and isinstance(n.args[0], fx.Node)}
 
     # ---- analysis ----------------------------------------------------------------------------------------
     def _live(self) -> Set[fx.Node]:
@@ -236,7 +237,8 @@ class ForwardEmitter:
             return self.normalized
         if n.op == "get_attr":
             return self.kind[n.name] != "net" or self._weight_only(n)
-        if n in self.mutated or (n.op == "call_function" and n.target is operator.getitem and n.args[0] in self.mutated):
+        if n in self.mutated or (n.op == "call_function" and n.target is operator.getitem and
+                                 n.args[0] in self.mutated):
             return False  # a list written to (`features[i] = ...`) is a variable, and reads of it happen in order
         if n.op == "call_function" and n.target is operator.getitem:
             return not isinstance(self.cap.values.get(n.args[0].name if isinstance(n.args[0], fx.Node) else ""),
@@ -494,7 +496,8 @@ def _fixed_comment(module: torch.nn.Module, fixed: Dict[str, Any]) -> str:
         where = "?"
     values = ", ".join(f"{k}={_default_literal(v) if _default_literal(v) != 'None' or v is None else type(v).__name__}"
                        for k, v in fixed.items())
-    return f"        # specialized at trace time ({short_path(where)}): arguments fixed to their traced values: {values}\n"
+    return (f"        # specialized at trace time ({short_path(where)}): arguments fixed to their traced values: "
+            f"{values}\n")
 
 
 def _specialized_comment(spec: Any) -> str:

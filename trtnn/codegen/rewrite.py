@@ -40,7 +40,8 @@ def _clamp_max(self: Any, max: Any) -> str:
 
 
 REWRITES: Dict[str, Callable[..., Optional[str]]] = {
-    "addcmul": _addcmul, "clamp_min": _clamp_min, "clamp_max": _clamp_max, "reshape_as": _reshape_as, "norm": _norm, "vector_norm": _vector_norm,
+    "addcmul": _addcmul, "clamp_min": _clamp_min, "clamp_max": _clamp_max, "reshape_as": _reshape_as, "norm": _norm,
+    "vector_norm": _vector_norm,
 }
 
 

@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"verify failed: CPU executor vs torch: max relative error {result.max_rel_err:.3g} > --tol "
                   f"{args.tol:g}", file=sys.stderr)
             return 1
-        print(f"verified: state_dict loads strictly; CPU executor vs torch: max relative error {result.max_rel_err:.3g}")
+        print("verified: state_dict loads strictly; CPU executor vs torch: max relative error "
+              f"{result.max_rel_err:.3g}")
     return 1 if code.unmapped else 0
 
 
