@@ -509,6 +509,34 @@ cli_case("cli codegen weights of another model", CG + ("--input", "x:1x3x32x32",
                                                        "{tmp}/g.py"), "w.pt", "UNet", setup=write_ckpt("w.pt"))
 
 
+def _own_module(tmp: Path) -> None:  # a model module in tmp, importable as `cg_own_input`
+    import sys
+
+    (tmp / "cg_own_input.py").write_text("import torch\n\ndef make():\n    return torch.nn.Sequential(torch.nn.ReLU())\n")
+    sys.path.insert(0, str(tmp))
+
+
+_IN = ("--input", "x:1x3x32x32")
+cli_case("cli codegen output is its own input", ("codegen", "cg_own_input:make", "--input", "input:1x3x4x4", "-o",
+                                                 "{tmp}/cg_own_input.py"), "cg_own_input", "own input",
+         setup=_own_module)
+cli_case("cli codegen output is a source file", CG + _IN + ("-o", "{tmp}/mine.py"), "mine.py", "not written by",
+         "--force", setup=write_bytes("mine.py", b"x = 1\n"))
+cli_case("cli codegen output name not a module", CG + _IN + ("-o", "{tmp}/my-model.py"), "my-model", "my_model.py")
+cli_case("cli codegen output shadows torch", CG + _IN + ("-o", "{tmp}/torch.py"), "'torch'", "torch_trtnn.py")
+cli_case("cli codegen output name a keyword", CG + _IN + ("-o", "{tmp}/class.py"), "keyword", "class_trtnn.py")
+cli_case("cli codegen factory fails", ("codegen", "corpus.zoo_patterns:randomize", *_IN, "-o", "{tmp}/g.py"),
+         "corpus.zoo_patterns:randomize", "TypeError", "model")
+cli_case("cli codegen module fails to import", ("codegen", "cg_bad_module:make", *_IN, "-o", "{tmp}/g.py"),
+         "cg_bad_module", "cannot import")
+cli_case("cli codegen too many inputs", CG + _IN + ("--input", "y:1x3x32x32", "-o", "{tmp}/g.py"),
+         "corpus.unet:UNet", "UNet.forward(x)", "takes 1 input(s), got 2")
+cli_case("cli codegen input misnamed", CG + ("--input", "img:1x3x32x32", "-o", "{tmp}/g.py"), "'img'", "named 'x'",
+         "--input x:1x3x32x32")
+cli_case("cli codegen input of the wrong shape", CG + ("--input", "x:1x4x32x32", "-o", "{tmp}/g.py"),
+         "corpus.unet:UNet", "x:1x4x32x32", "RuntimeError")
+
+
 # ---- precision report (trtnn.debug.precision_report, trtnn precision) -------------------------------------------
 ONES = [{"x": np.ones((1, 3, 8, 8), np.float32)}]
 case("precision report unknown dtype", E.ConfigError, "dtype", "'int4'", "fp16")(
