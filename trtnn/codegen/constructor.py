@@ -10,7 +10,7 @@ import torch
 from .constants import recipe
 from .forward import Unmapped
 from .mapping import CONTAINERS, is_torch_layer, layer_arguments, missing_arguments, trtnn_layer
-from .template import Code, literal
+from .template import Code
 
 
 def init_code(module: torch.nn.Module, where: Dict[str, str], unmapped: List[Unmapped],
