@@ -6,10 +6,21 @@ import argparse
 import json
 import os
 import tempfile
+import types
 from typing import Any, List
 
+from ... import backend
+from ...compile import define
 from ...errors import BackendError, ConfigError
+from ...io.checkpoint import read_metadata
+from ...io.sidecar import engine_metadata
+from ...models import describe_model, sidecar_meanings
+from ...models.vision.data import image_files
+from ...runtime import Runner, draw
+from ...runtime.drawing import cv2_module
+from ...runtime.results import DETECTION_TASKS
 from ..args import check_range, check_readable, parse_imgsz, registered
+from . import build
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
@@ -42,9 +53,6 @@ def _is_model(name: str) -> bool:
 
 
 def _runner(args: argparse.Namespace) -> Any:
-    from ... import backend
-    from ...runtime import Runner
-
     check_range("--conf", args.conf, 0, 1)
     check_range("--iou", args.iou, 0, 1)
     check_range("--max-det", args.max_det, 1)
@@ -75,14 +83,7 @@ def _runner(args: argparse.Namespace) -> Any:
 
 
 def cpu_runner(args: argparse.Namespace) -> Any:
-    import types
-
-    from ...compile import define
-    from ...io.sidecar import describe_model, engine_metadata
-    from ...runtime import Runner
-    from ...runtime.results import DETECTION_TASKS
-    from ..commands import build
-
+    """A CPU-executor Runner over a registered model's end-to-end definition (what `trtnn build` would build)."""
     spec = registered(args.source)
     if spec is None:
         raise ConfigError(f"--device cpu runs a registered model's definition; {args.source!r} is not one (an engine "
@@ -93,34 +94,30 @@ def cpu_runner(args: argparse.Namespace) -> Any:
         argv += ["--imgsz", args.imgsz]
     given = [(f, v) for f, v in (("--conf", args.conf), ("--iou", args.iou), ("--max-det", args.max_det))
              if v is not None]
-    if given and (spec.end2end is None or spec.task == "classify"):
+    task = spec.task.name
+    if given and (spec.end2end is None or task == "classify"):
         raise ConfigError(f"{', '.join(f for f, _ in given)}: detection thresholds, but {args.source!r} is a "
-                          f"{spec.task} model")
-    if args.classes and spec.task not in DETECTION_TASKS:
-        raise ConfigError(f"--classes filters detections, but {args.source!r} is a {spec.task} model")
+                          f"{task} model")
+    if args.classes and task not in DETECTION_TASKS:
+        raise ConfigError(f"--classes filters detections, but {args.source!r} is a {task} model")
     if spec.end2end is not None:
-        argv += ["--end2end", "--preprocess"] + (["--orig-size"] if spec.task != "classify" else [])
+        argv += ["--end2end", "--preprocess"] + (["--orig-size"] if task != "classify" else [])
         for flag, value in given:
             argv += [flag, str(value)]
-    from .. import build_parser
+    from .. import build_parser  # the package face imports this module's registry: resolved at call time
 
     model, inputs, _ = build.prepare(build_parser().parse_args(argv))
     net = define(model, inputs, output_dtype="fp32" if spec.end2end is not None else None)
-    from ...io.checkpoint import read_metadata
-
     names = read_metadata(args.weights).get("names") if args.weights else None
     imgsz = parse_imgsz(args.imgsz, spec.stride, args.source) if args.imgsz else spec.imgsz
     shell = types.SimpleNamespace(backend="cpu", inputs=net.inputs, outputs=net.outputs)
-    meta = engine_metadata(shell, describe_model(model), names=names, task=spec.task, imgsz=imgsz,
-                           stride=spec.stride, target=args.source)
+    meta = engine_metadata(shell, describe_model(model, spec), names=names, task=task, imgsz=imgsz,
+                           stride=spec.stride, target=args.source,
+                           meanings=sidecar_meanings(spec, spec.end2end is not None))
     return Runner(net, device="cpu", metadata=meta)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...models.vision.data import image_files
-    from ...runtime import draw
-    from ...runtime.drawing import cv2_module
-
     files = [args.images] if os.path.isfile(args.images) else image_files(args.images) \
         if os.path.isdir(args.images) else None
     if not files:
