@@ -788,6 +788,40 @@ case("segment top-k orig masks without scale_to_orig", E.ConfigError, "SegmentTo
 case("segment top-k max_det above TensorRT TopK", E.ShapeError, "max_det", "3840", "5000")(
     _seg26_topk(_SEG26, max_det=5000))
 
+# ---- issue 20 (H8): torch-parity misuse ---------------------------------------------------------------------------
+def _tensor_of_another_network(tmp: Path) -> Any:
+    kept = []
+    trtnn.define(Fn(lambda x: kept.append(F.relu(x)) or kept[0]), [X])
+    return trtnn.define(Fn(lambda x: x + kept[0]), [X])
+
+
+case("functional op on a torch tensor outside define", E.ConfigError, "trtnn.functional.relu", "torch.Tensor",
+     "no trtnn Tensor", "trtnn.define", "torch.nn.functional.relu")(lambda tmp: F.relu(torch.randn(3)))
+case("functional op on a numpy array in forward", E.ConfigError, "trtnn.functional.sigmoid", "numpy array",
+     "(1, 3, 8, 8)", "no trtnn Tensor")(in_forward(lambda x: F.sigmoid(np.zeros((1, 3, 8, 8), np.float32))))
+case("trtnn Tensor of another network", E.ConfigError, "another network", "trtnn.define",
+     "compute it again in this forward")(_tensor_of_another_network)
+case("Module.to('cuda')", E.ConfigError, "Conv2d", "device 'cuda'", "trtnn.build", "trtnn.runtime")(
+    lambda tmp: nn.Conv2d(3, 3, 1).to("cuda"))
+case("Module.to(torch.device('cuda', 1))", E.ConfigError, "device 'cuda:1'", "CPU")(
+    lambda tmp: Tiny().to(torch.device("cuda", 1)))
+case("Module.cuda()", E.ConfigError, "Tiny", "device 'cuda'", "trtnn.runtime")(lambda tmp: Tiny().cuda())
+case("Module.double()", E.UnsupportedError, "Tiny", "float64", ".float()", "dtype='fp16'")(lambda tmp: Tiny().double())
+case("Module.train()", E.ConfigError, "Tiny.train()", "inference", "no training mode", ".eval()")(
+    lambda tmp: Tiny().train())
+case("Module.to a misspelt dtype", E.ConfigError, "Tiny.to('fp322')", "unsupported dtype", "fp32")(
+    lambda tmp: Tiny().to("fp322"))
+case("Module.to two dtypes", E.ConfigError, "Tiny.to(", "one dtype")(lambda tmp: Tiny().to("fp16", "fp32"))
+case("Input dimension 2**31", E.ConfigError, "input 'x'", "2147483648", "2**31 - 1")(
+    lambda tmp: trtnn.Input("x", (1, 3, 2**31)))
+case("Input max_shape dimension 2**31", E.ConfigError, "input 'x'", "max_shape", "2147483648")(
+    lambda tmp: trtnn.Input("x", (-1, 3), min_shape=(1, 3), max_shape=(2**31, 3)))
+cli_case("cli factory that needs arguments", ("build", "trtnn.models.unet:UNet", "--input", "x:1x3x64x64", "-o",
+                                              "{tmp}/u.plan"), "trtnn.models.unet:UNet", "needs arguments",
+         "n_channels, n_classes", "takes none")
+cli_case("cli input dimension 2**31", ("build", "harness:Fn", "--input", "x:1x2147483648", "-o", "{tmp}/y.plan"),
+         "2147483648", "2**31 - 1")
+
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime) for p in folder.rglob("*")}

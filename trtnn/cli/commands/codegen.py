@@ -8,7 +8,7 @@ from typing import Any, List
 
 from ...errors import ConfigError, StateDictError
 from ...io.files import atomic_write_bytes, check_output_path
-from ..args import check_readable, load_target, parse_input
+from ..args import check_callable_with, check_readable, load_target, parse_input
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"-o {args.output!r}: the generated code must go to a .py file (to be importable)")
     check_readable(args.weights, "--weights")
     check_output_path(args.output, what="-o", not_same_as=[args.weights])
-    model = load_target(args.target)()
+    factory = load_target(args.target)
+    check_callable_with(factory, args.target, {})
+    model = factory()
     if not isinstance(model, torch.nn.Module):
         raise ConfigError(f"target {args.target!r} returned a {type(model).__name__}; expected a torch.nn.Module")
     if args.weights:

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Sequence
 from ... import dtypes
 from ...errors import ConfigError, InputError, TrtnnError
 from ...io.files import check_output_path
-from ..args import _is_torch_module, check_readable, load_target, make_trtnn_model, parse_input
+from ..args import _is_torch_module, check_callable_with, check_readable, load_target, make_trtnn_model, parse_input
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -91,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
         check_output_path(args.json, what="--json", not_same_as=[args.weights] if args.weights else [])
     inputs = make_inputs(args.input or [], args.input_file or [], args.seed)
     trt_model = make_trtnn_model(load_target(args.trt_target), args.trt_target)
-    torch_model = load_target(args.torch_target)()
+    torch_factory = load_target(args.torch_target)
+    check_callable_with(torch_factory, args.torch_target, {})
+    torch_model = torch_factory()
     if not _is_torch_module(torch_model):
         raise ConfigError(f"TORCH_TARGET {args.torch_target!r} returned a {type(torch_model).__name__}; "
                           "expected a torch.nn.Module")
