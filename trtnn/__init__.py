@@ -1,4 +1,5 @@
 """trtnn: write TensorRT networks by hand the way you write PyTorch models — no ONNX in between."""
+from .cli import startup  # noqa: F401 - first: Ctrl-C while the `trtnn` command imports exits 130 with one line
 from . import functional, nn
 from .compile import Engine, Input, Network, build, build_network, define
 from .errors import (BackendError, BuildError, CheckpointError, ConfigError, FileError, InputError, ShapeError,

@@ -3,6 +3,7 @@ arguments before any model is defined. Every problem is a ConfigError (or FileEr
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import inspect
 import os
@@ -194,8 +195,10 @@ def registered(target: str) -> Optional[registry.ModelSpec]:
     if ":" in target:
         return None
     if target not in registry.SPECS:
-        raise ConfigError(f"unknown model {target!r}: give PACKAGE.MODULE:FACTORY or one of "
-                          f"{', '.join(registry.SPECS)}")
+        close = difflib.get_close_matches(target.lower(), list(registry.SPECS), n=5, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}?" if close else \
+            f"registered: {len(registry.SPECS)} models, e.g. yolov8n, yolo11s-seg, yolo26n, unet, centernet_dla34"
+        raise ConfigError(f"unknown model {target!r}: {hint} (or give PACKAGE.MODULE:FACTORY)")
     return registry.SPECS[target]
 
 
@@ -207,6 +210,13 @@ def check_range(flag: str, value: Optional[float], lo: float, hi: Optional[float
     if value != value or value < lo or (hi is not None and value > hi):
         allowed = f"in [{lo:g}, {hi:g}]" if hi is not None else f">= {lo:g}"
         raise ConfigError(f"{flag} {value:g}: must be {allowed}")
+
+
+def refuse_unused(args: argparse.Namespace, command: str, flags: Dict[str, str], hint: str) -> None:
+    """ConfigError naming the `flags` (dest -> flag) that were given although `trtnn command` does not use them."""
+    given = [flag for dest, flag in flags.items() if getattr(args, dest, None) not in (None, False, [])]
+    if given:
+        raise ConfigError(f"{', '.join(given)}: not used by trtnn {command}; {hint}")
 
 
 def check_readable(path: Optional[str], flag: str) -> None:

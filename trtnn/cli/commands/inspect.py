@@ -6,6 +6,7 @@ import json
 from typing import Any, List
 
 from ... import dtypes
+from ...errors import ConfigError
 from ..args import add_model_args, check_model_args, describe_ranges, load_model
 
 
@@ -19,6 +20,9 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...compile import define
 
+    if args.dtype in ("int8", "fp8"):
+        raise ConfigError(f"--dtype {args.dtype}: trtnn inspect lists the network without calibration (fp32, fp16 or "
+                          f"bf16); the quantized network is made by trtnn build --dtype {args.dtype} --calib-data DIR|FILE")
     model, inputs = load_model(args, check_model_args(args))
     net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output)
     rows = []

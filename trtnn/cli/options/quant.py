@@ -14,7 +14,10 @@ from ..args import check_range
 
 QUANT_DTYPES = ("int8", "fp8")
 CALIB_FLAGS = {"calib_data": "--calib-data", "calib_cache": "--calib-cache", "exclude": "--exclude",
-               "recalibrate": "--recalibrate"}
+               "recalibrate": "--recalibrate", "calib_method": "--calib-method", "calib_images": "--calib-images",
+               "calib_batch": "--calib-batch", "base_dtype": "--base-dtype"}
+# defaults of the flags above that have one, filled in for a quantized dtype (None until then: given = used)
+QUANT_DEFAULTS = {"calib_method": "entropy", "calib_images": 256, "calib_batch": 8, "base_dtype": "fp16"}
 
 
 def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
@@ -24,27 +27,31 @@ def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
     g.add_argument("--calib-data", required=required, metavar="DIR|FILE",
                    help="calibration data: a folder of images (the model's own preprocessing: letterbox, resize, "
                         "affine warp), or .npy/.npz file(s) holding the network input")
-    g.add_argument("--calib-method", default="entropy", choices=sorted(METHODS), help="default entropy")
+    g.add_argument("--calib-method", choices=sorted(METHODS), help="default entropy")
     g.add_argument("--calib-cache", required=required, metavar="FILE.json",
                    help="calibration cache (readable JSON): reused when network, weights, data and method match")
     g.add_argument("--recalibrate", action="store_true", help="overwrite a --calib-cache that does not match")
-    g.add_argument("--calib-images", type=int, default=256, help="images used for calibration (default 256)")
-    g.add_argument("--calib-batch", type=int, default=8, help="calibration batch size (default 8)")
+    g.add_argument("--calib-images", type=int, help="images used for calibration (default 256)")
+    g.add_argument("--calib-batch", type=int, help="calibration batch size (default 8)")
     g.add_argument("--exclude", action="append", default=[], metavar="PATH",
                    help="module path, module class or TensorRT layer type left unquantized (repeatable)")
     g.add_argument("--keep-fp32", action="append", default=[], metavar="PATH", help="compute this module in fp32")
     g.add_argument("--keep-fp16", action="append", default=[], metavar="PATH", help="compute this module in fp16")
-    g.add_argument("--base-dtype", default="fp16", choices=("fp16", "bf16", "fp32"),
+    g.add_argument("--base-dtype", choices=("fp16", "bf16", "fp32"),
                    help="int8/fp8: dtype of everything not quantized (default fp16)")
 
 
 def check_quant_args(args: argparse.Namespace, quantized: bool) -> None:
-    """Refuse calibration flags without a quantized dtype, and a quantized build without calibration data."""
+    """Refuse calibration flags without a quantized dtype, and a quantized build without calibration data; fill in
+    the defaults of the flags not given."""
     if not quantized:
         given = [flag for dest, flag in CALIB_FLAGS.items() if getattr(args, dest, None)]
         if given:
             raise ConfigError(f"{', '.join(given)}: only with --dtype int8 or fp8")
         return
+    for dest, default in QUANT_DEFAULTS.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
     check_range("--calib-images", args.calib_images, 1)
     check_range("--calib-batch", args.calib_batch, 1)
     if not args.calib_data:
