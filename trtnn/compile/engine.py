@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from .. import backend, dtypes
-from ..errors import BuildError, ConfigError, ShapeError, require_int
+from ..errors import BuildCancelled, BuildError, ConfigError, ShapeError, require_int
 from ..graph.context import BuildContext
 from ..io.files import atomic_write_bytes, check_output_path
 from ..io.sidecar import encode, sidecar_path
@@ -22,9 +22,10 @@ log = logging.getLogger("trtnn")
 
 class _Monitor:
     """TensorRT's IProgressMonitor: tqdm bars (only when asked, by default on a terminal) and cancellation: once
-    `cancel()` was called (Ctrl-C during the build), step_complete returns False and TensorRT stops the build."""
+    `cancel()` was called (Ctrl-C during the build) or the `event` is set (build(..., cancel=event) from another
+    thread), step_complete returns False and TensorRT stops the build."""
 
-    def __new__(cls, bars: bool) -> Any:
+    def __new__(cls, bars: bool, event: Any = None) -> Any:
         trt = backend.get()
         from tqdm import tqdm
 
@@ -49,7 +50,10 @@ class _Monitor:
                 bar = self.bars.get(phase_name)
                 if bar is not None:
                     bar.update(step + 1 - bar.n)
-                return not self.cancelled
+                return not (self.cancelled or self.event_set())
+
+            def event_set(self) -> bool:
+                return event is not None and event.is_set()
 
             def phase_finish(self, phase_name):
                 bar = self.bars.pop(phase_name, None)
@@ -112,11 +116,13 @@ class Engine:
 
 
 def build_network(net: Network, *, workspace: Optional[int] = None, progress: Optional[bool] = None,
-                  optimization_level: Optional[int] = None) -> Engine:
-    """Build a defined network into a serialized engine; failures raise BuildError with TensorRT's messages."""
+                  optimization_level: Optional[int] = None, cancel: Any = None) -> Engine:
+    """Build a defined network into a serialized engine; failures raise BuildError with TensorRT's messages.
+    `cancel`: a threading.Event (anything with is_set()); setting it, e.g. from another thread, stops the build
+    within one TensorRT step and raises BuildCancelled."""
     if not isinstance(net, Network):
         raise ConfigError(f"trtnn.build_network expects the Network trtnn.define returns, got {type(net).__name__}")
-    _check_build_args(workspace, optimization_level)
+    _check_build_args(workspace, optimization_level, cancel)
     ctx = net.ctx
     trt = ctx.trt
     config = ctx.builder.create_builder_config()
@@ -126,8 +132,9 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
         config.builder_optimization_level = optimization_level
     if any(i.is_dynamic for i in net.inputs):
         _add_profile(ctx, config, net.inputs)
-    monitor = _Monitor(progress if progress is not None else sys.stderr.isatty())
+    monitor = _Monitor(progress if progress is not None else sys.stderr.isatty(), cancel)
     config.progress_monitor = monitor
+    _raise_if_cancelled(cancel, "before the build started")
     t0 = time.perf_counter()
     try:
         with ctx.capture.active(), _cancel_on_sigint(monitor):
@@ -139,6 +146,7 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     seconds = time.perf_counter() - t0
     if monitor.cancelled:
         raise KeyboardInterrupt("TensorRT build cancelled")
+    _raise_if_cancelled(cancel, f"after {seconds:.2f}s of building")
     errors = ctx.capture.take()
     if plan is None or errors:  # an error TensorRT logged never passes silently, even with a plan
         raise BuildError("TensorRT failed to build the network", errors)
@@ -148,12 +156,19 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     return engine
 
 
-def _check_build_args(workspace: Any, optimization_level: Any) -> None:
+def _check_build_args(workspace: Any, optimization_level: Any, cancel: Any = None) -> None:
     """None, or ints in range (ConfigError naming the argument): checked by build before the definition too."""
     if workspace is not None:
         require_int(workspace, "workspace", unit="bytes")
     if optimization_level is not None:
         require_int(optimization_level, "optimization_level", minimum=0, maximum=5)
+    if cancel is not None and not callable(getattr(cancel, "is_set", None)):
+        raise ConfigError(f"cancel must be a threading.Event (or have is_set()), got {type(cancel).__name__}")
+
+
+def _raise_if_cancelled(cancel: Any, when: str) -> None:
+    if cancel is not None and cancel.is_set():
+        raise BuildCancelled(f"the build was cancelled (cancel event set {when}); nothing was written")
 
 
 def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input]) -> None:
@@ -182,12 +197,16 @@ def build(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_name
           output_dtype: Any = None, fold_bn: bool = True, workspace: Optional[int] = None,
           progress: Optional[bool] = None, optimization_level: Optional[int] = None,
           debug_outputs: Sequence[str] = (), calibration: Any = None, exclude: Sequence[str] = (),
-          keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16") -> Engine:
+          keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16",
+          cancel: Any = None) -> Engine:
     """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype, quantization and outputs).
-    Ctrl-C (in the main thread) cancels TensorRT's build and raises KeyboardInterrupt."""
+    Ctrl-C (in the main thread) cancels TensorRT's build and raises KeyboardInterrupt; setting the `cancel` event
+    (threading.Event, e.g. from another thread) stops it and raises BuildCancelled."""
     checked_call("trtnn.build", model, inputs, output_names)
-    _check_build_args(workspace, optimization_level)
+    _check_build_args(workspace, optimization_level, cancel)
+    _raise_if_cancelled(cancel, "before the definition")
     net = define(model, inputs, dtype=dtype, output_names=output_names, output_dtype=output_dtype, fold_bn=fold_bn,
                  debug_outputs=debug_outputs, calibration=calibration, exclude=exclude, keep_fp32=keep_fp32,
                  keep_fp16=keep_fp16, base_dtype=base_dtype)
-    return build_network(net, workspace=workspace, progress=progress, optimization_level=optimization_level)
+    return build_network(net, workspace=workspace, progress=progress, optimization_level=optimization_level,
+                         cancel=cancel)
