@@ -822,6 +822,56 @@ cli_case("cli factory that needs arguments", ("build", "trtnn.models.unet:UNet",
 cli_case("cli input dimension 2**31", ("build", "harness:Fn", "--input", "x:1x2147483648", "-o", "{tmp}/y.plan"),
          "2147483648", "2**31 - 1")
 
+# ---- issue 20 (H8): CLI conflicts, builds cancelled ----------------------------------------------------------------
+C = ("calibrate", "yolov8n", "--random-weights", "--imgsz", "64", "--calib-data", "{tmp}/calib.npy", "--calib-cache",
+     "{tmp}/c.json")
+cli_case("cli missing -o is one line", ("build", "yolov8n", "--random-weights"), "-o/--output",
+         "(see trtnn build --help)")
+cli_case("cli unrecognized option named by the command", Y + ("--bogus",), "trtnn build: error",
+         "unrecognized arguments: --bogus", "(see trtnn build --help)")
+cli_case("cli unknown model suggests close names", ("inspect", "yolo8n", "--random-weights"), "'yolo8n'",
+         "did you mean yolov8n")
+cli_case("cli unknown model without close names", ("inspect", "resnet50", "--random-weights"), "'resnet50'",
+         "92 models", "PACKAGE.MODULE:FACTORY")
+cli_case("cli engine named .pt", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "-o", "{tmp}/y.pt"),
+         ".pt is not an engine file", "/y.plan")
+cli_case("cli engine named .safetensors", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "-o",
+                                           "{tmp}/y.safetensors"), ".safetensors is not an engine file")
+cli_case("cli engine named .py", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "-o", "{tmp}/net.py"),
+         ".py is not an engine file")
+cli_case("cli calibrate a float dtype", C + ("--dtype", "fp16"), "--dtype fp16", "int8", setup=calib_npy)
+cli_case("cli calibrate --keep-fp32", C + ("--keep-fp32", "model.0"), "--keep-fp32", "not used by trtnn calibrate",
+         "trtnn build", setup=calib_npy)
+cli_case("cli calibrate --batch", C + ("--batch", "2"), "--batch", "not used by trtnn calibrate", setup=calib_npy)
+cli_case("cli calibrate --no-fold-bn", C + ("--no-fold-bn",), "--no-fold-bn", "not used", setup=calib_npy)
+cli_case("cli build --calib-method without int8", Y + ("--calib-method", "minmax"), "--calib-method",
+         "only with --dtype int8 or fp8")
+cli_case("cli build --base-dtype without int8", Y + ("--base-dtype", "bf16"), "--base-dtype",
+         "only with --dtype int8 or fp8")
+cli_case("cli build --calib-images without int8", Y + ("--calib-images", "16"), "--calib-images", "--dtype int8")
+cli_case("cli inspect --dtype int8", ("inspect", "yolov8n", "--random-weights", "--imgsz", "64", "--dtype", "int8"),
+         "--dtype int8", "trtnn inspect", "trtnn build --dtype int8")
+cli_case("cli precision --calib-method for fp16", P + ("--dtype", "fp16", "--calib-method", "mse"),
+         "--calib-method", "only with --dtype int8 or fp8", setup=calib_npy)
+cli_case("cli compare torch factory that needs arguments", ("compare", "harness:Fn", "torch.nn:Conv2d", "--input",
+                                                            "x:1x3x8x8"), "harness:Fn", "needs arguments", "fn")
+
+
+def _set_event() -> Any:
+    import threading
+
+    event = threading.Event()
+    event.set()
+    return event
+
+
+case("build cancel not an event", E.ConfigError, "cancel", "threading.Event", "int")(
+    lambda tmp: trtnn.build(Tiny(), [X], cancel=1))
+case("build cancelled before it started", E.BuildCancelled, "cancelled", "nothing was written")(
+    lambda tmp: trtnn.build(Tiny(), [X], cancel=_set_event()))
+case("build_network cancelled", E.BuildCancelled, "cancelled")(
+    lambda tmp: trtnn.build_network(trtnn.define(Tiny(), [X]), cancel=_set_event()))
+
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime) for p in folder.rglob("*")}
