@@ -7,13 +7,14 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from .. import backend, dtypes
 from ..errors import BuildCancelled, BuildError, ConfigError, ShapeError, require_int
 from ..graph.context import BuildContext
 from ..io.files import atomic_write_bytes, check_output_path
+from .lifecycle import BuildOptions, apply_options, check_profiles, save_timing_cache
 from ..io.sidecar import encode, sidecar_path
 from .define import Input, Network, TensorInfo, checked_call, define
 
@@ -91,6 +92,8 @@ class Engine:
     backend: str
     define_seconds: float = 0.0
     build_seconds: float = 0.0
+    profiles: List[Dict[str, List[List[int]]]] = field(default_factory=list)  # per profile: input -> [min, opt, max]
+    options: Dict[str, Any] = field(default_factory=dict)  # what the plan needs and allows (BuildOptions.record)
 
     def serialize(self) -> bytes:
         return bytes(self.plan)
@@ -116,13 +119,17 @@ class Engine:
 
 
 def build_network(net: Network, *, workspace: Optional[int] = None, progress: Optional[bool] = None,
-                  optimization_level: Optional[int] = None, cancel: Any = None) -> Engine:
+                  optimization_level: Optional[int] = None, options: Optional[BuildOptions] = None,
+                  cancel: Any = None) -> Engine:
     """Build a defined network into a serialized engine; failures raise BuildError with TensorRT's messages.
+    `options` (BuildOptions): refit / stripped weights, timing cache, compatibility, extra optimization profiles.
     `cancel`: a threading.Event (anything with is_set()); setting it, e.g. from another thread, stops the build
     within one TensorRT step and raises BuildCancelled."""
     if not isinstance(net, Network):
         raise ConfigError(f"trtnn.build_network expects the Network trtnn.define returns, got {type(net).__name__}")
-    _check_build_args(workspace, optimization_level, cancel)
+    _check_build_args(workspace, optimization_level, options, cancel)
+    options = options if options is not None else BuildOptions()
+    profiles = check_profiles(net.inputs, options.profiles)
     ctx = net.ctx
     trt = ctx.trt
     config = ctx.builder.create_builder_config()
@@ -132,6 +139,9 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
         config.builder_optimization_level = optimization_level
     if any(i.is_dynamic for i in net.inputs):
         _add_profile(ctx, config, net.inputs)
+        for extra in profiles[1:]:
+            _add_profile(ctx, config, net.inputs, extra)
+    timing_cache = apply_options(ctx, config, options)
     monitor = _Monitor(progress if progress is not None else sys.stderr.isatty(), cancel)
     config.progress_monitor = monitor
     _raise_if_cancelled(cancel, "before the build started")
@@ -149,15 +159,20 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     _raise_if_cancelled(cancel, f"after {seconds:.2f}s of building")
     errors = ctx.capture.take()
     if plan is None or errors:  # an error TensorRT logged never passes silently, even with a plan
-        raise BuildError("TensorRT failed to build the network", errors)
+        raise BuildError("TensorRT failed to build the network" + options.failure_hint(errors), errors)
+    if timing_cache is not None:
+        save_timing_cache(config, options.timing_cache)
     ins = [TensorInfo(i.name, tuple(int(d) for d in i.shape), dtypes.to_torch(i.dtype)) for i in net.inputs]
-    engine = Engine(memoryview(plan).cast("B"), ins, list(net.outputs), trt.__name__, net.define_seconds, seconds)
+    engine = Engine(memoryview(plan).cast("B"), ins, list(net.outputs), trt.__name__, net.define_seconds, seconds,
+                    profiles=profiles if any(i.is_dynamic for i in net.inputs) else [], options=options.record())
     log.info("built %s in %.2fs (definition %.3fs)", engine, seconds, net.define_seconds)
     return engine
 
 
-def _check_build_args(workspace: Any, optimization_level: Any, cancel: Any = None) -> None:
+def _check_build_args(workspace: Any, optimization_level: Any, options: Any = None, cancel: Any = None) -> None:
     """None, or ints in range (ConfigError naming the argument): checked by build before the definition too."""
+    if options is not None and not isinstance(options, BuildOptions):
+        raise ConfigError(f"options must be a trtnn.BuildOptions, got {type(options).__name__}")
     if workspace is not None:
         require_int(workspace, "workspace", unit="bytes")
     if optimization_level is not None:
@@ -171,12 +186,14 @@ def _raise_if_cancelled(cancel: Any, when: str) -> None:
         raise BuildCancelled(f"the build was cancelled (cancel event set {when}); nothing was written")
 
 
-def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input]) -> None:
-    """One optimization profile from the dynamic inputs' (min, opt, max); TensorRT's own objection names the input."""
+def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input],
+                 shapes: Optional[Mapping[str, Sequence[Sequence[int]]]] = None) -> None:
+    """One optimization profile from the dynamic inputs' (min, opt, max), or from `shapes` (input -> [min, opt, max]);
+    TensorRT's own objection names the input."""
     profile = ctx.builder.create_optimization_profile()
     for inp in inputs:
         if inp.is_dynamic:
-            lo, opt, hi = inp.profile()
+            lo, opt, hi = inp.profile() if shapes is None else (tuple(s) for s in shapes[inp.name])
             with ctx.capture.active():
                 try:
                     profile.set_shape(inp.name, lo, opt, hi)
@@ -198,15 +215,16 @@ def build(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_name
           progress: Optional[bool] = None, optimization_level: Optional[int] = None,
           debug_outputs: Sequence[str] = (), calibration: Any = None, exclude: Sequence[str] = (),
           keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16",
-          cancel: Any = None) -> Engine:
-    """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype, quantization and outputs).
-    Ctrl-C (in the main thread) cancels TensorRT's build and raises KeyboardInterrupt; setting the `cancel` event
-    (threading.Event, e.g. from another thread) stops it and raises BuildCancelled."""
+          options: Optional[BuildOptions] = None, cancel: Any = None) -> Engine:
+    """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype, quantization and outputs;
+    `options`: trtnn.BuildOptions, the engine's lifecycle). Ctrl-C (in the main thread) cancels TensorRT's build and
+    raises KeyboardInterrupt; setting the `cancel` event (threading.Event, e.g. from another thread) stops it and
+    raises BuildCancelled."""
     checked_call("trtnn.build", model, inputs, output_names)
-    _check_build_args(workspace, optimization_level, cancel)
+    _check_build_args(workspace, optimization_level, options, cancel)
     _raise_if_cancelled(cancel, "before the definition")
     net = define(model, inputs, dtype=dtype, output_names=output_names, output_dtype=output_dtype, fold_bn=fold_bn,
                  debug_outputs=debug_outputs, calibration=calibration, exclude=exclude, keep_fp32=keep_fp32,
                  keep_fp16=keep_fp16, base_dtype=base_dtype)
     return build_network(net, workspace=workspace, progress=progress, optimization_level=optimization_level,
-                         cancel=cancel)
+                         options=options, cancel=cancel)

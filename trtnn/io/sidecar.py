@@ -8,6 +8,8 @@ Schema "trtnn.engine/1" (keys always present unless marked optional):
   inputs / outputs: [{name, shape (-1 = dynamic), dtype, meaning}] (meanings from trtnn/models/outputs.py), inputs
   also `layout` (e.g. "NHWC BGR uint8"),
   thresholds ({conf, iou, max_det, pre_nms_topk, runtime}: only the end-to-end ones the engine has; optional),
+  profiles ([{input: [min, opt, max]}] per optimization profile; optional, engines with dynamic inputs),
+  build ({refittable, weights_stripped, version_compatible, hardware_compat, compute_capabilities}; optional),
   plus any extra keys the caller adds (e.g. source checkpoint metadata).
 """
 from __future__ import annotations
@@ -129,6 +131,10 @@ def engine_metadata(engine: Any, model: Any = None, *, names: Optional[Mapping[i
     }
     if thresholds:
         meta["thresholds"] = thresholds
+    if getattr(engine, "profiles", None):
+        meta["profiles"] = engine.profiles
+    if getattr(engine, "options", None):
+        meta["build"] = engine.options
     meta.update(extra)
     return meta
 
