@@ -872,6 +872,59 @@ case("build cancelled before it started", E.BuildCancelled, "cancelled", "nothin
 case("build_network cancelled", E.BuildCancelled, "cancelled")(
     lambda tmp: trtnn.build_network(trtnn.define(Tiny(), [X]), cancel=_set_event()))
 
+# ---- issue 20 (H8): registered models and their checkpoints ---------------------------------------------------------
+def weights_of(factory: Callable[[], trtnn.Module], name: str = "w.pt") -> Callable[[Path], None]:
+    return lambda tmp: trtnn.save_checkpoint(factory().state_dict(), tmp / name)
+
+
+def built(tmp: Path) -> Any:
+    return trtnn.build(Tiny(), [X])
+
+
+cli_case("cli --nc conflicts with a detection checkpoint", ("build", "yolov8n", "--weights", "{tmp}/w.pt", "--nc", "5",
+                                                            "--imgsz", "64", "-o", "{tmp}/y.plan"),
+         "--nc 5", "the checkpoint has 2 classes", "drop --nc", setup=yolo_weights)
+cli_case("cli --nc conflicts with a segmentation checkpoint", ("inspect", "yolov8n-seg", "--weights", "{tmp}/seg.pt",
+                                                               "--nc", "80", "--imgsz", "64"),
+         "--nc 80", "the checkpoint has 2 classes", "drop --nc", setup=seg_weights)
+cli_case("cli --nc conflicts with a pose checkpoint", ("inspect", "yolov8n-pose", "--weights", "{tmp}/pose.pt", "--nc",
+                                                       "2", "--imgsz", "64"), "--nc 2", "the checkpoint has 1 class;",
+         setup=pose_weights)
+cli_case("cli yolov8 weights for yolo26n", ("inspect", "yolo26n", "--weights", "{tmp}/w.pt", "--imgsz", "64"),
+         "yolo26n: the checkpoint holds a yolov8n model, not a yolo26 one; use yolov8n", setup=yolo_weights)
+cli_case("cli yolov8 weights for yolov10n", ("inspect", "yolov10n", "--weights", "{tmp}/w.pt", "--imgsz", "64"),
+         "holds a yolov8n model", "use yolov8n", setup=yolo_weights)
+cli_case("cli yolov8 weights for yolo11n", ("inspect", "yolo11n", "--weights", "{tmp}/w.pt", "--imgsz", "64"),
+         "holds a yolov8n model", "use yolov8n", setup=yolo_weights)
+cli_case("cli yolo11s weights for yolov8n", ("inspect", "yolov8n", "--weights", "{tmp}/w.pt", "--imgsz", "64"),
+         "yolov8n: the checkpoint holds a yolo11s model, not a yolov8 one; use yolo11s",
+         setup=weights_of(lambda: trtnn.models.yolo11("s", nc=2)))
+case("from_checkpoint yolo26 weights for yolov8n", E.StateDictError, "holds a yolo26n model", "use yolo26n",
+     setup=det26_weights)(lambda tmp: trtnn.models.from_checkpoint("yolov8n", tmp / "det26.pt"))
+case("from_checkpoint yolov8s weights for yolov8n", E.StateDictError, "holds yolov8s (another size of yolov8)",
+     setup=weights_of(lambda: trtnn.models.yolov8("s", nc=2)))(
+    lambda tmp: trtnn.models.from_checkpoint("yolov8n", tmp / "w.pt"))
+cli_case("cli OBB weights for a pose name", ("inspect", "yolov8n-pose", "--weights", "{tmp}/w.pt", "--imgsz", "64"),
+         "yolov8n-pose: the checkpoint holds a oriented-box model; use yolov8n-obb",
+         setup=weights_of(lambda: trtnn.models.yolov8_obb("n", 2)))
+case("from_checkpoint OBB weights for a pose name", E.ConfigError, "use yolov8n-obb",
+     setup=weights_of(lambda: trtnn.models.yolov8_obb("n", 2)))(
+    lambda tmp: trtnn.models.from_checkpoint("yolov8n-pose", tmp / "w.pt"))
+cli_case("cli names binary file", Y + ("--names", "{tmp}/n.txt"), "n.txt", "not UTF-8", "byte 0x89",
+         setup=write_bytes("n.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"))
+cli_case("cli names latin-1 text", Y + ("--names", "{tmp}/n.txt"), "n.txt", "not UTF-8", "offset 3",
+         setup=write_bytes("n.txt", b"caf\xe9\nth\xe9\n"))
+cli_case("cli names with NUL bytes", Y + ("--names", "{tmp}/n.txt"), "n.txt", "control character", "binary",
+         setup=write_bytes("n.txt", b"cat\x00\x00\ndog\n"))
+case("engine_metadata too few names", E.ConfigError, "names", "2 names", "80 classes")(
+    lambda tmp: trtnn.io.sidecar.engine_metadata(built(tmp), {"nc": 80, "thresholds": None, "preprocess": None},
+                                                  names=["cat", "dog"]))
+case("engine_metadata names not strings", E.ConfigError, "names", "list of strings")(
+    lambda tmp: trtnn.io.sidecar.engine_metadata(built(tmp), Tiny(), names=[1, 2]))
+case("engine_metadata names with a gap", E.ConfigError, "ids 0, 2", "2 classes")(
+    lambda tmp: trtnn.io.sidecar.engine_metadata(built(tmp), {"nc": 2, "thresholds": None, "preprocess": None},
+                                                  names={0: "a", 2: "b"}))
+
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime) for p in folder.rglob("*")}

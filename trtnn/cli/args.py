@@ -292,6 +292,21 @@ def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
     return spec
 
 
+def _nc_of_checkpoint(spec: registry.ModelSpec, kwargs: Dict[str, Any], nc: int) -> Dict[str, Any]:
+    """`--nc` with `--weights`: the class count read off the checkpoint must agree (it cannot be changed there)."""
+    changed = {k: v for k, v in spec.with_classes(kwargs, nc).items() if k in kwargs and kwargs[k] != v}
+    if changed:
+        key = next(iter(changed))
+        have = kwargs[key]
+        if isinstance(have, dict):  # e.g. CenterNet's heads {'hm': classes, 'wh': 2, 'reg': 2}
+            inner = next(k for k, v in changed[key].items() if have.get(k) != v)
+            key, have = f"{key}[{inner!r}]", have.get(inner)
+        raise ConfigError(f"--nc {nc}: the checkpoint has {have} class{'es' * (have != 1)}; drop --nc (the class "
+                          f"count is read off the checkpoint's head: {key}={have}) or give a checkpoint trained on "
+                          f"{nc} classes")
+    return spec.with_classes(kwargs, nc)
+
+
 def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> Tuple[Any, List[Input]]:
     """Instantiate the target, load --weights, and work out the inputs (arguments already checked)."""
     from ..io.checkpoint import load_checkpoint
@@ -300,9 +315,12 @@ def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> 
     state = registry.drop_keys(load_checkpoint(args.weights), args.ignore_keys, args.target) if args.weights else None
     kwargs: Dict[str, Any] = {}
     if spec is not None:
+        if state is not None:
+            registry.check_task(state, args.target)  # before the family reads its configuration off the head
         kwargs = spec.config_from_state_dict(state) if state is not None else {}
         if args.nc is not None:
-            kwargs = spec.with_classes(kwargs, args.nc)
+            kwargs = _nc_of_checkpoint(spec, kwargs, args.nc) if state is not None else \
+                spec.with_classes(kwargs, args.nc)
         if args.mask:
             kwargs = spec.mask(kwargs)
         model = make_trtnn_model(spec.variants[args.target], args.target, **kwargs)

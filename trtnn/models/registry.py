@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Dict, Mapping, Optional, Sequence, Tuple
 
-from ..errors import ConfigError, TrtnnError
+from ..errors import ConfigError, StateDictError, TrtnnError
 from ..graph.module import Module
+from .identify import explain_mismatch
 
 log = logging.getLogger("trtnn.models")
 StateDict = Mapping[str, Any]
@@ -101,6 +102,7 @@ def from_checkpoint(name: str, path: str, *, ignore_keys: Sequence[str] = (), **
 
     s = spec(name)
     state = drop_keys(load_checkpoint(path), ignore_keys, name)
+    check_task(state, name)  # before the family reads its configuration off a head it assumes
     model = s.variants[name](**{**s.config_from_state_dict(state), **overrides})
     load_weights(model, state, name)
     return model
@@ -110,11 +112,30 @@ def load_weights(model: Module, state: Mapping[str, Any], name: str) -> None:
     """Load a checkpoint's state_dict into registered model `name` strictly, without copying (keys its family knows
     are unused dropped); a checkpoint of another task of the same family (see `TASKS`: a -seg, -pose, -obb or -cls
     file for a detection name, a detection file for a -seg name, ...) is refused naming the model to use."""
+    check_task(state, name)
+    state = drop_keys(state, SPECS[name].unused_keys, name, keep=model.state_dict())
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except StateDictError as e:  # a file of another YOLO family or size: say which model it holds
+        suffix = task_suffix(name)
+        same_task = {n: s for n, s in SPECS.items() if n.startswith("yolo") and task_suffix(n) == suffix}
+        hint = explain_mismatch(state, name, same_task) if name in same_task else None
+        if hint is None:
+            raise
+        raise StateDictError(f"{hint}\n{e.message}", e.missing_keys, e.unexpected_keys) from None
+
+
+def check_task(state: StateDict, name: str) -> None:
+    """ConfigError when `state` holds another task of `name`'s family (a -seg, -pose, -obb, -cls or detection
+    head), naming the registered model to use."""
     other, task = other_task_model(state, name)
     if other is not None:
         raise ConfigError(f"{name}: the checkpoint holds a {task} model; use {other}")
-    state = drop_keys(state, SPECS[name].unused_keys, name, keep=model.state_dict())
-    model.load_state_dict(state, strict=True, assign=True)
+
+
+def task_suffix(name: str) -> str:
+    """'-seg', '-pose', '-obb' or '-cls' of a registered name; '' for detection and the other families."""
+    return next((t.suffix for t in TASKS if name.endswith(t.suffix)), "")
 
 
 @dataclass(frozen=True)
@@ -152,7 +173,7 @@ def other_task_model(state: StateDict, name: str) -> Tuple[Optional[str], str]:
     """(the registered model of the checkpoint's task in `name`'s family, that task's name) when the checkpoint
     is of another task than `name`; (None, '') when it fits or no such model is registered."""
     task = checkpoint_task(state)
-    suffix = next((t.suffix for t in TASKS if name.endswith(t.suffix)), "")
+    suffix = task_suffix(name)
     if task is None or task.suffix == suffix:
         return None, ""
     other = name[:len(name) - len(suffix)] + task.suffix
