@@ -839,18 +839,13 @@ cli_case("cli engine named .safetensors", ("build", "yolov8n", "--random-weights
                                            "{tmp}/y.safetensors"), ".safetensors is not an engine file")
 cli_case("cli engine named .py", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "-o", "{tmp}/net.py"),
          ".py is not an engine file")
-cli_case("cli calibrate a float dtype", C + ("--dtype", "fp16"), "--dtype fp16", "int8", setup=calib_npy)
-cli_case("cli calibrate --keep-fp32", C + ("--keep-fp32", "model.0"), "--keep-fp32", "not used by trtnn calibrate",
-         "trtnn build", setup=calib_npy)
-cli_case("cli calibrate --batch", C + ("--batch", "2"), "--batch", "not used by trtnn calibrate", setup=calib_npy)
-cli_case("cli calibrate --no-fold-bn", C + ("--no-fold-bn",), "--no-fold-bn", "not used", setup=calib_npy)
+cli_case("cli calibrate --batch", C + ("--batch", "2"), "does not use --batch", "--calib-batch", setup=calib_npy)
+cli_case("cli calibrate --no-fold-bn", C + ("--no-fold-bn",), "does not use --no-fold-bn", setup=calib_npy)
 cli_case("cli build --calib-method without int8", Y + ("--calib-method", "minmax"), "--calib-method",
          "only with --dtype int8 or fp8")
 cli_case("cli build --base-dtype without int8", Y + ("--base-dtype", "bf16"), "--base-dtype",
          "only with --dtype int8 or fp8")
 cli_case("cli build --calib-images without int8", Y + ("--calib-images", "16"), "--calib-images", "--dtype int8")
-cli_case("cli inspect --dtype int8", ("inspect", "yolov8n", "--random-weights", "--imgsz", "64", "--dtype", "int8"),
-         "--dtype int8", "trtnn inspect", "trtnn build --dtype int8")
 cli_case("cli precision --calib-method for fp16", P + ("--dtype", "fp16", "--calib-method", "mse"),
          "--calib-method", "only with --dtype int8 or fp8", setup=calib_npy)
 cli_case("cli compare torch factory that needs arguments", ("compare", "harness:Fn", "torch.nn:Conv2d", "--input",
@@ -924,6 +919,43 @@ case("engine_metadata names not strings", E.ConfigError, "names", "list of strin
 case("engine_metadata names with a gap", E.ConfigError, "ids 0, 2", "2 classes")(
     lambda tmp: trtnn.io.sidecar.engine_metadata(built(tmp), {"nc": 2, "thresholds": None, "preprocess": None},
                                                   names={0: "a", 2: "b"}))
+
+# ---- calibration ranges, caches, `trtnn calibrate` flags and QAT checkpoints (issue 19.4, 19.3) ---------------------
+def _zeros_batch() -> list:
+    return [{"x": np.zeros((1, 3, 8, 8), np.float32)}]
+
+
+def _cache_with(amax: Dict[str, Any]) -> Callable[[Path], None]:
+    def setup(tmp: Path) -> None:
+        from trtnn.quant.cache import Calibration
+        (tmp / "c.json").write_text(Calibration(amax, "minmax", 1).to_json())
+    return setup
+
+
+case("calibration: a tensor whose range is 0", E.ConfigError, "tensor 'x'", "range 0")(
+    lambda tmp: trtnn.define(Tiny(), [X], dtype="int8", calibration={"x": 0.0, "bn": 1.0}))
+case("calibration on all-zero data", E.ConfigError, "tensor 'x'", "range 0", "all-zero")(
+    lambda tmp: trtnn.define(Tiny(), [X], dtype="int8", calibration=trtnn.quant.calibrate(
+        Tiny(), [X], _zeros_batch(), method="minmax")))
+case("calibration cache amax 0 and -1", E.CheckpointError, "c.json", "'bn': 0.0", "'x': -1.0", "> 0",
+     setup=_cache_with({"x": -1.0, "bn": 0.0}))(
+    lambda tmp: trtnn.quant.calibrate(Tiny(), [X], _zeros_batch(), method="minmax", cache=str(tmp / "c.json")))
+case("calibration cache amax not finite", E.CheckpointError, "c.json", "'bn': inf",
+     setup=write_bytes("c.json", b'{"trtnn_version": "", "method": "minmax", "method_args": {}, "network_hash": "", '
+                                 b'"weights_hash": "", "preprocess": null, "num_batches": 1, '
+                                 b'"amax": {"x": 1.0, "bn": Infinity}}'))(
+    lambda tmp: trtnn.quant.calibrate(Tiny(), [X], _zeros_batch(), method="minmax", cache=str(tmp / "c.json")))
+for _flag, _value, _word in (("--dtype", "fp8", "same for int8 and fp8"), ("--exclude", "conv", "a build option"),
+                             ("--keep-fp32", "conv", "a build option"), ("--debug-output", "conv", "every tensor"),
+                             ("--max-batch", "4", "--calib-batch"), ("--base-dtype", "fp32", "a build option")):
+    cli_case(f"cli calibrate {_flag} (unused)", ("calibrate", "unet", "--random-weights", "--imgsz", "64",
+                                                 "--calib-data", "{tmp}/calib.npy", "--calib-cache", "{tmp}/c.json",
+                                                 _flag, _value), "does not use", _flag, _word, setup=calib_npy)
+case("QAT quantizer the model lacks", E.ConfigError, "head:input", "cannot be placed", "strict=False")(
+    lambda tmp: trtnn.quant.from_qat({**tiny_state(), "head.input_quantizer._amax": torch.tensor(2.0)}, Tiny(), [X]))
+case("QAT SmoothQuant pre-quant scale", E.ConfigError, "conv.input_quantizer._pre_quant_scale", "not supported")(
+    lambda tmp: trtnn.quant.qat_calibration({"conv.input_quantizer._pre_quant_scale": torch.tensor([0.5, 2.0])}))
+
 
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:

@@ -158,9 +158,26 @@ def test_builder_service_soak_threads_and_cancellation(tmp_path) -> None:
     assert soak["temp_files_left"] == []
     jobs = fig["concurrency"]["jobs"]
     assert len(jobs) == 4 and all(j["same_as_sequential"] for j in jobs), jobs
+    assert all(j["plan_bytes_same_threaded"] and j["plan_bytes_same_sequential_twice"] for j in jobs), jobs
     assert [j["error"].split(":")[0] for j in jobs if j["error"]] == ["ShapeError"]
     assert "weight (4, 5, 3, 3)" in jobs[3]["error"]
     for r in fig["cancel"]:
         assert r["result"] == "BuildCancelled" and r["next_build_ok"] and r["fds_after"] == r["fds_before"], r
         assert r["temp_files_left"] == [] and r["stopped_after_cancel_s"] < 10, r
     assert [p.name for p in tmp_path.iterdir()] == ["soak.json"]
+
+
+# ---- examples read the checkpoint as the CLI does ---------------------------------------------------------------------
+SHAPES = ROOT.parent / "shared" / "data" / "yolov8n_shapes.pt"
+
+
+@pytest.mark.skipif(not SHAPES.exists(), reason="needs ../shared/data/yolov8n_shapes.pt (the project's shared data)")
+def test_example_reads_the_class_count_and_names_off_the_checkpoint(tmp_path) -> None:
+    out = tmp_path / "y.engine"
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "yolov8.py"), str(SHAPES), "--end2end", "--imgsz",
+                        "64", "64", "--out", str(out)], env=ENV, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "y.engine.json").read_text())
+    assert meta["names"] == {"0": "circle", "1": "rectangle", "2": "triangle"}
+    assert [o["name"] for o in meta["outputs"]] == ["num_dets", "det_boxes", "det_scores", "det_classes"]
+    assert "x1, y1, x2, y2" in meta["outputs"][1]["meaning"]

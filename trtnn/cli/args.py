@@ -212,13 +212,6 @@ def check_range(flag: str, value: Optional[float], lo: float, hi: Optional[float
         raise ConfigError(f"{flag} {value:g}: must be {allowed}")
 
 
-def refuse_unused(args: argparse.Namespace, command: str, flags: Dict[str, str], hint: str) -> None:
-    """ConfigError naming the `flags` (dest -> flag) that were given although `trtnn command` does not use them."""
-    given = [flag for dest, flag in flags.items() if getattr(args, dest, None) not in (None, False, [])]
-    if given:
-        raise ConfigError(f"{', '.join(given)}: not used by trtnn {command}; {hint}")
-
-
 def check_readable(path: Optional[str], flag: str) -> None:
     if path is None:
         return
