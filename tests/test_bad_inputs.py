@@ -848,6 +848,8 @@ cli_case("cli build --base-dtype without int8", Y + ("--base-dtype", "bf16"), "-
 cli_case("cli build --calib-images without int8", Y + ("--calib-images", "16"), "--calib-images", "--dtype int8")
 cli_case("cli precision --calib-method for fp16", P + ("--dtype", "fp16", "--calib-method", "mse"),
          "--calib-method", "only with --dtype int8 or fp8", setup=calib_npy)
+cli_case("cli compare --trusted without --weights", ("compare", "harness:Fn", "harness:TorchNS", "--input", "x:1x3x8x8",
+                                                    "--trusted"), "--trusted", "--weights")
 cli_case("cli compare torch factory that needs arguments", ("compare", "harness:Fn", "torch.nn:Conv2d", "--input",
                                                             "x:1x3x8x8"), "harness:Fn", "needs arguments", "fn")
 

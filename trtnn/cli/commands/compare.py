@@ -86,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--{flag} {value:g}: must be >= 0")
     if args.weights and args.own_weights:
         raise ConfigError("--weights and --own-weights: give one")
+    if args.trusted and not args.weights:
+        raise ConfigError("--trusted is for --weights: no checkpoint to read")
     check_readable(args.weights, "--weights")
     if args.json:
         check_output_path(args.json, what="--json", not_same_as=[args.weights] if args.weights else [])
