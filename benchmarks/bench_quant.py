@@ -36,7 +36,6 @@ from trtnn.reference import Executor  # noqa: E402
 
 DTYPES = ("fp32", "fp16", "int8", "fp8")
 MODELS = ("yolov8n", "yolov8s", "unet", "centernet_res18", "centernet_dla34")
-DFL = ["model.22.dfl"]  # YOLOv8's DFL convolution (fixed weights 0..15), kept unquantized as in eval_shapes.py
 
 
 def reference(name: str) -> torch.nn.Module:
@@ -136,8 +135,9 @@ def bench(name: str, size: int, args: argparse.Namespace, maps: Dict[str, str]) 
     want = [fp32(f) for f in test]
     rows, fp32_mb = [], None
     variants = [(d, d, {}) for d in DTYPES]
-    if name.startswith("yolov8"):
-        variants[2:] = [(d, d, dict(exclude=DFL)) for d in ("int8", "fp8")] + [("int8 (DFL quantized)", "int8", {})]
+    dfl = [path for path, m in model.named_modules() if type(m).__name__ == "DFL"]  # YOLO heads with a DFL
+    if dfl:
+        variants[2:] = [(d, d, dict(exclude=dfl)) for d in ("int8", "fp8")] + [("int8 (DFL quantized)", "int8", {})]
     for label, dtype, kw in variants:
         quant = dict(calibration=cal, **kw) if dtype in ("int8", "fp8") else {}
         engine = trtnn.build(model, inputs, dtype=dtype, **quant)

@@ -1,4 +1,4 @@
-"""Rotated NMS (trtnn.models.rotated.RotatedNMS) versus its pre-NMS top-k K: the [K, K] probabilistic-IoU matrix.
+"""Rotated NMS (trtnn.models.tasks.RotatedNMS) versus its pre-NMS top-k K: the [K, K] probabilistic-IoU matrix.
 
 For K candidates (all above conf, 15 classes as DOTA), per image: TensorRT-RTX builder time and plan size, and on the
 CPU executor (torch ops, one at a time: what the [K, K] intermediates cost) the run time and peak resident memory
@@ -27,7 +27,7 @@ KS = (300, 1000, 2000, 3840)
 def measure(k: int, what: str) -> dict:
     """Build ('build') or run on the CPU executor ('run') RotatedNMS over k candidates; the figures as a dict."""
     from harness import Fn
-    from trtnn.models.rotated import RotatedNMS, decode_obb
+    from trtnn.models.yolo.tasks import RotatedNMS, decode_obb
     from trtnn.reference import Executor
 
     g = torch.Generator().manual_seed(0)

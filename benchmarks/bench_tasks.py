@@ -28,7 +28,6 @@ from common import SHARED, report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-NMS_FREE = ("yolo26", "yolov10")
 REAL_SUFFIX = "_shapes"
 
 
@@ -40,10 +39,12 @@ def make_checkpoint(name: str, path: str) -> None:
     from refmodels import randomize_bn
     from refmodels import yolo as refyolo
 
-    base, _, task = name.partition("-")
-    factory = getattr(refyolo, base[:-1] + (f"_{task}" if task else ""))
+    import trtnn
+
+    spec = trtnn.models.spec(name)  # the registry says the family (yolo11-seg: refyolo.yolo11_seg) and the scale
+    factory = getattr(refyolo, spec.family.replace("-", "_"))
     torch.manual_seed(0)
-    torch.save(randomize_bn(factory(base[-1])).state_dict(), path)
+    torch.save(randomize_bn(factory(spec.scales[name])).state_dict(), path)
 
 
 def checkpoint_for(name: str, tmp: str) -> Optional[Tuple[str, str, int, str]]:
@@ -80,6 +81,8 @@ def main() -> None:
     args = p.parse_args()
     if args.child:
         return child(args.child)
+    import trtnn  # the parent only reads the registry; the children are measured
+
     rows = []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,7 +92,8 @@ def main() -> None:
                 print(f"skipped {entry}: no checkpoint in {os.path.join(SHARED, 'data')}")
                 continue
             name, ckpt, imgsz, kind = found
-            heads = ("one2one", "one2many") if name.startswith(NMS_FREE) else (None,)
+            nms_free = "head" in trtnn.models.spec(name).end2end_defaults  # YOLOv10 / YOLO26: two heads
+            heads = ("one2one", "one2many") if nms_free else (None,)
             for dtype in args.dtypes.split(","):
                 for head in heads:
                     argv = ["build", name, "--weights", ckpt, "--imgsz", str(imgsz), "--dtype", dtype, "--end2end",

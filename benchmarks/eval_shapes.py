@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import trtnn  # noqa: E402
 from common import SHARED, report, shapes_dataset  # noqa: E402
 from trtnn.eval import YoloImages, evaluate_end2end  # noqa: E402
-from trtnn.models.detect import End2End, Preprocess  # noqa: E402
+from trtnn.models.yolo.tasks import End2End  # noqa: E402
+from trtnn.models.vision import Preprocess  # noqa: E402
 
 ULTRALYTICS = {"mAP50-95": 0.96451822, "mAP50": 0.99478124}  # its val, exact (tests/data/ultralytics_val)
 

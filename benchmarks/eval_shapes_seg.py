@@ -24,8 +24,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import trtnn  # noqa: E402
 from common import SHARED, report, shapes_dataset  # noqa: E402
 from trtnn.eval import YoloImages, evaluate_segment_end2end  # noqa: E402
-from trtnn.models.detect import Preprocess  # noqa: E402
-from trtnn.models.segment import SegmentEnd2End  # noqa: E402
+from trtnn.models.vision import Preprocess  # noqa: E402
+from trtnn.models.yolo.tasks import SegmentEnd2End  # noqa: E402
 
 ULTRALYTICS = {"box": 0.94579532, "mask": 0.85557031}  # its val, exact (tests/data/ultralytics_val)
 CHECKPOINT = os.path.join(SHARED, "data", "yolov8n-seg_shapes.pt")

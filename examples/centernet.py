@@ -13,7 +13,8 @@ import argparse
 import trtnn
 from trtnn import models
 from trtnn.io.sidecar import engine_metadata
-from trtnn.models.ctdet import CtdetEnd2End, ctdet_preprocess
+from trtnn.models.centernet import CtdetEnd2End
+from trtnn.models.vision import ctdet_preprocess
 
 ARCHS = ("dla34", "dlav0_34", "res18", "res101")  # registered as centernet_<arch>
 
@@ -38,5 +39,7 @@ if args.end2end:  # normalization, peak extraction, top-K and the inverse affine
     model = CtdetEnd2End(model, K=100, conf=0.3, preprocess=ctdet_preprocess("NHWC", bgr=True), scale_to_orig=True)
     inputs = model.inputs(tuple(args.imgsz))
 engine = trtnn.build(model, inputs, dtype=args.dtype, output_dtype="fp32")
-engine.save(args.out, metadata=engine_metadata(engine, model, task="detect"))  # <out>.json: outputs, meanings
+spec = models.spec(f"centernet_{args.arch}")  # <out>.json: the outputs and what they mean
+engine.save(args.out, metadata=engine_metadata(engine, models.describe_model(model, spec), task=spec.task.name,
+                                               meanings=models.sidecar_meanings(spec, args.end2end)))
 print(f"{engine} -> {args.out}")

@@ -22,7 +22,7 @@ def main() -> None:
     args = p.parse_args()
     import tritonclient.http as http
 
-    from trtnn.eval.yolo_data import letterbox
+    from trtnn.models.vision.host import letterbox
 
     image = cv2.imread(args.image)
     boxed, _ = letterbox(image, (args.imgsz, args.imgsz))

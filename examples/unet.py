@@ -29,7 +29,8 @@ if args.weights:  # channels and classes read off the checkpoint (train.py's mas
     model = models.from_checkpoint(name, args.weights, ignore_keys=["mask_values"], output="mask")
 else:
     model = models.UNet(args.channels or 3, args.classes or 2, args.bilinear, output="mask")
-channels = model.n_channels
-engine = trtnn.build(model, [trtnn.Input("images", (1, channels, *args.imgsz))], dtype=args.dtype)
-engine.save(args.out, metadata=engine_metadata(engine, model, task="semantic-segment"))  # <out>.json: outputs
+engine = trtnn.build(model, [trtnn.Input("images", (1, model.n_channels, *args.imgsz))], dtype=args.dtype)
+spec = models.spec(name)  # <out>.json: the outputs and what they mean
+engine.save(args.out, metadata=engine_metadata(engine, models.describe_model(model, spec), task=spec.task.name,
+                                               meanings=models.sidecar_meanings(spec, False)))
 print(f"{engine} -> {args.out}")

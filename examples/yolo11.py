@@ -14,7 +14,8 @@ import trtnn
 from trtnn import models
 from trtnn.io.checkpoint import read_metadata
 from trtnn.io.sidecar import engine_metadata
-from trtnn.models.detect import End2End, Preprocess
+from trtnn.models.yolo.tasks import End2End
+from trtnn.models.vision import Preprocess
 
 p = argparse.ArgumentParser(description="YOLO11 -> TensorRT engine")
 p.add_argument("weights", nargs="?", help="ultralytics .pt or a state_dict file (random weights if omitted)")
@@ -37,6 +38,8 @@ if args.end2end:  # preprocessing, decode and class-aware NMS inside the engine 
     model = End2End(model, "v8", preprocess=Preprocess("NHWC", bgr=True))
     inputs, names = model.inputs(tuple(args.imgsz)), None
 engine = trtnn.build(model, inputs, dtype=args.dtype, output_names=names, output_dtype="fp32")
+spec = models.spec(f"yolo11{args.scale}")
 names = read_metadata(args.weights).get("names") if args.weights else None  # ultralytics' class names
-engine.save(args.out, metadata=engine_metadata(engine, model, names=names, task="detect"))
+engine.save(args.out, metadata=engine_metadata(engine, models.describe_model(model, spec), names=names,
+                                               task=spec.task.name, meanings=models.sidecar_meanings(spec, args.end2end)))
 print(f"{engine} -> {args.out}")

@@ -10,6 +10,7 @@ from typing import Any, Callable, List, Sequence, Tuple
 import torch
 
 import trtnn
+from trtnn import cli
 from trtnn.reference import Executor
 
 
@@ -119,3 +120,21 @@ def save_ultralytics_pt(path: Any, factory: str, head: str) -> None:
                                     head=head)
     made = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
+
+
+class Random:
+    """Seeded random test tensors, one stream per test file: `r = Random(seed)`, `r(2, 3)` is torch.randn(2, 3);
+    `r.generator` feeds torch's other samplers (randint...) from the same stream."""
+
+    def __init__(self, seed: int) -> None:
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __call__(self, *shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.generator)
+
+
+def run_cli(capsys: Any, *argv: Any) -> Tuple[int, str, str]:
+    """`trtnn argv...` run in this process (arguments str()-ed): (exit code, stdout, stderr)."""
+    code = cli.main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err

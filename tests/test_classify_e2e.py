@@ -1,4 +1,4 @@
-"""ClassifyEnd2End / ClassifyPreprocess (trtnn/models/classify_e2e.py): ultralytics' classify preprocessing against a
+"""ClassifyEnd2End / ClassifyPreprocess (trtnn/models/yolo/tasks/classify.py): ultralytics' classify preprocessing against a
 torch implementation of torchvision's Resize (antialiased bilinear, rounded to uint8) + CenterCrop, softmax
 probabilities and top 5 against torch, ties and fewer than 5 classes."""
 import sys
@@ -11,7 +11,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import trtnn  # noqa: E402
 from trtnn.errors import ConfigError, ShapeError  # noqa: E402
-from trtnn.models.classify_e2e import ClassifyEnd2End, ClassifyPreprocess, resize_crop_sizes  # noqa: E402
+from trtnn.models.yolo.tasks import ClassifyEnd2End  # noqa: E402
+from trtnn.models.vision import ClassifyPreprocess, resize_crop_sizes  # noqa: E402
 from trtnn.reference import Executor  # noqa: E402
 
 

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
+from harness import run_cli
 import trtnn
-from trtnn import cli
 from trtnn.quant import for_end2end, paths_for_end2end
-from trtnn.models.detect import End2End, Preprocess
+from trtnn.models.yolo.tasks import End2End
+from trtnn.models.vision import Preprocess
 
 BASE = ["--random-weights", "--imgsz", "64"]
 
@@ -20,25 +21,19 @@ def data(tmp_path):
     return str(path)
 
 
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 @pytest.mark.parametrize("dtype", ["int8", "fp8"])
 def test_build_quantized_engine_with_a_cache(dtype, data, tmp_path, capsys):
     cache, plan = tmp_path / "c.json", tmp_path / "y.plan"
-    code, out, err = run(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
+    code, out, err = run_cli(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
                          "minmax", "--calib-cache", cache, "-o", plan)
     assert code == 0, err
     assert plan.stat().st_size > 0 and f"wrote {plan}" in out
     saved = json.loads(cache.read_text())
     assert saved["method"] == "minmax" and "inc.double_conv.1" in saved["amax"]  # module paths (conv folded into bn)
-    code, _, err = run(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
+    code, _, err = run_cli(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
                        "entropy", "--calib-cache", cache, "-o", plan)
     assert code == 2 and "method changed (cache: minmax, now: entropy)" in err  # a stale cache is refused...
-    code, _, err = run(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
+    code, _, err = run_cli(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
                        "entropy", "--calib-cache", cache, "--recalibrate", "-o", plan)
     assert code == 0, err  # ...or overwritten on request
     assert json.loads(cache.read_text())["method"] == "entropy"
@@ -46,16 +41,16 @@ def test_build_quantized_engine_with_a_cache(dtype, data, tmp_path, capsys):
 
 def test_calibrate_command_writes_the_cache(data, tmp_path, capsys):
     cache = tmp_path / "p.json"
-    code, out, err = run(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-method", "percentile",
+    code, out, err = run_cli(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-method", "percentile",
                          "--calib-cache", cache)
     assert code == 0, err
     assert out.startswith(f"wrote {cache}: ") and "method percentile" in out
     assert json.loads(cache.read_text())["method_args"]["percentile"] == 99.99
     torch.manual_seed(0)  # the same random weights as below
-    code, out, err = run(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-cache", cache,
+    code, out, err = run_cli(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-cache", cache,
                          "--recalibrate")
     torch.manual_seed(0)
-    code, out, err = run(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-cache", cache)
+    code, out, err = run_cli(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-cache", cache)
     assert code == 0 and out.startswith(f"reused {cache}: "), err  # says so when the cache matched
 
 

@@ -7,7 +7,8 @@ import torch
 import trtnn
 from harness import rel_err
 from refmodels.centernet import ctdet_detect
-from trtnn.models.ctdet import COCO_MEAN, COCO_STD, CtdetEnd2End, ctdet_preprocess
+from trtnn.models.vision import COCO_MEAN, COCO_STD, ctdet_preprocess
+from trtnn.models.centernet import CtdetEnd2End
 from trtnn.reference import Executor
 
 C, H, W = 3, 16, 20
@@ -139,7 +140,7 @@ def test_bad_heads_and_k_are_rejected():
     e2e = CtdetEnd2End(Bad())
     with pytest.raises(trtnn.ShapeError, match=r"wh / reg \[B, 2, H, W\]; got 'images' \(1, 7, 16, 20\)") as e:
         trtnn.define(e2e, _inputs(e2e))
-    assert "ctdet.py" in str(e.value) and "ctdet_decode(heads" in str(e.value)  # the calling line, not the raise
+    assert "centernet/decode.py" in str(e.value) and "ctdet_decode(heads" in str(e.value)  # the calling line, not the raise
     e2e = CtdetEnd2End(Heads(), K=C * H * W + 1)
     with pytest.raises(trtnn.ShapeError, match=r"K=961 must be in \[1, 960\]"):
         trtnn.define(e2e, _inputs(e2e))

@@ -1,4 +1,5 @@
-"""trtnn.models.detect: in-engine preprocess, decode and greedy NMS against the reference post-processing.
+"""trtnn.models.yolo.tasks.detect and trtnn.models.vision: in-engine preprocess, decode and greedy NMS against the
+reference post-processing.
 
 Networks run on the CPU reference executor; the expected detections come from tests/refmodels/detect_postprocess.py
 (the originals' predict-time NMS with torchvision semantics and a stable order among equal scores).
@@ -11,8 +12,8 @@ import trtnn.functional as F
 from harness import Fn
 from refmodels import detect_postprocess as pp
 from trtnn import backend
-from trtnn.models.detect import (NMS, OUTPUT_NAMES, End2End, Preprocess, decode_v5, decode_v8, letterbox_geometry,
-                                 scale_boxes)
+from trtnn.models.vision import NMS, OUTPUT_NAMES, Preprocess, letterbox_geometry, scale_boxes
+from trtnn.models.yolo.tasks import End2End, decode_v5, decode_v8
 from trtnn.reference import Executor
 from trtnn.reference.common import HANDLERS
 

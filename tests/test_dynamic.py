@@ -89,7 +89,8 @@ def test_end2end_dynamic_batch_equals_static():
     reference NMS in test_detect). Across batch sizes CPU conv kernels round differently (~1e-6), which can
     legitimately flip a near-threshold box, so each batch size is compared with its own static network."""
     import refmodels
-    from trtnn.models.detect import End2End, Preprocess
+    from trtnn.models.yolo.tasks import End2End
+    from trtnn.models.vision import Preprocess
 
     ref = refmodels.randomize_bn(refmodels.yolov8("n", nc=80), 0).eval()
     mine = trtnn.models.get("yolov8n")()
@@ -117,7 +118,8 @@ def test_centernet_dynamic_batch_equals_static():
     import refmodels
     from refmodels.centernet import centernet_dla34_dcn
     from test_models_centernet import randomize_offsets
-    from trtnn.models.ctdet import CtdetEnd2End, ctdet_preprocess
+    from trtnn.models.centernet import CtdetEnd2End
+    from trtnn.models.vision import ctdet_preprocess
 
     torch.manual_seed(0)
     ref = refmodels.randomize_bn(centernet_dla34_dcn(num_classes=4), 0).eval()
@@ -160,7 +162,8 @@ def test_centernet_dynamic_batch_equals_static():
 
 
 def test_preprocess_runs_the_model_in_the_compute_dtype():
-    from trtnn.models.detect import End2End, Preprocess
+    from trtnn.models.yolo.tasks import End2End
+    from trtnn.models.vision import Preprocess
 
     e2e = End2End(trtnn.models.get("yolov8n")(), preprocess=Preprocess())
     inputs = e2e.inputs((64, 64))
@@ -174,7 +177,7 @@ def test_preprocess_runs_the_model_in_the_compute_dtype():
 
 
 def test_runtime_thresholds_stay_fp32_in_fp16_engines():
-    from trtnn.models.detect import End2End
+    from trtnn.models.yolo.tasks import End2End
 
     e2e = End2End(trtnn.models.get("yolov8n")(), runtime_thresholds=True)
     net = trtnn.define(e2e, e2e.inputs((64, 64)), dtype="fp16")

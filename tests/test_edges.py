@@ -139,7 +139,8 @@ def test_the_same_definition_gives_the_same_engine_json(tmp_path) -> None:
         model = Tiny()
         model.load_state_dict(Tiny().state_dict())
         engine = trtnn.build(model, [trtnn.Input("x", (-1, 3, 8, 8), min_shape=(1, 3, 8, 8), max_shape=(4, 3, 8, 8))])
-        engine.save(str(tmp_path / f"t{i}.plan"), metadata=engine_metadata(engine, model, names={0: "a", 1: "b"},
+        facts = {"nc": 2, "thresholds": None, "preprocess": None}
+        engine.save(str(tmp_path / f"t{i}.plan"), metadata=engine_metadata(engine, facts, names=["a", "b"],
                                                                            task="detect", source={"w": "x.pt"}))
     first = (tmp_path / "t0.plan.json").read_bytes()
     assert first == (tmp_path / "t1.plan.json").read_bytes()

@@ -19,8 +19,9 @@ import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
 from trtnn import backend
-from trtnn.models.ctdet import CtdetEnd2End
-from trtnn.models.detect import NMS, End2End
+from trtnn.models.centernet import CtdetEnd2End
+from trtnn.models.vision import NMS
+from trtnn.models.yolo.tasks import End2End
 from trtnn.reference import Executor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -155,7 +156,7 @@ def test_module_mistakes():
                                   lambda: nn.Sequential(nn.ReLU())([np.ones(3)])])
 def test_module_called_on_torch_data_says_how_to_run_it(call):
     with raises(trtnn.ConfigError, "emits TensorRT layers", "not on a torch tensor or numpy array",
-                "Executor.from_model"):
+                "Executor(trtnn.define(model, [trtnn.Input(...)]))"):
         call()
 
 
@@ -359,7 +360,7 @@ def test_capture_is_per_context():
 # ---- the CPU executor --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("network, cls, fragments", [
     (lambda: Plain(), trtnn.ConfigError, ["Executor takes a defined network", "trtnn Module Plain",
-                                          "Executor.from_model"]),
+                                          "Executor(trtnn.define(model, [trtnn.Input(...)]))"]),
     (lambda: "net.plan", trtnn.ConfigError, ["Executor takes a trtnn Network", "got str"]),
 ])
 def test_executor_refuses_what_is_not_a_network(network, cls, fragments):

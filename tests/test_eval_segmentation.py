@@ -14,8 +14,8 @@ import trtnn
 from refmodels import segment_postprocess as sp
 from trtnn.eval import SegmentationMetrics, YoloImages, mask_iou
 from trtnn.eval.segmentation import ground_truth, overlap_masks, resample_polygon
-from trtnn.models.detect import Preprocess
-from trtnn.models.segment import SegmentEnd2End
+from trtnn.models.vision import Preprocess
+from trtnn.models.yolo.tasks import SegmentEnd2End
 from trtnn.reference import Executor
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")

@@ -1,4 +1,4 @@
-"""The graph core: BatchNorm folding in trtnn.graph.fold (Network.folded, weight_hooks, re-emission), a Tensor that
+"""The graph core: BatchNorm folding in trtnn.graph.fold (Network.folded, final weights, re-emission), a Tensor that
 holds only its handle, and trtnn.functional as a package that installs Tensor's methods."""
 import ast
 import pathlib
@@ -12,6 +12,7 @@ import trtnn.functional as F
 import trtnn.nn as nn
 from trtnn.graph.context import BuildContext
 from trtnn.reference import Executor
+from trtnn.reference.common import typed, weights_tensor
 
 ROOT = pathlib.Path(trtnn.__file__).parent
 
@@ -39,14 +40,19 @@ def loaded(bias=True, seed=0):
     return m, ref
 
 
-def run_with_hooks(model, x, hooks, fold_bn=True):
-    """Define `model` in a build context whose folder has `hooks`, finalize, run it on the CPU executor."""
+def run_defined(model, x, fold_bn=True):
+    """Define `model` in a build context, finalize, run it on the CPU executor: (output, [(name, kernel, bias)] of
+    every convolution layer, bias None when it has none)."""
     ctx = BuildContext(fold_bn=fold_bn)
     ctx.register_model(model)
-    ctx.folder.weight_hooks.extend(hooks)
     ctx.mark_output(model(ctx.add_input("x", tuple(x.shape), torch.float32)), "y")
     ctx.finalize()
-    return Executor(ctx.network)({"x": x})["y"]
+    convs = []
+    for i in range(ctx.network.num_layers):
+        kind, layer = typed(ctx.network.get_layer(i))
+        if kind == "CONVOLUTION":
+            convs.append((layer.name, weights_tensor(layer.kernel), weights_tensor(layer.bias)))
+    return Executor(ctx.network)({"x": x})["y"], convs
 
 
 def test_network_folded_names_conv_and_batchnorm_calls():
@@ -56,43 +62,31 @@ def test_network_folded_names_conv_and_batchnorm_calls():
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_weight_hook_sees_folded_kernel_and_replaces_it(bias):
+def test_folded_convolution_holds_the_folded_kernel_and_bias(bias):
     m, ref = loaded(bias)
     x = torch.randn(1, 2, 5, 5)
-    seen = []
-
-    def double(name, kernel, b):
-        seen.append((name, kernel.clone(), None if b is None else b.clone()))
-        return kernel * 2, b * 2
-
-    got = run_with_hooks(m, x, [double])
+    got, [(name, kernel, b)] = run_defined(m, x)
     scale = ref.bn.weight / torch.sqrt(ref.bn.running_var + ref.bn.eps)
     conv_bias = ref.conv.bias if bias else torch.zeros(3)
     want_kernel = ref.conv.weight * scale[:, None, None, None]
     want_bias = (conv_bias - ref.bn.running_mean) * scale + ref.bn.bias
-    [(name, kernel, b)] = seen
     assert name == "conv + bn"
-    assert kernel.dtype == torch.float32 and torch.allclose(kernel, want_kernel.detach(), atol=1e-6)
+    assert kernel.dtype == torch.float32 and torch.allclose(kernel.reshape(want_kernel.shape), want_kernel.detach(),
+                                                            atol=1e-6)
     assert torch.allclose(b, want_bias.detach(), atol=1e-6)
-    assert torch.allclose(got, 2 * ref(x).detach(), atol=1e-5)  # both doubled: the output doubles
+    assert torch.allclose(got, ref(x).detach(), atol=1e-5)
 
 
-def test_weight_hooks_run_in_order_on_unfolded_convolutions():
+def test_unfolded_convolution_keeps_the_original_weights():
     m, ref = loaded(bias=False)
     x = torch.randn(1, 2, 5, 5)
-    names = []
-
-    def record(name, kernel, b):
-        names.append((name, b))
-        return kernel, b
-
-    got = run_with_hooks(m, x, [record, lambda n, k, b: (k * 0, b)], fold_bn=False)
-    assert names == [("conv", None)]  # no bias and nothing folded: the original weights, bias None
-    shift = ref.bn.bias - ref.bn.running_mean * ref.bn.weight / torch.sqrt(ref.bn.running_var + ref.bn.eps)
-    assert torch.allclose(got, shift.detach().reshape(1, 3, 1, 1).expand(1, 3, 5, 5), atol=1e-6)
+    got, convs = run_defined(m, x, fold_bn=False)
+    assert [(n, b) for n, _, b in convs] == [("conv", None)]  # no bias and nothing folded: bias None
+    assert torch.equal(convs[0][1].reshape(ref.conv.weight.shape), ref.conv.weight.detach())
+    assert torch.allclose(got, ref(x).detach(), atol=1e-5)
 
 
-def test_reused_conv_output_is_re_emitted_and_hooked_too():
+def test_reused_conv_output_is_re_emitted():
     class Reuse(nn.Module):
         def __init__(self):
             super().__init__()
@@ -105,9 +99,9 @@ def test_reused_conv_output_is_re_emitted_and_hooked_too():
     m = Reuse()
     m.inner, ref = loaded()
     x = torch.randn(1, 2, 5, 5)
-    names = []
-    got = run_with_hooks(m, x, [lambda n, k, b: (names.append(n), (k, b))[1]])
-    assert len(names) == 2 and names[0] == "inner.conv + inner.bn"
+    got, convs = run_defined(m, x)
+    assert len(convs) == 2 and convs[0][0] == "inner.conv + inner.bn"
+    assert torch.equal(convs[1][1].reshape(ref.conv.weight.shape), ref.conv.weight.detach())  # the original
     with torch.no_grad():
         y = ref.conv(x)
         assert torch.allclose(got, ref.bn(y) + y, atol=1e-5)

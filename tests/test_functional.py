@@ -2,13 +2,9 @@
 import pytest
 import torch
 
-from harness import check
+from harness import Random, check
 
-g = torch.Generator().manual_seed(0)
-
-
-def r(*shape):
-    return torch.randn(*shape, generator=g)
+r = Random(0)
 
 
 W, B = r(8, 4, 3, 3), r(8)

@@ -1,7 +1,9 @@
 """trtnn.models.centernet (xingyizhou/CenterNet ctdet: res_18, res_101, dla_34 with DCNv2, dlav0_34).
 
-(a) state_dict keys, order and shapes equal tests/data/keys/centernet_*.keys (the released checkpoints').
-(b) trainable parameter counts: MODELS.md (res_18, res_101, dla_34 DCN); dlav0_34: the sum over its keys file.
+(a) state_dict keys, order and shapes equal tests/data/keys/centernet_*.keys (the released checkpoints'; dla_34: as
+    CenterNet's create_model('dla_34') builds it, with the ImageNet classifier base.fc).
+(b) trainable parameter counts: MODELS.md (res_18, res_101, dla_34 DCN + base.fc); dlav0_34: the sum over its keys
+    file.
 (c) trtnn.define at 1x3x128x128: outputs hm/wh/reg at stride 4, layers named by module path, every BatchNorm
     folded into its conv (the DCN's too) except those after PoseResNet's ConvTranspose2d layers.
 (d) the registry's factories and their heads / head_conv / num_classes arguments.
@@ -27,7 +29,7 @@ from harness import parse_keys  # noqa: E402
 
 TOL = 1e-4
 KEYS = {"centernet_res18": "centernet_res18", "centernet_res101": "centernet_res101",
-        "centernet_dla34": "centernet_dla34_dcn", "centernet_dlav0_34": "centernet_dlav0_34"}
+        "centernet_dla34": "centernet_dla34", "centernet_dlav0_34": "centernet_dlav0_34"}
 BN_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 
@@ -43,15 +45,29 @@ def test_state_dict_keys(name):
     assert got == parse_keys(KEYS[name])
 
 
-def test_fc_only_in_dlav0():
-    """dlav0's base keeps its ImageNet classifier (in its checkpoints); the released DCN dla_34 has none."""
-    assert "base.fc.weight" in get("centernet_dlav0_34")().state_dict()
-    assert not any(k.startswith("base.fc") for k in get("centernet_dla34")().state_dict())
+def test_fc_in_both_dla_bases():
+    """Both DLA bases keep the ImageNet classifier their checkpoints hold (dlav0 in __init__, dla_34 from
+    create_model's pretrained load), so CenterNet's own checkpoints load with load_state_dict(strict=True)."""
+    for name in ("centernet_dlav0_34", "centernet_dla34"):
+        assert get(name)().state_dict()["base.fc.weight"].shape == (1000, 512, 1, 1)
+    assert not hasattr(get("centernet_dla34")().base, "avgpool")  # pose_dla_dcn's DLA has no avgpool
+
+
+def test_original_training_checkpoint_loads_strictly():
+    """A state_dict of the original's keys (base.fc included, as its training writes) loads strictly, without the
+    CLI's key dropping; one without base.fc (an older trtnn export) still loads through the registry."""
+    ref = get("centernet_dla34")(num_classes=3)
+    state = ref.state_dict()
+    assert [k for k, _ in parse_keys("centernet_dla34")] == list(state)
+    get("centernet_dla34")(num_classes=3).load_state_dict(state, strict=True)
+    lacking = {k: v for k, v in state.items() if not k.startswith("base.fc")}
+    model = trtnn.models.create("centernet_dla34", lacking)
+    assert model.heads == {"hm": 3, "wh": 2, "reg": 2} and "base.fc.weight" in model.state_dict()
 
 
 # ------------------------------------------------------------------------------------------- (b) params
-PARAMS = {"centernet_res18": 15_820_372, "centernet_res101": 53_435_476, "centernet_dla34": 19_675_892,
-          "centernet_dlav0_34": 18_474_476}  # dlav0: 17,961,476 + base.fc's 513,000
+PARAMS = {"centernet_res18": 15_820_372, "centernet_res101": 53_435_476, "centernet_dla34": 19_675_892 + 513_000,
+          "centernet_dlav0_34": 18_474_476}  # dla34: MODELS.md + base.fc's 513,000; dlav0: 17,961,476 + 513,000
 
 
 @pytest.mark.parametrize("name", list(PARAMS))

@@ -16,9 +16,8 @@ from refmodels import yolo as ref
 from refmodels.detect_postprocess import letterbox_ratio_pad
 from trtnn import cli
 from trtnn.models import get
-from trtnn.models.detect import Preprocess
-from trtnn.models.rotated import (OBBEnd2End, OBBTopKEnd2End, RotatedNMS, batch_probiou, decode_obb,
-                                  regularize_rboxes)
+from trtnn.models.vision import Preprocess
+from trtnn.models.yolo.tasks import OBBEnd2End, OBBTopKEnd2End, RotatedNMS, batch_probiou, decode_obb, regularize_rboxes
 from trtnn.models.yolo import yolo11_obb, yolo26_obb, yolov8_obb
 from trtnn.reference import Executor
 

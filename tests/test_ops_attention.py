@@ -4,14 +4,10 @@ import torch
 
 import trtnn
 import trtnn.nn as nn
-from harness import check, define_and_run, Fn
+from harness import Fn, Random, check, define_and_run
 from ops_harness import check_module
 
-g = torch.Generator().manual_seed(2)
-
-
-def r(*shape):
-    return torch.randn(*shape, generator=g)
+r = Random(2)
 
 
 Q, K, V, V4 = r(2, 3, 5, 8), r(2, 3, 6, 8), r(2, 3, 6, 8), r(2, 3, 6, 4)

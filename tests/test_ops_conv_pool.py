@@ -3,14 +3,10 @@ import pytest
 import torch
 
 import trtnn.nn as nn
-from harness import check
+from harness import Random, check
 from ops_harness import check_module
 
-g = torch.Generator().manual_seed(4)
-
-
-def r(*shape):
-    return torch.randn(*shape, generator=g)
+r = Random(4)
 
 
 X1, X3 = r(2, 4, 13), r(1, 4, 5, 7, 6)

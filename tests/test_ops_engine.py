@@ -1,13 +1,10 @@
 """One network using many of the new ops builds a real TensorRT-RTX engine and matches torch on the CPU executor."""
 import torch
 
-from harness import check
+from harness import Random, check
 
-g = torch.Generator().manual_seed(7)
-
-
-def r(*shape):
-    return torch.randn(*shape, generator=g)
+r = Random(7)
+g = r.generator
 
 
 W = {k: r(*s) for k, s in {

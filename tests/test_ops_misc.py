@@ -3,14 +3,11 @@ import pytest
 import torch
 
 import trtnn.nn as nn
-from harness import check
+from harness import Random, check
 from ops_harness import check_module
 
-g = torch.Generator().manual_seed(6)
-
-
-def r(*shape):
-    return torch.randn(*shape, generator=g)
+r = Random(6)
+g = r.generator
 
 
 X = r(2, 8, 6, 5) * 4

@@ -4,14 +4,10 @@ import pytest
 import torch
 
 import trtnn.nn as nn
-from harness import check
+from harness import Random, check
 from ops_harness import check_module
 
-g = torch.Generator().manual_seed(8)
-
-
-def r(*shape):
-    return torch.randn(*shape, generator=g)
+r = Random(8)
 
 
 X = r(2, 6, 5, 4) * 2

@@ -3,14 +3,10 @@ import pytest
 import torch
 
 import trtnn.nn as nn
-from harness import check
+from harness import Random, check
 from ops_harness import check_module
 
-g = torch.Generator().manual_seed(1)
-
-
-def r(*shape):
-    return torch.randn(*shape, generator=g)
+r = Random(1)
 
 
 X, W7, B7, W6, B6 = r(2, 6, 5, 7) * 3 + 1, r(7), r(7), r(6), r(6)

@@ -15,17 +15,14 @@ import torch
 
 import trtnn
 import trtnn.nn as tnn
-from harness import TORCH, Fn, as_list, define_and_run, rel_err
+from harness import Fn, Random, TORCH, as_list, define_and_run, rel_err
 from onnx_util import export_onnx, parse_onnx
 from ops_harness import randomized
 from trtnn.reference import Executor
 
 TOL = 1e-5
-g = torch.Generator().manual_seed(11)
-
-
-def r(*shape):
-    return torch.randn(*shape, generator=g)
+r = Random(11)
+g = r.generator
 
 
 class TorchFn(torch.nn.Module):

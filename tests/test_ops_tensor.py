@@ -3,13 +3,10 @@ import pytest
 import torch
 
 import trtnn
-from harness import check, Fn
+from harness import Fn, Random, check
 
-g = torch.Generator().manual_seed(3)
-
-
-def r(*shape):
-    return torch.randn(*shape, generator=g)
+r = Random(3)
+g = r.generator
 
 
 X = r(2, 3, 4, 5)

@@ -4,15 +4,9 @@ import pytest
 import torch
 
 import trtnn
-from harness import save_ultralytics_pt
-from trtnn import cli, models
+from harness import run_cli, save_ultralytics_pt
+from trtnn import models
 from trtnn.models.registry import TASKS, checkpoint_task, other_task_model
-
-
-def run_cli(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.mark.parametrize("name, kwargs, want", [

@@ -1,4 +1,4 @@
-"""PoseEnd2End (trtnn/models/pose_e2e.py) against the reference pose post-processing in tests/refmodels: the same
+"""PoseEnd2End (trtnn/models/yolo/tasks/pose.py) against the reference pose post-processing in tests/refmodels: the same
 detections and keypoints, zero rows past num_dets, ties, empty images, more candidates than max_det, keypoints mapped
 back to the original images and clipped; a real yolov8n-pose model end to end."""
 import sys
@@ -14,8 +14,8 @@ from refmodels import detect_postprocess as pp  # noqa: E402
 from refmodels import pose_postprocess as ppp  # noqa: E402
 from test_detect import check as check_detections  # noqa: E402
 from trtnn.errors import ShapeError  # noqa: E402
-from trtnn.models.detect import Preprocess  # noqa: E402
-from trtnn.models.pose_e2e import PoseEnd2End  # noqa: E402
+from trtnn.models.vision import Preprocess  # noqa: E402
+from trtnn.models.yolo.tasks import PoseEnd2End  # noqa: E402
 from trtnn.reference import Executor  # noqa: E402
 
 NAMES = ["num_dets", "det_boxes", "det_scores", "det_classes", "det_keypoints"]
@@ -165,7 +165,7 @@ def test_yolo26_pose_top_k_end_to_end():
     ultralytics' postprocess (its get_topk_index, keypoints gathered with the boxes) kept above a runtime conf (set
     between the 10th and 11th best scores of image 0), mapped back to the originals."""
     import refmodels
-    from trtnn.models.pose_e2e import PoseTopKEnd2End
+    from trtnn.models.yolo.tasks import PoseTopKEnd2End
     from trtnn.models.yolo import yolo26_pose
 
     torch.manual_seed(15)

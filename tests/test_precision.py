@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from harness import run_cli
 import trtnn
 import trtnn.nn as nn
-from trtnn import cli
-from trtnn.debug.report import sqnr_db
+from trtnn.debug.measure import sqnr_db
 
 X = [trtnn.Input("x", (1, 3, 8, 8))]
 
@@ -205,18 +205,12 @@ def test_int8_report_on_a_small_conv_net():
 
 
 # ---- CLI --------------------------------------------------------------------------------------------------------
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 USER = ["test_precision:overflow_net", "--input", "x:1x3x8x8"]
 
 
 def test_cli_report_prints_the_worst_modules_and_writes_json(npy, tmp_path, capsys):
     out_json = tmp_path / "r.json"
-    code, out, err = run(capsys, "precision", *USER, "--dtype", "fp16", "--calib-data", npy, "--images", "3",
+    code, out, err = run_cli(capsys, "precision", *USER, "--dtype", "fp16", "--calib-data", npy, "--images", "3",
                          "--top", "2", "--json", out_json)
     assert code == 0, err
     lines = out.splitlines()
@@ -231,11 +225,11 @@ def test_cli_report_prints_the_worst_modules_and_writes_json(npy, tmp_path, caps
 
 
 def test_cli_auto_mode_prints_the_keep_fp32_flags(npy, capsys):
-    code, out, err = run(capsys, "precision", *USER, "--dtype", "fp16", "--calib-data", npy, "--target-sqnr", "40",
+    code, out, err = run_cli(capsys, "precision", *USER, "--dtype", "fp16", "--calib-data", npy, "--target-sqnr", "40",
                          "--strategy", "greedy")
     assert code == 0, err
     assert out.splitlines()[-1] == "keep in fp32 (3 round(s)): --keep-fp32 block"
-    code, out, _ = run(capsys, "precision", *USER, "--dtype", "fp16", "--calib-data", npy, "--target-sqnr", "40",
+    code, out, _ = run_cli(capsys, "precision", *USER, "--dtype", "fp16", "--calib-data", npy, "--target-sqnr", "40",
                        "--max-rounds", "1", "--strategy", "greedy")
     assert code == 1 and "target SQNR >= 40 dB NOT met" in out
     assert out.splitlines()[-1] == "keep in fp32 (2 round(s)): --keep-fp32 block.up"
@@ -244,7 +238,7 @@ def test_cli_auto_mode_prints_the_keep_fp32_flags(npy, capsys):
 def test_cli_int8_on_a_registered_model(tmp_path, capsys):
     path = tmp_path / "calib.npy"
     np.save(path, np.random.default_rng(0).random((2, 3, 64, 64), dtype=np.float32))
-    code, out, err = run(capsys, "precision", "yolov8n", "--random-weights", "--nc", "2", "--imgsz", "64", "--dtype",
+    code, out, err = run_cli(capsys, "precision", "yolov8n", "--random-weights", "--nc", "2", "--imgsz", "64", "--dtype",
                          "int8", "--calib-data", path, "--calib-method", "minmax", "--calib-batch", "2", "--images",
                          "2", "--top", "3", "--keep-fp32", "model.22.dfl")
     assert code == 0, err

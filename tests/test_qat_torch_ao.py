@@ -12,7 +12,7 @@ from torch.ao.nn.quantized import FloatFunctional
 import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
-from trtnn.quant import QATRanges, from_qat
+from trtnn.quant import from_qat
 from trtnn.reference import Executor
 
 IN = [trtnn.Input("x", (2, 3, 16, 16))]

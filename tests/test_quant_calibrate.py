@@ -9,9 +9,8 @@ import torch
 import trtnn
 import trtnn.nn as nn
 from trtnn.quant import TensorStats, compute_amax
-from trtnn.quant.calibrator import observed_forward
 from trtnn.quant.stats import sample_stride
-from trtnn.quant.data import centernet_affine, yolo_preprocess
+from trtnn.models.vision.host import centernet_affine, yolo_preprocess
 
 cv2 = pytest.importorskip("cv2")
 
@@ -195,15 +194,16 @@ def test_calibrate_gives_every_floating_activation_by_module_path():
     assert relu.hist.sum() == 3 * 2 * 8 * 8 * 8 and relu.hist[0] > 0  # ReLU zeros in bin 0
 
 
-def test_observed_forward_sees_what_keep_all_returns():
+def test_executor_observe_sees_what_keep_all_returns():
     net = trtnn.define(small_model(), INPUTS, dtype="fp32")
     ex = trtnn.reference.Executor(net)
     feed = random_batches(1)[0]
     wanted = set(trtnn.quant.activation_tensors(net.network))
     seen = {}
-    observed_forward(ex, feed, wanted, lambda n, v: seen.setdefault(n, v.clone()))
+    outs = ex(feed, observe=lambda n, v: seen.setdefault(n, v.clone()) if n in wanted else None)
     full = ex(feed, keep_all=True)
     assert set(seen) == wanted
+    assert outs.keys() == ex(feed).keys() and all(torch.equal(outs[k], full[k]) for k in outs)
     for name in wanted - {"x"}:
         assert torch.equal(seen[name], full[name]), name
     assert torch.equal(seen["x"], feed["x"])
@@ -255,7 +255,7 @@ def test_calibrate_refuses_bad_arguments(kw, message):
 def no_executor(monkeypatch):
     def fail(*a, **k):
         raise AssertionError("the executor ran although the cache matched")
-    monkeypatch.setattr(trtnn.reference, "Executor", fail)
+    monkeypatch.setattr(trtnn.quant.calibrator, "Executor", fail)
 
 
 def test_cache_miss_writes_readable_json_then_hit_skips_the_executor(tmp_path, monkeypatch):
@@ -288,7 +288,7 @@ def test_stale_cache_says_what_changed(tmp_path, monkeypatch):
         args = {"model": small_model(), "inputs": INPUTS, "data": random_batches(), "method": "entropy", **change}
         with pytest.raises(trtnn.ConfigError, match=f"calibration cache '.*calib.json' does not match: {message}"):
             trtnn.quant.calibrate(args.pop("model"), args.pop("inputs"), args.pop("data"), cache=path, **args)
-    monkeypatch.setattr(trtnn, "__version__", "9.9.9")
+    monkeypatch.setattr(trtnn.quant.calibrator, "__version__", "9.9.9")
     with pytest.raises(trtnn.ConfigError, match=r"trtnn version changed \(cache: 0\.1\.0, now: 9\.9\.9\)"):
         trtnn.quant.calibrate(small_model(), INPUTS, random_batches(), "entropy", cache=path)
 
@@ -391,7 +391,7 @@ def test_unet_and_centernet_preprocessing(tmp_path):
     np.testing.assert_allclose(centernet_affine(480, 640, (384, 512)), [[0.8, 0, 0], [0, 0.8, 0]], atol=1e-5)
     ct = trtnn.quant.centernet_preprocess(image, (512, 512))
     assert ct.shape == (3, 512, 512) and ct.dtype == np.float32
-    mean, std = np.array(trtnn.models.ctdet.COCO_MEAN), np.array(trtnn.models.ctdet.COCO_STD)
+    mean, std = np.array(trtnn.models.vision.COCO_MEAN), np.array(trtnn.models.vision.COCO_STD)
     np.testing.assert_allclose(ct[:, 0, 0], (114 * 0 / 255 - mean) / std, rtol=1e-5)  # the border is black (0)
     pixel = cv2.warpAffine(image, centernet_affine(480, 640, (512, 512)), (512, 512))[256, 256]
     np.testing.assert_allclose(ct[:, 256, 256], (pixel / 255 - mean) / std, rtol=1e-5)

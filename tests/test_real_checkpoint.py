@@ -13,7 +13,8 @@ import trtnn
 from refmodels import detect_postprocess as pp
 from trtnn.eval import DetectionMetrics, YoloImages, evaluate_end2end
 from trtnn.eval.run import unletterbox
-from trtnn.models.detect import End2End, Preprocess
+from trtnn.models.yolo.tasks import End2End
+from trtnn.models.vision import Preprocess
 from trtnn.reference import Executor
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
@@ -111,7 +112,7 @@ def test_end2end_equals_ultralytics_own_validator(model, shapes):
 def test_segment_end2end_equals_ultralytics_own_validator(shapes):
     """YOLOv8n-seg on the first 10 val images: the engine's detections and masks (at the prototypes' resolution)
     equal the ones ultralytics 8.4.190's own validator made (tests/data/ultralytics_val)."""
-    from trtnn.models.segment import SegmentEnd2End
+    from trtnn.models.yolo.tasks import SegmentEnd2End
 
     z = np.load(os.path.join(os.path.dirname(__file__), "data", "ultralytics_val", "yolov8n-seg_shapes.npz"))
     starts = np.concatenate([[0], np.cumsum(z["n_pred"])])

@@ -91,7 +91,7 @@ def test_trtnn_network_profile_is_checked():
     from trtnn.reference import Executor
 
     inp = trtnn.Input("x", (-1, 3, 4, 4), min_shape=(1, 3, 4, 4), max_shape=(2, 3, 4, 4))
-    ex = Executor.from_model(nn.ReLU(), [inp])
+    ex = Executor(trtnn.define(nn.ReLU(), [inp]))
     assert ex({"x": torch.ones(2, 3, 4, 4)})["output"].shape == (2, 3, 4, 4)
     with pytest.raises(trtnn.InputError, match=r"input 'x': shape \(3, 3, 4, 4\) is outside the network's profile "
                                                r"\(min \(1, 3, 4, 4\), max \(2, 3, 4, 4\)\)"):

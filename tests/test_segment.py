@@ -14,8 +14,8 @@ from refmodels import randomize_bn
 from refmodels import segment_postprocess as sp
 from refmodels import yolov8_seg as ref_yolov8_seg
 from trtnn.errors import ConfigError
-from trtnn.models.detect import Preprocess
-from trtnn.models.segment import SegmentEnd2End
+from trtnn.models.vision import Preprocess
+from trtnn.models.yolo.tasks import SegmentEnd2End
 from trtnn.reference import Executor
 
 OUTPUTS = ["num_dets", "det_boxes", "det_scores", "det_classes", "det_masks"]

@@ -8,14 +8,16 @@ import sys
 import pytest
 import torch
 
+from harness import run_cli
 import trtnn
 import trtnn.nn as nn
 from test_checkpoint import _fake_ultralytics
-from trtnn import cli
 from trtnn.io.checkpoint import read_metadata
-from trtnn.models.ctdet import CtdetEnd2End
-from trtnn.models.detect import End2End, Preprocess
-from trtnn.io.sidecar import SCHEMA, describe_model, engine_metadata, read_names, sidecar_path
+from trtnn.models.centernet import CtdetEnd2End
+from trtnn.models.yolo.tasks import End2End
+from trtnn.models.vision import Preprocess
+from trtnn.io.sidecar import SCHEMA, engine_metadata, read_names, sidecar_path
+from trtnn.models import describe_model, spec
 
 CKPT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "yolov8n_shapes.pt")
 needs_ckpt = pytest.mark.skipif(not os.path.exists(CKPT), reason=f"needs the project's shared data ({CKPT})")
@@ -66,13 +68,14 @@ def test_read_names_text_and_json(tmp_path):
 def test_describe_model_end2end_and_raw():
     yolo = trtnn.models.yolov8("n", nc=3)
     e2e = End2End(yolo, conf=0.4, iou=0.6, max_det=50, preprocess=Preprocess("NHWC", bgr=True), runtime_thresholds=True)
-    assert describe_model(e2e) == {"nc": 3, "preprocess": "NHWC BGR", "thresholds": {
+    assert describe_model(e2e, spec("yolov8n")) == {"nc": 3, "preprocess": "NHWC BGR", "thresholds": {
         "conf": 0.4, "iou": 0.6, "max_det": 50, "pre_nms_topk": 1000, "runtime": True}}
-    assert describe_model(yolo) == {"nc": 3, "preprocess": None, "thresholds": None}
+    assert describe_model(yolo, spec("yolov8n")) == {"nc": 3, "preprocess": None, "thresholds": None}
     ctdet = CtdetEnd2End(trtnn.models.get("centernet_res18")(heads={"hm": 5, "wh": 2, "reg": 2}), K=20, conf=0.2)
-    assert describe_model(ctdet) == {"nc": 5, "preprocess": None,
+    assert describe_model(ctdet, spec("centernet_res18")) == {"nc": 5, "preprocess": None,
                                      "thresholds": {"conf": 0.2, "max_det": 20, "runtime": False}}
-    assert describe_model(trtnn.models.get("unet")(n_classes=4))["nc"] == 4
+    assert describe_model(trtnn.models.get("unet")(n_classes=4), spec("unet"))["nc"] == 4
+    assert describe_model(yolo)["nc"] is None  # no spec, no guessing
 
 
 class Tiny(trtnn.Module):
@@ -87,7 +90,7 @@ class Tiny(trtnn.Module):
 def test_engine_save_writes_the_sidecar(tmp_path):
     model = Tiny()
     engine = trtnn.build(model, [trtnn.Input("x", (1, 3, 8, 8))])
-    meta = engine_metadata(engine, model, names={0: "a", 1: "b"}, precision="fp32", note="mine")
+    meta = engine_metadata(engine, describe_model(model), names={0: "a", 1: "b"}, precision="fp32", note="mine")
     engine.save(str(tmp_path / "t.plan"), metadata=meta)
     assert sorted(os.listdir(tmp_path)) == ["t.plan", "t.plan.json"]
     got = json.loads((tmp_path / "t.plan.json").read_text())
@@ -96,22 +99,18 @@ def test_engine_save_writes_the_sidecar(tmp_path):
     assert got["inputs"] == [{"name": "x", "shape": [1, 3, 8, 8], "dtype": "fp32", "meaning": "",
                               "layout": "NCHW fp32 (preprocessed by the caller)"}]
     assert [(o["name"], o["shape"]) for o in got["outputs"]] == [(engine.outputs[0].name, [1, 4, 8, 8])]
-    assert engine_metadata(engine, model)["names"] == {}  # no class count: no names
+    assert engine_metadata(engine, describe_model(model))["names"] == {}  # no class count: no names
     with pytest.raises(trtnn.ConfigError, match=r"t2.plan.json.*not JSON-serializable"):
         engine.save(str(tmp_path / "t2.plan"), metadata={"bad": object()})
     assert not os.path.exists(tmp_path / "t2.plan")  # refused before the plan was written
 
 
-def run_cli(*argv):
-    return cli.main([str(a) for a in argv])
-
-
 @needs_ckpt
 def test_cli_build_sidecar_from_the_real_checkpoint(tmp_path, capsys):
     out = tmp_path / "y.plan"
-    assert run_cli("build", "yolov8n", "--weights", CKPT, "--imgsz", "64", "--end2end", "--preprocess", "--conf",
-                   "0.3", "--max-det", "20", "-o", out) == 0
-    assert str(sidecar_path(out)) in capsys.readouterr().out
+    code, stdout, _ = run_cli(capsys, "build", "yolov8n", "--weights", CKPT, "--imgsz", "64", "--end2end",
+                              "--preprocess", "--conf", "0.3", "--max-det", "20", "-o", out)
+    assert code == 0 and str(sidecar_path(out)) in stdout
     meta = json.loads((tmp_path / "y.plan.json").read_text())
     assert meta["names"] == {"0": "circle", "1": "rectangle", "2": "triangle"}
     assert (meta["task"], meta["imgsz"], meta["stride"], meta["precision"]) == ("detect", [64, 64], 32, "fp32")
@@ -125,14 +124,15 @@ def test_cli_build_sidecar_from_the_real_checkpoint(tmp_path, capsys):
     assert meta["source"]["weights"] == "yolov8n_shapes.pt" and meta["source"]["ultralytics_version"] == "8.4.190"
 
 
-def test_cli_build_sidecar_names_default_and_override(tmp_path):
-    assert run_cli("build", "yolov8n", "--random-weights", "--nc", "2", "--imgsz", "64", "-o", tmp_path / "a.plan") == 0
+def test_cli_build_sidecar_names_default_and_override(tmp_path, capsys):
+    assert run_cli(capsys, "build", "yolov8n", "--random-weights", "--nc", "2", "--imgsz", "64", "-o",
+                   tmp_path / "a.plan")[0] == 0
     meta = json.loads((tmp_path / "a.plan.json").read_text())
     assert meta["names"] == {"0": "0", "1": "1"} and meta["task"] == "detect" and "thresholds" not in meta
     assert meta["outputs"][0]["name"] == "output" and "4 + nc" in meta["outputs"][0]["meaning"]
     (tmp_path / "n.txt").write_text("cat\ndog\n")
-    assert run_cli("build", "yolov8n", "--random-weights", "--nc", "2", "--imgsz", "64", "--names",
-                   tmp_path / "n.txt", "-o", tmp_path / "b.plan") == 0
+    assert run_cli(capsys, "build", "yolov8n", "--random-weights", "--nc", "2", "--imgsz", "64", "--names",
+                   tmp_path / "n.txt", "-o", tmp_path / "b.plan")[0] == 0
     assert json.loads((tmp_path / "b.plan.json").read_text())["names"] == {"0": "cat", "1": "dog"}
 
 
@@ -143,10 +143,10 @@ def test_cli_build_sidecar_names_default_and_override(tmp_path):
     ("yolov8n-cls", "classify", ["probs", "top5_classes", "top5_scores"], None),
     ("yolo26n", "detect", ["num_dets", "det_boxes", "det_scores", "det_classes"], "max_det"),
 ])
-def test_cli_build_sidecar_of_every_task(tmp_path, model, task, outputs, thresholds):
-    """Each task's end-to-end engine names its task and documents every output (trtnn/models/outputs.py)."""
-    assert run_cli("build", model, "--random-weights", "--nc", "2", "--imgsz", "64", "--end2end", "-o",
-                   tmp_path / "t.plan") == 0
+def test_cli_build_sidecar_of_every_task(tmp_path, capsys, model, task, outputs, thresholds):
+    """Each task's end-to-end engine names its task and documents every output (its TaskSpec)."""
+    assert run_cli(capsys, "build", model, "--random-weights", "--nc", "2", "--imgsz", "64", "--end2end", "-o",
+                   tmp_path / "t.plan")[0] == 0
     meta = json.loads((tmp_path / "t.plan.json").read_text())
     assert meta["task"] == task and [o["name"] for o in meta["outputs"]] == outputs
     assert all(o["meaning"] for o in meta["outputs"]), meta["outputs"]

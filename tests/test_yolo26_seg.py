@@ -1,4 +1,4 @@
-"""YOLO26 segmentation (trtnn.models.yolo.segment26, trtnn.models.segment_topk) against tests/refmodels: keys and
+"""YOLO26 segmentation (trtnn.models.yolo.segment26, trtnn.models.yolo.tasks.segment) against tests/refmodels: keys and
 parameter counts of ultralytics 8.4.190, raw outputs of both branches (CPU executor, 1e-5), the one-to-one top-k with
 masks and the one-to-many branch + NMS against the reference post-processing (tests/refmodels/segment_postprocess.py),
 the registry and a TensorRT-RTX engine built by `trtnn build`."""
@@ -18,10 +18,10 @@ from test_segment import assert_masks
 from test_segment import check as check_segment
 from trtnn import cli, models
 from trtnn.errors import ConfigError
-from trtnn.models.detect import Preprocess
-from trtnn.models.outputs import RAW_OUTPUTS
-from trtnn.models.segment import SegmentEnd2End
-from trtnn.models.segment_topk import SegmentTopKEnd2End, seg26_end2end
+from trtnn.models.vision import Preprocess
+from trtnn.models.yolo.tasks import SegmentEnd2End
+from trtnn.models.yolo.tasks import SegmentTopKEnd2End
+from trtnn.models.yolo.tasks.segment import seg26_end2end
 from trtnn.models.yolo import yolo26_seg
 from trtnn.reference import Executor
 
@@ -235,7 +235,7 @@ def test_registry_and_task_table(tmp_path):
     assert [n for n in models.SPECS if n.startswith("yolo26") and n.endswith("-seg")] == [
         f"yolo26{s}-seg" for s in "nsmlx"]
     s = models.spec("yolo26n-seg")
-    assert s.task == "segment" and s.end2end_defaults["head"] == "one2one"
+    assert s.task.name == "segment" and s.end2end_defaults["head"] == "one2one"
     assert s.end2end_defaults["mask_resolution"] == "input"
     trtnn.save_checkpoint(yolo26_seg("n", nc=2).state_dict(), str(tmp_path / "seg.pt"))
     trtnn.save_checkpoint(models.yolo26("n", nc=2).state_dict(), str(tmp_path / "det.pt"))
@@ -244,8 +244,8 @@ def test_registry_and_task_table(tmp_path):
         models.from_checkpoint("yolo26n", str(tmp_path / "seg.pt"))
     with pytest.raises(ConfigError, match="yolo26s-seg: the checkpoint holds a detection model; use yolo26s"):
         models.from_checkpoint("yolo26s-seg", str(tmp_path / "det.pt"))
-    assert "x1, y1, x2, y2" in RAW_OUTPUTS["yolo26-seg"]["output0"]
-    assert "32 mask coefficients" in RAW_OUTPUTS["yolo26-seg"]["output0"]
+    assert "x1, y1, x2, y2" in s.task.raw_outputs["output0"]
+    assert "32 mask coefficients" in s.task.raw_outputs["output0"]
 
 
 def test_cli_builds_an_fp16_end2end_engine(tmp_path, capsys):

@@ -1,5 +1,5 @@
 """YOLO26 and YOLOv10: keys and parameter counts, both head branches against the references (tests/refmodels/yolo.py)
-on the CPU executor, the in-engine top-k (trtnn.models.topk) against ultralytics' Detect.postprocess, and the CLI."""
+on the CPU executor, the in-engine top-k (trtnn.models.vision.topk) against ultralytics' Detect.postprocess, and the CLI."""
 import pytest
 import torch
 
@@ -12,8 +12,9 @@ from test_detect import check
 from trtnn.cli import main
 from trtnn.errors import ConfigError
 from trtnn.models import from_checkpoint, get, spec
-from trtnn.models.detect import OUTPUT_NAMES, Preprocess
-from trtnn.models.topk import TopK, TopKEnd2End
+from trtnn.models.vision import OUTPUT_NAMES, Preprocess
+from trtnn.models.vision import TopK
+from trtnn.models.yolo.tasks import TopKEnd2End
 from trtnn.models.yolo import yolo26, yolov8, yolov10
 from trtnn.reference import Executor
 

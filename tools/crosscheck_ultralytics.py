@@ -276,7 +276,7 @@ def trtnn_e2e(name: str, model: Any, x: torch.Tensor, ref: Dict[str, Any], head:
 def trtnn_native_masks(model: Any, rec: Dict[str, Any]) -> Dict[str, torch.Tensor]:
     """SegmentEnd2End with mask_resolution='orig' (process_mask_native), the input taken as the letterbox of an
     ORIG_HW image."""
-    from trtnn.models.segment import SegmentEnd2End
+    from trtnn.models.yolo.tasks import SegmentEnd2End
 
     e2e = SegmentEnd2End(model, rec["e2e"]["conf"], IOU, MAX_DET, scale_to_orig=True, mask_resolution="orig",
                          orig_canvas=ORIG_HW)

@@ -9,6 +9,8 @@ import ctypes
 import importlib
 import logging
 import os
+from importlib import metadata
+from importlib.util import find_spec
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -40,6 +42,25 @@ def get() -> ModuleType:
         except ImportError as e:  # pragma: no cover - depends on the machine
             errors.append(f"{name}: {e}")
     raise BackendError("no TensorRT Python package could be imported (" + "; ".join(errors) + "); " + INSTALL_HINT)
+
+
+def installed() -> Tuple[str, str]:
+    """(module name, version) of the TensorRT that `get()` would import (TRTNN_BACKEND first), read from the
+    installed packages' metadata without importing it (fast: for `trtnn info`); BackendError when none is there."""
+    forced = os.environ.get("TRTNN_BACKEND")
+    if forced and forced not in NAMES:
+        raise BackendError(f"TRTNN_BACKEND={forced!r} is not one of {', '.join(NAMES)}")
+    for module in (forced,) if forced else NAMES:
+        if find_spec(module) is None:
+            continue
+        for dist in (module, f"{module}_cu12", f"{module}_cu13", f"{module}_cu11"):  # NVIDIA's wheel names
+            try:
+                return module, metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                pass
+        return module, "(version unknown)"
+    raise BackendError(f"no TensorRT Python package is installed ({' or '.join((forced,) if forced else NAMES)}); "
+                       + INSTALL_HINT)
 
 
 def name() -> str:
@@ -152,17 +173,19 @@ def _cuda_devices() -> Tuple[List[Tuple[str, Tuple[int, int]]], str]:
     return devices, ""
 
 
-def runtime_status() -> Tuple[bool, str]:
-    """Whether an engine built by this backend can run on this machine, and why (not)."""
-    try:
-        get()
-    except BackendError as e:
-        return False, str(e)
+def runtime_status(module: Optional[str] = None) -> Tuple[bool, str]:
+    """Whether an engine built by this backend (or by TensorRT `module`, as `installed()` names it) can run on this
+    machine, and why (not)."""
+    if module is None:
+        try:
+            module = name()
+        except BackendError as e:
+            return False, str(e)
     devices, why = _cuda_devices()
     if not devices:
         return False, why
     dev_name, sm = devices[0]
-    if is_rtx() and not (sm in RTX_RUNTIME_SM or sm[0] == 12):
+    if module == "tensorrt_rtx" and not (sm in RTX_RUNTIME_SM or sm[0] == 12):
         return False, f"{dev_name} has compute capability {sm[0]}.{sm[1]}; TensorRT-RTX runs on 8.0, 8.6, 8.9, 12.x"
     return True, f"{dev_name} (compute capability {sm[0]}.{sm[1]})"
 
@@ -178,15 +201,14 @@ def set_workspace(config, nbytes: int) -> None:
 
 
 def info() -> dict:
-    """Backend, versions and runtime availability, for `trtnn info`."""
-    out = {}
+    """Backend, versions and runtime availability, for `trtnn info` (read without importing TensorRT)."""
+    out: dict = {}
     try:
-        out["backend"] = name()
-        out["tensorrt_version"] = version()
+        out["backend"], out["tensorrt_version"] = installed()
     except BackendError as e:
         out["backend"] = None
         out["error"] = str(e)
-    ok, why = runtime_status()
-    out["can_run_engines"] = ok
-    out["runtime"] = why
+        out["can_run_engines"], out["runtime"] = False, str(e)
+        return out
+    out["can_run_engines"], out["runtime"] = runtime_status(out["backend"])
     return out

@@ -291,8 +291,9 @@ class DLA(nn.Module):
     """DLA backbone; forward returns the 6 level outputs (strides 1, 2, 4, 8, 16, 32).
 
     ``classifier=True`` adds dlav0's ``avgpool`` / ``fc`` (``fc`` is in dlav0's state_dict; pose_dla_dcn's DLA has
-    no ``fc`` in __init__ (only load_pretrained_model adds one) and centernet_dla34_dcn.keys has none). The classifier is
-    never used by the detectors (dlav0 builds its base with ``return_levels=True``).
+    no ``fc`` in __init__, but load_pretrained_model adds one and CenterNet's create_model('dla_34') calls it, so its
+    checkpoints hold base.fc: tests/data/keys/centernet_dla34.keys; centernet_dla34_dcn.keys lists the keys without it).
+    The classifier is never used by the detectors (both build their base with ``return_levels=True``).
     """
 
     def __init__(self, levels, channels, num_classes=1000, block=DLABasicBlock, residual_root=False,
@@ -601,7 +602,7 @@ class DLASeg(nn.Module):
         assert down_ratio in [2, 4, 8, 16]
         self.first_level = int(math.log2(down_ratio))
         self.last_level = last_level
-        self.base = dla34(classifier=False)
+        self.base = dla34(classifier=True)  # create_model('dla_34'): pretrained=True attaches base.fc
         channels = self.base.channels
         scales = [2 ** i for i in range(len(channels[self.first_level:]))]
         self.dla_up = DLAUp(self.first_level, channels[self.first_level:], scales)

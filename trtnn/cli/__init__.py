@@ -1,6 +1,8 @@
 """The `trtnn` command: build engines from any trtnn model, inspect definitions, convert weights, compare with torch.
 
-One module per command in `commands/` (registered in `commands.COMMANDS`); `args` and `options/` hold what they share.
+One module per command in `commands/` (registered in `commands.SUMMARIES`); `args` and `options/` hold what they
+share. Only the module of the command being run is imported: `trtnn --help`, `--version` and `info` start without
+torch or TensorRT.
 """
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ import argparse
 import logging
 import os
 import sys
+from importlib import import_module
 from typing import NoReturn, Optional, Sequence
 
 from ..errors import TrtnnError
-from . import startup
+from ..version import __version__
+from .commands import SUMMARIES
 
 EXAMPLES = """examples:
   trtnn build examples.resnet:resnet18 --input x:1x3x224x224 --dtype fp16 -o resnet18.plan
@@ -40,11 +44,10 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `trtnn` parser; -v/--verbose is accepted before and after the command."""
-    from .. import __version__
-    from .commands import COMMANDS  # here, not at the top: the commands import torch and TensorRT (start-up time)
-
+def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The `trtnn` parser; -v/--verbose is accepted before and after the command. Only the command named in `argv`
+    (the first word that is not an option) gets its arguments, so only its module is imported; the others are
+    listed by their summaries. Without `argv`, every command gets its arguments."""
     parser = Parser(prog="trtnn", description=__doc__.splitlines()[0], epilog=EXAMPLES,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"trtnn {__version__}")
@@ -52,18 +55,23 @@ def build_parser() -> argparse.ArgumentParser:
     verbose = argparse.ArgumentParser(add_help=False)
     verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="show TensorRT's log")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(sub, [verbose])
+    chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    for name, summary in SUMMARIES.items():
+        if argv is None or name == chosen:
+            import_module(f".commands.{name.replace('-', '_')}", __name__).add_parser(sub, [verbose])
+        else:
+            sub.add_parser(name, help=summary)
     parser.set_defaults(parsers=sub.choices)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run one command; an error is one line on stderr and exit code 2, Ctrl-C at any moment exit code 130."""
+    """Run one command; an error is one line on stderr and exit code 2, Ctrl-C at any moment (also while the
+    command's modules import torch and TensorRT) exit code 130 with one line."""
     command = "trtnn"
     try:
-        startup.release()
-        args, extra = build_parser().parse_known_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        args, extra = build_parser(argv).parse_known_args(argv)
         command = f"trtnn {args.command}"
         if extra:  # the command's own parser says it: `trtnn build: error: unrecognized arguments: ...`
             args.parsers[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
@@ -87,8 +95,7 @@ def interrupted(command: str = "trtnn") -> int:
 
 
 def entry() -> None:
-    """The `trtnn` console script and `python -m trtnn.cli`: main()'s exit code (130 after Ctrl-C; while the imports
-    before main() run, trtnn.cli.startup answers Ctrl-C)."""
+    """The `trtnn` console script and `python -m trtnn.cli`: main()'s exit code (130 after Ctrl-C)."""
     try:
         code = main()
     except KeyboardInterrupt:  # between main's own handlers, e.g. while the exception above was being printed

@@ -10,10 +10,14 @@ import os
 import sys
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+import torch
+
 from .. import dtypes
 from ..compile import Input
 from ..errors import ConfigError, FileError, TrtnnError
+from ..graph.module import Module
 from ..models import registry
+from ..models.vision.inputs import batched_input
 
 Shape = Tuple[int, ...]
 
@@ -157,12 +161,10 @@ def load_target(target: str) -> Callable[..., Any]:
 
 def make_trtnn_model(factory: Callable[..., Any], target: str, **kwargs: Any) -> Any:
     """factory(**kwargs), checked to be a trtnn Module."""
-    from ..graph.module import Module
-
     check_callable_with(factory, target, kwargs)
     model = factory(**kwargs)
     if not isinstance(model, Module):
-        kind = "a torch.nn.Module" if _is_torch_module(model) else f"a {type(model).__name__}"
+        kind = "a torch.nn.Module" if is_torch_module(model) else f"a {type(model).__name__}"
         raise ConfigError(f"target {target!r} returned {kind}; expected a trtnn.Module (subclass trtnn.Module and "
                           "emit TensorRT layers in forward)")
     return model
@@ -184,9 +186,7 @@ def check_callable_with(factory: Callable[..., Any], target: str, kwargs: Dict[s
                           f"`def make(): return {target.rpartition(':')[2]}(...)` and give mynet:make") from None
 
 
-def _is_torch_module(obj: Any) -> bool:
-    import torch
-
+def is_torch_module(obj: Any) -> bool:
     return isinstance(obj, torch.nn.Module)
 
 
@@ -285,47 +285,42 @@ def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
     return spec
 
 
-def _nc_of_checkpoint(spec: registry.ModelSpec, kwargs: Dict[str, Any], nc: int) -> Dict[str, Any]:
-    """`--nc` with `--weights`: the class count read off the checkpoint must agree (it cannot be changed there)."""
-    changed = {k: v for k, v in spec.with_classes(kwargs, nc).items() if k in kwargs and kwargs[k] != v}
-    if changed:
-        key = next(iter(changed))
-        have = kwargs[key]
-        if isinstance(have, dict):  # e.g. CenterNet's heads {'hm': classes, 'wh': 2, 'reg': 2}
-            inner = next(k for k, v in changed[key].items() if have.get(k) != v)
-            key, have = f"{key}[{inner!r}]", have.get(inner)
-        raise ConfigError(f"--nc {nc}: the checkpoint has {have} class{'es' * (have != 1)}; drop --nc (the class "
-                          f"count is read off the checkpoint's head: {key}={have}) or give a checkpoint trained on "
-                          f"{nc} classes")
-    return spec.with_classes(kwargs, nc)
+def weights_metadata(args: argparse.Namespace) -> Dict[str, Any]:
+    """What the --weights file says besides its weights (trtnn.io.checkpoint.read_metadata), read once per command;
+    {} without --weights."""
+    from ..io.checkpoint import read_metadata  # start-up time: io is imported when a command reads a file
+
+    if "weights_metadata" not in vars(args):
+        args.weights_metadata = read_metadata(args.weights) if args.weights else {}
+    return args.weights_metadata
+
+
+def head_choice(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> Optional[Tuple[str, str]]:
+    """(branch, why) of a YOLOv10 / YOLO26 model's NMS-free head: --head, else the checkpoint's end2end flag, else the
+    family's default; None for other models."""
+    if spec is None or "head" not in spec.end2end_defaults:
+        return None
+    return registry.head_branch(args.target, weights_metadata(args).get("end2end"), getattr(args, "head", None))
 
 
 def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> Tuple[Any, List[Input]]:
-    """Instantiate the target, load --weights, and work out the inputs (arguments already checked)."""
-    from ..io.checkpoint import load_checkpoint
-    from ..models.detect import batched_input
+    """Instantiate the target (a registered model through `trtnn.models.registry.create`, the checkpoint read
+    once; an NMS-free head on the branch `head_choice` gives), load --weights, and work out the inputs (arguments
+    already checked)."""
+    from ..io.checkpoint import load_checkpoint  # start-up time: io is imported when a command reads a file
 
-    state = registry.drop_keys(load_checkpoint(args.weights), args.ignore_keys, args.target) if args.weights else None
-    kwargs: Dict[str, Any] = {}
+    state = load_checkpoint(args.weights) if args.weights else None
     if spec is not None:
-        if state is not None:
-            registry.check_task(state, args.target)  # before the family reads its configuration off the head
-        kwargs = spec.config_from_state_dict(state) if state is not None else {}
-        if args.nc is not None:
-            kwargs = _nc_of_checkpoint(spec, kwargs, args.nc) if state is not None else \
-                spec.with_classes(kwargs, args.nc)
-        if args.mask:
-            kwargs = spec.mask(kwargs)
-        model = make_trtnn_model(spec.variants[args.target], args.target, **kwargs)
+        head = head_choice(args, spec)
+        model = registry.create(args.target, state, nc=args.nc, mask=args.mask, ignore_keys=args.ignore_keys,
+                                head=head[0] if head else None)
     else:
         model = make_trtnn_model(load_target(args.target), args.target)
-    if state is not None and spec is not None:
-        registry.load_weights(model, state, args.target)
-    elif state is not None:
-        model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights
+        if state is not None:
+            state = registry.drop_keys(state, args.ignore_keys, args.target)
+            model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights
     if args.input:
         return model, with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)
     h, w = parse_imgsz(args.imgsz, spec.stride, args.target) if args.imgsz else spec.imgsz
     shape = (spec.in_channels(model), h, w)
     return model, [batched_input(spec.input_name, shape, "fp32", args.batch or 1, args.max_batch)]
-

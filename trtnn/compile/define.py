@@ -7,7 +7,7 @@ import operator
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -16,9 +16,9 @@ from ..errors import ConfigError, ShapeError, TrtnnError, UnsupportedError
 from ..graph.context import BuildContext
 from ..graph.module import Module
 from ..graph.tensor import Tensor
+from .precision import Precision
 from .quantize.exact import make_quantizer
 from .quantize.placement import Quantizer
-from .quantize.qdq import quant_format
 from .quantize.ranges import as_ranges
 from .quantize.selection import keep_precision
 
@@ -128,6 +128,7 @@ class Network:
     outputs: List[TensorInfo] = field(default_factory=list)
     define_seconds: float = 0.0
     quantized: List[str] = field(default_factory=list)  # layers whose inputs got Q/DQ (INT8/FP8 networks)
+    precision: Precision = field(default_factory=Precision)  # what it was defined with
 
     @property
     def network(self) -> Any:
@@ -166,50 +167,34 @@ def _flatten_outputs(out: Any, names: Optional[Sequence[str]]) -> List[Tuple[str
     return pairs
 
 
-def _model_dtype(model: Any) -> torch.dtype:
-    for p in model.parameters():
-        if p.dtype.is_floating_point:
-            return p.dtype
-    return torch.float32
-
-
-def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_names: Optional[Sequence[str]] = None,
-           output_dtype: Any = None, fold_bn: bool = True, debug_outputs: Sequence[str] = (),
-           calibration: Any = None, exclude: Sequence[str] = (), keep_fp32: Sequence[str] = (),
-           keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16") -> Network:
+def define(model: Any, inputs: Sequence[Input], precision: Union[Precision, str, None] = None, *,
+           output_names: Optional[Sequence[str]] = None, output_dtype: Any = None, debug_outputs: Sequence[str] = (),
+           **options: Any) -> Network:
     """Run `model.forward` inside a fresh build context and mark its outputs.
 
-    dtype: compute dtype ('fp32'|'fp16'|'bf16'; default: the model's parameter dtype). Floating inputs are cast to it
-    on entry; outputs in the compute dtype are cast back to the first floating input's dtype, or all floating
-    outputs to `output_dtype` when given.
-    dtype='int8'|'fp8': explicit quantization (trtnn.compile.quantize.placement): Q/DQ with the amax of `calibration` (tensor
-    name -> amax, an object with `.amax`, or trtnn.quant.qat_calibration's pair); the rest computes in `base_dtype`.
-    `exclude`: module paths / module types / TensorRT layer types left unquantized.
-    keep_fp32 / keep_fp16: module paths or types computed in that dtype (casts at their boundaries; never quantized).
+    precision: a trtnn.Precision (dtype, base_dtype, calibration, exclude, keep_fp32, keep_fp16, fold_bn), or its
+    fields as keyword arguments (`define(model, inputs, dtype="fp16")`; a dtype name alone: `define(model, inputs,
+    "fp16")`). The compute dtype defaults to the model's
+    parameter dtype. Floating inputs are cast to it on entry; outputs in the compute dtype are cast back to the first
+    floating input's dtype, or all floating outputs to `output_dtype` when given. dtype='int8'|'fp8': explicit
+    quantization (trtnn.compile.quantize.placement), the rest computed in base_dtype.
     debug_outputs: module paths whose outputs become extra network outputs (named by the path).
     """
     t0 = time.perf_counter()
+    precision = Precision.resolve(precision, options, "define")
     inputs = checked_call("trtnn.define", model, inputs, output_names)
-    fmt = quant_format(dtype)
-    if fmt is None and (calibration is not None or exclude):
-        raise ConfigError(f"calibration= and exclude= are for dtype='int8' or 'fp8', got dtype={dtype!r}")
-    if fmt is not None and calibration is None:
-        raise ConfigError(f"dtype={dtype!r} needs calibration= (tensor name -> amax; see trtnn.quant)")
-    try:
-        compute = dtypes.to_torch(base_dtype if fmt is not None else dtype) if dtype is not None \
-            else _model_dtype(model)
-    except TrtnnError as e:
-        raise ConfigError(f"dtype: {e.message}") from None
-    if compute not in dtypes.FLOATING:
-        raise ConfigError(f"compute dtype must be fp32, fp16 or bf16, got {dtypes.short(compute)}")
-    ctx = BuildContext(fold_bn=fold_bn, dtype=compute)
+    precision.check()
+    compute = precision.compute_dtype(model)
+    ctx = BuildContext(fold_bn=precision.fold_bn, dtype=compute)
     with ctx.capture.active():
         ctx.register_model(model)
-        kept = keep_precision(ctx, keep_fp32=keep_fp32, keep_fp16=keep_fp16)
-        quantizer = make_quantizer(ctx, fmt, as_ranges(calibration), exclude, list(kept)) if fmt is not None else None
+        kept = keep_precision(ctx, keep_fp32=precision.keep_fp32, keep_fp16=precision.keep_fp16)
+        quantizer = make_quantizer(ctx, precision.format, as_ranges(precision.calibration), precision.exclude,
+                                   list(kept)) if precision.quantized else None
         net = _emit(ctx, model, inputs, compute, output_names, output_dtype, debug_outputs, quantizer)
     ctx.raise_logged_errors("the network definition")
     net.define_seconds = time.perf_counter() - t0
+    net.precision = precision
     return net
 
 

@@ -10,13 +10,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
+from tqdm import tqdm
+
 from .. import backend, dtypes
 from ..errors import BuildCancelled, BuildError, ConfigError, ShapeError, require_int
 from ..graph.context import BuildContext
 from ..io.files import atomic_write_bytes, check_output_path
-from .lifecycle import BuildOptions, apply_options, check_profiles, save_timing_cache
 from ..io.sidecar import encode, sidecar_path
 from .define import Input, Network, TensorInfo, checked_call, define
+from .lifecycle import BuildOptions, apply_options, check_profiles, save_timing_cache
+from .precision import Precision
 
 log = logging.getLogger("trtnn")
 
@@ -28,8 +31,6 @@ class _Monitor:
 
     def __new__(cls, bars: bool, event: Any = None) -> Any:
         trt = backend.get()
-        from tqdm import tqdm
-
         class Monitor(trt.IProgressMonitor):
             def __init__(self) -> None:
                 trt.IProgressMonitor.__init__(self)
@@ -210,21 +211,19 @@ def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input],
         raise ShapeError("TensorRT rejected the optimization profile: " + "; ".join(msgs))
 
 
-def build(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_names: Optional[Sequence[str]] = None,
-          output_dtype: Any = None, fold_bn: bool = True, workspace: Optional[int] = None,
-          progress: Optional[bool] = None, optimization_level: Optional[int] = None,
-          debug_outputs: Sequence[str] = (), calibration: Any = None, exclude: Sequence[str] = (),
-          keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16",
-          options: Optional[BuildOptions] = None, cancel: Any = None) -> Engine:
-    """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype, quantization and outputs;
-    `options`: trtnn.BuildOptions, the engine's lifecycle). Ctrl-C (in the main thread) cancels TensorRT's build and
-    raises KeyboardInterrupt; setting the `cancel` event (threading.Event, e.g. from another thread) stops it and
-    raises BuildCancelled."""
+def build(model: Any, inputs: Sequence[Input], precision: Union[Precision, str, None] = None, *,
+          output_names: Optional[Sequence[str]] = None, output_dtype: Any = None, debug_outputs: Sequence[str] = (),
+          workspace: Optional[int] = None, progress: Optional[bool] = None, optimization_level: Optional[int] = None,
+          options: Optional[BuildOptions] = None, cancel: Any = None, **precision_fields: Any) -> Engine:
+    """Define `model` for `inputs` and build a TensorRT engine (see `define` for precision — a trtnn.Precision or its
+    fields as keyword arguments — and outputs; `options`: trtnn.BuildOptions, the engine's lifecycle). Ctrl-C (in the
+    main thread) cancels TensorRT's build and raises KeyboardInterrupt; setting the `cancel` event
+    (threading.Event, e.g. from another thread) stops it and raises trtnn.errors.BuildCancelled."""
+    precision = Precision.resolve(precision, precision_fields, "build")
     checked_call("trtnn.build", model, inputs, output_names)
     _check_build_args(workspace, optimization_level, options, cancel)
     _raise_if_cancelled(cancel, "before the definition")
-    net = define(model, inputs, dtype=dtype, output_names=output_names, output_dtype=output_dtype, fold_bn=fold_bn,
-                 debug_outputs=debug_outputs, calibration=calibration, exclude=exclude, keep_fp32=keep_fp32,
-                 keep_fp16=keep_fp16, base_dtype=base_dtype)
+    net = define(model, inputs, precision, output_names=output_names, output_dtype=output_dtype,
+                 debug_outputs=debug_outputs)
     return build_network(net, workspace=workspace, progress=progress, optimization_level=optimization_level,
                          options=options, cancel=cancel)

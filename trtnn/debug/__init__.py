@@ -2,7 +2,9 @@
 precision report of a reduced-precision network (`precision_report`) and its searches for what to keep in fp32
 (`bisect`, `greedy`), and `mark_debug` for TensorRT's debug tensors on a GPU."""
 from .compare import ROOT, CompareReport, Row, compare, mark_debug, module_paths
-from .report import PrecisionReport, PrecisionRow, precision_report
+from .evaluate import Goal
+from .report import precision_report
+from .results import PrecisionReport, PrecisionRow
 
-__all__ = ["ROOT", "CompareReport", "PrecisionReport", "PrecisionRow", "Row", "compare", "mark_debug", "module_paths",
-           "precision_report"]
+__all__ = ["ROOT", "CompareReport", "Goal", "PrecisionReport", "PrecisionRow", "Row", "compare", "mark_debug",
+           "module_paths", "precision_report"]

@@ -4,19 +4,19 @@ The network's leaf modules in execution order are the units (a convolution folde
 them). A binary search finds the shortest prefix (direction 'forward') or suffix ('reverse') of units that must
 compute in fp32 for the target to be met; a second binary search then drops units from the other end of that range
 while the target stays met: the result is the shortest contiguous range of units found this way, in
-2 + 2 * ceil(log2(units)) probes at most. Each probe is one reduced-network run (trtnn.debug.report.Comparison); every
+2 + 2 * ceil(log2(units)) probes at most. Each probe is one reduced-network run (trtnn.debug.evaluate.Comparison); every
 unit of a module kept whole is passed as that module (`model.2` for all of model.2's units). Binary search assumes
 that keeping more in fp32 never loses accuracy; `report.rounds` lists every probe to check it.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from ..compile import Network
-from ..errors import ConfigError
-from .report import Comparison, Metric, PrecisionReport
-from .greedy import call_path, evaluate, round_entry
 from ..compile.quantize.selection import under
+from ..errors import ConfigError
+from .evaluate import Comparison, Goal, Reduced, call_path, evaluate, round_entry
+from .results import PrecisionReport
 
 
 def leaf_modules(net: Network, keep: Sequence[str] = ()) -> List[str]:
@@ -50,8 +50,7 @@ def compact(chosen: Sequence[str], units: Sequence[str]) -> List[str]:
 class _Probes:
     """Runs probes (a set of units kept in fp32 on top of the given keep list) and records them."""
 
-    def __init__(self, comparison: Comparison, reduced: Callable[[Sequence[str]], Network], label: str,
-                 keep: List[str], goal: Tuple[Optional[float], Optional[Metric], Optional[float]],
+    def __init__(self, comparison: Comparison, reduced: Reduced, label: str, keep: List[str], goal: Goal,
                  units: List[str]) -> None:
         self.args = comparison, reduced, label
         self.keep, self.goal, self.units = keep, goal, units
@@ -59,20 +58,20 @@ class _Probes:
 
     def __call__(self, chosen: Sequence[str], step: str) -> PrecisionReport:
         keep = self.keep + compact(chosen, self.units)
-        report = evaluate(*self.args, keep, *self.goal)
+        report = evaluate(*self.args, keep, self.goal)
         self.rounds.append({**round_entry(report), "step": step, "units": len(chosen)})
         return report
 
 
-def bisect(comparison: Comparison, reduced: Callable[[Sequence[str]], Network], label: str, keep: List[str],
-           target_sqnr: Optional[float], metric: Optional[Metric], target: Optional[float], max_rounds: int,
+def bisect(comparison: Comparison, reduced: Reduced, label: str, keep: List[str], goal: Goal,
            direction: str = "forward") -> PrecisionReport:
-    """The report of the shortest range of units found that meets the target (at most `max_rounds` probes after the
-    first; when they run out, the shortest range met so far), with `keep_fp32` and every probe in `rounds`.
+    """The report of the shortest range of units found that meets the goal (at most `goal.max_rounds` probes after
+    the first; when they run out, the shortest range met so far), with `keep_fp32` and every probe in `rounds`.
     Raises ConfigError when even every unit in fp32 does not meet the target."""
     units = leaf_modules(comparison.net, keep)
     order = units if direction == "forward" else units[::-1]
-    probe = _Probes(comparison, reduced, label, keep, (target_sqnr, metric, target), units)
+    probe = _Probes(comparison, reduced, label, keep, goal, units)
+    max_rounds = goal.max_rounds
     best = probe([], "none")
     if not best.met:
         best = probe(units, "all")

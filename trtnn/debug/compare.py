@@ -17,6 +17,8 @@ import torch
 from .. import dtypes
 from ..compile import Input, Network, define
 from ..errors import InputError, TrtnnError, UnsupportedError
+from ..reference import Executor
+from .measure import max_errors
 
 DEFAULT_RTOL = {torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 1e-2}
 DEFAULT_ATOL = {torch.float32: 1e-6, torch.float16: 1e-3, torch.bfloat16: 1e-3}
@@ -203,17 +205,6 @@ def _merge(first: List[str], second: List[str]) -> List[str]:
     return out
 
 
-def _errors(a: torch.Tensor, b: torch.Tensor) -> Tuple[float, float, float]:
-    """(max abs error, max rel error = max|a-b| / max|b|, max|b|); NaN in the same place counts as equal."""
-    a, b = a.double(), b.double()
-    if b.numel() == 0:
-        return 0.0, 0.0, 0.0
-    diff = (a - b).abs()
-    diff = torch.where(torch.isnan(a) & torch.isnan(b), 0.0, torch.nan_to_num(diff, nan=math.inf))
-    d, ref = diff.max().item(), torch.nan_to_num(b.abs(), nan=0.0).max().item()
-    return d, (d / ref if ref > 0 else (0.0 if d == 0 else math.inf)), ref
-
-
 def compare(trt_model: Any, torch_model: Any, inputs: Inputs, *, dtype: Any = "fp32", rtol: Optional[float] = None,
             atol: Optional[float] = None, fold_bn: bool = True, print_report: bool = True) -> CompareReport:
     """Run `trt_model`'s network on the CPU executor and `torch_model` (in eval mode, as the reference) with forward
@@ -228,11 +219,10 @@ def compare(trt_model: Any, torch_model: Any, inputs: Inputs, *, dtype: Any = "f
     named = _named_inputs(inputs)
     net = define(trt_model, [Input(k, tuple(v.shape), v.dtype) for k, v in named.items()], dtype=compute,
                  fold_bn=fold_bn)
-    from ..reference import Executor
-
-    env = dict(named)
-    env.update(Executor(net.network)(named, keep_all=True))
     trt_outs = {**net.module_outputs, ROOT: [o.name for o in net.outputs]}
+    wanted = {n for names in trt_outs.values() for n in names}
+    env = dict(named)
+    Executor(net)(named, observe=lambda name, value: env.__setitem__(name, value) if name in wanted else None)
     ref, order = _run_torch(torch_model, list(named.values()))
     folded = net.folded
     absorbed = {bn: conv for conv, bn in folded.items()}
@@ -266,7 +256,7 @@ def compare(trt_model: Any, torch_model: Any, inputs: Inputs, *, dtype: Any = "f
             if len(got) != len(want):
                 row.note = f"{len(got)} outputs vs {len(want)} in torch"
         else:
-            errs = [_errors(a, b) for a, b in zip(got, want)]
+            errs = [max_errors(a, b) for a, b in zip(got, want)]
             row.max_abs, row.max_rel = max((e[0] for e in errs), default=0.0), max((e[1] for e in errs), default=0.0)
             if any(not e[0] <= atol + rtol * e[2] for e in errs):
                 row.status = "FAIL"

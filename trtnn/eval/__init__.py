@@ -2,7 +2,7 @@
 from .detection import DetectionMetrics, ap_from_pr, box_iou, match_predictions
 from .run import evaluate_end2end
 from .segmentation import SegmentationMetrics, evaluate_segment_end2end, mask_iou, read_polygons
-from .yolo_data import YoloImages, read_labels
+from ..models.vision.data import YoloImages, read_labels
 
 __all__ = ["DetectionMetrics", "evaluate_end2end", "YoloImages", "ap_from_pr", "box_iou", "match_predictions", "read_labels",
            "SegmentationMetrics", "evaluate_segment_end2end", "mask_iou", "read_polygons"]

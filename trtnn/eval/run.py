@@ -5,9 +5,11 @@ from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from .detection import DetectionMetrics
-from .yolo_data import YoloImages
+from ..models.vision.data import YoloImages
+from ..reference import Executor
 
 
 def unletterbox(boxes: np.ndarray, ratio_pad: Tuple[Tuple[float, float], Tuple[int, int]], orig_hw: Sequence[int]
@@ -26,10 +28,6 @@ def evaluate_end2end(network: Any, data: YoloImages, nc: int, input_name: str = 
     as the validator: smaller images are padded, not enlarged); outputs num_dets / det_boxes / det_scores /
     det_classes. Boxes are mapped back to the original images here (with the letterbox's ratio_pad), or by the
     network when it has an `orig_size` input (it assumes scaleup=True geometry). The last batch is padded."""
-    from tqdm import tqdm
-
-    from ..reference import Executor
-
     run = Executor(network.network)
     shape = next(tuple(i.shape) for i in network.inputs if i.name == input_name)
     batch, with_sizes = shape[0], any(i.name == "orig_size" for i in network.inputs)

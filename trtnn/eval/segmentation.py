@@ -16,11 +16,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ..errors import FileError, ShapeError
 from .detection import DetectionMetrics, by_confidence, match_predictions
 from .run import unletterbox
-from .yolo_data import YoloImages, _cv2
+from ..models.vision.data import YoloImages
+from ..reference import Executor
+from ..models.vision.host import opencv
 
 RESAMPLE_POINTS = 1000
 MASK_RATIO = 4
@@ -64,7 +67,7 @@ def overlap_masks(polygons: Sequence[np.ndarray], input_hw: Tuple[int, int], rat
                   ) -> Tuple[np.ndarray, np.ndarray]:
     """Pixel polygons in the network input -> (masks [M, H / ratio, W / ratio] bool, instance order): the overlap
     index map of polygons2masks_overlap split per instance, in its largest-area-first order."""
-    cv2 = _cv2()
+    cv2 = opencv()
     h, w = input_hw
     single = []
     for poly in polygons:
@@ -120,10 +123,6 @@ def evaluate_segment_end2end(network: Any, data: YoloImages, nc: int, input_name
     """Box and mask mAP of a defined SegmentEnd2End network (mask_resolution='proto', uint8 NHWC BGR input of static
     batch B) over `data` (polygons from its label folder, e.g. YoloImages(root, labels='labels_seg')), images
     letterboxed as ultralytics' validator (scaleup=False). The last batch is padded."""
-    from tqdm import tqdm
-
-    from ..reference import Executor
-
     run = Executor(network.network)
     shape = next(tuple(i.shape) for i in network.inputs if i.name == input_name)
     batch, input_hw = shape[0], tuple(shape[1:3])

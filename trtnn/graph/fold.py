@@ -4,12 +4,10 @@ A convolution with constant weights is emitted with free placeholder weights and
 it folds into it when folding is on, no other layer consumed the convolution's output and that output is not a
 network output: the convolution's layer then computes the BatchNorm, and the unfolded value is re-emitted only if
 something still asks for it. When the forward pass ends, `finalize` gives every recorded convolution its final
-weights (`finalize_weights`: folded, or the originals in the compute dtype, then every `weight_hooks` entry), so the
-network never holds both the original and the folded weights.
+weights (`finalize_weights`: folded, or the originals, in the compute dtype), so the network never holds both the
+original and the folded weights.
 
-Extension points: each `weight_hooks` entry is called as `hook(name, kernel, bias) -> (kernel, bias)` with the
-convolution layer's name (`module.path`, or `conv.path + bn.path` when folded) and its final kernel and bias (None
-when it has none) in the compute dtype. With a `kernel_quantizer` (set by trtnn.quant before the forward pass of an
+Extension point: with a `kernel_quantizer` (set by trtnn.quant before the forward pass of an
 INT8/FP8 build) convolutions take their kernel from a constant layer (`ConvRecord.kernel_layer`, TensorRT allows a
 kernel tensor only on a layer created without kernel weights); `kernel_quantizer(record)` returns True when it made
 that constant a quantized kernel behind a DQ (from `final_kernel(record, torch.float32)`, i.e. AFTER BatchNorm
@@ -25,7 +23,6 @@ from .. import dtypes
 from ..errors import TrtnnError
 from .tensor import Tensor
 
-WeightHook = Callable[[str, torch.Tensor, Optional[torch.Tensor]], Tuple[torch.Tensor, Optional[torch.Tensor]]]
 Emit = Callable[[Any, Any], Any]  # (kernel trt.Weights, bias trt.Weights) -> the convolution layer
 KernelQuantizer = Callable[["ConvRecord"], bool]  # True: it quantized the record's kernel
 
@@ -59,7 +56,6 @@ class Folder:
         self.ctx = ctx
         self.enabled = enabled
         self.folded: Dict[str, str] = {}
-        self.weight_hooks: List[WeightHook] = []
         self.kernel_quantizer: Optional[KernelQuantizer] = None
         self._records: List[ConvRecord] = []
         self._open: Dict[int, Tuple[Tensor, ConvRecord]] = {}  # conv outputs no layer consumed yet: foldable
@@ -111,12 +107,8 @@ class Folder:
 
     # ---- when the forward pass ends -----------------------------------------------------------------------
     def finalize_weights(self, rec: ConvRecord) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """The final (kernel, bias) of a convolution in the compute dtype: folded or the originals, then passed
-        through every `weight_hooks` entry."""
-        kernel, bias = final_kernel(rec), final_bias(rec)
-        for hook in self.weight_hooks:
-            kernel, bias = hook(rec.layer.name, kernel, bias)
-        return kernel, bias
+        """The final (kernel, bias) of a convolution in the compute dtype: folded or the originals."""
+        return final_kernel(rec), final_bias(rec)
 
     def finalize(self) -> None:
         """Set every recorded convolution's final weights (or its quantized kernel tensor), then forget the records

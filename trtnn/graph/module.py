@@ -308,7 +308,7 @@ class Module:
             if any(isinstance(a, (torch.Tensor, np.ndarray)) for a in _flat(list(args) + list(kwargs.values()))):
                 raise ConfigError(f"{type(self).__name__} emits TensorRT layers: call it on trtnn Tensors inside "
                                   f"trtnn.define/trtnn.build, not on a torch tensor or numpy array; to run it on the "
-                                  f"CPU use trtnn.reference.Executor.from_model(model, [trtnn.Input(...)])")
+                                  f"CPU use trtnn.reference.Executor(trtnn.define(model, [trtnn.Input(...)]))")
             return self.forward(*args, **kwargs)
         path = ctx.path_of(self)
         first_layer = ctx.network.num_layers

@@ -5,8 +5,8 @@ size, stride, precision, trtnn and TensorRT versions.
 Schema "trtnn.engine/1" (keys always present unless marked optional):
   schema, trtnn_version, backend, tensorrt_version, precision, task, names ({"id": name}),
   imgsz ([h, w] or null), stride (int or null),
-  inputs / outputs: [{name, shape (-1 = dynamic), dtype, meaning}] (meanings from trtnn/models/outputs.py), inputs
-  also `layout` (e.g. "NHWC BGR uint8"),
+  inputs / outputs: [{name, shape (-1 = dynamic), dtype, meaning}] (meanings given by the caller: a registered
+  model's TaskSpec, see trtnn.models.sidecar_meanings), inputs also `layout` (e.g. "NHWC BGR uint8"),
   thresholds ({conf, iou, max_det, pre_nms_topk, runtime}: only the end-to-end ones the engine has; optional),
   profiles ([{input: [min, opt, max]}] per optimization profile; optional, engines with dynamic inputs),
   build ({refittable, weights_stripped, version_compatible, hardware_compat, compute_capabilities}; optional),
@@ -18,10 +18,13 @@ import json
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from .. import backend, dtypes
 from ..errors import ConfigError, FileError
-from .files import PathLike, atomic_write_bytes
+from .files import PathLike
 
 SCHEMA = "trtnn.engine/1"
+
+
 def sidecar_path(engine_path: PathLike) -> str:
     """`<engine path>.json`."""
     return os.fspath(engine_path) + ".json"
@@ -82,76 +85,43 @@ def _ids(names: Mapping[int, str]) -> str:
     return ", ".join(map(str, ids)) if len(ids) <= 6 else f"{ids[0]}..{ids[-1]}"
 
 
-def num_classes(model: Any) -> Optional[int]:
-    """The class count of a trtnn model (YOLO heads' nc, UNet's n_classes, CenterNet's hm channels), else None."""
-    for module in model.modules() if hasattr(model, "modules") else [model]:
-        for attr in ("nc", "n_classes"):
-            if isinstance(getattr(module, attr, None), int):
-                return getattr(module, attr)
-        heads = getattr(module, "heads", None)
-        if isinstance(heads, Mapping) and isinstance(heads.get("hm"), int):
-            return heads["hm"]
-    return None
-
-
-def describe_model(model: Any) -> Dict[str, Any]:
-    """The few facts the sidecar takes from the module an engine was defined from (small: the CLI keeps these and
-    frees the model before building): class count, end-to-end thresholds, in-engine preprocessing."""
-    pre = getattr(model, "preprocess", None)
-    return {"nc": num_classes(model), "thresholds": _thresholds(model),
-            "preprocess": None if pre is None else f"{pre.layout} {'BGR' if pre.bgr else 'RGB'}"}
-
-
-def _thresholds(model: Any) -> Optional[Dict[str, Any]]:
-    nms, topk = getattr(model, "nms", None), getattr(model, "topk", None)
-    if topk is not None:  # NMS-free (YOLO26 / YOLOv10 one-to-one head)
-        return {"conf": topk.conf, "max_det": topk.max_det, "runtime": bool(model.runtime_thresholds)}
-    if nms is not None:
-        return {"conf": nms.conf, "iou": nms.iou, "max_det": nms.max_det, "pre_nms_topk": nms.pre_nms_topk,
-                "runtime": bool(getattr(model, "runtime_thresholds", False))}
-    if hasattr(model, "K") and hasattr(model, "conf"):
-        return {"conf": model.conf, "max_det": model.K, "runtime": bool(model.runtime_thresholds)}
-    return None
-
-
-def _tensors(infos: Sequence[Any], task: str, preprocess: Any = False) -> List[Dict[str, Any]]:
+def _tensors(infos: Sequence[Any], meanings: Mapping[str, str], preprocess: Any = False) -> List[Dict[str, Any]]:
     """name, shape, dtype, meaning of each tensor; inputs (preprocess given: None or "NHWC BGR"...) also layout."""
-    from .. import dtypes
-    from ..models.outputs import INPUTS, meaning
-
     out = []
     for info in infos:
         dtype = dtypes.short(info.dtype)
         entry: Dict[str, Any] = {"name": info.name, "shape": [int(d) for d in info.shape], "dtype": dtype,
-                                 "meaning": meaning(task, info.name)}
+                                 "meaning": meanings.get(info.name, "")}
         if preprocess is not False:
-            image = len(info.shape) == 4 and info.name not in INPUTS
+            image = len(info.shape) == 4
             entry["layout"] = "" if not image else f"{preprocess} {dtype} (normalized inside the engine)" \
                 if preprocess else f"NCHW {dtype} (preprocessed by the caller)"
         out.append(entry)
     return out
 
 
-def engine_metadata(engine: Any, model: Any = None, *, names: Optional[Mapping[int, str]] = None,
-                    task: Optional[str] = None, imgsz: Optional[Sequence[int]] = None,
-                    stride: Optional[int] = None, precision: Optional[str] = None,
+def engine_metadata(engine: Any, facts: Optional[Mapping[str, Any]] = None, *,
+                    names: Optional[Mapping[int, str]] = None, task: Optional[str] = None,
+                    imgsz: Optional[Sequence[int]] = None, stride: Optional[int] = None,
+                    precision: Optional[str] = None, meanings: Optional[Mapping[str, str]] = None,
                     **extra: Any) -> Dict[str, Any]:
-    """The sidecar's content for a built `engine` (trtnn.Engine) of `model` (the module it was defined from, or
-    `describe_model(model)`): its end-to-end thresholds, preprocessing and class count are read off it. `names`
-    default to the class ids as strings; `extra` keys are added as given (JSON-serializable)."""
-    from .. import __version__, backend
+    """The sidecar's content for a built `engine` (trtnn.Engine). `facts`: {nc, thresholds, preprocess} of the
+    module it was defined from (trtnn.models.describe_model); `meanings`: input / output name -> meaning (a
+    registered model's: trtnn.models.sidecar_meanings). `names` default to the class ids as strings; `extra` keys are
+    added as given (JSON-serializable)."""
+    from .. import __version__  # the package face (above io) defines it: read at call time
 
-    facts = model if isinstance(model, dict) else describe_model(model)
+    facts = facts or {"nc": None, "thresholds": None, "preprocess": None}
+    meanings = meanings or {}
     thresholds = facts["thresholds"]
-    kind = task or "detect"
     names = default_names(facts["nc"]) if names is None else checked_names(names, facts["nc"])
     meta: Dict[str, Any] = {
         "schema": SCHEMA, "trtnn_version": __version__, "backend": engine.backend,
         "tensorrt_version": backend.version(), "precision": precision, "task": task,
         "names": {str(k): v for k, v in sorted(names.items())},
         "imgsz": [int(v) for v in imgsz] if imgsz else None, "stride": stride,
-        "inputs": _tensors(engine.inputs, kind, facts["preprocess"]),
-        "outputs": _tensors(engine.outputs, kind),
+        "inputs": _tensors(engine.inputs, meanings, facts["preprocess"]),
+        "outputs": _tensors(engine.outputs, meanings),
     }
     if thresholds:
         meta["thresholds"] = thresholds
@@ -169,10 +139,3 @@ def encode(metadata: Mapping[str, Any], engine_path: PathLike) -> bytes:
         return (json.dumps(metadata, indent=1) + "\n").encode()
     except (TypeError, ValueError) as e:
         raise ConfigError(f"engine metadata for '{sidecar_path(engine_path)}' is not JSON-serializable: {e}") from None
-
-
-def write_sidecar(engine_path: PathLike, metadata: Mapping[str, Any]) -> str:
-    """Write `metadata` as `<engine_path>.json`, atomically; returns its path."""
-    path = sidecar_path(engine_path)
-    atomic_write_bytes(path, encode(metadata, engine_path), what="engine metadata")
-    return path

@@ -1,17 +1,21 @@
 """milesial/Pytorch-UNet (unet/unet_parts.py + unet/unet_model.py), line by line in trtnn."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Union
+from functools import partial
+from typing import Any, Dict, Optional, Union
 
 import torch
 
-import trtnn
-import trtnn.functional as F
-import trtnn.nn as nn
-from trtnn.errors import ConfigError, require_int
+from .. import functional as F
+from .. import nn
+from ..errors import ConfigError, require_int
+from ..graph.module import Module
+from ..graph.tensor import Tensor
+from .registry import ModelSpec, StateDict, TaskSpec, numel, register
+from .vision.host import unet_preprocess
 
 
-class DoubleConv(trtnn.Module):
+class DoubleConv(Module):
     """(convolution => [BN] => ReLU) * 2"""
 
     def __init__(self, in_channels: int, out_channels: int, mid_channels: Optional[int] = None) -> None:
@@ -31,7 +35,7 @@ class DoubleConv(trtnn.Module):
         return self.double_conv(x)
 
 
-class Down(trtnn.Module):
+class Down(Module):
     """Downscaling with maxpool then double conv"""
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
@@ -42,7 +46,7 @@ class Down(trtnn.Module):
         return self.maxpool_conv(x)
 
 
-class Up(trtnn.Module):
+class Up(Module):
     """Upscaling then double conv"""
 
     def __init__(self, in_channels: int, out_channels: int, bilinear: bool = True) -> None:
@@ -65,7 +69,7 @@ class Up(trtnn.Module):
         return self.conv(x)
 
 
-class OutConv(trtnn.Module):
+class OutConv(Module):
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
@@ -74,7 +78,7 @@ class OutConv(trtnn.Module):
         return self.conv(x)
 
 
-class UNet(trtnn.Module):
+class UNet(Module):
     """milesial UNet. output='logits': [B, n_classes, H, W] (as the original).
 
     output='mask': {'logits': ..., 'mask': ...}; mask is int32, predict.py's rule computed in the engine:
@@ -106,7 +110,7 @@ class UNet(trtnn.Module):
         self.up4 = Up(128, 64, bilinear)
         self.outc = OutConv(64, n_classes)
 
-    def forward(self, x: trtnn.Tensor) -> Union[trtnn.Tensor, Dict[str, trtnn.Tensor]]:
+    def forward(self, x: Tensor) -> Union[Tensor, Dict[str, Tensor]]:
         x1 = self.inc(x)
         x2 = self.down1(x1)
         x3 = self.down2(x2)
@@ -124,3 +128,30 @@ class UNet(trtnn.Module):
         else:
             mask = logits.sigmoid() > self.out_threshold
         return {"logits": logits, "mask": mask.to(torch.int32)}
+
+
+# ---- outputs and registration --------------------------------------------------------------------------------
+SEMANTIC_SEGMENT = TaskSpec("semantic-segment", {}, {
+    "output": "logits [B, n_classes, H, W]", "logits": "logits [B, n_classes, H, W]",
+    "mask": "class per pixel (argmax; one class: sigmoid > 0.5)"},
+    "image batch, resized to imgsz by the caller", unet_preprocess)
+
+
+def unet_config(state: StateDict) -> Dict[str, Any]:
+    """n_classes = outc's outputs; n_channels = the first conv's weights / (its BatchNorm's channels * 3 * 3)."""
+    out: Dict[str, Any] = {}
+    if "outc.conv.bias" in state:
+        out["n_classes"] = numel(state, "outc.conv.bias")
+    first, bn = numel(state, "inc.double_conv.0.weight"), numel(state, "inc.double_conv.1.weight")
+    if first and bn:
+        out["n_channels"] = first // (bn * 9)
+    return out
+
+
+register(ModelSpec(
+    family="unet", task=SEMANTIC_SEGMENT,
+    variants={"unet": partial(UNet, n_channels=3, n_classes=2, bilinear=False),
+              "unet_bilinear": partial(UNet, n_channels=3, n_classes=2, bilinear=True)},
+    config_from_state_dict=unet_config, with_classes=lambda kw, nc: {**kw, "n_classes": nc},
+    num_classes=lambda model: model.n_classes, imgsz=(572, 572), in_channels=lambda model: model.n_channels,
+    mask=lambda kw: {**kw, "output": "mask"}))

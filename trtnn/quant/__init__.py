@@ -7,8 +7,9 @@ cache.py, data.py). Quantization: Q/DQ placement (placement.py), Q/DQ arithmetic
 """
 from .cache import Calibration
 from .calibrator import Collected, activation_tensors, calibrate, collect
-from .data import (PREPROCESS, ImageData, centernet_preprocess, classify_preprocess, image_data, unet_preprocess,
-                   yolo_preprocess)
+from .data import ImageData, image_data
+from ..models.vision.host import (PREPROCESS, centernet_preprocess, classify_preprocess, unet_preprocess,
+                                  yolo_preprocess)
 from .methods import METHODS, compute_amax
 from ..compile.quantize.placement import Quantizer
 from .qat import QAT_KEYS, QATRanges, from_qat, qat_calibration

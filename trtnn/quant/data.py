@@ -1,17 +1,6 @@
 """Calibration data: input dicts from Python iterables, .npy/.npz files (or a folder of them), or image folders
-preprocessed as each model family's own pipeline does.
-
-Families' preprocessing (OpenCV BGR uint8 image -> float32 CHW array for the raw model's input), named by each
-registry spec's `preprocess`:
-- letterbox (every YOLO detect / segment / pose / OBB family): ultralytics' LetterBox (trtnn.eval.yolo_data.letterbox,
-  scaleup=True) to imgsz, BGR -> RGB, / 255.
-- classify (YOLO -cls): ultralytics' classify transforms: the shorter side resized to the input's (bilinear), a
-  centre crop, BGR -> RGB, / 255 (no mean/std).
-- UNet (milesial/Pytorch-UNet predict.py): resized to the input size (cv2 INTER_CUBIC in place of PIL's BICUBIC),
-  BGR -> RGB, / 255 when any pixel is above 1 (as its `preprocess` does).
-- CenterNet (xingyizhou/CenterNet, --fix_res test pre_process): the affine warp of get_affine_transform (centre of
-  the image, scale = its longer side, no rotation) to the input size with cv2.warpAffine (linear), then
-  (x / 255 - mean) / std with the COCO mean/std, channels kept in BGR.
+preprocessed as each model family's own pipeline does (its `TaskSpec.preprocess`; the pipelines are in
+trtnn.models.vision.host).
 """
 from __future__ import annotations
 
@@ -24,69 +13,17 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 import numpy as np
 
 from ..errors import ConfigError, FileError
-from ..eval.yolo_data import IMAGE_SUFFIXES, _cv2, image_files, letterbox
+from ..models.registry import SPECS
+from ..models.vision.data import IMAGE_SUFFIXES, image_files
+from ..models.vision.host import opencv, preprocess_name
 
 log = logging.getLogger("trtnn.quant")
 Feed = Dict[str, Any]
 Preprocess = Callable[[np.ndarray, Tuple[int, int]], np.ndarray]  # (BGR uint8 HxWx3, (h, w)) -> float32 CHW
 
 
-def yolo_preprocess(image: np.ndarray, imgsz: Tuple[int, int]) -> np.ndarray:
-    """ultralytics: letterbox (scaleup=True, pad 114) to imgsz, BGR -> RGB, CHW, / 255."""
-    boxed, _ = letterbox(image, imgsz, scaleup=True)
-    return np.ascontiguousarray(boxed[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32) / 255.0
-
-
-def unet_preprocess(image: np.ndarray, imgsz: Tuple[int, int]) -> np.ndarray:
-    """milesial's UNet: resize to the input size (bicubic), BGR -> RGB, CHW, / 255 if any value is above 1."""
-    resized = _cv2().resize(image, (imgsz[1], imgsz[0]), interpolation=_cv2().INTER_CUBIC)
-    chw = np.ascontiguousarray(resized[:, :, ::-1].transpose(2, 0, 1)).astype(np.float32)
-    return chw / 255.0 if (chw > 1).any() else chw
-
-
-def centernet_affine(height: int, width: int, imgsz: Tuple[int, int]) -> np.ndarray:
-    """CenterNet's get_affine_transform(c, s, 0, (out_w, out_h)) with c = the image centre and s = its longer side:
-    maps the centre to the output centre, scaling by out_w / s on both axes (2x3 matrix for cv2.warpAffine)."""
-    out_h, out_w = imgsz
-    s = float(max(height, width))
-    c = np.array([width / 2.0, height / 2.0], np.float32)
-    src = np.array([c, c + [0.0, -0.5 * s], c + [-0.5 * s, -0.5 * s]], np.float32)
-    d = np.array([out_w * 0.5, out_h * 0.5], np.float32)
-    dst = np.array([d, d + [0.0, -0.5 * out_w], d + [-0.5 * out_w, -0.5 * out_w]], np.float32)
-    return _cv2().getAffineTransform(src, dst)
-
-
-def centernet_preprocess(image: np.ndarray, imgsz: Tuple[int, int]) -> np.ndarray:
-    """CenterNet: affine warp to the input size, (x / 255 - COCO mean) / COCO std in BGR, CHW."""
-    from ..models.ctdet import COCO_MEAN, COCO_STD
-
-    cv2 = _cv2()
-    trans = centernet_affine(image.shape[0], image.shape[1], imgsz)
-    warped = cv2.warpAffine(image, trans, (imgsz[1], imgsz[0]), flags=cv2.INTER_LINEAR)
-    norm = (warped / 255.0 - np.array(COCO_MEAN)) / np.array(COCO_STD)
-    return np.ascontiguousarray(norm.transpose(2, 0, 1), dtype=np.float32)
-
-
-def classify_preprocess(image: np.ndarray, imgsz: Tuple[int, int]) -> np.ndarray:
-    """ultralytics' classify: shorter side resized to the input's (bilinear), centre crop to imgsz, BGR -> RGB, CHW,
-    / 255."""
-    h, w = image.shape[:2]
-    scale = max(imgsz[0] / h, imgsz[1] / w)
-    size = (max(imgsz[1], round(w * scale)), max(imgsz[0], round(h * scale)))
-    resized = _cv2().resize(image, size, interpolation=_cv2().INTER_LINEAR)
-    top, left = (size[1] - imgsz[0]) // 2, (size[0] - imgsz[1]) // 2
-    crop = resized[top:top + imgsz[0], left:left + imgsz[1]]
-    return np.ascontiguousarray(crop[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32) / 255.0
-
-
-PREPROCESS: Dict[str, Preprocess] = {"letterbox": yolo_preprocess, "classify": classify_preprocess,
-                                     "unet": unet_preprocess, "centernet": centernet_preprocess}
-
-
-def _spec_preprocessing(name: str) -> Tuple[str, str]:
-    """(preprocessing, input name) of a family or registered model name."""
-    from ..models.registry import SPECS
-
+def spec_preprocessing(name: str) -> Tuple[Preprocess, str]:
+    """(host preprocessing, input name) of a registered model or family name."""
     spec = SPECS.get(name) or next((s for s in SPECS.values() if s.family == name), None)
     if spec is None:
         raise ConfigError(f"no image preprocessing for {name!r}: not a registered model or family (e.g. "
@@ -120,7 +57,7 @@ class ImageData:
         return len(self.files) // self.batch
 
     def __iter__(self) -> Iterator[Feed]:
-        cv2 = _cv2()
+        cv2 = opencv()
         for start in range(0, len(self) * self.batch, self.batch):
             arrays = []
             for f in self.files[start:start + self.batch]:
@@ -146,11 +83,11 @@ def image_data(folder: str, spec_or_preprocess: Union[str, Preprocess], imgsz: U
         raise ConfigError(f"image_data: imgsz must be an int or (h, w) and batch >= 1, got imgsz={imgsz}, "
                           f"batch={batch}")
     if callable(spec_or_preprocess):
-        kind = getattr(spec_or_preprocess, "__qualname__", "custom")
         preprocess, name = spec_or_preprocess, input_name or "input"
     else:
-        kind, default_name = _spec_preprocessing(spec_or_preprocess)
-        preprocess, name = PREPROCESS[kind], input_name or default_name
+        preprocess, default_name = spec_preprocessing(spec_or_preprocess)
+        name = input_name or default_name
+    kind = preprocess_name(preprocess)
     if len(files) < batch:
         raise FileError(f"calibration images: '{folder}' has {len(files)} image(s) ({', '.join(IMAGE_SUFFIXES)}), "
                         f"fewer than one batch of {batch}")

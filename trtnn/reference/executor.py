@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import heapq
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ from .common import HANDLERS, Node, dims, read_node, torch_dtype
 # (run(*inputs) -> tensor | tuple, input names, output names, names freed afterwards, layer name, layer kind)
 Step = Tuple[Any, Tuple[Optional[str], ...], Tuple[str, ...], Tuple[str, ...], str, str]
 Inputs = Union[Mapping[str, Any], Sequence[Any]]
+Observer = Callable[[str, torch.Tensor], None]  # (tensor name, value): sees each tensor as soon as it is computed
 
 
 def build_step(item: Union[Node, "control.Region"]) -> Step:
@@ -112,8 +113,10 @@ def _fold_constants(steps: List[Step]) -> Tuple[List[Step], Dict[str, Any]]:
     return rest, values
 
 
-def run_steps(steps: List[Step], env: Dict[Optional[str], Any], free: bool = False) -> None:
-    """Execute steps over `env` (tensor name -> value); optionally drop dead tensors as soon as possible."""
+def run_steps(steps: List[Step], env: Dict[Optional[str], Any], free: bool = False,
+              observe: Optional[Observer] = None) -> None:
+    """Execute steps over `env` (tensor name -> value); optionally drop dead tensors as soon as possible and hand
+    every tensor computed to `observe(name, value)` before it can be dropped."""
     step = None
     try:
         for step in steps:
@@ -123,6 +126,9 @@ def run_steps(steps: List[Step], env: Dict[Optional[str], Any], free: bool = Fal
                 env[outs[0]] = res
             else:
                 env.update(zip(outs, res))
+            if observe is not None:
+                for n in outs:
+                    observe(n, env[n])
             if free:
                 for n in step[3]:
                     del env[n]
@@ -190,13 +196,6 @@ class Executor:
                                      f"(min {_fmt(lo)}, max {_fmt(hi)})")
         return env
 
-    @classmethod
-    def from_model(cls, model: Any, inputs: Sequence[Any], **define_kw: Any) -> "Executor":
-        """Define a trtnn model for `inputs` (trtnn.Input specs) and compile its network."""
-        from ..compile import define
-
-        return cls(define(model, inputs, **define_kw))
-
     def _describe(self) -> str:
         return ", ".join(f"'{n}' {_fmt(s)} {str(d).replace('torch.', '')}" for n, s, d in self.input_specs)
 
@@ -219,10 +218,19 @@ class Executor:
                              f"{str(value.dtype).replace('torch.', '')}")
         return value.detach() if value.device.type == "cpu" else value.detach().cpu()
 
-    def __call__(self, inputs: Inputs, keep_all: bool = False) -> Dict[str, torch.Tensor]:
+    def __call__(self, inputs: Inputs, keep_all: bool = False, observe: Optional[Observer] = None
+                 ) -> Dict[str, torch.Tensor]:
+        """{output name: tensor} for `inputs`. keep_all: every layer output outside loops and conditionals too.
+        observe(name, value): called with every network input, constant and layer output (outside loops and
+        conditionals) as soon as it exists, while dead tensors are still freed (a calibrator's or a comparison's
+        view of the whole network without holding it all); it must not change the tensor."""
         env = self._bind(inputs)
+        if observe is not None:
+            for name, value in env.items():
+                if name is not None:
+                    observe(name, value)
         with torch.inference_mode():
-            run_steps(self._steps, env, free=not keep_all)
+            run_steps(self._steps, env, free=not keep_all, observe=observe)
         names = [n for n in self._layer_outputs if n in env] if keep_all else []
         names += self.output_names
         # folded constants are shared between calls: hand out copies
@@ -233,7 +241,7 @@ def _check_network(network: Any) -> None:
     """A TensorRT INetworkDefinition or a trtnn Network; a trtnn Module or anything else is refused clearly."""
     if isinstance(network, Module):
         raise ConfigError(f"Executor takes a defined network, got the trtnn Module {type(network).__name__}; use "
-                          f"Executor.from_model(model, [trtnn.Input(...)]) or Executor(trtnn.define(model, inputs))")
+                          f"Executor(trtnn.define(model, [trtnn.Input(...)]))")
     inner = getattr(network, "network", network)
     if not all(hasattr(inner, a) for a in ("num_inputs", "get_layer", "num_layers")):
         raise ConfigError(f"Executor takes a trtnn Network (trtnn.define) or a TensorRT INetworkDefinition, got "
@@ -244,6 +252,7 @@ def _fmt(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def run(network: Any, inputs: Inputs, keep_all: bool = False) -> Dict[str, torch.Tensor]:
+def run(network: Any, inputs: Inputs, keep_all: bool = False, observe: Optional[Observer] = None
+        ) -> Dict[str, torch.Tensor]:
     """Compile `network` and run it once on `inputs` (see Executor)."""
-    return Executor(network)(inputs, keep_all=keep_all)
+    return Executor(network)(inputs, keep_all=keep_all, observe=observe)

@@ -9,8 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..eval.yolo_data import letterbox
-from ..quant.data import PREPROCESS, centernet_affine
+from ..models.vision.host import PREPROCESS, centernet_affine, letterbox
 from .bindings import TensorSpec
 from .drawing import cv2_module
 

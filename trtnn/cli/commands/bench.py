@@ -6,12 +6,17 @@ import argparse
 import json
 from typing import Any, Dict, List
 
+import torch
+
+from ... import backend
 from ...errors import BackendError, ConfigError
+from ...runtime import Runner
 from ..args import check_range, check_readable
+from . import SUMMARIES
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("bench", parents=parents, help="time an engine on this machine's GPU (random inputs)")
+    p = sub.add_parser("bench", parents=parents, help=SUMMARIES["bench"])
     p.add_argument("engine", help="engine file (from trtnn build), or with --device cpu a registered model name")
     p.add_argument("--iterations", type=int, default=100, help="timed runs (>= 1)")
     p.add_argument("--warmup", type=int, default=10, help="untimed runs first (>= 0)")
@@ -24,8 +29,6 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
 
 
 def _inputs(runner: Any, batch: Any) -> Dict[str, Any]:
-    import torch
-
     feed = {}
     for spec in runner.inputs:
         shape = list(spec.shape)
@@ -43,11 +46,6 @@ def _inputs(runner: Any, batch: Any) -> Dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from ... import backend
-    from ...runtime import Runner
-
     check_range("--iterations", args.iterations, 1)
     check_range("--warmup", args.warmup, 0)
     check_range("--batch", args.batch, 1)

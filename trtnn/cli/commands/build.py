@@ -5,20 +5,22 @@ import argparse
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from ...compile import Input
+from ...compile import Input, build_network, define
 from ...errors import ConfigError
 from ...io.files import check_output_path
-from ...models.detect import MAX_PRE_NMS
-from ...models.registry import ModelSpec
-from ...io.sidecar import describe_model, num_classes, sidecar_path
-from ..args import add_model_args, check_model_args, check_range, describe_ranges, load_model, parse_imgsz, registered
 from ... import dtypes
 from ...io.engine_file import check_ultralytics_io
+from ...io.sidecar import sidecar_path
+from ...models.registry import ModelSpec, describe_head, describe_model
+from ...models.vision.nms import MAX_PRE_NMS
+from ..args import (add_model_args, check_model_args, check_range, describe_ranges, head_choice, load_model,
+                    parse_imgsz, registered)
 from ..options.engine import add_engine_args, engine_options, save_engine
 from ..options.metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ...compile.quantize.ranges import for_end2end
 from ...compile.quantize.selection import paths_for_end2end
-from ..options.quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args
+from ..options.quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args, precision_of
+from . import SUMMARIES
 
 E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk", "head": "--head",
              "mask_resolution": "--mask-resolution", "src_size": "--src-size"}
@@ -27,7 +29,7 @@ E2E_SWITCHES = {"runtime_thresholds": "--runtime-thresholds", "preprocess": "--p
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("build", parents=parents, help="build a TensorRT engine from a trtnn model")
+    p = sub.add_parser("build", parents=parents, help=SUMMARIES["build"])
     add_model_args(p)
     p.add_argument("-o", "--output", required=True, help="engine file to write (atomically)")
     p.add_argument("--output-dtype", choices=("fp32", "fp16", "bf16"), help="dtype of floating outputs")
@@ -56,8 +58,9 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
     e2e.add_argument("--src-size", metavar="HxW", help="classify, with --preprocess: the uint8 images' size; the "
                      "engine resizes and centre-crops them to --imgsz as ultralytics' classify_transforms")
     e2e.add_argument("--head", choices=("one2one", "one2many"), default=None,
-                     help="yolo26 / yolov10 only: one2one (default) = the NMS-free branch and ultralytics' top-k "
-                          "(its end2end output, no --iou/--pre-nms-topk); one2many = the other branch + NMS")
+                     help="yolo26 / yolov10 only: one2one = the NMS-free branch and ultralytics' top-k (its end2end "
+                          "output, no --iou/--pre-nms-topk); one2many = the other branch + NMS. Default: as the "
+                          "checkpoint's head says (ultralytics' end2end flag), else one2one")
     e2e.add_argument("--mask-resolution", choices=("input", "proto"), default=None,
                      help="segmentation models: det_masks at the network input size (default) or at the prototypes' "
                           "1/4 resolution (16x less memory)")
@@ -90,6 +93,9 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
         raise ConfigError(spec.end2end_note or f"{', '.join(refused)}: not for {args.target!r}")
     opts = {dest: getattr(args, dest) if getattr(args, dest) is not None else default
             for dest, default in spec.end2end_defaults.items()}
+    head = head_choice(args, spec)  # --head, else the checkpoint's end2end flag, else the family's default
+    if head is not None:
+        opts["head"] = head[0]
     check_range("--conf", opts.get("conf"), 0, 1)
     check_range("--iou", opts.get("iou"), 0, 1)
     check_range("--max-det", opts.get("max_det"), 1)
@@ -99,7 +105,7 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
     if opts.get("head") == "one2one":
         nms = [E2E_FLAGS[dest] for dest in NMS_FLAGS if getattr(args, dest) is not None]
         if nms:
-            raise ConfigError(f"{', '.join(nms)}: NMS settings, but {args.target} --head one2one (the default) keeps "
+            raise ConfigError(f"{', '.join(nms)}: NMS settings, but {args.target} --head one2one ({head[1]}) keeps "
                               "the top --max-det detections without NMS; add --head one2many to use NMS")
         check_range("--max-det", opts["max_det"], 1, MAX_PRE_NMS)
     elif "pre_nms_topk" in opts and opts["max_det"] > opts["pre_nms_topk"]:
@@ -134,11 +140,14 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     check_metadata_args(args)
     engine_options(args)
     e2e = end2end_options(args, spec)
+    head = head_choice(args, spec)
+    if head is not None:
+        print(describe_head(*head))  # which branch the engine runs, and why
     check_output_path(args.output, what="-o/--output", not_same_as=[args.weights] if args.weights else [])
     check_engine_path(args.output)
     check_output_path(sidecar_path(args.output), what="engine metadata (-o/--output + .json)")
     model, inputs = load_model(args, spec)
-    names_arg(args, num_classes(model))  # a wrong --names file is refused before calibrating and building
+    names_arg(args, spec.num_classes(model) if spec is not None else None)  # a wrong --names file is refused before calibrating and building
     amax = calibrate(args, model, inputs, spec) if quantized else None
     if e2e is not None:
         _, _, h, w = inputs[0].shape
@@ -149,18 +158,15 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...compile import build_network, define
-
     model, inputs, amax = prepare(args)
     if args.format == "ultralytics":  # refused before the build when ultralytics could not feed the engine
         check_ultralytics_io({"inputs": [{"name": i.name, "shape": list(i.shape), "dtype": dtypes.short(i.dtype)}
                                          for i in inputs], "outputs": [{"name": "num_dets"}] if args.end2end else []})
     output_dtype = args.output_dtype or ("fp32" if args.end2end else None)  # EfficientNMS: float32 boxes, scores
     paths = paths_for_end2end if args.end2end else list
-    quant = dict(calibration=amax, exclude=paths(args.exclude), base_dtype=args.base_dtype) if amax is not None else {}
-    net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output,
-                 output_dtype=output_dtype, keep_fp32=paths(args.keep_fp32), keep_fp16=paths(args.keep_fp16), **quant)
-    facts = describe_model(model)
+    net = define(model, inputs, precision_of(args, amax, paths), debug_outputs=args.debug_output,
+                 output_dtype=output_dtype)
+    facts = describe_model(model, registered(args.target))
     del model  # the network keeps what the builder needs; weights that BN folding replaced are freed
     engine = build_network(net, workspace=args.workspace << 20 if args.workspace else None,
                            options=engine_options(args))

@@ -9,6 +9,7 @@ from typing import Any, List
 from ...errors import ConfigError
 from ..args import add_model_args, check_model_args, load_model
 from ..options.quant import add_quant_args, calibrate, check_quant_args
+from . import SUMMARIES
 
 # flags `trtnn calibrate` shares with build/inspect but does not use: refused rather than ignored
 _UNUSED = (("dtype", "--dtype", "the ranges are computed on the fp32 network, the same for int8 and fp8: give --dtype "
@@ -22,7 +23,7 @@ _UNUSED = (("dtype", "--dtype", "the ranges are computed on the fp32 network, th
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("calibrate", parents=parents, help="write an INT8/FP8 calibration cache (CPU only)",
+    p = sub.add_parser("calibrate", parents=parents, help=SUMMARIES["calibrate"],
                        description="Run calibration data through the fp32 network on the CPU executor and write "
                                    "the per-tensor ranges to --calib-cache (reused by `trtnn build --dtype int8`).")
     add_model_args(p)

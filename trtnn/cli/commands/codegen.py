@@ -9,11 +9,12 @@ from typing import Any, List
 from ...errors import ConfigError, StateDictError
 from ...io.files import atomic_write_bytes, check_output_path
 from ..args import check_callable_with, check_readable, load_target, parse_input
+from . import SUMMARIES
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("codegen", parents=parents,
-                       help="write editable trtnn code (a .py file) for a PyTorch model")
+                       help=SUMMARIES["codegen"])
     p.add_argument("target", help="PACKAGE.MODULE:FACTORY returning a torch.nn.Module")
     p.add_argument("--input", action="append", default=[], metavar="NAME:SHAPE[:DTYPE]",
                    help="an example input, in forward()'s order (repeatable; static shapes)")

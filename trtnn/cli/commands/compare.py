@@ -6,14 +6,20 @@ import json
 import os
 from typing import Any, Dict, List, Sequence
 
+import numpy as np
+import torch
+
 from ... import dtypes
+from ...debug.compare import compare
 from ...errors import ConfigError, InputError, TrtnnError
-from ...io.files import check_output_path
-from ..args import _is_torch_module, check_callable_with, check_readable, load_target, make_trtnn_model, parse_input
+from ...io.checkpoint import load_checkpoint
+from ...io.files import atomic_write_bytes, check_output_path
+from ..args import check_callable_with, check_readable, is_torch_module, load_target, make_trtnn_model, parse_input
+from . import SUMMARIES
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    p = sub.add_parser("compare", parents=parents, help="compare every module's output with a PyTorch model",
+    p = sub.add_parser("compare", parents=parents, help=SUMMARIES["compare"],
                        description="Run a trtnn model on the CPU executor and a torch model, and compare the "
                                    "outputs module by module. Exit code 0 on PASS, 1 on FAIL.")
     p.add_argument("trt_target", metavar="TRT_TARGET", help="pkg.module:factory returning a trtnn Module")
@@ -36,9 +42,6 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> argparse.Arg
 
 def make_inputs(specs: Sequence[str], files: Sequence[str], seed: int) -> Dict[str, Any]:
     """Random tensors for `--input NAME:SHAPE[:DTYPE]`, values from `--input-file [NAME=]FILE.npy`."""
-    import numpy as np
-    import torch
-
     parsed = [parse_input(s) for s in specs]
     dynamic = [i.name for i in parsed if i.is_dynamic]
     if dynamic:
@@ -78,8 +81,6 @@ def make_inputs(specs: Sequence[str], files: Sequence[str], seed: int) -> Dict[s
 
 def run(args: argparse.Namespace) -> int:
     """0 when every module matches, 1 otherwise."""
-    from ...debug.compare import compare
-
     for flag in ("rtol", "atol"):
         value = getattr(args, flag)
         if value is not None and not value >= 0:
@@ -96,12 +97,10 @@ def run(args: argparse.Namespace) -> int:
     torch_factory = load_target(args.torch_target)
     check_callable_with(torch_factory, args.torch_target, {})
     torch_model = torch_factory()
-    if not _is_torch_module(torch_model):
+    if not is_torch_module(torch_model):
         raise ConfigError(f"TORCH_TARGET {args.torch_target!r} returned a {type(torch_model).__name__}; "
                           "expected a torch.nn.Module")
     if args.weights:
-        from ...io.checkpoint import load_checkpoint
-
         state = load_checkpoint(args.weights, trusted=args.trusted)
         trt_model.load_state_dict(state, strict=True)
         torch_model.load_state_dict(state, strict=True)
@@ -115,8 +114,6 @@ def run(args: argparse.Namespace) -> int:
     report = compare(trt_model, torch_model, inputs, dtype=args.dtype, rtol=args.rtol, atol=args.atol,
                      fold_bn=not args.no_fold_bn, print_report=True)
     if args.json:
-        from ...io.files import atomic_write_bytes
-
         data = {"trt_target": args.trt_target, "torch_target": args.torch_target,
                 "inputs": {k: list(v.shape) for k, v in inputs.items()}, **report.to_dict()}
         atomic_write_bytes(args.json, (json.dumps(data, indent=2) + "\n").encode())

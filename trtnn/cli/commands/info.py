@@ -5,19 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib import metadata
 from typing import Any, Dict, List
+
+from ... import backend
+from ...version import __version__
+from . import SUMMARIES
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("info", parents=parents, help="backend, versions, and whether engines can run on this machine; "
-                                                     "with PLAN: what that engine needs")
+    p = sub.add_parser("info", parents=parents, help=SUMMARIES["info"] + "; with PLAN: what that engine needs")
     p.add_argument("plan", nargs="?", help="an engine file (trtnn plan + .json, or ultralytics .engine)")
     p.add_argument("--json", action="store_true", help="print the facts as JSON")
     p.set_defaults(func=run)
 
 
 def _plan_facts(path: str) -> Dict[str, Any]:
-    from ...io.engine_file import plan_requirements, read_engine_file
+    from ...io.engine_file import plan_requirements, read_engine_file  # only with PLAN: keeps `trtnn info` fast
     from ..args import check_readable
 
     check_readable(path, "PLAN")
@@ -33,13 +37,8 @@ def _plan_facts(path: str) -> Dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy
-    import torch
-
-    from ... import __version__, backend
-
     info = backend.info()
-    info.update(trtnn=__version__, torch=torch.__version__, numpy=numpy.__version__, python=sys.version.split()[0])
+    info.update(trtnn=__version__, torch=_version("torch"), numpy=_version("numpy"), python=sys.version.split()[0])
     if args.plan:
         info["plan"] = _plan_facts(args.plan)
     if args.json:
@@ -54,3 +53,11 @@ def run(args: argparse.Namespace) -> int:
     for key, value in info.get("plan", {}).items():
         print(f"  {key}: {value}")
     return 0
+
+
+def _version(dist: str) -> str:
+    """An installed package's version, from its metadata (importing torch would take seconds)."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"

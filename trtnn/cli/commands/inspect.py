@@ -6,19 +6,19 @@ import json
 from typing import Any, List
 
 from ... import dtypes
+from ...compile import define
 from ..args import add_model_args, check_model_args, describe_ranges, load_model
+from . import SUMMARIES
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("inspect", parents=parents, help="list the layers of a model's TensorRT network (no GPU needed)")
+    p = sub.add_parser("inspect", parents=parents, help=SUMMARIES["inspect"])
     add_model_args(p)
     p.add_argument("--json", action="store_true", help="print the layers as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...compile import define
-
     model, inputs = load_model(args, check_model_args(args))
     calibration = None
     if args.dtype in ("int8", "fp8"):  # where Q/DQ goes does not depend on the ranges: 1.0 for every tensor

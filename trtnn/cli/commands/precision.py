@@ -5,20 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 from typing import Any, List
+
+from ... import quant
 
 from ...errors import ConfigError
 from ...io.files import atomic_write_bytes, check_output_path
-from ...debug.report import STRATEGIES
+from ...debug.evaluate import Goal
+from ...debug.report import STRATEGIES, precision_report
 from ..args import add_model_args, check_model_args, check_range, load_model
-from ..options.quant import CALIB_FLAGS, QUANT_DTYPES, add_quant_args, calibrate, check_quant_args, _is_image_folder
+from ..options.quant import (QUANT_DTYPES, add_quant_args, calibrate, check_calib_data, check_quant_args,
+                             is_image_folder, precision_of, refuse_calib_flags)
+from . import SUMMARIES
 
 DTYPES = ("fp16", "bf16", "int8", "fp8")
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("precision", parents=parents, help="per-module SQNR of fp16/bf16/int8/fp8 against fp32 (CPU)",
+    p = sub.add_parser("precision", parents=parents, help=SUMMARIES["precision"],
                        description="Run the model in fp32 and in --dtype on the CPU executor over --images inputs of "
                                    "--calib-data and print the modules that lose most (SQNR, max relative error, "
                                    "fp16 overflow/underflow). With --target-sqnr, find modules to keep in fp32 "
@@ -68,14 +72,9 @@ def check_args(args: argparse.Namespace) -> Any:
     if args.dtype in QUANT_DTYPES:
         check_quant_args(args, quantized=True)
     else:
-        given = [flag for dest, flag in CALIB_FLAGS.items() if dest != "calib_data" and getattr(args, dest, None)]
-        if given:
-            raise ConfigError(f"{', '.join(given)}: only with --dtype int8 or fp8")
-        if not args.calib_data:
-            raise ConfigError("trtnn precision needs --calib-data DIR|FILE: the images or .npy/.npz inputs to "
-                              "compare on")
-        if not os.path.exists(args.calib_data):
-            raise ConfigError(f"--calib-data '{args.calib_data}' does not exist")
+        refuse_calib_flags(args, allowed=("calib_data",))
+        check_calib_data(args, "trtnn precision needs --calib-data DIR|FILE: the images or .npy/.npz inputs to "
+                               "compare on")
     if args.json:
         check_output_path(args.json, what="--json", not_same_as=[args.weights] if args.weights else [])
     return spec
@@ -83,9 +82,7 @@ def check_args(args: argparse.Namespace) -> Any:
 
 def report_data(args: argparse.Namespace, inputs: List[Any], spec: Any) -> Any:
     """--calib-data as the report's batches: the first --images images (the model's own preprocessing) or samples."""
-    from ... import quant
-
-    if not _is_image_folder(args.calib_data):
+    if not is_image_folder(args.calib_data):
         return args.calib_data
     if spec is None or len(inputs) != 1:
         raise ConfigError("--calib-data: an image folder needs a registered model's preprocessing; for "
@@ -96,19 +93,14 @@ def report_data(args: argparse.Namespace, inputs: List[Any], spec: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...debug.report import precision_report
-
     spec = check_args(args)
     model, inputs = load_model(args, spec)
-    quantized = args.dtype in QUANT_DTYPES
-    amax = calibrate(args, model, inputs, spec) if quantized else None
-    quant = dict(calibration=amax, exclude=args.exclude, base_dtype=args.base_dtype) if quantized else {}
+    amax = calibrate(args, model, inputs, spec) if args.dtype in QUANT_DTYPES else None
     batch = inputs[0].shape[0]
-    report = precision_report(model, inputs, report_data(args, inputs, spec), args.dtype,
-                              batches=max(1, args.images // batch), fold_bn=not args.no_fold_bn,
-                              keep_fp32=args.keep_fp32, keep_fp16=args.keep_fp16, target_sqnr=args.target_sqnr,
-                              max_rounds=args.max_rounds, strategy=args.strategy or "bisect",
-                              direction=args.direction or "forward", **quant)
+    report = precision_report(model, inputs, report_data(args, inputs, spec), precision_of(args, amax),
+                              goal=Goal(args.target_sqnr, max_rounds=args.max_rounds),
+                              batches=max(1, args.images // batch), strategy=args.strategy or "bisect",
+                              direction=args.direction or "forward")
     print(report.format(None if args.all else args.top))
     if args.target_sqnr is not None:
         flags = " ".join(f"--keep-fp32 {p}" for p in report.keep_fp32)

@@ -95,7 +95,7 @@ def cpu_runner(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...eval.yolo_data import image_files
+    from ...models.vision.data import image_files
     from ...runtime import draw
     from ...runtime.drawing import cv2_module
 

@@ -7,9 +7,8 @@ import os
 from typing import Any, Dict, Optional
 
 from ...errors import ConfigError
-from ...models.outputs import IMAGE_INPUTS, RAW_OUTPUTS
-from ...models.registry import ModelSpec
-from ..args import check_readable, parse_imgsz
+from ...models.registry import ModelSpec, sidecar_meanings
+from ..args import check_readable, head_choice, parse_imgsz, weights_metadata
 
 
 def add_metadata_args(p: argparse.ArgumentParser) -> None:
@@ -24,7 +23,7 @@ def check_metadata_args(args: argparse.Namespace) -> None:
 
 def names_arg(args: argparse.Namespace, nc: Optional[int]) -> Optional[Dict[int, str]]:
     """The class names --names gives (None without it), checked against the model's class count `nc`."""
-    from ...io.sidecar import read_names
+    from ...io.sidecar import read_names  # start-up time: io is imported when a command reads a file
 
     if not args.names:
         return None
@@ -37,16 +36,16 @@ def names_arg(args: argparse.Namespace, nc: Optional[int]) -> Optional[Dict[int,
 def _task(spec: Optional[ModelSpec], checkpoint: Dict[str, Any]) -> Optional[str]:
     if "task" in checkpoint:
         return checkpoint["task"]
-    return None if spec is None else spec.task
+    return None if spec is None else spec.task.name
 
 
 def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dict[str, Any],
                  engine: Any) -> Dict[str, Any]:
-    """The sidecar of an engine `trtnn build` made (`facts`: trtnn.io.sidecar.describe_model of the built module)."""
-    from ...io.checkpoint import read_metadata
-    from ...io.sidecar import engine_metadata
+    """The sidecar of an engine `trtnn build` made (`facts`: trtnn.models.describe_model of the built module); the
+    meanings of its inputs and outputs are the registered model's TaskSpec's."""
+    from ...io.sidecar import engine_metadata  # start-up time: io is imported when a command writes a file
 
-    checkpoint = read_metadata(args.weights) if args.weights else {}
+    checkpoint = weights_metadata(args)
     names = names_arg(args, facts["nc"]) or checkpoint.get("names")
     imgsz = None
     if spec is not None:
@@ -57,13 +56,13 @@ def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dic
     source = {k: v for k, v in checkpoint.items() if k != "names"}
     if args.weights:
         source["weights"] = os.path.basename(args.weights)
+    meanings = sidecar_meanings(spec, bool(getattr(args, "end2end", False))) if spec is not None else {}
     meta = engine_metadata(engine, facts, names=names, task=_task(spec, checkpoint), imgsz=imgsz,
                            stride=spec.stride if spec is not None else None, precision=precision,
-                           target=args.target, source=source)
-    if spec is not None:
-        image = meta["inputs"][0]
-        image["meaning"] = "image batch, " + IMAGE_INPUTS.get(spec.family, "letterboxed to imgsz (keep aspect, pad 114) "
-                                                                    "by the caller")
-        for out in meta["outputs"]:
-            out["meaning"] = out["meaning"] or RAW_OUTPUTS.get(spec.family, {}).get(out["name"], "")
+                           meanings=meanings, target=args.target, source=source)
+    if spec is not None:  # the image input, whatever --input named it
+        meta["inputs"][0]["meaning"] = spec.task.image_input
+    head = head_choice(args, spec)
+    if head is not None:
+        meta["head"] = {"branch": head[0], "why": head[1]}
     return meta

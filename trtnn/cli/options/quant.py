@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from ...compile import Input
-from ...eval.yolo_data import image_files
+from ... import quant
+from ...compile import Input, Precision
+from ...models.vision.data import image_files
 from ...errors import ConfigError
 from ...io.files import check_output_path
 from ...models.registry import ModelSpec
@@ -16,18 +17,16 @@ QUANT_DTYPES = ("int8", "fp8")
 CALIB_FLAGS = {"calib_data": "--calib-data", "calib_cache": "--calib-cache", "exclude": "--exclude",
                "recalibrate": "--recalibrate", "calib_method": "--calib-method", "calib_images": "--calib-images",
                "calib_batch": "--calib-batch", "base_dtype": "--base-dtype"}
-# defaults of the flags above that have one, filled in for a quantized dtype (None until then: given = used)
+# defaults of the flags above that have one: None until the flags are checked (given = used), then filled in
 QUANT_DEFAULTS = {"calib_method": "entropy", "calib_images": 256, "calib_batch": 8, "base_dtype": "fp16"}
 
 
 def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
-    from ...quant import METHODS
-
     g = p.add_argument_group("INT8/FP8 (--dtype int8|fp8): explicit Q/DQ, calibrated on the CPU executor")
     g.add_argument("--calib-data", required=required, metavar="DIR|FILE",
                    help="calibration data: a folder of images (the model's own preprocessing: letterbox, resize, "
                         "affine warp), or .npy/.npz file(s) holding the network input")
-    g.add_argument("--calib-method", choices=sorted(METHODS), help="default entropy")
+    g.add_argument("--calib-method", choices=sorted(quant.METHODS), help="default entropy")
     g.add_argument("--calib-cache", required=required, metavar="FILE.json",
                    help="calibration cache (readable JSON): reused when network, weights, data and method match")
     g.add_argument("--recalibrate", action="store_true", help="overwrite a --calib-cache that does not match")
@@ -45,29 +44,53 @@ def check_quant_args(args: argparse.Namespace, quantized: bool) -> None:
     """Refuse calibration flags without a quantized dtype, and a quantized build without calibration data; fill in
     the defaults of the flags not given."""
     if not quantized:
-        given = [flag for dest, flag in CALIB_FLAGS.items() if getattr(args, dest, None)]
-        if given:
-            raise ConfigError(f"{', '.join(given)}: only with --dtype int8 or fp8")
+        refuse_calib_flags(args)
         return
-    for dest, default in QUANT_DEFAULTS.items():
-        if getattr(args, dest) is None:
-            setattr(args, dest, default)
+    fill_quant_defaults(args)
     check_range("--calib-images", args.calib_images, 1)
     check_range("--calib-batch", args.calib_batch, 1)
-    if not args.calib_data:
-        raise ConfigError(f"--dtype {args.dtype} needs --calib-data DIR|FILE (with --calib-cache it is read only when "
-                          "the cache does not match)")
-    if not os.path.exists(args.calib_data):
-        raise ConfigError(f"--calib-data '{args.calib_data}' does not exist")
+    check_calib_data(args, f"--dtype {args.dtype} needs --calib-data DIR|FILE (with --calib-cache it is read only "
+                           "when the cache does not match)")
     if args.calib_cache:
         check_output_path(args.calib_cache, what="--calib-cache", not_same_as=[args.weights] if args.weights else [])
 
 
+def refuse_calib_flags(args: argparse.Namespace, allowed: Sequence[str] = ()) -> None:
+    """The calibration flags given (but those `allowed`) refused: they need --dtype int8 or fp8."""
+    given = [flag for dest, flag in CALIB_FLAGS.items() if dest not in allowed and getattr(args, dest, None)]
+    if given:
+        raise ConfigError(f"{', '.join(given)}: only with --dtype int8 or fp8")
+    fill_quant_defaults(args)
+
+
+def fill_quant_defaults(args: argparse.Namespace) -> None:
+    """The defaults of the calibration flags not given (QUANT_DEFAULTS)."""
+    for dest, default in QUANT_DEFAULTS.items():
+        if getattr(args, dest, None) is None:
+            setattr(args, dest, default)
+
+
+def check_calib_data(args: argparse.Namespace, missing: str) -> None:
+    """--calib-data given (else ConfigError(`missing`)) and existing."""
+    if not args.calib_data:
+        raise ConfigError(missing)
+    if not os.path.exists(args.calib_data):
+        raise ConfigError(f"--calib-data '{args.calib_data}' does not exist")
+
+
+def precision_of(args: argparse.Namespace, calibration: Any = None,
+                 paths: Callable[[List[str]], List[str]] = list) -> Precision:
+    """The trtnn.Precision the flags ask for (--dtype, --base-dtype, --exclude, --keep-fp32/16, --no-fold-bn) with
+    `calibration` for int8/fp8; `paths` maps the module paths given (e.g. to those under an end-to-end wrapper)."""
+    quantized = args.dtype in QUANT_DTYPES
+    return Precision(args.dtype, base_dtype=args.base_dtype, calibration=calibration if quantized else None,
+                     exclude=paths(args.exclude) if quantized else (), keep_fp32=paths(args.keep_fp32),
+                     keep_fp16=paths(args.keep_fp16), fold_bn=not args.no_fold_bn)
+
+
 def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: Optional[ModelSpec]) -> Dict[str, float]:
     """amax per tensor of `model`'s network for `inputs` (the batch replaced by --calib-batch)."""
-    from ... import quant
-
-    if len(inputs) != 1 and _is_image_folder(args.calib_data):
+    if len(inputs) != 1 and is_image_folder(args.calib_data):
         raise ConfigError("--calib-data: an image folder feeds one input; give .npy/.npz files for several inputs")
     shaped = []
     for inp in inputs:
@@ -77,7 +100,7 @@ def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: O
                               "the batch; calibration needs the other dims fixed")
         shaped.append(Input(inp.name, shape, inp.dtype))
     data: Any = args.calib_data
-    if _is_image_folder(data):
+    if is_image_folder(data):
         if spec is None:
             raise ConfigError("--calib-data: an image folder needs a registered model's preprocessing; for "
                               "PACKAGE.MODULE:FACTORY targets give .npy/.npz files of network inputs")
@@ -89,5 +112,6 @@ def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: O
     return dict(cal.amax)
 
 
-def _is_image_folder(path: str) -> bool:
+def is_image_folder(path: str) -> bool:
+    """A folder holding images (the model's own preprocessing feeds them), not .npy/.npz files."""
     return os.path.isdir(path) and bool(image_files(path))

@@ -5,15 +5,15 @@ from typing import List, Union
 
 import torch
 
-import trtnn
-import trtnn.functional as F
-import trtnn.nn as nn
+from ... import functional as F
+from ... import nn
+from ...graph.module import Module
+from ...graph.tensor import Tensor
 from .common import Conv
 
-Tensor = trtnn.Tensor
 
 
-class Classify(trtnn.Module):
+class Classify(Module):
     """x [B, c1, H, W] -> 1x1 Conv to 1280 channels, global average pool, Linear(1280, c2), softmax: [B, c2]
     class probabilities (the export output)."""
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import torch
 
-import trtnn
-import trtnn.functional as F
-import trtnn.nn as nn
-from trtnn.errors import ConfigError
+from ... import functional as F
+from ... import nn
+from ...errors import ConfigError
+from ...graph.module import Module
+from ...graph.parameter import Parameter
+from ...graph.tensor import Tensor
 
-Tensor = trtnn.Tensor
 
 
 def autopad(k, p=None, d=1):
@@ -28,7 +29,7 @@ def autopad(k, p=None, d=1):
 
 
 # ---- ultralytics/nn/modules/conv.py ---------------------------------------------------------------------------
-class Conv(trtnn.Module):
+class Conv(Module):
     """Conv2d(bias=False) + BatchNorm2d + activation (SiLU by default; the BN folds into the conv)."""
 
     default_act = nn.SiLU  # a class here: each Conv gets its own instance, so layers are named by their own path
@@ -37,7 +38,7 @@ class Conv(trtnn.Module):
         super().__init__()
         self.conv = nn.Conv2d(c1, c2, k, s, autopad(k, p, d), groups=g, dilation=d, bias=False)
         self.bn = nn.BatchNorm2d(c2)
-        self.act = self.default_act() if act is True else act if isinstance(act, trtnn.Module) else nn.Identity()
+        self.act = self.default_act() if act is True else act if isinstance(act, Module) else nn.Identity()
 
     def forward(self, x):
         return self.act(self.bn(self.conv(x)))
@@ -50,7 +51,7 @@ class DWConv(Conv):
         super().__init__(c1, c2, k, s, g=math.gcd(c1, c2), d=d, act=act)
 
 
-class Concat(trtnn.Module):
+class Concat(Module):
     def __init__(self, dimension=1):
         super().__init__()
         self.d = dimension
@@ -60,7 +61,7 @@ class Concat(trtnn.Module):
 
 
 # ---- ultralytics/nn/modules/block.py --------------------------------------------------------------------------
-class Bottleneck(trtnn.Module):
+class Bottleneck(Module):
     """Standard bottleneck."""
 
     def __init__(self, c1, c2, shortcut=True, g=1, k=(3, 3), e=0.5):
@@ -74,7 +75,7 @@ class Bottleneck(trtnn.Module):
         return x + self.cv2(self.cv1(x)) if self.add else self.cv2(self.cv1(x))
 
 
-class C2f(trtnn.Module):
+class C2f(Module):
     """Faster Implementation of CSP Bottleneck with 2 convolutions."""
 
     def __init__(self, c1, c2, n=1, shortcut=False, g=1, e=0.5):
@@ -90,7 +91,7 @@ class C2f(trtnn.Module):
         return self.cv2(F.cat(y, 1))
 
 
-class C3(trtnn.Module):
+class C3(Module):
     """CSP Bottleneck with 3 convolutions (yolov5 and ultralytics)."""
 
     def __init__(self, c1, c2, n=1, shortcut=True, g=1, e=0.5):
@@ -127,7 +128,7 @@ class C3k2(C2f):
         )
 
 
-class SPPF(trtnn.Module):
+class SPPF(Module):
     """Spatial Pyramid Pooling - Fast (SPPF) layer for YOLOv5 by Glenn Jocher: n chained max pools, and with
     shortcut (YOLO26) a residual. act=False drops cv1's SiLU: YOLO26's cv1 has none, the earlier models' (v5, v8,
     v10, 11) has it (ultralytics PR #26040 restored it for the pre-YOLO26 yaml rows)."""
@@ -148,7 +149,7 @@ class SPPF(trtnn.Module):
         return y + x if self.add else y
 
 
-class Attention(trtnn.Module):
+class Attention(Module):
     """Multi-head self-attention over H*W positions with a depthwise positional encoding of v (YOLO11)."""
 
     def __init__(self, dim, num_heads=8, attn_ratio=0.5):
@@ -177,7 +178,7 @@ class Attention(trtnn.Module):
         return x
 
 
-class PSABlock(trtnn.Module):
+class PSABlock(Module):
     """Position-sensitive attention block: x + attn(x), then x + ffn(x)."""
 
     def __init__(self, c, attn_ratio=0.5, num_heads=4, shortcut=True):
@@ -192,7 +193,7 @@ class PSABlock(trtnn.Module):
         return x
 
 
-class C2PSA(trtnn.Module):
+class C2PSA(Module):
     """C2PSA module with attention mechanism (YOLO11)."""
 
     def __init__(self, c1, c2, n=1, e=0.5):
@@ -210,13 +211,13 @@ class C2PSA(trtnn.Module):
         return self.cv2(F.cat((a, b), 1))
 
 
-class DFL(trtnn.Module):
+class DFL(Module):
     """Integral module of Distribution Focal Loss: softmax over c1 bins, expectation by a 1x1 conv of weight arange(c1)."""
 
     def __init__(self, c1=16):
         super().__init__()
         self.conv = nn.Conv2d(c1, 1, 1, bias=False)
-        self.conv.weight = trtnn.Parameter(torch.arange(c1, dtype=torch.float32).view(1, c1, 1, 1))
+        self.conv.weight = Parameter(torch.arange(c1, dtype=torch.float32).view(1, c1, 1, 1))
         self.c1 = c1
 
     def forward(self, x):
@@ -224,7 +225,7 @@ class DFL(trtnn.Module):
         return self.conv(x.view(b, 4, self.c1, a).transpose(2, 1).softmax(1)).view(b, 4, a)
 
 
-class Proto(trtnn.Module):
+class Proto(Module):
     """YOLOv8 mask Proto module for segmentation models: c_ prototypes at twice the P3 resolution -> c2 masks."""
 
     def __init__(self, c1, c_=256, c2=32):
@@ -264,8 +265,13 @@ def dist2bbox(distance, anchor_points, xywh=True, dim=-1):
     return F.cat((x1y1, x2y2), dim)  # xyxy bbox
 
 
+def conv_branch(ch: Sequence[int], c_: int, out: int) -> nn.ModuleList:
+    """The heads' per-level branch: Conv 3x3 (c_), Conv 3x3 (c_), Conv2d 1x1 (out) on each level of `ch` channels."""
+    return nn.ModuleList(nn.Sequential(Conv(x, c_, 3), Conv(c_, c_, 3), nn.Conv2d(c_, out, 1)) for x in ch)
+
+
 # ---- ultralytics/nn/modules/head.py -----------------------------------------------------------------------------
-class Detect(trtnn.Module):
+class Detect(Module):
     """YOLOv8 / YOLO11 / YOLO26 Detect head; forward returns the export output [B, 4 + nc, A]: boxes in pixels
     (xywh, or x1y1x2y2 from the one-to-one branch), then sigmoid class scores.
 
@@ -273,15 +279,16 @@ class Detect(trtnn.Module):
     end2end=True adds the one-to-one branch (`one2one_cv2`, `one2one_cv3`: copies of `cv2`, `cv3`) that YOLOv10 and
     YOLO26 train for NMS-free inference; `end2end` then selects it (the default) or, set to False, the one-to-many
     branch (`cv2`, `cv3`, to be followed by NMS). The one-to-one output feeds ultralytics' `Detect.postprocess`
-    top-k (trtnn.models.topk).
+    top-k (trtnn.models.vision.topk).
 
-    A task head declares its extra per-anchor branch as ultralytics does (see Segment, OBB, Pose there): build it
-    (e.g. `cv4`) and, when end2end, its copy `one2one_cv4 = copy.deepcopy(self.cv4)`; add both to the `one2many` /
-    `one2one` dicts under a keyword (e.g. `mask_head`) that its `forward_head(x, box_head, cls_head, mask_head)`
-    takes, where it runs the branch on each level and stores the concatenated [B, ne, A] result in the returned
-    dict; its `_inference(preds)` appends those channels after the 4 + nc. The top-k then carries every channel
-    after 4 + nc along with the kept anchors.
+    A task head declares its extra per-anchor branch as ultralytics does (see Segment, OBB, Pose there):
+    `add_branch('cv4', conv_branch(ch, c4, n), end2end)` builds it and, when end2end, its one-to-one copy
+    `one2one_cv4`; BRANCHES names it under the keyword (e.g. `mask_head`) that its `forward_head(x, box_head,
+    cls_head, mask_head)` takes, where `levels` runs it on each level into [B, n, A]; its `_inference(preds)` appends
+    those channels after the 4 + nc. The top-k then carries every channel after 4 + nc along with the kept anchors.
     """
+
+    BRANCHES: Dict[str, str] = {}  # forward_head keyword -> attribute of the task's extra branches (e.g. cv4)
 
     def __init__(self, nc=80, ch=(), legacy=True, reg_max=16, end2end=False):
         super().__init__()
@@ -292,11 +299,9 @@ class Detect(trtnn.Module):
         self.stride = torch.tensor([8.0, 16.0, 32.0])  # the original measures these with a 256x256 dry run
         self.legacy = legacy
         c2, c3 = max((16, ch[0] // 4, self.reg_max * 4)), max(ch[0], min(self.nc, 100))  # channels
-        self.cv2 = nn.ModuleList(
-            nn.Sequential(Conv(x, c2, 3), Conv(c2, c2, 3), nn.Conv2d(c2, 4 * self.reg_max, 1)) for x in ch
-        )
+        self.cv2 = conv_branch(ch, c2, 4 * self.reg_max)
         self.cv3 = (
-            nn.ModuleList(nn.Sequential(Conv(x, c3, 3), Conv(c3, c3, 3), nn.Conv2d(c3, self.nc, 1)) for x in ch)
+            conv_branch(ch, c3, self.nc)
             if self.legacy
             else nn.ModuleList(
                 nn.Sequential(
@@ -325,22 +330,32 @@ class Detect(trtnn.Module):
                               "YOLOv10 and YOLO26 heads can select end2end")
         self._end2end = bool(value)
 
+    def add_branch(self, name: str, branch: nn.ModuleList, end2end: bool) -> None:
+        """A task's extra per-level branch as attribute `name` and, when end2end, its copy `one2one_<name>`."""
+        setattr(self, name, branch)
+        if end2end:
+            setattr(self, f"one2one_{name}", copy.deepcopy(branch))
+
     @property
     def one2many(self) -> Dict[str, nn.ModuleList]:
         """The one-to-many branches, by forward_head keyword."""
-        return dict(box_head=self.cv2, cls_head=self.cv3)
+        return dict(box_head=self.cv2, cls_head=self.cv3, **{k: getattr(self, a) for k, a in self.BRANCHES.items()})
 
     @property
     def one2one(self) -> Dict[str, nn.ModuleList]:
         """The one-to-one branches, by forward_head keyword."""
-        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3)
+        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3,
+                    **{k: getattr(self, f"one2one_{a}") for k, a in self.BRANCHES.items()})
+
+    def levels(self, x: List[Tensor], branch: Sequence[Any], channels: int) -> Tensor:
+        """`branch[i]` run on every level x[i], concatenated over the anchors: [B, channels, A]."""
+        bs = x[0].shape[0]  # batch size
+        return F.cat([branch[i](x[i]).view(bs, channels, -1) for i in range(self.nl)], 2)
 
     def forward_head(self, x: List[Tensor], box_head: nn.ModuleList, cls_head: nn.ModuleList) -> Dict[str, object]:
         """One branch on every level: box distances [B, 4 * reg_max, A], class logits [B, nc, A], the features."""
-        bs = x[0].shape[0]  # batch size
-        boxes = F.cat([box_head[i](x[i]).view(bs, 4 * self.reg_max, -1) for i in range(self.nl)], 2)
-        scores = F.cat([cls_head[i](x[i]).view(bs, self.nc, -1) for i in range(self.nl)], 2)
-        return dict(boxes=boxes, scores=scores, feats=x)
+        return dict(boxes=self.levels(x, box_head, 4 * self.reg_max), scores=self.levels(x, cls_head, self.nc),
+                    feats=x)
 
     def forward(self, x: List[Tensor]) -> Tensor:
         return self._inference(self.forward_head(x, **(self.one2one if self.end2end else self.one2many)))
@@ -360,18 +375,16 @@ class Segment(Detect):
         self.nm = nm  # number of masks
         self.npr = npr  # number of protos
         self.proto = Proto(ch[0], self.npr, self.nm)  # protos
-        c4 = max(ch[0] // 4, self.nm)
-        self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, self.nm, 1)) for x in ch)
+        self.cv4 = conv_branch(ch, max(ch[0] // 4, self.nm), self.nm)
 
     def forward(self, x: List[Tensor]) -> Tuple[Tensor, Tensor]:
         p = self.proto(x[0])  # mask protos
-        bs = p.shape[0]  # batch size
-        mc = F.cat([self.cv4[i](x[i]).view(bs, self.nm, -1) for i in range(self.nl)], 2)  # mask coefficients
+        mc = self.levels(x, self.cv4, self.nm)  # mask coefficients
         x = Detect.forward(self, x)
         return F.cat([x, mc], 1), p
 
 
-class V5Detect(trtnn.Module):
+class V5Detect(Module):
     """yolov5 v7.0 Detect head (models/yolo.py); forward returns the export output [B, N, 5 + nc].
 
     `anchors` (nl, na, 2) is a buffer in grid units, as in the checkpoints; the grids are constants.

@@ -5,11 +5,12 @@ models/yolov5{s}.yaml.
 """
 import math
 
-import trtnn.nn as nn
+from ... import nn
 from .classify import Classify
 from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
 from .obb import OBB, OBB26
 from .pose import Pose
+from .segment26 import Segment26
 from .v10 import PSA, SCDown, C2fCIB, v10Detect
 
 UP = (nn.Upsample, [None, 2, "nearest"])
@@ -144,20 +145,8 @@ YOLO11_OBB = with_head(YOLO11, [[16, 19, 22], 1, OBB, ["nc", 1]])
 
 YOLO26 = {  # end2end: the head holds the one-to-one branch; reg_max 1: no DFL
     "end2end": True, "reg_max": 1,
-    "scales": {  # [depth, width, max_channels]
-        "n": [0.50, 0.25, 1024], "s": [0.50, 0.50, 1024], "m": [0.50, 1.00, 512],
-        "l": [1.00, 1.00, 512], "x": [1.00, 1.50, 512],
-    },
-    "backbone": [
-        [-1, 1, Conv, [64, 3, 2]],  # 0-P1/2
-        [-1, 1, Conv, [128, 3, 2]],  # 1-P2/4
-        [-1, 2, C3k2, [256, False, 0.25]],
-        [-1, 1, Conv, [256, 3, 2]],  # 3-P3/8
-        [-1, 2, C3k2, [512, False, 0.25]],
-        [-1, 1, Conv, [512, 3, 2]],  # 5-P4/16
-        [-1, 2, C3k2, [512, True]],
-        [-1, 1, Conv, [1024, 3, 2]],  # 7-P5/32
-        [-1, 2, C3k2, [1024, True]],
+    "scales": YOLO11["scales"],
+    "backbone": YOLO11["backbone"][:9] + [  # yolo26.yaml's backbone is yolo11.yaml's but for SPPF's arguments
         [-1, 1, SPPF, [1024, 5, 3, True, False]],  # 9 (act=False: 8.4 builds cv1 without SiLU)
         [-1, 2, C2PSA, [1024]],  # 10
     ],
@@ -253,9 +242,4 @@ YOLO11_CLS = {
     "head": [[-1, 1, Classify, ["nc"]]],
 }
 YOLO26_CLS = YOLO11_CLS  # yolo26-cls.yaml: the same graph and scales as yolo11-cls.yaml
-
-
-# ---- YOLO26 segmentation: ultralytics/cfg/models/26/yolo26-seg.yaml -------------------------------------------------
-from .segment26 import Segment26  # noqa: E402
-
-YOLO26_SEG = with_head(YOLO26, [[16, 19, 22], 1, Segment26, ["nc", 32, 256]])  # Segment26(P3, P4, P5)
+YOLO26_SEG = with_head(YOLO26, [[16, 19, 22], 1, Segment26, ["nc", 32, 256]])  # yolo26-seg.yaml: Segment26(P3, P4, P5)

@@ -4,13 +4,14 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, List, Sequence, Tuple
 
-import trtnn
-import trtnn.nn as nn
-from trtnn.errors import ConfigError, require_int
+from ... import nn
+from ...errors import ConfigError, require_int
+from ...graph.module import Module
+from ...graph.tensor import Tensor
 from .classify import Classify
 from .common import C2PSA, SPPF, C2f, C3, C3k2, Concat, Conv, Detect, Segment, V5Detect
-from .graphs import (YOLO11, YOLO11_CLS, YOLO11_OBB, YOLO11_SEG, YOLO26, YOLO26_CLS, YOLO26_OBB, YOLOV5, YOLOV8,
-                     YOLOV8_CLS, YOLOV8_OBB, YOLOV8_SEG, YOLOV10, pose_graph)
+from .graphs import (YOLO11, YOLO11_CLS, YOLO11_OBB, YOLO11_SEG, YOLO26, YOLO26_CLS, YOLO26_OBB, YOLO26_SEG, YOLOV5,
+                     YOLOV8, YOLOV8_CLS, YOLOV8_OBB, YOLOV8_SEG, YOLOV10, pose_graph)
 from .obb import OBB, OBB26
 from .pose import Pose, Pose26, check_kpt_shape
 from .segment26 import Segment26
@@ -74,7 +75,7 @@ def parse_model(d: Dict[str, Any], scale: str, nc: int, ch: int = 3) -> Tuple[nn
     return nn.ModuleList(layers), sorted(save)
 
 
-class DetectionModel(trtnn.Module):
+class DetectionModel(Module):
     """ultralytics DetectionModel / yolov5 Model: `model` holds the layers, wired by each layer's `f` (from)."""
 
     def __init__(self, cfg: Dict[str, Any], scale: str = "n", nc: int = 80, ch: int = 3) -> None:
@@ -90,7 +91,7 @@ class DetectionModel(trtnn.Module):
             if isinstance(m, nn.BatchNorm2d) and not classify:
                 m.eps, m.momentum = 1e-3, 0.03
 
-    def forward(self, x: trtnn.Tensor) -> trtnn.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         y = []  # outputs
         for m in self.model:
             if m.f != -1:  # if not from previous layer
@@ -138,7 +139,7 @@ def yolo11_obb(scale: str = "n", nc: int = 80) -> DetectionModel:
 
 def yolo26(scale: str = "n", nc: int = 80) -> DetectionModel:
     """YOLO26{scale} detection model (NMS-free): output [B, 4 + nc, A] of the one-to-one branch (x1y1x2y2 pixels,
-    class scores) for the top-k of trtnn.models.topk; `model.model[-1].end2end = False` selects the one-to-many
+    class scores) for the top-k of trtnn.models.vision.topk; `model.model[-1].end2end = False` selects the one-to-many
     branch (xywh, for NMS)."""
     return DetectionModel(YOLO26, scale, nc)
 
@@ -152,8 +153,8 @@ def yolov10(scale: str = "n", nc: int = 80) -> DetectionModel:
 
 def yolo26_obb(scale: str = "n", nc: int = 80) -> DetectionModel:
     """YOLO26{scale}-obb (NMS-free): output [B, 4 + nc + 1, A] of the one-to-one branch (cx, cy, w, h pixels, class
-    scores, raw angle in radians) for the top-k of trtnn.models.rotated; `model.model[-1].end2end = False` selects
-    the one-to-many branch (for rotated NMS)."""
+    scores, raw angle in radians) for the top-k of trtnn.models.yolo.tasks.obb; `model.model[-1].end2end = False`
+    selects the one-to-many branch (for rotated NMS)."""
     return DetectionModel(YOLO26_OBB, scale, nc)
 # ---- pose and classify ------------------------------------------------------------------------------------------
 def yolov8_pose(scale: str = "n", nc: int = 1, kpt_shape: Sequence[int] = (17, 3)) -> DetectionModel:
@@ -187,12 +188,8 @@ def yolo26_cls(scale: str = "n", nc: int = 1000) -> DetectionModel:
     return DetectionModel(YOLO26_CLS, scale, nc)
 
 
-# ---- YOLO26 segmentation ------------------------------------------------------------------------------------------
-from .graphs import YOLO26_SEG  # noqa: E402
-
-
 def yolo26_seg(scale: str = "n", nc: int = 80) -> DetectionModel:
     """YOLO26{scale}-seg (NMS-free): outputs (pred [B, 4 + nc + 32, A] of the one-to-one branch (x1y1x2y2 pixels,
-    class scores, 32 mask coefficients), protos [B, 32, H/4, W/4]) for the top-k of trtnn.models.segment_topk;
+    class scores, 32 mask coefficients), protos [B, 32, H/4, W/4]) for the top-k of trtnn.models.yolo.tasks.segment;
     `model.model[-1].end2end = False` selects the one-to-many branch (xywh, for NMS)."""
     return DetectionModel(YOLO26_SEG, scale, nc)

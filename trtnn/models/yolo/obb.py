@@ -7,16 +7,14 @@ Same class names, arguments and attributes as the originals, so state_dict keys 
 """
 from __future__ import annotations
 
-import copy
 import math
 from typing import Dict, List
 
-import trtnn
-import trtnn.functional as F
-import trtnn.nn as nn
-from .common import Conv, Detect, make_anchors
+from ... import functional as F
+from ... import nn
+from ...graph.tensor import Tensor
+from .common import Detect, conv_branch, make_anchors
 
-Tensor = trtnn.Tensor
 
 
 def dist2rbox(pred_dist: Tensor, pred_angle: Tensor, anchor_points: Tensor, dim: int = -1) -> Tensor:
@@ -34,28 +32,17 @@ class OBB(Detect):
     input pixels, sigmoid class scores, then the angle (sigmoid - 0.25) * pi in [-pi/4, 3pi/4) radians. The
     boxes are xywh from either branch (ultralytics' OBB decodes with dist2rbox only)."""
 
+    BRANCHES = {"angle_head": "cv4"}
+
     def __init__(self, nc=80, ne=1, ch=(), legacy=True, reg_max=16, end2end=False):
         super().__init__(nc, ch, legacy, reg_max, end2end)
         self.ne = ne  # number of extra parameters (the angle)
-        c4 = max(ch[0] // 4, self.ne)
-        self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, self.ne, 1)) for x in ch)
-        if end2end:
-            self.one2one_cv4 = copy.deepcopy(self.cv4)
-
-    @property
-    def one2many(self) -> Dict[str, nn.ModuleList]:
-        return dict(box_head=self.cv2, cls_head=self.cv3, angle_head=self.cv4)
-
-    @property
-    def one2one(self) -> Dict[str, nn.ModuleList]:
-        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3, angle_head=self.one2one_cv4)
+        self.add_branch("cv4", conv_branch(ch, max(ch[0] // 4, self.ne), self.ne), end2end)
 
     def forward_head(self, x: List[Tensor], box_head: nn.ModuleList, cls_head: nn.ModuleList,
                      angle_head: nn.ModuleList) -> Dict[str, object]:
         preds = super().forward_head(x, box_head, cls_head)
-        bs = x[0].shape[0]
-        logits = F.cat([angle_head[i](x[i]).view(bs, self.ne, -1) for i in range(self.nl)], 2)
-        preds["angle"] = self.decode_angle(logits)
+        preds["angle"] = self.decode_angle(self.levels(x, angle_head, self.ne))
         return preds
 
     def decode_angle(self, logits: Tensor) -> Tensor:

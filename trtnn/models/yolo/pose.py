@@ -7,13 +7,13 @@ from typing import Dict, List, Sequence
 
 import torch
 
-import trtnn
-import trtnn.functional as F
-import trtnn.nn as nn
-from trtnn.errors import ConfigError
-from .common import Conv, Detect, make_anchors
+from ... import functional as F
+from ... import nn
+from ...errors import ConfigError
+from ...graph.module import Module
+from ...graph.tensor import Tensor
+from .common import Conv, Detect, conv_branch, make_anchors
 
-Tensor = trtnn.Tensor
 
 
 def check_kpt_shape(kpt_shape: Sequence[int], where: str) -> tuple:
@@ -30,28 +30,18 @@ class Pose(Detect):
     each keypoint's x, y in input pixels (and its visibility, sigmoid, when D = 3). With end2end (YOLO26) the
     keypoint branch has its one-to-one copy `one2one_cv4`, as the box and class branches."""
 
+    BRANCHES = {"pose_head": "cv4"}
+
     def __init__(self, nc=80, kpt_shape=(17, 3), ch=(), legacy=True, reg_max=16, end2end=False):
         super().__init__(nc, ch, legacy, reg_max, end2end)
         self.kpt_shape = check_kpt_shape(kpt_shape, type(self).__name__)  # keypoints, values per keypoint
         self.nk = self.kpt_shape[0] * self.kpt_shape[1]  # keypoint channels
-        c4 = max(ch[0] // 4, self.nk)
-        self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, self.nk, 1)) for x in ch)
-        if end2end:
-            self.one2one_cv4 = copy.deepcopy(self.cv4)
-
-    @property
-    def one2many(self) -> Dict[str, nn.ModuleList]:
-        return dict(box_head=self.cv2, cls_head=self.cv3, pose_head=self.cv4)
-
-    @property
-    def one2one(self) -> Dict[str, nn.ModuleList]:
-        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3, pose_head=self.one2one_cv4)
+        self.add_branch("cv4", conv_branch(ch, max(ch[0] // 4, self.nk), self.nk), end2end)
 
     def forward_head(self, x: List[Tensor], box_head: nn.ModuleList, cls_head: nn.ModuleList,
                      pose_head: nn.ModuleList) -> Dict[str, object]:
         preds = super().forward_head(x, box_head, cls_head)
-        bs = x[0].shape[0]
-        preds["kpts"] = F.cat([pose_head[i](x[i]).view(bs, self.nk, -1) for i in range(self.nl)], 2)
+        preds["kpts"] = self.levels(x, pose_head, self.nk)
         return preds
 
     def _inference(self, x: Dict[str, object]) -> Tensor:
@@ -73,7 +63,7 @@ class Pose(Detect):
         return (xy * 2.0 + (anchors - 0.5)) * strides
 
 
-class RealNVP(trtnn.Module):
+class RealNVP(Module):
     """YOLO26's keypoint flow model (its residual log-likelihood training loss): 6 affine couplings in 2-D. Its
     weights are in the checkpoints, so they load; inference does not run it."""
 
@@ -99,6 +89,8 @@ class Pose26(Pose):
     K * D keypoint values) and cv4_sigma (2K per-keypoint sigmas, a training output), plus the flow model;
     keypoints decode as (raw + anchor) * stride."""
 
+    BRANCHES = {"pose_head": "cv4", "kpts_head": "cv4_kpts"}
+
     def __init__(self, nc=80, kpt_shape=(17, 3), ch=(), legacy=True, reg_max=16, end2end=False):
         super().__init__(nc, kpt_shape, ch, legacy, reg_max, end2end)
         self.flow_model = RealNVP()
@@ -113,20 +105,11 @@ class Pose26(Pose):
             self.one2one_cv4_kpts = copy.deepcopy(self.cv4_kpts)
             self.one2one_cv4_sigma = copy.deepcopy(self.cv4_sigma)
 
-    @property
-    def one2many(self) -> Dict[str, nn.ModuleList]:
-        return dict(box_head=self.cv2, cls_head=self.cv3, pose_head=self.cv4, kpts_head=self.cv4_kpts)
-
-    @property
-    def one2one(self) -> Dict[str, nn.ModuleList]:
-        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3, pose_head=self.one2one_cv4,
-                    kpts_head=self.one2one_cv4_kpts)
 
     def forward_head(self, x: List[Tensor], box_head: nn.ModuleList, cls_head: nn.ModuleList,
                      pose_head: nn.ModuleList, kpts_head: nn.ModuleList) -> Dict[str, object]:
         preds = Detect.forward_head(self, x, box_head, cls_head)
-        bs = x[0].shape[0]
-        preds["kpts"] = F.cat([kpts_head[i](pose_head[i](x[i])).view(bs, self.nk, -1) for i in range(self.nl)], 2)
+        preds["kpts"] = self.levels(x, [lambda f, i=i: kpts_head[i](pose_head[i](f)) for i in range(self.nl)], self.nk)
         return preds
 
     @staticmethod

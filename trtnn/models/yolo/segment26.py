@@ -6,15 +6,13 @@ one2one_cv4), and prototypes fused from all three levels (Proto26).
 """
 from __future__ import annotations
 
-import copy
 from typing import Dict, List, Sequence, Tuple
 
-import trtnn
-import trtnn.functional as F
-import trtnn.nn as nn
-from .common import Conv, Detect, Proto
+from ... import functional as F
+from ... import nn
+from ...graph.tensor import Tensor
+from .common import Conv, Detect, Proto, conv_branch
 
-Tensor = trtnn.Tensor
 
 
 class Proto26(Proto):
@@ -40,32 +38,22 @@ class Proto26(Proto):
 class Segment26(Detect):
     """YOLO26 Segment head; forward returns the export outputs (pred [B, 4 + nc + nm, A], protos [B, nm, H/4, W/4]):
     the selected branch's boxes (one-to-one: x1y1x2y2, the default; one-to-many: xywh) and class scores, then each
-    anchor's nm mask coefficients from that branch (cv4 or one2one_cv4). The top-k of trtnn.models.topk carries the
+    anchor's nm mask coefficients from that branch (cv4 or one2one_cv4). The top-k of trtnn.models.vision.topk carries the
     coefficients as its extra channels."""
+
+    BRANCHES = {"mask_head": "cv4"}
 
     def __init__(self, nc=80, nm=32, npr=256, ch=(), legacy=True, reg_max=16, end2end=False):
         super().__init__(nc, ch, legacy, reg_max, end2end)
         self.nm = nm  # number of masks
         self.npr = npr  # number of protos
         self.proto = Proto26(ch, self.npr, self.nm, nc)
-        c4 = max(ch[0] // 4, self.nm)
-        self.cv4 = nn.ModuleList(nn.Sequential(Conv(x, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, self.nm, 1)) for x in ch)
-        if end2end:
-            self.one2one_cv4 = copy.deepcopy(self.cv4)
-
-    @property
-    def one2many(self) -> Dict[str, nn.ModuleList]:
-        return dict(box_head=self.cv2, cls_head=self.cv3, mask_head=self.cv4)
-
-    @property
-    def one2one(self) -> Dict[str, nn.ModuleList]:
-        return dict(box_head=self.one2one_cv2, cls_head=self.one2one_cv3, mask_head=self.one2one_cv4)
+        self.add_branch("cv4", conv_branch(ch, max(ch[0] // 4, self.nm), self.nm), end2end)
 
     def forward_head(self, x: List[Tensor], box_head: nn.ModuleList, cls_head: nn.ModuleList,
                      mask_head: nn.ModuleList) -> Dict[str, object]:
         preds = super().forward_head(x, box_head, cls_head)
-        bs = x[0].shape[0]
-        preds["mask_coefficient"] = F.cat([mask_head[i](x[i]).view(bs, self.nm, -1) for i in range(self.nl)], 2)
+        preds["mask_coefficient"] = self.levels(x, mask_head, self.nm)
         return preds
 
     def _inference(self, x: Dict[str, object]) -> Tensor:

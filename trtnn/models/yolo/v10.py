@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import copy
 
-import trtnn
-import trtnn.functional as F
-import trtnn.nn as nn
-from trtnn.errors import ConfigError
+from ... import functional as F
+from ... import nn
+from ...errors import ConfigError
+from ...graph.module import Module
 from .common import C2f, Attention, Conv, Detect
 
 
-class SCDown(trtnn.Module):
+class SCDown(Module):
     """Spatial-channel decoupled downsampling: 1x1 conv to c2, then a depthwise k x k conv of stride s."""
 
     def __init__(self, c1, c2, k, s):
@@ -23,7 +23,7 @@ class SCDown(trtnn.Module):
         return self.cv2(self.cv1(x))
 
 
-class RepVGGDW(trtnn.Module):
+class RepVGGDW(Module):
     """Depthwise 7x7 and 3x3 convs (each with BN, no activation) summed, then SiLU."""
 
     def __init__(self, ed):
@@ -37,7 +37,7 @@ class RepVGGDW(trtnn.Module):
         return self.act(self.conv(x) + self.conv1(x))
 
 
-class CIB(trtnn.Module):
+class CIB(Module):
     """Compact inverted block: dw 3x3, pw to 2c_, dw 3x3 (RepVGGDW with lk), pw to c2, dw 3x3; residual if c1 == c2."""
 
     def __init__(self, c1, c2, shortcut=True, e=0.5, lk=False):
@@ -64,7 +64,7 @@ class C2fCIB(C2f):
         self.m = nn.ModuleList(CIB(self.c, self.c, shortcut, e=1.0, lk=lk) for _ in range(n))
 
 
-class PSA(trtnn.Module):
+class PSA(Module):
     """Partial self-attention: cv1 splits (a, b); b += attn(b), b += ffn(b); cv2(cat(a, b))."""
 
     def __init__(self, c1, c2, e=0.5):

@@ -1,29 +1,57 @@
-"""End-to-end YOLO classification inside the engine: ultralytics' classify preprocessing, softmax, top 5.
+"""Image preprocessing inside the engine: uint8 images (as a camera or OpenCV gives them) -> the model's input, as
+Modules placed before the model by the end-to-end wrappers. The same pipelines on the host (NumPy / OpenCV, for
+calibration and evaluation) are in trtnn.models.vision.host.
 
-Outputs: probs [B, nc] float32 (the model's softmax), top5_classes [B, k] int32 and top5_scores [B, k] float32 with
-k = min(5, nc), best first, equal scores in class order (ultralytics `Probs.top5`).
-
-Preprocessing (`ClassifyPreprocess`), as ultralytics' `classify_transforms` for predict: uint8 images (NHWC or
-NCHW, BGR or RGB) -> RGB; with `src_hw`, images of that size are resized (shortest side to the crop size keeping the
-aspect, long side int(size * long / short); a non-square crop size: resized to it) with bilinear, antialiased
-interpolation and rounded back to integers, as torchvision's `Resize` does, then centre-cropped (torchvision's
-`CenterCrop` offsets); then / 255 (ultralytics' classify mean 0, std 1). The resize and crop are two constant
-matrices, one per axis, computed at definition time.
+- `Preprocess`: layout (NHWC / NCHW) and channel order (BGR / RGB) to the model's, / 255, optional mean / std
+  (YOLO detect / segment / pose / OBB: RGB / 255 of the letterboxed image; CenterNet: `ctdet_preprocess`).
+- `ClassifyPreprocess`: ultralytics' classify_transforms for predict. uint8 images (NHWC or NCHW, BGR or RGB) ->
+  RGB; with `src_hw`, images of that size are resized (shortest side to the crop size keeping the aspect, long side
+  int(size * long / short); a non-square crop size: resized to it) with bilinear, antialiased interpolation and
+  rounded back to integers, as torchvision's `Resize` does, then centre-cropped (torchvision's `CenterCrop`
+  offsets); then / 255 (ultralytics' classify mean 0, std 1). The resize and crop are two constant matrices, one per
+  axis, computed at definition time.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import torch
 
-from .. import functional as F
-from ..compile import Input
-from ..errors import ConfigError, ShapeError
-from ..graph.module import Module
-from ..graph.tensor import Tensor
-from .detect import Preprocess, _f32, _stable_topk, batched_input
+from ... import dtypes
+from ... import functional as F
+from ...errors import ConfigError, ShapeError
+from ...graph.module import Module
+from ...graph.tensor import Tensor
+from .ops import f32
 
-TOPK = 5
+
+class Preprocess(Module):
+    """uint8 images (NHWC or NCHW, BGR or bgr=False RGB) -> NCHW in the model's channel order (RGB, or BGR with
+    model_bgr=True): x / 255, then (x - mean) / std if given (in the model's order); in `dtype`, by default the
+    network's compute dtype (so a fp16 build runs the model in fp16)."""
+
+    def __init__(self, layout: str = "NHWC", bgr: bool = True, mean: Optional[Sequence[float]] = None,
+                 std: Optional[Sequence[float]] = None, dtype: Any = None, model_bgr: bool = False) -> None:
+        super().__init__()
+        if layout not in ("NHWC", "NCHW"):
+            raise ShapeError(f"Preprocess layout must be 'NHWC' or 'NCHW', got {layout!r}")
+        if (mean is None) != (std is None):
+            raise ShapeError("Preprocess: give both mean and std, or neither")
+        self.layout, self.bgr, self.dtype = layout, bgr, None if dtype is None else dtypes.to_torch(dtype)
+        self.model_bgr = model_bgr
+        self.mean = None if mean is None else torch.tensor(mean, dtype=torch.float32).reshape(1, -1, 1, 1)
+        self.std = None if std is None else torch.tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1)
+
+    def forward(self, images: Tensor) -> Tensor:
+        x = images.to(self.dtype or F.compute_dtype(images))
+        if self.layout == "NHWC":
+            x = x.permute(0, 3, 1, 2)
+        if self.bgr != self.model_bgr:
+            x = x[:, [2, 1, 0]]
+        x = x / 255
+        if self.mean is not None:
+            x = (x - self.mean) / self.std
+        return x
 
 
 def resize_crop_sizes(src_hw: Tuple[int, int], crop_hw: Tuple[int, int]) -> Tuple[Tuple[int, int], Tuple[int, int]]:
@@ -76,7 +104,7 @@ class ClassifyPreprocess(Preprocess):
     def forward(self, images: Tensor) -> Tensor:
         if self.src_hw is None:
             return super().forward(images)
-        x = _f32(images)
+        x = f32(images)
         if self.layout == "NHWC":
             x = x.permute(0, 3, 1, 2)
         if tuple(x.shape[2:]) != self.src_hw:
@@ -86,31 +114,11 @@ class ClassifyPreprocess(Preprocess):
         return (self.resize_crop(x) / 255).to(self.dtype or F.compute_dtype(images))
 
 
-class ClassifyEnd2End(Module):
-    """preprocess -> classification model ([B, nc] probabilities) -> {probs, top5_classes, top5_scores}.
+# CenterNet normalizes OpenCV (BGR) images with these, in BGR order (src/lib/opts.py, coco).
+COCO_MEAN = (0.40789654, 0.44719302, 0.47026115)
+COCO_STD = (0.28863828, 0.27408164, 0.27809835)
 
-    Input `images`: uint8 in the preprocess layout (of its src_hw when it resizes, else of the network's size),
-    else float NCHW."""
 
-    def __init__(self, model: Module, preprocess: Optional[ClassifyPreprocess] = None) -> None:
-        super().__init__()
-        self.preprocess = preprocess
-        self.model = model
-
-    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
-        """The `images` input for a network of (h, w) = imgsz (a dynamic batch of 1..max_batch if given)."""
-        pre = self.preprocess
-        if pre is None:
-            return [batched_input("images", (3, *imgsz), "fp32", batch, max_batch)]
-        if pre.crop_hw is not None and pre.crop_hw != tuple(imgsz):
-            raise ShapeError(f"ClassifyEnd2End: the preprocess crops to {pre.crop_hw}, the network's size is "
-                             f"{tuple(imgsz)}")
-        h, w = pre.src_hw or imgsz
-        return [batched_input("images", (h, w, 3) if pre.layout == "NHWC" else (3, h, w), torch.uint8, batch,
-                              max_batch)]
-
-    def forward(self, images: Tensor) -> Dict[str, Tensor]:
-        x = images if self.preprocess is None else self.preprocess(images)
-        probs = _f32(self.model(x))
-        top = _stable_topk(probs, min(TOPK, probs.shape[1]))
-        return {"probs": probs, "top5_classes": F.cast(top, torch.int32), "top5_scores": F.gather(probs, 1, top)}
+def ctdet_preprocess(layout: str = "NHWC", bgr: bool = True) -> Preprocess:
+    """uint8 images -> CenterNet's input: BGR channel order, (x / 255 - mean) / std with the COCO mean/std."""
+    return Preprocess(layout, bgr=bgr, mean=COCO_MEAN, std=COCO_STD, model_bgr=True)

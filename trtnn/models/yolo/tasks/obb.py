@@ -1,4 +1,4 @@
-"""End-to-end oriented-box (OBB) detection inside the engine: decode, rotated NMS by probabilistic IoU (YOLOv8 /
+"""YOLO oriented-box (OBB) detection end to end inside the engine, its outputs and the OBB families' registration: decode, rotated NMS by probabilistic IoU (YOLOv8 /
 YOLO11 -obb, and YOLO26-obb's one-to-many branch) or YOLO26-obb's NMS-free top-k (`OBBTopKEnd2End`, its default),
 regularized angles and the mapping back to the original images, from standard TensorRT layers (no plugin).
 
@@ -6,7 +6,7 @@ Outputs: num_dets [B, 1] int32, det_boxes [B, max_det, 5] (cx, cy, w, h, angle i
 [B, max_det], det_classes [B, max_det] int32; rows past num_dets are zero. The boxes are ultralytics' `Results.obb`
 xywhr: after NMS (or the top-k), `regularize_rboxes` (w and h swapped when angle mod pi >= pi/2, angle mod pi/2 in [0, pi/2)), then
 with `scale_to_orig` mapped to the original image as `scale_boxes(..., xywh=True)` does (no clipping: a rotated box's
-xywh is not its extent), with the letterbox's exact borders and x / y factors (`detect.letterbox_geometry`).
+xywh is not its extent), with the letterbox's exact borders and x / y factors (`trtnn.models.vision.boxes.letterbox_geometry`).
 
 Rotated NMS, as ultralytics' `non_max_suppression(rotated=True)` (its `TorchNMS.fast_nms` with `batch_probiou`):
 1. candidates: each box's best class (first maximum) and score, kept if the score is > conf (or every
@@ -29,15 +29,24 @@ its baseline at K = 3840.
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
-from .. import functional as F
-from ..errors import ShapeError
-from ..graph.module import Module
-from ..graph.tensor import Tensor
-from .detect import (MAX_WH, NMS, End2End, Preprocess, Threshold, _arange, _f32, _row_mask, _threshold,
-                     check_extra_inputs, first_kept, letterbox_geometry)
-from .topk import TopKEnd2End
+from .... import functional as F
+from ....errors import ShapeError
+from ....graph.module import Module
+from ....graph.tensor import Tensor
+from ...registry import TaskSpec
+from ...vision.boxes import letterbox_geometry
+from ...vision.end2end import ImageEnd2End
+from ...vision.host import yolo_preprocess
+from ...vision.inputs import MEANINGS
+from ...vision.nms import MAX_WH, NMS, first_kept
+from ...vision.ops import Threshold, arange, f32, row_mask, threshold
+from ...vision.preprocess import Preprocess
+from ..model import yolo11_obb, yolo26_obb, yolov8_obb
+from ..spec import BOXES, LETTERBOXED, NMS_DEFAULTS, NMS_FREE_DEFAULTS, by_head, nms_options, register_yolo, topk_options
+from .detect import OUTPUTS as DETECT_OUTPUTS
+from .detect import TopKEnd2End
 
 EPS = 1e-7  # batch_probiou's eps
 
@@ -89,9 +98,9 @@ def scale_rboxes(rboxes: Tensor, orig_size: Tensor, input_hw: Tuple[int, int]) -
     (h, w): cx = (cx - left) / gx, w / gx, cy = (cy - top) / gy, h / gy with the letterbox's own borders and factors
     gx = new_w / w0, gy = new_h / h0 (ultralytics' `scale_boxes(xywh=True)` with its LetterBox's ratio_pad); the
     angle is unchanged and nothing is clipped."""
-    size = _f32(orig_size)
+    size = f32(orig_size)
     h0, w0 = size[:, 0:1], size[:, 1:2]
-    new_h, new_w, top, left = (_f32(t) for t in letterbox_geometry(orig_size, input_hw))
+    new_h, new_w, top, left = (f32(t) for t in letterbox_geometry(orig_size, input_hw))
     gx, gy = (new_w / w0).unsqueeze(1), (new_h / h0).unsqueeze(1)  # [B, 1, 1]
     left, top = left.unsqueeze(1), top.unsqueeze(1)
     cx, cy, w, h, r = (rboxes[..., i:i + 1] for i in range(5))
@@ -101,7 +110,7 @@ def scale_rboxes(rboxes: Tensor, orig_size: Tensor, input_hw: Tuple[int, int]) -
 # ---- rotated NMS ---------------------------------------------------------------------------------------------------
 def decode_obb(pred: Tensor) -> Tuple[Tensor, Tensor]:
     """OBB raw output [B, 4 + nc + 1, A] -> xywhr boxes [B, A, 5], class scores [B, A, nc] (fp32)."""
-    x = _f32(pred).permute(0, 2, 1)
+    x = f32(pred).permute(0, 2, 1)
     return F.cat([x[..., :4], x[..., -1:]], -1), x[..., 4:-1]
 
 
@@ -126,21 +135,21 @@ class RotatedNMS(NMS):
         if boxes.ndim != 3 or boxes.shape[2] != 5 or scores.ndim != 3 or scores.shape[:2] != boxes.shape[:2]:
             raise ShapeError(f"RotatedNMS expects boxes [B, N, 5] (cx, cy, w, h, angle) and scores [B, N, C], got "
                              f"{boxes.shape} and {scores.shape}")
-        conf = _threshold(self.conf if conf is None else conf)
-        iou = _threshold(self.iou if iou is None else iou)
+        conf = threshold(self.conf if conf is None else conf)
+        iou = threshold(self.iou if iou is None else iou)
         boxes, best, classes, _ = self._ranked(boxes, scores)
         k = best.shape[1]
         offset = classes.unsqueeze(2) * (0 if self.agnostic else MAX_WH)
         probiou = batch_probiou(*[F.cat([boxes[..., :2] + offset, boxes[..., 2:]], -1)] * 2)  # [B, j, i]
-        earlier = _arange(k, boxes, (1, k, 1)) < _arange(k, boxes, (1, 1, k))  # [1, j, i]: j < i, no K x K constant
+        earlier = arange(k, boxes, (1, k, 1)) < arange(k, boxes, (1, 1, k))  # [1, j, i]: j < i, no K x K constant
         hits = F.where(earlier, probiou, 0.0) >= iou
-        suppressed = F.amax(_f32(hits), 1) > 0  # [B, K]: any row j of column i
-        keep = _f32((best > conf) & ~suppressed)
+        suppressed = F.amax(f32(hits), 1) > 0  # [B, K]: any row j of column i
+        keep = f32((best > conf) & ~suppressed)
         return first_kept(keep, self.max_det, boxes, best, classes)
 
 
 # ---- end to end ------------------------------------------------------------------------------------------------------
-class OBBEnd2End(Module):
+class OBBEnd2End(ImageEnd2End):
     """preprocess -> raw OBB model -> decode -> rotated NMS -> regularized xywhr (-> original image), returning
     {num_dets, det_boxes [B, max_det, 5], det_scores, det_classes}.
 
@@ -149,7 +158,7 @@ class OBBEnd2End(Module):
     defaults (conf 0.25, iou 0.7, max_det 300).
     """
 
-    inputs = End2End.inputs
+    THRESHOLD_INPUTS = ("conf_thres", "iou_thres")
 
     def __init__(self, model: Module, conf: float = 0.25, iou: float = 0.7, max_det: int = 300,
                  preprocess: Optional[Preprocess] = None, runtime_thresholds: bool = False,
@@ -161,12 +170,14 @@ class OBBEnd2End(Module):
         self.model = model
         self.nms = RotatedNMS(conf, iou, max_det, pre_nms_topk, multi_label, agnostic)
 
+    def thresholds(self) -> Dict[str, Any]:
+        return {**self.nms.settings(), "runtime": bool(self.runtime_thresholds)}
+
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
-        check_extra_inputs(self, extra, 2 * self.runtime_thresholds + self.scale_to_orig)
-        conf, iou = extra[:2] if self.runtime_thresholds else (None, None)
+        (conf, iou), orig_size = self.split_inputs(extra)
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.nms(*decode_obb(self.model(x)), conf, iou)
-        return _as_results(out, out["det_boxes"], extra[-1] if self.scale_to_orig else None, tuple(x.shape[2:]))
+        return _as_results(out, out["det_boxes"], orig_size, tuple(x.shape[2:]))
 
 
 class OBBTopKEnd2End(TopKEnd2End):
@@ -179,11 +190,11 @@ class OBBTopKEnd2End(TopKEnd2End):
     """
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
-        check_extra_inputs(self, extra, self.runtime_thresholds + self.scale_to_orig)
+        (conf,), orig_size = self.split_inputs(extra)
         x = images if self.preprocess is None else self.preprocess(images)
-        out = self.topk(self.model(x), extra[0] if self.runtime_thresholds else None)
+        out = self.topk(self.model(x), conf)
         rboxes = F.cat([out["det_boxes"], out.pop("det_extra")], -1)  # xywh and the angle
-        return _as_results(out, rboxes, extra[-1] if self.scale_to_orig else None, tuple(x.shape[2:]))
+        return _as_results(out, rboxes, orig_size, tuple(x.shape[2:]))
 
 
 def _as_results(out: Dict[str, Tensor], rboxes: Tensor, orig_size: Optional[Tensor],
@@ -193,6 +204,32 @@ def _as_results(out: Dict[str, Tensor], rboxes: Tensor, orig_size: Optional[Tens
     boxes = regularize_rboxes(rboxes)
     if orig_size is not None:
         boxes = scale_rboxes(boxes, orig_size, input_hw)
-    out["det_boxes"] = F.where(_row_mask(out["num_dets"], rboxes.shape[1]).unsqueeze(2), boxes, 0.0)
+    out["det_boxes"] = F.where(row_mask(out["num_dets"], rboxes.shape[1]).unsqueeze(2), boxes, 0.0)
     return out
 
+
+# ---- outputs and registration --------------------------------------------------------------------------------
+OUTPUTS: Dict[str, str] = {**DETECT_OUTPUTS, "det_boxes": "rotated box per detection (fp32 [B, max_det, 5]): cx, cy, "
+                           "w, h, angle in radians in [0, pi/2) (ultralytics' regularized xywhr)", **MEANINGS}
+OBB = TaskSpec("obb", OUTPUTS, {"output": f"[B, 4 + nc + 1, anchors]: {BOXES}, angle (radians)"}, LETTERBOXED,
+               yolo_preprocess)
+OBB_NMS_FREE = TaskSpec("obb", OUTPUTS, {"output": "[B, 4 + nc + 1, anchors] of the one-to-one head: cx, cy, w, h "
+                                                   "(network-input pixels), class scores (sigmoid), angle (radians, "
+                                                   "unbounded); ultralytics' top-k is the caller's"},
+                        LETTERBOXED, yolo_preprocess)
+
+
+def obb_end2end(model: Module, o: Dict[str, Any]) -> OBBEnd2End:
+    """The registry's OBBEnd2End from the CLI's options."""
+    return OBBEnd2End(model, **nms_options(o))
+
+
+def obb_topk_end2end(model: Module, o: Dict[str, Any]) -> OBBTopKEnd2End:
+    """The registry's OBBTopKEnd2End from the CLI's options."""
+    return OBBTopKEnd2End(model, **topk_options(o))
+
+
+for _lineage, _factory in (("yolov8", yolov8_obb), ("yolo11", yolo11_obb)):
+    register_yolo(_lineage, OBB, _factory, suffix="-obb", end2end=obb_end2end, end2end_defaults=NMS_DEFAULTS)
+register_yolo("yolo26", OBB_NMS_FREE, yolo26_obb, suffix="-obb", end2end=by_head(obb_topk_end2end, obb_end2end),
+              end2end_defaults=NMS_FREE_DEFAULTS)

@@ -1,5 +1,8 @@
-"""End-to-end YOLOv8 / YOLO11 instance segmentation inside the engine: preprocess, model, decode, NMS carrying each
-detection's mask coefficients, then the masks.
+"""YOLO instance segmentation end to end inside the engine, its outputs and the segmentation families' registration.
+
+YOLOv8 / YOLO11 (and YOLO26's one-to-many branch), `SegmentEnd2End`: preprocess, model, decode, NMS carrying each
+detection's mask coefficients, then the masks. YOLO26 (its one-to-one branch, the default), `SegmentTopKEnd2End`:
+ultralytics' top-k (`Detect.postprocess`) carrying each kept anchor's mask coefficients, then the same masks.
 
 Outputs: End2End's num_dets / det_boxes / det_scores / det_classes plus det_masks [B, max_det, h, w] uint8 (0/1;
 rows past num_dets are zero). Masks follow ultralytics 8.4 (`ops.process_mask`, `process_mask_native`,
@@ -28,11 +31,19 @@ from typing import Any, Dict, Optional, Tuple
 
 import torch
 
-from .. import functional as F
-from ..errors import ConfigError
-from ..graph.module import Module
-from ..graph.tensor import Tensor
-from .detect import End2End, Preprocess, _arange, _f32, decode_v8
+from .... import functional as F
+from ....errors import ConfigError
+from ....graph.module import Module
+from ....graph.tensor import Tensor
+from ...registry import TaskSpec
+from ...vision.host import yolo_preprocess
+from ...vision.ops import arange, f32
+from ...vision.preprocess import Preprocess
+from ..model import yolo11_seg, yolo26_seg, yolov8_seg
+from ..spec import (BOXES, LETTERBOXED, NMS_DEFAULTS, NMS_FREE_DEFAULTS, ONE2ONE_BOXES, by_head, nms_options,
+                    register_yolo, topk_options)
+from .detect import OUTPUTS as DETECT_OUTPUTS
+from .detect import End2End, TopKEnd2End, decode_v8
 
 MASK_RESOLUTIONS = ("input", "proto", "orig")
 
@@ -41,14 +52,14 @@ def mask_logits(protos: Tensor, coeffs: Tensor) -> Tensor:
     """coefficients [B, D, nm] @ prototypes [B, nm, mh, mw] -> mask logits [B, D, mh, mw] (fp32)."""
     _, nm, mh, mw = protos.shape
     d = coeffs.shape[1]
-    return F.matmul(_f32(coeffs), _f32(protos).reshape(-1, nm, mh * mw)).reshape(-1, d, mh, mw)
+    return F.matmul(f32(coeffs), f32(protos).reshape(-1, nm, mh * mw)).reshape(-1, d, mh, mw)
 
 
 def crop_mask(masks: Tensor, boxes: Tensor) -> Tensor:
     """ultralytics' crop_mask (vectorized): masks [B, D, h, w] set to 0 outside x1 <= col < x2, y1 <= row < y2 of
     boxes [B, D, 4] (in the masks' pixels)."""
     _, _, h, w = masks.shape
-    cols, rows = _arange(w, masks, (1, 1, 1, w)), _arange(h, masks, (1, 1, h, 1))
+    cols, rows = arange(w, masks, (1, 1, 1, w)), arange(h, masks, (1, 1, h, 1))
     x1, y1, x2, y2 = (boxes[..., i:i + 1].unsqueeze(3) for i in range(4))  # [B, D, 1, 1] each
     inside = F.ge(cols, x1) & F.lt(cols, x2) & F.ge(rows, y1) & F.lt(rows, y2)
     return F.where(inside, masks, 0.0)
@@ -81,8 +92,8 @@ def _resize_axis(x: Tensor, dim: int, start: Tensor, kept: Tensor, out_len: Tens
     `start` [B, 1] resized to `out_len` [B, 1] as torch's interpolate (align_corners=False: source
     max((i + 0.5) * kept / out_len - 0.5, 0), the next entry clamped to the last kept one), into `canvas` entries
     (those past out_len repeat the last; the caller zeroes them)."""
-    kept, out_len, start = _f32(kept), _f32(out_len), _f32(start)
-    i = _arange(canvas, x, (1, canvas))
+    kept, out_len, start = f32(kept), f32(out_len), f32(start)
+    i = arange(canvas, x, (1, canvas))
     src = F.clamp((i + 0.5) * (kept / out_len) - 0.5, min=0.0)
     i0 = F.minimum(F.floor(src), kept - 1)
     frac = F.clamp(src - i0, max=1.0)
@@ -125,6 +136,17 @@ class MaskOptions:
         return f"mask_resolution={self.mask_resolution!r}" + (f", orig_canvas={self.orig_canvas}"
                                                                if self.orig_canvas else "")
 
+    def with_masks(self, out: Dict[str, Tensor], protos: Tensor, coeffs: Tensor, orig_size: Optional[Tensor],
+                   input_hw: Tuple[int, int]) -> Dict[str, Tensor]:
+        """`out` (boxes in input pixels) with its boxes mapped to orig_size when given, and det_masks from the
+        detections' coefficients [B, max_det, nm]."""
+        boxes_in = out["det_boxes"]
+        if orig_size is not None:
+            self.boxes_to_orig(out, orig_size, input_hw)
+        orig = (out["det_boxes"], orig_size, self.orig_canvas) if self.mask_resolution == "orig" else None
+        out["det_masks"] = detection_masks(protos, coeffs, boxes_in, input_hw, self.mask_resolution, orig)
+        return out
+
 
 class SegmentEnd2End(MaskOptions, End2End):
     """preprocess -> raw YOLOv8 / YOLO11 segmentation model -> decode -> NMS -> masks (see the module docstring).
@@ -142,7 +164,7 @@ class SegmentEnd2End(MaskOptions, End2End):
         self._mask_options(mask_resolution, orig_canvas, scale_to_orig)
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
-        conf, iou = self._thresholds(extra)
+        (conf, iou), orig_size = self.split_inputs(extra)
         x = images if self.preprocess is None else self.preprocess(images)
         pred, protos = self.model(x)
         nm, input_hw = protos.shape[1], tuple(x.shape[2:])
@@ -151,13 +173,8 @@ class SegmentEnd2End(MaskOptions, End2End):
         out = self.nms(boxes, scores, conf, iou, with_index=True)
         index = out.pop("det_index")
         d = self.nms.max_det
-        det_coeffs = F.gather(_f32(coeffs), 1, F.expand(index.unsqueeze(2), (-1, d, nm)))
-        boxes_in = out["det_boxes"]  # in input pixels
-        if self.scale_to_orig:
-            self._boxes_to_orig(out, extra[-1], input_hw)
-        orig = (out["det_boxes"], extra[-1], self.orig_canvas) if self.mask_resolution == "orig" else None
-        out["det_masks"] = detection_masks(protos, det_coeffs, boxes_in, input_hw, self.mask_resolution, orig)
-        return out
+        det_coeffs = F.gather(f32(coeffs), 1, F.expand(index.unsqueeze(2), (-1, d, nm)))
+        return self.with_masks(out, protos, det_coeffs, orig_size, input_hw)
 
 
 def detection_masks(protos: Tensor, coeffs: Tensor, boxes: Tensor, input_hw: Tuple[int, int], resolution: str = "input",
@@ -187,22 +204,63 @@ def _orig_masks(logits: Tensor, boxes: Tensor, orig_size: Tensor, canvas: Tuple[
     h0, w0 = size[:, 0:1], size[:, 1:2]
     masks = _resize_axis(logits, 2, top, rows, h0, hc)
     masks = _resize_axis(masks, 3, left, cols, w0, wc)
-    inside = F.lt(_arange(hc, masks, (1, 1, hc, 1)), _f32(h0).reshape(-1, 1, 1, 1)) & \
-        F.lt(_arange(wc, masks, (1, 1, 1, wc)), _f32(w0).reshape(-1, 1, 1, 1))
+    inside = F.lt(arange(hc, masks, (1, 1, hc, 1)), f32(h0).reshape(-1, 1, 1, 1)) & \
+        F.lt(arange(wc, masks, (1, 1, 1, wc)), f32(w0).reshape(-1, 1, 1, 1))
     return F.where(inside, crop_mask(masks, boxes), 0.0)
 
 
-SEG_END2END_DEFAULTS = {"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "mask_resolution": "input"}
+class SegmentTopKEnd2End(MaskOptions, TopKEnd2End):
+    """preprocess -> YOLO26-seg (its one-to-one branch: pred [B, 4 + nc + nm, A], protos) -> TopK -> masks.
+
+    Takes TopKEnd2End's arguments plus mask_resolution ('input', 'proto' or 'orig') and orig_canvas (Hc, Wc), the mask
+    canvas of mask_resolution='orig' (needs scale_to_orig). Inputs as TopKEnd2End's (`inputs()`).
+    """
+
+    def __init__(self, model: Module, conf: float = 0.25, max_det: int = 300, preprocess: Optional[Preprocess] = None,
+                 runtime_thresholds: bool = False, scale_to_orig: bool = False, mask_resolution: str = "input",
+                 orig_canvas: Optional[Tuple[int, int]] = None) -> None:
+        super().__init__(model, conf, max_det, preprocess, runtime_thresholds, scale_to_orig)
+        head = model.model[-1]
+        if "proto" not in head._modules:
+            raise ConfigError(f"SegmentTopKEnd2End needs a YOLO26-seg model (a Segment26 head: mask coefficients and "
+                              f"prototypes), got a {type(head).__name__} head")
+        self._mask_options(mask_resolution, orig_canvas, scale_to_orig)
+
+    def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
+        (conf,), orig_size = self.split_inputs(extra)
+        x = images if self.preprocess is None else self.preprocess(images)
+        pred, protos = self.model(x)
+        out = self.topk(pred, conf)
+        coeffs = out.pop("det_extra")  # [B, max_det, nm], zero past num_dets
+        return self.with_masks(out, protos, coeffs, orig_size, tuple(x.shape[2:]))
+
+
+# ---- outputs and registration --------------------------------------------------------------------------------
+OUTPUTS: Dict[str, str] = {**DETECT_OUTPUTS, "det_masks": "instance mask per detection (uint8 [B, max_det, H, W], "
+                           "0/1): ultralytics' process_mask (coefficients x prototypes, bilinear upsampling to the "
+                           "input size, cropped to the box, logit > 0), or at the prototypes' (H/4, W/4)"}
+PROTOS = "[B, 32, H/4, W/4]: mask prototypes"
+SEGMENT = TaskSpec("segment", OUTPUTS, {"output0": f"[B, 4 + nc + 32, anchors]: {BOXES}, 32 mask coefficients",
+                                        "output1": PROTOS}, LETTERBOXED, yolo_preprocess)
+SEGMENT_NMS_FREE = TaskSpec("segment", OUTPUTS, {
+    "output0": f"[B, 4 + nc + 32, anchors] of the one-to-one head: {ONE2ONE_BOXES}, 32 mask coefficients; "
+               "ultralytics' top-k is the caller's", "output1": PROTOS}, LETTERBOXED, yolo_preprocess)
+END2END_DEFAULTS = {**NMS_DEFAULTS, "mask_resolution": "input"}
 
 
 def seg_end2end(model: Module, o: Dict[str, Any]) -> SegmentEnd2End:
-    """The registry's end-to-end wrapper of the -seg specs from the CLI's options (SEG_END2END_DEFAULTS + layout, bgr,
-    runtime_thresholds, scale_to_orig)."""
-    pre = Preprocess(o["layout"], bgr=o["bgr"]) if o["layout"] else None
-    return SegmentEnd2End(model, conf=o["conf"], iou=o["iou"], max_det=o["max_det"], preprocess=pre,
-                          runtime_thresholds=o["runtime_thresholds"], scale_to_orig=o["scale_to_orig"],
-                          pre_nms_topk=o["pre_nms_topk"], mask_resolution=o["mask_resolution"])
+    """The registry's SegmentEnd2End from the CLI's options (END2END_DEFAULTS + layout, bgr, runtime_thresholds,
+    scale_to_orig)."""
+    return SegmentEnd2End(model, **nms_options(o), mask_resolution=o["mask_resolution"])
 
 
-__all__ = ["MASK_RESOLUTIONS", "SEG_END2END_DEFAULTS", "MaskOptions", "SegmentEnd2End", "crop_mask", "detection_masks",
-           "mask_logits", "seg_end2end"]
+def seg_topk_end2end(model: Module, o: Dict[str, Any]) -> SegmentTopKEnd2End:
+    """The registry's SegmentTopKEnd2End from the CLI's options."""
+    return SegmentTopKEnd2End(model, **topk_options(o), mask_resolution=o["mask_resolution"])
+
+
+seg26_end2end = by_head(seg_topk_end2end, seg_end2end)
+for _lineage, _factory in (("yolov8", yolov8_seg), ("yolo11", yolo11_seg)):
+    register_yolo(_lineage, SEGMENT, _factory, suffix="-seg", end2end=seg_end2end, end2end_defaults=END2END_DEFAULTS)
+register_yolo("yolo26", SEGMENT_NMS_FREE, yolo26_seg, suffix="-seg", end2end=seg26_end2end,
+              end2end_defaults={**END2END_DEFAULTS, **NMS_FREE_DEFAULTS})

@@ -1,4 +1,5 @@
-"""YOLO-format data sets (images/<split>/*.jpg with labels/<split>/*.txt) read as uint8 batches and pixel boxes."""
+"""Image data sets: YOLO-format folders (images/<split>/*.jpg with labels/<split>/*.txt) read as uint8 batches and
+pixel boxes, and the image files of a folder."""
 from __future__ import annotations
 
 import os
@@ -6,18 +7,10 @@ from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
-from ..errors import ConfigError, FileError
+from ...errors import ConfigError, FileError
+from .host import letterbox, opencv
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-
-
-def _cv2():
-    try:
-        import cv2
-    except ImportError:
-        raise ConfigError("reading images needs OpenCV: pip install opencv-python-headless") from None
-    return cv2
-
 
 def image_files(folder: str) -> List[str]:
     """The image files (IMAGE_SUFFIXES) of `folder`, sorted, as paths."""
@@ -66,7 +59,7 @@ class YoloImages:
 
     def batches(self, batch: int, imgsz: Optional[Tuple[int, int]] = None, scaleup: bool = True) -> Iterator[Batch]:
         """Batches of the images as OpenCV reads them (uint8 BGR), letterboxed to imgsz (h, w) when given."""
-        cv2 = _cv2()
+        cv2 = opencv()
         for i in range(0, len(self.files), batch):
             files = self.files[i:i + batch]
             images, sizes, targets, ratio_pads = [], [], [], []
@@ -83,23 +76,3 @@ class YoloImages:
             if len({im.shape for im in images}) > 1:
                 raise ConfigError(f"images of different sizes in {files}: give imgsz to letterbox them")
             yield Batch(np.stack(images), np.array(sizes, np.int32), targets, ratio_pads)
-
-
-def letterbox(image: np.ndarray, new_shape: Tuple[int, int], scaleup: bool = True, color: int = 114
-              ) -> Tuple[np.ndarray, Tuple[Tuple[float, float], Tuple[int, int]]]:
-    """ultralytics' LetterBox(auto=False, center=True): resize keeping the aspect ratio (bilinear, to round(w * r) x
-    round(h * r); r <= 1 unless scaleup, as its validator uses it), pad to new_shape (h, w) with `color`, borders
-    round(d - 0.1) / round(d + 0.1). Returns the image and its ratio_pad ((new_h / h, new_w / w), (left, top))."""
-    cv2 = _cv2()
-    h, w = image.shape[:2]
-    r = min(new_shape[0] / h, new_shape[1] / w)
-    if not scaleup:
-        r = min(r, 1.0)
-    new_w, new_h = int(round(w * r)), int(round(h * r))
-    if (new_w, new_h) != (w, h):
-        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-    dw, dh = (new_shape[1] - new_w) / 2, (new_shape[0] - new_h) / 2
-    top, bottom = int(round(dh - 0.1)), int(round(dh + 0.1))
-    left, right = int(round(dw - 0.1)), int(round(dw + 0.1))
-    image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(color,) * 3)
-    return image, ((new_h / h, new_w / w), (left, top))

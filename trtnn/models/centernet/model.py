@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 from typing import Dict, List, Optional, Sequence, Tuple, Type, Union
 
-import trtnn
-import trtnn.functional as F
-import trtnn.nn as nn
-from trtnn.errors import ConfigError, ShapeError, require_int
-
-from ..layers._init import kaiming_uniform
-from . import resnet
+from ... import functional as F
+from ... import nn
+from ...errors import ConfigError, ShapeError, require_int
+from ...graph.module import Module
+from ...graph.parameter import Parameter
+from ...graph.tensor import Tensor
+from .. import resnet
 
 Heads = Dict[str, int]
 
@@ -35,7 +35,7 @@ def _default_heads(heads: Optional[Heads], num_classes: int) -> Heads:
     return dict(heads)
 
 
-def _head(in_channels: int, head_conv: int, classes: int, final_kernel: int = 1) -> trtnn.Module:
+def _head(in_channels: int, head_conv: int, classes: int, final_kernel: int = 1) -> Module:
     """A head as all three originals build it: 3x3 conv, ReLU, final conv (or the final conv alone if head_conv=0)."""
     if head_conv > 0:
         return nn.Sequential(
@@ -46,7 +46,7 @@ def _head(in_channels: int, head_conv: int, classes: int, final_kernel: int = 1)
 
 
 # ------------------------------------------------------------------------------------------------ msra_resnet.py
-class PoseResNet(trtnn.Module):
+class PoseResNet(Module):
     """resnet (conv1 7x7/2, maxpool, layer1..4) -> deconv_layers (3 x ConvTranspose2d 4/2, BN, ReLU) -> heads.
 
     Heads are registered in sorted(heads) order (their state_dict order); forward returns {head: map} in heads
@@ -78,7 +78,7 @@ class PoseResNet(trtnn.Module):
         return {4: (4, 1, 0), 3: (3, 1, 1), 2: (2, 0, 0)}[deconv_kernel]
 
     def _make_deconv_layer(self, num_layers: int, num_filters: List[int], num_kernels: List[int]) -> nn.Sequential:
-        layers: List[trtnn.Module] = []
+        layers: List[Module] = []
         for i in range(num_layers):
             kernel, padding, output_padding = self._get_deconv_cfg(num_kernels[i])
             planes = num_filters[i]
@@ -89,7 +89,7 @@ class PoseResNet(trtnn.Module):
             self.inplanes = planes
         return nn.Sequential(*layers)
 
-    def forward(self, x: trtnn.Tensor) -> Dict[str, trtnn.Tensor]:
+    def forward(self, x: Tensor) -> Dict[str, Tensor]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = self.deconv_layers(x)
@@ -113,7 +113,7 @@ def centernet_resnet(num_layers: int = 18, heads: Optional[Heads] = None, head_c
 
 
 # ------------------------------------------------------------------------------- DLA-34 (pose_dla_dcn.py, dlav0.py)
-class BasicBlock(trtnn.Module):
+class BasicBlock(Module):
     """DLA's BasicBlock: the residual comes from the Tree (default: x)."""
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1) -> None:
@@ -127,7 +127,7 @@ class BasicBlock(trtnn.Module):
         self.bn2 = nn.BatchNorm2d(planes)
         self.stride = stride
 
-    def forward(self, x: trtnn.Tensor, residual: Optional[trtnn.Tensor] = None) -> trtnn.Tensor:
+    def forward(self, x: Tensor, residual: Optional[Tensor] = None) -> Tensor:
         if residual is None:
             residual = x
         out = self.relu(self.bn1(self.conv1(x)))
@@ -135,7 +135,7 @@ class BasicBlock(trtnn.Module):
         return self.relu(out + residual)
 
 
-class Root(trtnn.Module):
+class Root(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, residual: bool) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, 1, stride=1, bias=False, padding=(kernel_size - 1) // 2)
@@ -143,7 +143,7 @@ class Root(trtnn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.residual = residual
 
-    def forward(self, *x: trtnn.Tensor) -> trtnn.Tensor:
+    def forward(self, *x: Tensor) -> Tensor:
         children = x
         x = self.bn(self.conv(F.cat(x, 1)))
         if self.residual:
@@ -151,7 +151,7 @@ class Root(trtnn.Module):
         return self.relu(x)
 
 
-class Tree(trtnn.Module):
+class Tree(Module):
     def __init__(self, levels: int, block: Type[BasicBlock], in_channels: int, out_channels: int, stride: int = 1,
                  level_root: bool = False, root_dim: int = 0, root_kernel_size: int = 1, dilation: int = 1,
                  root_residual: bool = False) -> None:
@@ -178,8 +178,8 @@ class Tree(trtnn.Module):
             nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=1, bias=False),
             nn.BatchNorm2d(out_channels)) if in_channels != out_channels else None
 
-    def forward(self, x: trtnn.Tensor, residual: Optional[trtnn.Tensor] = None,
-                children: Optional[List[trtnn.Tensor]] = None) -> trtnn.Tensor:
+    def forward(self, x: Tensor, residual: Optional[Tensor] = None,
+                children: Optional[List[Tensor]] = None) -> Tensor:
         children = [] if children is None else children
         bottom = self.downsample(x) if self.downsample is not None else x
         residual = self.project(bottom) if self.project is not None else bottom
@@ -195,14 +195,16 @@ class Tree(trtnn.Module):
         return x
 
 
-class DLA(trtnn.Module):
+class DLA(Module):
     """DLA backbone; forward returns the 6 level outputs (strides 1, 2, 4, 8, 16, 32).
 
-    classifier=True adds dlav0's ImageNet avgpool / fc: in dlav0 checkpoints, never run by the detector."""
+    classifier=True adds the ImageNet classifier `fc` (Conv 512 -> num_classes, 1x1) and, with pool_size, dlav0's
+    `avgpool`: dlav0 has both in __init__; pose_dla_dcn's DLA gets `fc` from load_pretrained_model, which CenterNet's
+    create_model('dla_34') calls (pretrained=True), so its checkpoints hold base.fc. Never run by the detectors."""
 
     def __init__(self, levels: List[int], channels: List[int], num_classes: int = 1000,
                  block: Type[BasicBlock] = BasicBlock, residual_root: bool = False, classifier: bool = False,
-                 pool_size: int = 7) -> None:
+                 pool_size: Optional[int] = 7) -> None:
         super().__init__()
         self.channels = channels
         self.num_classes = num_classes
@@ -220,14 +222,15 @@ class DLA(trtnn.Module):
                            root_residual=residual_root)
         self.level5 = Tree(levels[5], block, channels[4], channels[5], 2, level_root=True,
                            root_residual=residual_root)
-        if classifier:
+        if classifier and pool_size is not None:
             self.avgpool = nn.AvgPool2d(pool_size)
+        if classifier:
             self.fc = nn.Conv2d(channels[-1], num_classes, kernel_size=1, stride=1, padding=0, bias=True)
 
     @staticmethod
     def _make_conv_level(inplanes: int, planes: int, convs: int, stride: int = 1,
                          dilation: int = 1) -> nn.Sequential:
-        modules: List[trtnn.Module] = []
+        modules: List[Module] = []
         for i in range(convs):
             modules += [nn.Conv2d(inplanes, planes, kernel_size=3, stride=stride if i == 0 else 1,
                                   padding=dilation, bias=False, dilation=dilation),
@@ -236,7 +239,7 @@ class DLA(trtnn.Module):
             inplanes = planes
         return nn.Sequential(*modules)
 
-    def forward(self, x: trtnn.Tensor) -> List[trtnn.Tensor]:
+    def forward(self, x: Tensor) -> List[Tensor]:
         y = []
         x = self.base_layer(x)
         for i in range(6):
@@ -245,8 +248,9 @@ class DLA(trtnn.Module):
         return y
 
 
-def dla34(classifier: bool = False) -> DLA:
-    return DLA([1, 1, 1, 2, 2, 1], [16, 32, 64, 128, 256, 512], block=BasicBlock, classifier=classifier)
+def dla34(classifier: bool = False, pool_size: Optional[int] = 7) -> DLA:
+    return DLA([1, 1, 1, 2, 2, 1], [16, 32, 64, 128, 256, 512], block=BasicBlock, classifier=classifier,
+               pool_size=pool_size)
 
 
 def _up(o: int, f: int) -> nn.ConvTranspose2d:
@@ -255,7 +259,7 @@ def _up(o: int, f: int) -> nn.ConvTranspose2d:
 
 
 # ---------------------------------------------------------------------------- DCNv2 (dcn_v2.py), pose_dla_dcn.py
-class DCN(trtnn.Module):
+class DCN(Module):
     """DCNv2's DCN: modulated deformable conv whose offsets and mask come from `conv_offset_mask` on the input
     (its 3 * deformable_groups * kh * kw channels: dy/dx interleaved per tap, then the mask logits)."""
 
@@ -270,13 +274,15 @@ class DCN(trtnn.Module):
         self.dilation = dilation
         self.deformable_groups = deformable_groups
         fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
-        self.weight = trtnn.Parameter((out_channels, in_channels, *self.kernel_size), init=kaiming_uniform(fan_in))
-        self.bias = trtnn.Parameter((out_channels,))
+        bound = 1.0 / math.sqrt(fan_in)  # DCNv2's reset_parameters: U(-1/sqrt(n), 1/sqrt(n))
+        self.weight = Parameter((out_channels, in_channels, *self.kernel_size),
+                                init=lambda t: t.uniform_(-bound, bound))
+        self.bias = Parameter((out_channels,))
         self.conv_offset_mask = nn.Conv2d(
             in_channels, deformable_groups * 3 * self.kernel_size[0] * self.kernel_size[1],
             kernel_size=self.kernel_size, stride=stride, padding=padding, bias=True)
 
-    def forward(self, input: trtnn.Tensor) -> trtnn.Tensor:
+    def forward(self, input: Tensor) -> Tensor:
         out = self.conv_offset_mask(input)
         o1, o2, mask = F.chunk(out, 3, dim=1)
         offset = F.cat((o1, o2), dim=1)
@@ -284,7 +290,7 @@ class DCN(trtnn.Module):
         return F.deform_conv2d(input, offset, self.weight, self.bias, self.stride, self.padding, self.dilation, mask)
 
 
-class DeformConv(trtnn.Module):
+class DeformConv(Module):
     """DCN 3x3, then actf = BN, ReLU (actf is registered first, as in the original)."""
 
     def __init__(self, chi: int, cho: int) -> None:
@@ -292,13 +298,13 @@ class DeformConv(trtnn.Module):
         self.actf = nn.Sequential(nn.BatchNorm2d(cho), nn.ReLU(inplace=True))
         self.conv = DCN(chi, cho, kernel_size=(3, 3), stride=1, padding=1, dilation=1, deformable_groups=1)
 
-    def forward(self, x: trtnn.Tensor) -> trtnn.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         x = self.conv(x)
         x = self.actf(x)
         return x
 
 
-class IDAUp(trtnn.Module):
+class IDAUp(Module):
     """For i >= 1: proj_i = DeformConv(c_i, o), up_i = depthwise x f_i deconv, node_i = DeformConv(o, o) on the
     sum with the previous (merged) level. forward rewrites layers[startp + 1:endp] in place."""
 
@@ -311,7 +317,7 @@ class IDAUp(trtnn.Module):
             setattr(self, f"up_{i}", _up(o, f))
             setattr(self, f"node_{i}", DeformConv(o, o))
 
-    def forward(self, layers: List[trtnn.Tensor], startp: int, endp: int) -> None:
+    def forward(self, layers: List[Tensor], startp: int, endp: int) -> None:
         for i in range(startp + 1, endp):
             upsample = getattr(self, f"up_{i - startp}")
             project = getattr(self, f"proj_{i - startp}")
@@ -320,7 +326,7 @@ class IDAUp(trtnn.Module):
             layers[i] = node(layers[i] + layers[i - 1])
 
 
-class DLAUp(trtnn.Module):
+class DLAUp(Module):
     """ida_i merges the deepest i + 2 levels; forward returns the merged maps, finest (stride 2**startp) first."""
 
     def __init__(self, startp: int, channels: Sequence[int], scales: Sequence[int],
@@ -337,7 +343,7 @@ class DLAUp(trtnn.Module):
             scales[j + 1:] = [scales[j]] * len(scales[j + 1:])
             in_channels[j + 1:] = [channels[j] for _ in channels[j + 1:]]
 
-    def forward(self, layers: List[trtnn.Tensor]) -> List[trtnn.Tensor]:
+    def forward(self, layers: List[Tensor]) -> List[Tensor]:
         out = [layers[-1]]  # start with 32
         for i in range(len(layers) - self.startp - 1):
             ida = getattr(self, f"ida_{i}")
@@ -346,7 +352,7 @@ class DLAUp(trtnn.Module):
         return out
 
 
-class DLASeg(trtnn.Module):
+class DLASeg(Module):
     """pose_dla_dcn.DLASeg: base -> dla_up -> ida_up over levels [first_level, last_level) -> heads on the last.
 
     forward returns {head: map} (the original: [{head: map}])."""
@@ -358,7 +364,7 @@ class DLASeg(trtnn.Module):
             raise ConfigError(f"{type(self).__name__}: down_ratio must be 2, 4, 8 or 16, got {down_ratio!r}")
         self.first_level = int(math.log2(down_ratio))
         self.last_level = last_level
-        self.base = dla34()
+        self.base = dla34(classifier=True, pool_size=None)  # base.fc: the pretrained ImageNet classifier
         channels = self.base.channels
         scales = [2 ** i for i in range(len(channels[self.first_level:]))]
         self.dla_up = DLAUp(self.first_level, channels[self.first_level:], scales)
@@ -370,7 +376,7 @@ class DLASeg(trtnn.Module):
         for head in self.heads:
             setattr(self, head, _head(channels[self.first_level], head_conv, self.heads[head], final_kernel))
 
-    def forward(self, x: trtnn.Tensor) -> Dict[str, trtnn.Tensor]:
+    def forward(self, x: Tensor) -> Dict[str, Tensor]:
         x = self.base(x)
         x = self.dla_up(x)
         y = [x[i] for i in range(self.last_level - self.first_level)]  # the original .clone()s; a list copy suffices
@@ -384,7 +390,7 @@ def centernet_dla34(heads: Optional[Heads] = None, head_conv: int = 256, num_cla
 
 
 # -------------------------------------------------------------------------------------------------------- dlav0.py
-class IDAUpV0(trtnn.Module):
+class IDAUpV0(Module):
     """dlav0's IDAUp: proj_i (1x1 conv, BN, ReLU; Identity if c_i == out_dim), up_i (depthwise x f_i deconv;
     Identity if f_i == 1), then node_i (conv, BN, ReLU) on cat([x, layers[i]]) chained from layers[0].
     Returns (x, every node's output)."""
@@ -413,7 +419,7 @@ class IDAUpV0(trtnn.Module):
                 nn.ReLU(inplace=True))
             setattr(self, f"node_{i}", node)
 
-    def forward(self, layers: List[trtnn.Tensor]) -> Tuple[trtnn.Tensor, List[trtnn.Tensor]]:
+    def forward(self, layers: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
         if len(self.channels) != len(layers):
             raise ShapeError(f"IDAUpV0 takes {len(self.channels)} feature maps, got {len(layers)}")
         layers = list(layers)
@@ -430,7 +436,7 @@ class IDAUpV0(trtnn.Module):
         return x, y
 
 
-class DLAUpV0(trtnn.Module):
+class DLAUpV0(Module):
     """dlav0's DLAUp: ida_i merges the deepest i + 2 maps and replaces them by its node outputs; returns the last x."""
 
     def __init__(self, channels: Sequence[int], scales: Sequence[int] = (1, 2, 4, 8, 16),
@@ -446,7 +452,7 @@ class DLAUpV0(trtnn.Module):
             scales[j + 1:] = [scales[j]] * len(scales[j + 1:])
             in_channels[j + 1:] = [channels[j] for _ in channels[j + 1:]]
 
-    def forward(self, layers: List[trtnn.Tensor]) -> trtnn.Tensor:
+    def forward(self, layers: List[Tensor]) -> Tensor:
         layers = list(layers)
         if len(layers) < 2:
             raise ShapeError(f"DLAUpV0 merges at least 2 feature maps, got {len(layers)}")
@@ -457,7 +463,7 @@ class DLAUpV0(trtnn.Module):
         return x
 
 
-class DLASegV0(trtnn.Module):
+class DLASegV0(Module):
     """dlav0.DLASeg: base (holding its unused ImageNet fc) -> dla_up over levels first_level..5 -> heads.
 
     forward returns {head: map} (the original: [{head: map}])."""
@@ -475,7 +481,7 @@ class DLASegV0(trtnn.Module):
         for head in self.heads:
             setattr(self, head, _head(channels[self.first_level], head_conv, self.heads[head]))
 
-    def forward(self, x: trtnn.Tensor) -> Dict[str, trtnn.Tensor]:
+    def forward(self, x: Tensor) -> Dict[str, Tensor]:
         x = self.base(x)
         x = self.dla_up(x[self.first_level:])
         return {head: getattr(self, head)(x) for head in self.heads}

@@ -1,0 +1,1 @@
+"""One module per weight-file format; `trtnn.io.checkpoint` is their face."""

@@ -1,0 +1,2 @@
+"""trtnn's version, importable without importing torch or TensorRT."""
+__version__ = "0.1.0"
