@@ -22,6 +22,7 @@ import torch
 import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
+import trtnn.eval  # read_polygons (trtnn does not import its eval package itself)
 from harness import Fn
 from trtnn import errors as E
 from trtnn.reference import Executor
@@ -508,6 +509,34 @@ cli_case("cli codegen weights of another model", CG + ("--input", "x:1x3x32x32",
                                                        "{tmp}/g.py"), "w.pt", "UNet", setup=write_ckpt("w.pt"))
 
 
+def _own_module(tmp: Path) -> None:  # a model module in tmp, importable as `cg_own_input`
+    import sys
+
+    (tmp / "cg_own_input.py").write_text("import torch\n\ndef make():\n    return torch.nn.Sequential(torch.nn.ReLU())\n")
+    sys.path.insert(0, str(tmp))
+
+
+_IN = ("--input", "x:1x3x32x32")
+cli_case("cli codegen output is its own input", ("codegen", "cg_own_input:make", "--input", "input:1x3x4x4", "-o",
+                                                 "{tmp}/cg_own_input.py"), "cg_own_input", "own input",
+         setup=_own_module)
+cli_case("cli codegen output is a source file", CG + _IN + ("-o", "{tmp}/mine.py"), "mine.py", "not written by",
+         "--force", setup=write_bytes("mine.py", b"x = 1\n"))
+cli_case("cli codegen output name not a module", CG + _IN + ("-o", "{tmp}/my-model.py"), "my-model", "my_model.py")
+cli_case("cli codegen output shadows torch", CG + _IN + ("-o", "{tmp}/torch.py"), "'torch'", "torch_trtnn.py")
+cli_case("cli codegen output name a keyword", CG + _IN + ("-o", "{tmp}/class.py"), "keyword", "class_trtnn.py")
+cli_case("cli codegen factory fails", ("codegen", "corpus.zoo_patterns:randomize", *_IN, "-o", "{tmp}/g.py"),
+         "corpus.zoo_patterns:randomize", "TypeError", "model")
+cli_case("cli codegen module fails to import", ("codegen", "cg_bad_module:make", *_IN, "-o", "{tmp}/g.py"),
+         "cg_bad_module", "cannot import")
+cli_case("cli codegen too many inputs", CG + _IN + ("--input", "y:1x3x32x32", "-o", "{tmp}/g.py"),
+         "corpus.unet:UNet", "UNet.forward(x)", "takes 1 input(s), got 2")
+cli_case("cli codegen input misnamed", CG + ("--input", "img:1x3x32x32", "-o", "{tmp}/g.py"), "'img'", "named 'x'",
+         "--input x:1x3x32x32")
+cli_case("cli codegen input of the wrong shape", CG + ("--input", "x:1x4x32x32", "-o", "{tmp}/g.py"),
+         "corpus.unet:UNet", "x:1x4x32x32", "RuntimeError")
+
+
 # ---- precision report (trtnn.debug.precision_report, trtnn precision) -------------------------------------------
 ONES = [{"x": np.ones((1, 3, 8, 8), np.float32)}]
 case("precision report unknown dtype", E.ConfigError, "dtype", "'int4'", "fp16")(
@@ -918,6 +947,86 @@ case("calibration cache amax not finite", E.CheckpointError, "c.json", "'bn': in
                                  b'"weights_hash": "", "preprocess": null, "num_batches": 1, '
                                  b'"amax": {"x": 1.0, "bn": Infinity}}'))(
     lambda tmp: trtnn.quant.calibrate(Tiny(), [X], _zeros_batch(), method="minmax", cache=str(tmp / "c.json")))
+def _tiny_loaded() -> Tiny:
+    model = Tiny()
+    model.load_state_dict(tiny_state())
+    return model
+
+
+def _ones_batch(value: float = 1.0) -> list:
+    return [{"x": np.full((1, 3, 8, 8), value, np.float32)}]
+
+
+def _calibrated_cache(**edit_amax: float) -> Callable[[Path], None]:
+    """A real cache of _tiny_loaded() on _ones_batch(), then its amax edited by hand (`nope=2.0` adds a tensor)."""
+    def setup(tmp: Path) -> None:
+        import json
+        trtnn.quant.calibrate(_tiny_loaded(), [X], _ones_batch(), method="minmax", cache=str(tmp / "c.json"),
+                              progress=False)
+        doc = json.loads((tmp / "c.json").read_text())
+        doc["amax"].update(edit_amax)
+        (tmp / "c.json").write_text(json.dumps(doc))
+    return setup
+
+
+def _calibrate_cached(value: float = 1.0) -> Callable[[Path], Any]:
+    return lambda tmp: trtnn.quant.calibrate(_tiny_loaded(), [X], _ones_batch(value), method="minmax",
+                                             cache=str(tmp / "c.json"))
+
+
+def _images(*names: str, cut: str = "", root: str = "imgs") -> Callable[[Path], None]:
+    """Small JPEGs `names` in tmp/`root` (made with OpenCV); `cut` is written with its second half missing."""
+    def setup(tmp: Path) -> None:
+        import cv2
+        image = np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+        (tmp / root).mkdir(parents=True)
+        for name in names:
+            cv2.imwrite(str(tmp / root / name), image)
+        if cut:
+            data = (tmp / root / cut).read_bytes()
+            (tmp / root / cut).write_bytes(data[: len(data) // 2])
+    return setup
+
+
+UNET_CALIBRATE = ("calibrate", "unet", "--random-weights", "--imgsz", "64", "--calib-cache", "{tmp}/c.json",
+                  "--calib-batch", "1", "--calib-data")
+case("calibration cache names a tensor the network lacks", E.CheckpointError, "c.json", "'nope'", "not in the network",
+     setup=_calibrated_cache(nope=2.0))(_calibrate_cached())
+case("calibration cache amax beyond float32", E.CheckpointError, "c.json", "'x': 1e+39", "float32",
+     setup=_cache_with({"x": 1e39, "bn": 1.0}))(
+    lambda tmp: trtnn.quant.calibrate(Tiny(), [X], _zeros_batch(), method="minmax", cache=str(tmp / "c.json")))
+case("calibration cache amax 1e30 in an fp16 build", E.ConfigError, "tensor 'x'", "1e+30", "fp16", "65504",
+     setup=_calibrated_cache(x=1e30))(
+    lambda tmp: trtnn.define(_tiny_loaded(), [X], dtype="int8", calibration=_calibrate_cached()(tmp)))
+case("calibration cache reused for other in-memory data", E.ConfigError, "c.json", "does not match",
+     "calibration data", "sha256", setup=_calibrated_cache())(_calibrate_cached(2.0))
+case("calibration image truncated (OpenCV decodes half)", E.FileError, "1.jpg", "truncated", "FF D9",
+     setup=_images("0.jpg", "1.jpg", cut="1.jpg"))(lambda tmp: trtnn.quant.image_data(str(tmp / "imgs"), "yolov8", 32))
+case("calibration image that is no image", E.FileError, "b.jpg", "not a JPEG, PNG or BMP",
+     setup=lambda tmp: (_images("a.jpg")(tmp), (tmp / "imgs" / "b.jpg").write_text("not an image")))(
+    lambda tmp: trtnn.quant.image_data(str(tmp / "imgs"), "yolov8", 32))
+case("calibration images: a YOLO data set root", E.FileError, "'ds'", "YOLO data set root", "images/train",
+     setup=_images("0.jpg", root="ds/images/train"))(lambda tmp: trtnn.quant.image_data("ds", "yolov8", 32))
+case("calibration images: one image file", E.FileError, "0.jpg", "one image file", setup=_images("0.jpg"))(
+    lambda tmp: trtnn.quant.image_data("imgs/0.jpg", "yolov8", 32))
+cli_case("cli calib-data a YOLO data set root", UNET_CALIBRATE + ("ds",), "--calib-data", "YOLO data set root",
+         "ds/images/train", setup=_images("0.jpg", root="ds/images/train"))
+cli_case("cli calib-data one image file", UNET_CALIBRATE + ("imgs/0.jpg",), "imgs/0.jpg", "one image file",
+         setup=_images("0.jpg"))
+cli_case("cli calib-data truncated image", UNET_CALIBRATE + ("imgs",), "1.jpg", "truncated",
+         setup=_images("0.jpg", "1.jpg", cut="1.jpg"))
+cli_case("cli calib-data a text file", UNET_CALIBRATE + ("notes.txt",), "--calib-data 'notes.txt'", ".npy/.npz",
+         setup=write_bytes("notes.txt", b"calibration notes"))
+cli_case("cli calib-data an empty folder", UNET_CALIBRATE + ("empty",), "empty", "no images", ".npy/.npz",
+         setup=lambda tmp: (tmp / "empty").mkdir())
+case("calibration percentile as a string", E.ConfigError, "percentile", "'99.9'")(
+    lambda tmp: trtnn.quant.calibrate(Tiny(), [X], _ones_batch(), method="percentile", percentile="99.9"))
+case("exclude as a string", E.ConfigError, "exclude", "'conv'", "exclude=['conv']")(
+    lambda tmp: trtnn.define(Tiny(), [X], dtype="int8", calibration={"x": 1.0, "bn": 1.0}, exclude="conv"))
+cli_case("cli base-dtype in an fp32 build", Y + ("--base-dtype", "fp16"), "--base-dtype", "--dtype int8")
+cli_case("cli calibrate --base-dtype fp16 given explicitly", UNET_CALIBRATE + ("{tmp}/calib.npy", "--base-dtype",
+                                                                               "fp16"), "does not use",
+         "--base-dtype", setup=calib_npy)
 for _flag, _value, _word in (("--dtype", "fp8", "same for int8 and fp8"), ("--exclude", "conv", "a build option"),
                              ("--keep-fp32", "conv", "a build option"), ("--debug-output", "conv", "every tensor"),
                              ("--max-batch", "4", "--calib-batch"), ("--base-dtype", "fp32", "a build option")):
@@ -926,6 +1035,24 @@ for _flag, _value, _word in (("--dtype", "fp8", "same for int8 and fp8"), ("--ex
                                                  _flag, _value), "does not use", _flag, _word, setup=calib_npy)
 case("QAT quantizer the model lacks", E.ConfigError, "head:input", "cannot be placed", "strict=False")(
     lambda tmp: trtnn.quant.from_qat({**tiny_state(), "head.input_quantizer._amax": torch.tensor(2.0)}, Tiny(), [X]))
+class _ConvReLU(trtnn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(self.conv(x))
+
+
+case("QAT from_qat of a file name", E.ConfigError, "from_qat", "str")(
+    lambda tmp: trtnn.quant.from_qat("qat.pt", Tiny(), [X]))
+case("QAT fused ConvBn keys for a convolution without BatchNorm", E.ConfigError, "conv.bn.", "fused ConvBn 'conv'",
+     "folds no BatchNorm")(
+    lambda tmp: trtnn.quant.from_qat({**{k: v for k, v in tiny_state().items() if k.startswith("conv.")},
+                                      **{f"conv.{k}": v for k, v in tiny_state().items() if k.startswith("bn.")}},
+                                     _ConvReLU(), [X]))
+case("QAT ModelOpt quantizer of an unknown kind", E.ConfigError, "conv.bias_quantizer._amax", "does not know")(
+    lambda tmp: trtnn.quant.qat_calibration({"conv.bias_quantizer._amax": torch.tensor(1.0)}))
 case("QAT SmoothQuant pre-quant scale", E.ConfigError, "conv.input_quantizer._pre_quant_scale", "not supported")(
     lambda tmp: trtnn.quant.qat_calibration({"conv.input_quantizer._pre_quant_scale": torch.tensor([0.5, 2.0])}))
 

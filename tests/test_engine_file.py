@@ -35,7 +35,7 @@ def test_ultralytics_reader_accepts_trtnns_header(tmp_path):
     assert plan == PLAN and names == {0: "person"}
     assert (meta["task"], meta["stride"], meta["batch"], meta["imgsz"], meta["kpt_shape"]) == ("pose", 32, 8, [64, 96],
                                                                                                [17, 3])
-    assert meta["args"] == {"batch": 8, "dynamic": True, "half": True, "int8": False, "nms": False}
+    assert meta["args"] == {"batch": 8, "dynamic": True, "quantize": 16, "half": True, "int8": False, "nms": False}
     assert meta["channels"] == 3 and meta["end2end"] is False
 
 
@@ -61,6 +61,8 @@ def test_trtnn_reads_both_formats(tmp_path):
 def test_header_detection_and_refusals(tmp_path):
     assert split_ultralytics(PLAN) == (None, PLAN)
     assert split_ultralytics(b"\xff\xff\xff\x7fxyz") == (None, b"\xff\xff\xff\x7fxyz")
+    overrun = (100).to_bytes(4, "little") + b'{"a": 1}'  # JSON, but the length overruns the file: no header
+    assert split_ultralytics(overrun) == (None, overrun)
     data = encode_ultralytics(PLAN, {"names": {"0": "é"}})
     assert split_ultralytics(data)[0] == {"names": {"0": "é"}}  # ASCII-escaped: length in characters = bytes
     e2e = dict(META, outputs=[{"name": "num_dets", "shape": [-1, 1], "dtype": "int32"}])
@@ -72,3 +74,12 @@ def test_header_detection_and_refusals(tmp_path):
     (tmp_path / "empty.plan").write_bytes(b"")
     with pytest.raises(trtnn.FileError, match="is empty"):
         read_engine_file(tmp_path / "empty.plan")
+
+
+def test_classify_header_names_every_class(tmp_path):
+    """A classify engine without class names: the header names each class by its id (ultralytics would otherwise
+    make up 999 names for 1000 classes)."""
+    cls = dict(META, task="classify", names={}, outputs=[{"name": "output", "shape": [-1, 1000], "dtype": "fp32"}])
+    header = write_ultralytics(tmp_path / "c.engine", PLAN, cls)
+    assert len(header["names"]) == 1000 and header["names"]["999"] == "999"
+    assert "kpt_shape" not in header and header["args"]["quantize"] == 16

@@ -92,3 +92,16 @@ def test_nms_flags_follow_the_checkpoints_branch(ckpts, tmp_path, capsys):
     capsys.readouterr()
     assert cli.main([*base, "--weights", str(ckpts[None])]) == 2
     assert "--head one2one (the family's default (no end2end flag in the checkpoint))" in capsys.readouterr().err
+
+
+def test_raw_engine_meanings_follow_the_branch(ckpts, tmp_path, capsys):
+    """A raw engine (no --end2end) of a checkpoint whose flag is off outputs the one-to-many branch: xywh boxes."""
+    for flag, word in ((False, "cx, cy, w, h"), (None, "x1, y1, x2, y2")):
+        out = tmp_path / f"raw_{flag}.plan"
+        assert cli.main(["build", "yolo26n", "--weights", str(ckpts[flag]), "--imgsz", "64", "-o", str(out)]) == 0
+        meta = json.loads((tmp_path / f"raw_{flag}.plan.json").read_text())
+        assert word in meta["outputs"][0]["meaning"] and meta["head"]["branch"] == ("one2many" if flag is False
+                                                                                      else "one2one")
+    capsys.readouterr()
+    assert "cx, cy, w, h" in models.spec("yolo26n-seg").task.meanings(False, "one2many")["output0"]
+    assert "x1, y1, x2, y2" in models.spec("yolo26n-seg").task.meanings(False)["output0"]

@@ -11,6 +11,7 @@ import trtnn.nn as nn
 from trtnn.quant import TensorStats, compute_amax
 from trtnn.quant.stats import sample_stride
 from trtnn.models.vision.host import centernet_affine, yolo_preprocess
+from trtnn.quant.data import check_image_file
 
 cv2 = pytest.importorskip("cv2")
 
@@ -245,7 +246,9 @@ def test_calibrate_selected_tensors_and_batches():
 @pytest.mark.parametrize("kw, message", [({"method": "max"}, "unknown calibration method 'max'"),
                                          ({"num_bins": 1001}, "num_bins must be an even number >= 128, got 1001"),
                                          ({"batches": 0}, "batches must be >= 1"),
-                                         ({"samples": 0}, "samples must be >= 1")])
+                                         ({"samples": 0}, "samples must be >= 1"),
+                                         ({"percentile": "99.9"}, r"a number in \(0, 100\], got '99.9'"),
+                                         ({"percentile": 0}, r"percentile must be a number in \(0, 100\], got 0")])
 def test_calibrate_refuses_bad_arguments(kw, message):
     with pytest.raises(trtnn.ConfigError, match=message):
         trtnn.quant.calibrate(small_model(), INPUTS, random_batches(), **kw)
@@ -291,6 +294,34 @@ def test_stale_cache_says_what_changed(tmp_path, monkeypatch):
     monkeypatch.setattr(trtnn.quant.calibrator, "__version__", "9.9.9")
     with pytest.raises(trtnn.ConfigError, match=r"trtnn version changed \(cache: 0\.1\.0, now: 9\.9\.9\)"):
         trtnn.quant.calibrate(small_model(), INPUTS, random_batches(), "entropy", cache=path)
+
+
+def test_cache_of_in_memory_data_is_reused_only_for_the_same_batches(tmp_path, monkeypatch):
+    """In-memory batches are hashed (sha256 of the batches calibration used): the same batches, as a list or a
+    generator, reuse the cache; other values are refused; batches beyond those used do not matter."""
+    path = str(tmp_path / "calib.json")
+    first = trtnn.quant.calibrate(small_model(), INPUTS, iter(random_batches()), "minmax", batches=2, cache=path,
+                                  progress=False)
+    assert first.preprocess["source"] == "memory" and first.preprocess["batches"] == 2
+    assert len(first.preprocess["sha256"]) == 64
+    no_executor(monkeypatch)
+    same = random_batches()[:2] + random_batches(seed=5)[:1]  # a third batch the calibration never used
+    assert trtnn.quant.calibrate(small_model(), INPUTS, same, "minmax", batches=2, cache=path).amax == first.amax
+    with pytest.raises(trtnn.ConfigError, match=r"does not match: calibration data / preprocessing changed .*sha256"):
+        trtnn.quant.calibrate(small_model(), INPUTS, random_batches(seed=1), "minmax", batches=2, cache=path)
+
+
+def test_in_memory_data_read_for_the_hash_is_kept_for_the_pass():
+    """A generator's batches read to check a cache are handed out again by the next pass, in order."""
+    from trtnn.quant.data import as_batches, describe
+
+    batches = random_batches(4)
+    source = as_batches((b for b in batches), {"x": (2, 3, 8, 8)})
+    described = describe(source, 2)
+    again = list(source)
+    assert len(again) == 4 and all(a["x"] is b["x"] for a, b in zip(again, batches))
+    assert describe(source, 2) == described and describe(source, 4) != described
+    assert describe(as_batches(batches, {"x": (2, 3, 8, 8)}), 2) == described and len(as_batches(batches, {})) == 4
 
 
 def test_cache_with_fewer_tensors_is_stale_and_recalibrate_overrides(tmp_path):
@@ -422,3 +453,23 @@ def test_image_data_errors(tmp_path):
         trtnn.quant.image_data(str(folder), "unet", 32, batch=2)
     with pytest.raises(trtnn.ConfigError, match=r"folder of images: give trtnn.quant.image_data"):
         trtnn.quant.calibrate(small_model(), INPUTS, str(folder))
+
+
+@pytest.mark.parametrize("suffix, keep, message", [
+    (".jpg", 0.5, "JPEG of .* bytes lacks its end-of-image marker FF D9"),
+    (".png", 0.9, "PNG of .* bytes lacks its IEND chunk"),
+    (".bmp", 0.9, r"BMP of .* bytes lacks the \d+ bytes its header announces"),
+    (".jpg", 0.0, "is not a JPEG, PNG or BMP image")])
+def test_truncated_or_unreadable_images_are_named_before_calibrating(tmp_path, suffix, keep, message):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    image = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    for name in ("a", "b"):
+        cv2.imwrite(str(folder / f"{name}{suffix}"), image)
+    data = (folder / f"b{suffix}").read_bytes()
+    (folder / f"b{suffix}").write_bytes(data[: int(len(data) * keep)] if keep else b"<html>not found</html>")
+    check_image_file(str(folder / f"a{suffix}"))  # the whole file passes
+    (folder / f"a{suffix}").write_bytes((folder / f"a{suffix}").read_bytes() + b"\0" * 16)  # zero padding: fine
+    check_image_file(str(folder / f"a{suffix}"))
+    with pytest.raises(trtnn.FileError, match=f"calibration image '.*b{suffix}' (is truncated: this )?{message}"):
+        trtnn.quant.image_data(str(folder), "yolov8", 32)

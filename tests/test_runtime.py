@@ -1,5 +1,6 @@
 """trtnn.runtime on the CPU device: binding, profile choice, batching, results and drawing over every shipped family
 (end to end, tiny image sizes, random weights); the GPU path is in test_runtime_gpu.py (skipped without a GPU)."""
+import json
 import types
 
 import numpy as np
@@ -10,7 +11,8 @@ import trtnn
 import trtnn.nn as nn
 from trtnn.cli import build_parser, main
 from trtnn.cli.commands import build as build_cmd
-from trtnn.io.sidecar import describe_model, engine_metadata
+from trtnn.io.sidecar import engine_metadata
+from trtnn.models import describe_model, sidecar_meanings
 from trtnn.runtime import Results, Runner, draw, results_from, select_profile
 from trtnn.runtime.bindings import Profile
 from trtnn.runtime.drawing import MASK_ALPHA, color
@@ -22,21 +24,39 @@ def _runner(target, *extra, imgsz=64):
     argv = ["build", target, "--random-weights", "--imgsz", str(imgsz), "-o", "/tmp/unused.plan", *extra]
     args = build_parser().parse_args(argv)
     model, inputs, _ = build_cmd.prepare(args)
-    net = trtnn.define(model, inputs, output_dtype="fp32" if "--end2end" in extra else None)
     spec = trtnn.models.registry.SPECS[target]
+    _spread_class_scores(model, describe_model(model, spec)["nc"], 2.0 if target.startswith("centernet") else 40.0)
+    net = trtnn.define(model, inputs, output_dtype="fp32" if "--end2end" in extra else None)
     shell = types.SimpleNamespace(backend="cpu", inputs=net.inputs, outputs=net.outputs)
-    meta = engine_metadata(shell, describe_model(model), names={i: f"c{i}" for i in range(describe_model(model)["nc"] or 1000)},
-                           task=spec.task, imgsz=(imgsz, imgsz), stride=spec.stride, target=target)
+    facts = describe_model(model, spec)
+    meta = engine_metadata(shell, facts, names={i: f"c{i}" for i in range(facts["nc"] or 1000)}, task=spec.task.name,
+                           imgsz=(imgsz, imgsz), stride=spec.stride, target=target,
+                           meanings=sidecar_meanings(spec, "--end2end" in extra))
     return Runner(net, device="cpu", metadata=meta)
 
 
+def _spread_class_scores(model, nc, class_scale):
+    """Default-initialised random weights shrink the features layer by layer, so every class logit is about its
+    bias (scores within 0.002 of each other, many equal to the last bit). He-initialised convolutions keep the
+    features alive and the class convolutions (1x1, nc outputs) spread the scores over (0, 1): no two kept
+    detections are within the batch-1 vs batch-2 rounding of each other, so the NMS order is exact. `class_scale`:
+    CenterNet's residual features are ~100x larger than YOLO's at the class convolution (scores in 0.75..0.80 with
+    2, YOLO's in 0.55..0.9 with 40)."""
+    gen = torch.Generator().manual_seed(1)
+    for name, m in model.named_modules():
+        if type(m).__name__ == "Conv2d":
+            fan_in = m.weight.shape[1] * m.weight.shape[2] * m.weight.shape[3]
+            cls = m.weight.shape[0] == nc and m.weight.shape[2:] == (1, 1) and not name.endswith(".conv")
+            m.weight.data = torch.randn(m.weight.shape, generator=gen) * (class_scale if cls else 1.4) / fan_in ** 0.5
+
+
 E2E = ["--end2end", "--preprocess", "--max-batch", "2"]
-FAMILIES = [("yolov8n", E2E + ["--orig-size", "--conf", "0.0"], "detect"),
-            ("yolov8n-seg", E2E + ["--orig-size", "--conf", "0.0"], "segment"),
-            ("yolov8n-pose", E2E + ["--orig-size", "--conf", "0.0"], "pose"),
-            ("yolov8n-obb", E2E + ["--orig-size", "--conf", "0.0"], "obb"),
-            ("yolo26n", E2E + ["--orig-size", "--conf", "0.0"], "detect"),
-            ("centernet_res18", E2E + ["--orig-size", "--conf", "0.0"], "detect"),
+FAMILIES = [("yolov8n", E2E + ["--orig-size", "--conf", "0.0", "--max-det", "10"], "detect"),
+            ("yolov8n-seg", E2E + ["--orig-size", "--conf", "0.0", "--max-det", "10"], "segment"),
+            ("yolov8n-pose", E2E + ["--orig-size", "--conf", "0.0", "--max-det", "10"], "pose"),
+            ("yolov8n-obb", E2E + ["--orig-size", "--conf", "0.0", "--max-det", "10"], "obb"),
+            ("yolo26n", E2E + ["--orig-size", "--conf", "0.0", "--max-det", "10"], "detect"),
+            ("centernet_res18", E2E + ["--orig-size", "--conf", "0.0", "--max-det", "10"], "detect"),
             ("yolov8n-cls", E2E, "classify"),
             ("unet", ["--max-batch", "2"], "semantic-segment")]
 
@@ -53,13 +73,18 @@ def test_every_family_end_to_end_on_cpu(target, extra, task):
     if task == "classify":
         assert r.probs.shape == (1000,) and abs(r.probs.sum() - 1) < 1e-3
         assert r.summary()[0]["name"] == f"c{r.top5[0]}"
+        # batch 1 = batch 2's first image; random weights keep the probabilities near 1/1000, another image moves
+        # them by ~1e-5
+        np.testing.assert_allclose(results[2].probs, r.probs, rtol=0, atol=1e-7)
+        assert np.abs(results[1].probs - r.probs).max() > 1e-6, "another image, other probabilities"
         return
     if task == "semantic-segment":
         assert r.semantic.shape == (64, 64)
         out = draw(r.image, r)
         assert out.shape == r.image.shape
+        assert (results[2].semantic == r.semantic).all() and (results[1].semantic != r.semantic).any()
         return
-    assert len(r) > 0, "conf 0 keeps detections"
+    assert len(r) == 10, "conf 0 keeps --max-det 10 detections"
     assert r.labels[0] == f"c{int(r.classes[0])}"
     assert r.image.shape == (90, 120, 3), "orig_size: results in the original image's pixels"
     assert r.boxes.shape[1] == (5 if task == "obb" else 4)
@@ -68,9 +93,17 @@ def test_every_family_end_to_end_on_cpu(target, extra, task):
     if task == "pose":
         assert r.keypoints.shape == (len(r), 17, 3) and r.keypoint_names[0] == "nose"
         assert set(r.summary()[0]["keypoints"]) >= {"nose", "left_ankle"}
-    # the same image in the two chunks (batch 2, then 1): the same best detection (random-weight ties near the NMS
-    # threshold may differ by a row between batch sizes)
-    np.testing.assert_allclose(results[0].scores[0], results[2].scores[0], rtol=1e-4)
+    assert np.diff(np.sort(r.scores)).min() > 2e-5, "spread scores: no near-ties for NMS to order by rounding"
+    # the same image in the two chunks (batch 2, then batch 1): every detection the same
+    same = results[2]
+    assert len(same) == len(r) and same.classes.tolist() == r.classes.tolist()
+    assert np.abs(np.sort(results[1].scores) - np.sort(r.scores)).max() > 1e-4, "another image, other detections"
+    np.testing.assert_allclose(same.scores, r.scores, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(same.boxes, r.boxes, rtol=0, atol=1e-2)
+    if task == "segment":
+        assert (same.masks != r.masks).mean() < 1e-3
+    if task == "pose":
+        np.testing.assert_allclose(same.keypoints, r.keypoints, rtol=0, atol=1e-2)
     assert (draw(r.image, r) != r.image).any()
 
 
@@ -172,10 +205,31 @@ def test_cli_run_cpu_draws_and_engine_needs_gpu(tmp_path, capsys):
     assert '"results": [{"name": "' in line
     drawn = cv2.imread(str(tmp_path / "out" / "a.png"))
     assert drawn.shape == (50, 70, 3) and (drawn != 90).any()
+    # ultralytics' predict options: --max-det, --classes (a filter), --conf; refused where a model has no use for them
+    torch.manual_seed(0)  # the same random weights in both runs
+    assert main(["run", "yolov8n", str(folder), "--device", "cpu", "--imgsz", "64", "--conf", "0.0", "--max-det",
+                 "7", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["results"]
+    assert len(rows) == 7
+    keep = sorted({r["class"] for r in rows})[:1]
+    torch.manual_seed(0)
+    assert main(["run", "yolov8n", str(folder), "--device", "cpu", "--imgsz", "64", "--conf", "0.0", "--max-det",
+                 "7", "--classes", str(keep[0]), "--json"]) == 0
+    kept = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["results"]
+    assert kept == [r for r in rows if r["class"] in keep] and len(kept) < len(rows)
+    for argv, message in [(["unet", "--conf", "0.3"], "--conf: detection thresholds, but 'unet' is a "),
+                          (["yolov8n-cls", "--iou", "0.5"], "--iou: detection thresholds, but 'yolov8n-cls' is a "),
+                          (["yolov8n-cls", "--classes", "1"], "--classes filters detections"),
+                          (["yolov8n", "--conf", "1.5"], "--conf 1.5: must be in [0, 1]"),
+                          (["yolov8n", "--classes", "-1"], "--classes -1: must be >= 0")]:
+        assert main(["run", argv[0], str(folder), "--device", "cpu", "--imgsz", "64", *argv[1:]]) == 2
+        assert message in capsys.readouterr().err, argv
     if not trtnn.backend.runtime_status()[0]:
         (tmp_path / "x.plan").write_bytes(b"vtrt")
         assert main(["run", str(tmp_path / "x.plan"), str(folder)]) == 2
         err = capsys.readouterr().err
         assert "cannot execute TensorRT engines here" in err and "--device cpu" in err
+        assert main(["run", str(tmp_path / "x.plan"), str(folder), "--max-det", "5"]) == 2
+        assert "--max-det: for --device cpu with a model name" in capsys.readouterr().err
         assert main(["bench", str(tmp_path / "x.plan")]) == 2
         assert "--device cpu" in capsys.readouterr().err

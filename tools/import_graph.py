@@ -9,8 +9,8 @@ finding is listed with its file and line. A package's `__init__.py` that only re
 name` is followed to the file that defines `name`.
 
 Layer order (lowest first; a file may import only its own layer or lower ones):
-errors/dtypes/backend < graph < functional < layers/nn < reference < compile < io < models < quant < debug < eval <
-codegen < runtime < cli.
+errors/dtypes/backend/version < io < graph < functional < layers/nn < reference < compile < models < quant < debug < eval <
+codegen < runtime < deploy < cli.
 """
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ import sys
 from collections import defaultdict
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
-LAYERS = [("errors", "dtypes", "backend"), ("graph",), ("functional",), ("layers", "nn"), ("reference",),
-          ("compile",), ("io",), ("models",), ("quant",), ("debug",), ("eval",), ("codegen",), ("runtime",), ("cli",)]
+LAYERS = [("errors", "dtypes", "backend", "version"), ("io",), ("graph",), ("functional",), ("layers", "nn"),
+          ("reference",), ("compile",), ("models",), ("quant",), ("debug",), ("eval",), ("codegen",), ("runtime",),
+          ("deploy",), ("cli",)]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 
 

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 
 from ..errors import UnsupportedError
+from .constructor import container_base
 from .mapping import same
 from .template import ChildRef, Code, LayerCall, Slot, is_slot_value, literal
 
@@ -53,18 +54,21 @@ class ClassTable:
 
     def __init__(self) -> None:
         self.classes: List[GeneratedClass] = []
-        self._by_key: Dict[Any, GeneratedClass] = {}
+        self._by_key: Dict[Any, List[GeneratedClass]] = {}
         self.of: Dict[int, Instance] = {}
 
     def add(self, inst: Instance, name: Optional[str] = None) -> None:
         key = (type(inst.module), _structure(inst.init, self), _structure(inst.normalized, self))
-        cls = self._by_key.get(key)
+        # one class renders the instance with the most optional children: the others' must be among them
+        present = _present(inst)
+        cls = next((c for c in self._by_key.get(key, []) if all(
+            present <= _present(i) or _present(i) <= present for i in c.instances)), None)
         if cls is None:
             variants = [c for c in self.classes if c.type is type(inst.module)]
             base = name or type(inst.module).__name__
             cls = GeneratedClass(self._unique_name(base + (str(len(variants) + 1) if variants else "")),
                                  type(inst.module), variant=len(variants) + 1)
-            self._by_key[key] = cls
+            self._by_key.setdefault(key, []).append(cls)
             self.classes.append(cls)
         cls.instances.append(inst)
         inst.cls = cls
@@ -87,6 +91,10 @@ class ClassTable:
 
     def render_child(self, module: torch.nn.Module, args: List[str]) -> str:
         return f"{self.of[id(module)].cls.name}({', '.join(args)})"
+
+
+def _present(inst: Instance) -> set:
+    return {n for n, c in inst.passed.items() if c is not None}
 
 
 def _structure(code: Code, table: ClassTable) -> Tuple[Any, ...]:
@@ -192,9 +200,9 @@ def render_class(cls: GeneratedClass, table: ClassTable, origin: str) -> str:
     doc = f'    """{origin}'
     if cls.variant > 1:
         doc += f" (variant {cls.variant}: its traced code differs from {cls.type.__name__}'s)"
-    lines = [f"class {cls.name}(nn.Module):", doc + '"""', "",
+    lines = [f"class {cls.name}(nn.{container_base(inst.module) or 'Module'}):", doc + '"""', "",
              f"    def __init__(self{''.join(', ' + p for p in cls.params)}"
-             f"{''.join(f', {n}=None' for n in inst.passed)}):", "        super().__init__()"]
+             f"{''.join(f', {n}=None' for n in inst.passed)}):"]
     body, pos = _render(inst.init, cls, table, 0, in_forward=False)
     if body.strip():
         lines.append(body.rstrip("\n"))

@@ -1,6 +1,7 @@
 """generate(): capture every module of a torch model, emit its class, settle the classes, write the file."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -11,7 +12,7 @@ from .capture import Calls, capture, record_calls
 from .classes import ClassTable, Instance, render_class
 from .format import tidy
 from .forward import ForwardEmitter, Unmapped, node_location, short_path
-from .init import container_kind, init_code
+from .constructor import container_kind, init_code, loaded_buffers
 from .mapping import is_torch_layer
 from .template import Code
 
@@ -24,15 +25,17 @@ class GeneratedCode:
     unmapped: List[Unmapped] = field(default_factory=list)
     classes: List[str] = field(default_factory=list)
     root: str = ""
+    buffers: List[str] = field(default_factory=list)  # non-persistent buffers loaded with the weights
+    specialized: List[str] = field(default_factory=list)  # `file:line: what` of every value the example fixed
 
 
 def generate_code(model: torch.nn.Module, example_inputs: Any, *, class_name: Optional[str] = None) -> GeneratedCode:
     """Trace `model(*example_inputs)` and write an editable trtnn module file (see `generate`)."""
     if not isinstance(model, torch.nn.Module):
         raise ConfigError(f"codegen: expected a torch.nn.Module, got {type(model).__name__}")
-    if is_torch_layer(model) or container_kind(model):
-        raise ConfigError(f"codegen: {type(model).__name__} is a torch.nn layer or container; generate code for "
-                          "the model class that uses it (trtnn.nn already has the layers it maps)")
+    if container_kind(model) != "Sequential" and (is_torch_layer(model) or container_kind(model)):
+        raise ConfigError(f"codegen: {type(model).__name__} is a torch.nn layer or a container without forward; "
+                          "generate code for the model class that uses it (trtnn.nn already has the layers it maps)")
     if class_name is not None and not (isinstance(class_name, str) and class_name.isidentifier()):
         raise ConfigError(f"codegen: class_name must be a Python identifier, got {class_name!r}")
     inputs = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
@@ -43,7 +46,13 @@ def generate_code(model: torch.nn.Module, example_inputs: Any, *, class_name: Op
     training = model.training
     model.eval()
     try:
-        calls = record_calls(model, inputs)
+        try:
+            calls = record_calls(model, inputs, lambda m: m is model or not (is_torch_layer(m) or container_kind(m)))
+        except Exception as e:  # noqa: BLE001  (the user's model failed on the given inputs)
+            shapes = ", ".join("x".join(map(str, x.shape)) for x in inputs)
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise ConfigError(f"codegen: {type(model).__name__} fails on example inputs of shape {shapes}: "
+                              f"{type(e).__name__}: {first}") from None
         unmapped: List[Unmapped] = []
         table = ClassTable()
         _visit(model, calls, table, unmapped, _optional_children(model), class_name)
@@ -54,9 +63,12 @@ def generate_code(model: torch.nn.Module, example_inputs: Any, *, class_name: Op
     root = table.of[id(model)]
     classes = [render_class(c, table, _origin(c.type)) for c in table.classes]
     args = ", ".join(f"{name}={v!r}" for v, name in table.arguments_of(model))
-    source = tidy(_file(model, inputs, unmapped, classes, root.cls.name, args))
+    buffers = loaded_buffers(model)
+    source = tidy(_file(model, inputs, unmapped, classes, root.cls.name, args, buffers))
     compile(source, "<trtnn codegen>", "exec")  # a syntax error here would be a codegen bug: fail now, not later
-    return GeneratedCode(source, unmapped, [c.name for c in table.classes], root.cls.name)
+    specialized = list(dict.fromkeys(m.group(1) for m in re.finditer(r"# specialized at trace time \((.*)$", source,
+                                                                       re.M)))
+    return GeneratedCode(source, unmapped, [c.name for c in table.classes], root.cls.name, buffers, specialized)
 
 
 def generate(model: torch.nn.Module, example_inputs: Any, *, class_name: Optional[str] = None) -> str:
@@ -99,7 +111,7 @@ def _visit(module: torch.nn.Module, calls: Calls, table: ClassTable, unmapped: L
         forward.text(f"    def forward(self, *args):\n        raise UnsupportedError({_never_called(module)!r})\n")
     else:
         try:
-            cap = capture(module, *calls.inputs[id(module)], calls)
+            cap = capture(module, *calls.inputs[id(module)], calls.children[id(module)])
         except UnsupportedError as e:
             unmapped.append(Unmapped(f"{type(module).__name__}.forward", str(e)))
             forward.text(f"    def forward(self, *args):\n        raise UnsupportedError({e.message!r})\n")
@@ -135,12 +147,15 @@ def _origin(t: type) -> str:
 
 
 def _file(model: torch.nn.Module, inputs: Sequence[torch.Tensor], unmapped: List[Unmapped], classes: List[str],
-          root: str, args: str) -> str:
+          root: str, args: str, buffers: List[str]) -> str:
     shapes = ", ".join("x".join(map(str, x.shape)) for x in inputs)
     head = [f'"""{root}: trtnn code generated by `trtnn codegen` from {_origin(type(model))[15:-1]} '
             f"(example inputs {shapes}).", "",
             "Edit freely: attribute names are the original's, so its state_dict loads with strict=True.",
             "Numbers fixed by the example inputs' shapes are marked `specialized at trace time`."]
+    if buffers:
+        head += ["", "Buffers the original computes itself (non-persistent) that are ordinary buffers here: load them "
+                 "with the weights", "(trtnn.codegen.full_state_dict(torch_model)): " + ", ".join(buffers)]
     if unmapped:
         head += ["", "Not mapped yet (define() raises UnsupportedError until they are replaced):"]
         head += [f"  - {u.op}  at {u.where}" for u in unmapped]

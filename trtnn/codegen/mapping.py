@@ -64,9 +64,10 @@ def trtnn_method(name: str) -> Tuple[Optional[str], Optional[str]]:
 
 
 def is_torch_layer(module: torch.nn.Module) -> bool:
-    """A torch.nn (or torchvision) layer: emitted as a trtnn.nn constructor call, never traced into."""
+    """A torch.nn layer, or a layer of another library that trtnn.nn has (torchvision's DeformConv2d): emitted as a
+    trtnn.nn constructor call, never traced into. Every other module, whatever package it comes from, is traced."""
     mod = type(module).__module__
-    return mod.startswith("torch.nn") or mod.startswith("torchvision.ops")
+    return mod.startswith("torch.nn.") or (mod.startswith("torchvision.ops") and trtnn_layer(module) is not None)
 
 
 def trtnn_layer(module: torch.nn.Module) -> Any:
@@ -103,6 +104,8 @@ def _attribute(module: torch.nn.Module, name: str) -> Tuple[bool, Any]:
     if name == "add_bias_kv":
         return True, getattr(module, "bias_k", None) is not None
     if name == "bias" and "bias" in module._parameters:
+        if not getattr(module, "affine", True) or not getattr(module, "elementwise_affine", True):
+            return False, None  # no weights at all: `bias` says nothing
         return True, module.bias is not None
     if name in module.__dict__ and not isinstance(module.__dict__[name], torch.Tensor):
         return True, module.__dict__[name]

@@ -6,7 +6,7 @@ import inspect
 import linecache
 import types
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
@@ -35,11 +35,20 @@ def load_source(source: str, name: str = "trtnn_generated") -> types.ModuleType:
     return module
 
 
+def full_state_dict(model: torch.nn.Module) -> Dict[str, torch.Tensor]:
+    """The model's state_dict and its non-persistent buffers (generated code registers the buffers it cannot make
+    as ordinary ones, see GeneratedCode.buffers)."""
+    sd = model.state_dict()
+    return {**sd, **{k: v for k, v in model.named_buffers() if k not in sd}}
+
+
 def round_trip(source: str, model: torch.nn.Module, example_inputs: Sequence[torch.Tensor], *,
                build: bool = True) -> RoundTrip:
     """Run generated `source` against the torch `model` it came from (see module docstring)."""
     generated = load_source(source).make_model()
-    generated.load_state_dict(model.state_dict(), strict=True)
+    own, expected = model.state_dict(), generated.state_dict()
+    extra = {k: v for k, v in full_state_dict(model).items() if k not in own and k in expected}
+    generated.load_state_dict({**own, **extra}, strict=True)
     inputs = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
     names = [n for n in inspect.signature(model.forward).parameters][:len(inputs)]
     specs = [Input(n, tuple(x.shape), x.dtype) for n, x in zip(names, inputs)]

@@ -97,7 +97,7 @@ def config_pbtxt(meta: Mapping[str, Any], name: str, *, max_batch: Optional[int]
     lines.append("instance_group [\n" + ",\n".join(groups) + "\n]")
     if batched:
         lines.append(f"dynamic_batching {{\n  max_queue_delay_microseconds: {queue_delay_us}\n}}")
-    warmups = [_warmup(meta, p, k, batched) for k, p in enumerate(profiles)] or [_warmup(meta, None, 0, batched)]
+    warmups = [_warmup(meta, p, k, batch) for k, p in enumerate(profiles)] or [_warmup(meta, None, 0, batch)]
     lines.append("model_warmup [\n" + ",\n".join(warmups) + "\n]")
     if plans:
         for cc in plans:
@@ -118,9 +118,11 @@ def _label_output(meta: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
-def _warmup(meta: Mapping[str, Any], profile: Optional[Mapping[str, Any]], k: int, batched: bool) -> str:
-    """One warm-up request: random data at the profile's opt shape (zeros for thresholds / sizes)."""
-    batch = profile[next(iter(profile))][1][0] if profile and batched else 1
+def _warmup(meta: Mapping[str, Any], profile: Optional[Mapping[str, Any]], k: int, max_batch: int) -> str:
+    """One warm-up request: random data at the profile's opt shape (zeros for thresholds / sizes), its batch within
+    max_batch_size (Triton refuses a larger warm-up batch)."""
+    batched = max_batch > 0
+    batch = min(profile[next(iter(profile))][1][0], max_batch) if profile and batched else 1
     entries = []
     for i in meta["inputs"]:
         shape = profile[i["name"]][1] if profile and i["name"] in profile else i["shape"]

@@ -3,8 +3,9 @@
 Ultralytics' layout (its exporter writes it, its TensorRT backend reads it): a 4-byte little-endian signed length N,
 then N bytes of UTF-8 JSON (ASCII-escaped, so N counts characters and bytes alike), then the serialized plan. Its
 keys: description, author, date, version, license, docs, stride (int), task, batch (int), imgsz ([h, w]), names
-({"0": name}), args ({batch, dynamic, half, int8, nms, ...}), channels (int), end2end (bool), and for pose
-kpt_shape ([K, 3]). trtnn adds its own sidecar under "trtnn", which ultralytics ignores.
+({"0": name}), args ({batch, dynamic, quantize (16 / 8 / None; half and int8 before 8.4), nms, ...}), channels
+(int), end2end (bool), and for pose kpt_shape ([K, 3]). trtnn adds its own sidecar under "trtnn", which ultralytics
+ignores. tools/crosscheck_engine_file.py reads trtnn's files with ultralytics' own code.
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 from ..errors import ConfigError, FileError
+from ..version import __version__
 from .files import PathLike, atomic_write_bytes
-from .sidecar import sidecar_path
+from .sidecar import encode, sidecar_path
 
 PLAN_MAGIC = {b"ftrt": "tensorrt", b"vtrt": "tensorrt_rtx"}  # first 4 bytes of a serialized plan
 MAX_HEADER = 1 << 24  # a JSON header past 16 MB is not ultralytics metadata
@@ -57,7 +59,6 @@ def split_ultralytics(data: bytes) -> "tuple[Optional[Dict[str, Any]], bytes]":
 
 def ultralytics_header(metadata: Dict[str, Any]) -> Dict[str, Any]:
     """Ultralytics' metadata for an engine with trtnn's sidecar `metadata` (types as its exporter writes them)."""
-    from .. import __version__
 
     check_ultralytics_io(metadata)
     task = metadata.get("task") or "detect"
@@ -71,15 +72,19 @@ def ultralytics_header(metadata: Dict[str, Any]) -> Dict[str, Any]:
     batch = int(shape[0]) if shape and shape[0] > 0 else \
         max((p[image["name"]][2][0] for p in profiles if image.get("name") in p), default=1)
     names = {str(k): v for k, v in (metadata.get("names") or {}).items()}
+    outputs = metadata.get("outputs") or []
+    if not names and task == "classify" and outputs and outputs[0]["shape"][-1] > 0:
+        names = {str(i): str(i) for i in range(outputs[0]["shape"][-1])}  # else ultralytics makes up 999 names
+    precision = str(metadata.get("precision"))
+    quantize = 8 if "int8" in precision else 16 if "fp16" in precision else None  # ultralytics >= 8.4; half/int8 before
     header = {
         "description": f"trtnn {metadata.get('target', 'engine')} ({metadata.get('precision') or 'fp32'})",
         "author": "trtnn", "date": datetime.datetime.now().isoformat(), "version": __version__,
         "license": "the model's own", "docs": "trtnn README, section Run, serve and ship engines",
         "stride": int(metadata.get("stride") or 32), "task": task, "batch": batch,
         "imgsz": [int(v) for v in imgsz], "names": names,
-        "args": {"batch": batch, "dynamic": image.get("shape", [1])[0] == -1,
-                 "half": "fp16" in str(metadata.get("precision")), "int8": "int8" in str(metadata.get("precision")),
-                 "nms": False},
+        "args": {"batch": batch, "dynamic": image.get("shape", [1])[0] == -1, "quantize": quantize,
+                 "half": quantize == 16, "int8": quantize == 8, "nms": False},
         "channels": 3, "end2end": False,
     }
     if task == "pose":
@@ -114,6 +119,21 @@ def write_ultralytics(path: PathLike, plan: bytes, metadata: Dict[str, Any]) -> 
     header = ultralytics_header(metadata)
     atomic_write_bytes(path, encode_ultralytics(plan, header), what="engine")
     return header
+
+
+def write_engine_file(path: PathLike, plan: bytes, metadata: Dict[str, Any], fmt: str) -> str:
+    """Write `plan` with its trtnn `metadata` atomically in `fmt` ('trtnn': plan + `<path>.json`; 'ultralytics': the
+    header inside the file); returns where the metadata went."""
+    if fmt == "ultralytics":
+        write_ultralytics(path, plan, metadata)
+        return "inside the file (ultralytics header)"
+    if fmt != "trtnn":
+        raise ConfigError(f"engine file format must be 'trtnn' or 'ultralytics', got {fmt!r}")
+    side = sidecar_path(path)
+    data = encode(metadata, path)  # refused before anything is written
+    atomic_write_bytes(path, plan, what="engine")
+    atomic_write_bytes(side, data, what="engine metadata")
+    return side
 
 
 def from_ultralytics(header: Dict[str, Any]) -> Dict[str, Any]:

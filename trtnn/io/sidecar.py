@@ -19,6 +19,7 @@ import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .. import backend, dtypes
+from ..version import __version__
 from ..errors import ConfigError, FileError
 from .files import PathLike
 
@@ -109,7 +110,6 @@ def engine_metadata(engine: Any, facts: Optional[Mapping[str, Any]] = None, *,
     module it was defined from (trtnn.models.describe_model); `meanings`: input / output name -> meaning (a
     registered model's: trtnn.models.sidecar_meanings). `names` default to the class ids as strings; `extra` keys are
     added as given (JSON-serializable)."""
-    from .. import __version__  # the package face (above io) defines it: read at call time
 
     facts = facts or {"nc": None, "thresholds": None, "preprocess": None}
     meanings = meanings or {}

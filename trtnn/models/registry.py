@@ -43,7 +43,9 @@ class TaskSpec:
     raw_outputs: the raw model's outputs -> meaning (engines built without --end2end).
     image_input: how the caller makes the image input (e.g. "letterboxed to imgsz ... by the caller").
     preprocess: that pipeline on the host, (BGR uint8 image, (h, w)) -> float32 CHW (calibration folders,
-    evaluation); its `__name__` names it in calibration caches (see trtnn.models.vision.host).
+    evaluation); its name in trtnn.models.vision.host.PREPROCESS names it in calibration caches.
+    one2many_raw_outputs: NMS-free heads (YOLOv10, YOLO26): the raw outputs when the head runs its one-to-many
+    branch (raw_outputs describe the one-to-one branch).
     """
 
     name: str
@@ -51,10 +53,14 @@ class TaskSpec:
     raw_outputs: Mapping[str, str]
     image_input: str
     preprocess: HostPreprocess
+    one2many_raw_outputs: Mapping[str, str] = field(default_factory=dict)
 
-    def meanings(self, end2end: bool) -> Dict[str, str]:
-        """Output name -> meaning of an engine built end to end (or of the raw model)."""
-        return dict(self.outputs if end2end else self.raw_outputs)
+    def meanings(self, end2end: bool, branch: Optional[str] = None) -> Dict[str, str]:
+        """Output name -> meaning of an engine built end to end, or of the raw model (of an NMS-free head's `branch`,
+        'one2one' or 'one2many')."""
+        if end2end:
+            return dict(self.outputs)
+        return dict(self.one2many_raw_outputs if branch == "one2many" else self.raw_outputs)
 
 
 @dataclass(frozen=True)
@@ -165,9 +171,11 @@ def describe_model(model: Module, spec: Optional[ModelSpec] = None) -> Dict[str,
             "preprocess": wrapper.image_layout() if wrapper is not None else None}
 
 
-def sidecar_meanings(spec: ModelSpec, end2end: bool) -> Dict[str, str]:
-    """What each input and output of an engine of `spec`'s models means ('images' included), for the sidecar."""
-    return {"images": spec.task.image_input, spec.input_name: spec.task.image_input, **spec.task.meanings(end2end)}
+def sidecar_meanings(spec: ModelSpec, end2end: bool, branch: Optional[str] = None) -> Dict[str, str]:
+    """What each input and output of an engine of `spec`'s models means ('images' included; `branch`: the NMS-free
+    head's), for the sidecar."""
+    return {"images": spec.task.image_input, spec.input_name: spec.task.image_input,
+            **spec.task.meanings(end2end, branch)}
 
 
 HEADS = ("one2one", "one2many")  # the branches of an NMS-free head (YOLOv10, YOLO26)

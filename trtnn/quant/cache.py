@@ -3,7 +3,10 @@
 Cache document: {"trtnn_version", "method", "method_args", "network_hash", "weights_hash", "preprocess",
 "num_batches", "amax": {tensor: amax}}. network_hash = sha256 over the network definition (inputs, then every layer's
 name, type and outputs' names, shapes and dtypes, in order); weights_hash = sha256 over the state_dict (key, dtype,
-shape and raw bytes of every tensor, in order). A cache is reused only when all of these match.
+shape and raw bytes of every tensor, in order); preprocess = what trtnn.quant.data.describe says of the data (paths
+with their files' sizes and times, image folders with their preprocessing, or for in-memory batches the sha256 of the
+batches used). A cache is reused only when all of these match. Its amax values are checked when it is read (finite,
+> 0, within float32) and its tensor names against the network (`select`).
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Collection, Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -25,6 +28,7 @@ from .stats import TensorStats
 _CHECKED = (("trtnn_version", "trtnn version"), ("method", "method"), ("method_args", "method arguments"),
             ("network_hash", "network definition"), ("weights_hash", "weights"),
             ("preprocess", "calibration data / preprocessing"))
+FP32_MAX = float(np.finfo(np.float32).max)  # calibration observes float32 tensors: no amax can exceed it
 
 
 @dataclass
@@ -61,11 +65,12 @@ class Calibration:
             what = f"missing key {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
             raise CheckpointError(f"{source} is not a trtnn calibration cache ({what}); "
                                   f"delete it or recalibrate") from e
-        bad = {k: v for k, v in amax.items() if not (math.isfinite(v) and v > 0)}
+        bad = {k: v for k, v in amax.items() if not (math.isfinite(v) and 0 < v <= FP32_MAX)}
         if bad:
             listed = ", ".join(f"'{k}': {v}" for k, v in list(bad.items())[:5])
-            raise CheckpointError(f"{source}: amax must be finite and > 0; got {listed}"
-                                  f"{' ...' if len(bad) > 5 else ''}; delete it or recalibrate")
+            raise CheckpointError(f"{source}: amax must be finite, > 0 and at most the largest float32 "
+                                  f"({FP32_MAX:.4g}); got {listed}{' ...' if len(bad) > 5 else ''}; delete it or "
+                                  f"recalibrate")
         return calib
 
     def mismatch(self, expected: "Calibration") -> Optional[str]:
@@ -126,8 +131,15 @@ def weights_hash(state: Mapping[str, Any]) -> str:
     return h.hexdigest()
 
 
-def select(calib: Calibration, tensors: Optional[Sequence[str]], path: str) -> Calibration:
-    """The cached calibration restricted to `tensors` (all when None); ConfigError if the cache lacks some."""
+def select(calib: Calibration, tensors: Optional[Sequence[str]], path: str,
+           known: Optional[Collection[str]] = None) -> Calibration:
+    """The cached calibration restricted to `tensors` (all when None); ConfigError if the cache lacks some,
+    CheckpointError if it names tensors that are not among `known` (the network's: a hand-edited cache)."""
+    unknown = [t for t in calib.amax if known is not None and t not in known]
+    if unknown:
+        raise CheckpointError(f"calibration cache '{path}' names tensor(s) that are not in the network: "
+                              f"{unknown[:5]}{' ...' if len(unknown) > 5 else ''} (its tensors include "
+                              f"{sorted(known)[:5]} ...); delete it or recalibrate (recalibrate=True)")
     if tensors is None:
         return calib
     missing = [t for t in tensors if t not in calib.amax]

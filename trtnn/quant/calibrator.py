@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch
@@ -125,6 +126,8 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "entro
         raise ConfigError(f"batches must be >= 1 (or None for all), got {batches}")
     if samples is not None and samples < 1:
         raise ConfigError(f"samples must be >= 1 (or None for every value), got {samples}")
+    if isinstance(percentile, bool) or not isinstance(percentile, Real) or not 0 < percentile <= 100:
+        raise ConfigError(f"percentile must be a number in (0, 100], got {percentile!r}")
     if cache:
         check_output_path(cache, what="calibration cache")
     source = as_batches(data, {i.name: tuple(i.shape) for i in inputs})
@@ -139,14 +142,16 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "entro
                            network_hash(net.network), weights_hash(model.state_dict()), describe(source), __version__)
     if cache_exists(cache) and not recalibrate:
         cached = read_cache(cache)
+        expected.preprocess = describe(source, cached.num_batches)  # in-memory data: the hash of those batches
         changed = cached.mismatch(expected)
         if changed:
             raise ConfigError(f"calibration cache '{cache}' does not match: {changed}; delete it or recalibrate "
                               f"(recalibrate=True, --recalibrate)")
-        return select(cached, None if tensors is None else names, cache)
+        return select(cached, None if tensors is None else names, cache, known)
     run = collect(net, source, names, num_bins=num_bins, batches=batches, progress=progress, samples=samples)
     expected.amax = {t: compute_amax(s, method, percentile) for t, s in run.stats.items()}
     expected.num_batches = run.batches
+    expected.preprocess = describe(source, run.batches)
     expected.stats = run.stats
     if cache:
         write_cache(cache, expected)

@@ -2,7 +2,7 @@
 classes with their names, masks, keypoints (with names), rotated boxes, class probabilities, semantic masks."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -48,6 +48,15 @@ class Results:
         if self.probs is None:
             return []
         return [int(i) for i in np.argsort(-self.probs, kind="stable")[:5]]
+
+    def filter(self, classes: Sequence[int]) -> "Results":
+        """The detections of `classes` only (ultralytics' predict `classes=`), in the same order."""
+        if self.probs is not None or self.semantic is not None:
+            raise ConfigError(f"classes=: filters detections; a {self.task} result has none")
+        keep = np.isin(self.classes, np.asarray(list(classes), dtype=np.int64))
+        return replace(self, boxes=self.boxes[keep], scores=self.scores[keep], classes=self.classes[keep],
+                       masks=None if self.masks is None else self.masks[keep],
+                       keypoints=None if self.keypoints is None else self.keypoints[keep])
 
     def summary(self) -> List[Dict[str, Any]]:
         """A list of plain dicts (ultralytics' `Results.summary()` shape): name, class, confidence, box, and

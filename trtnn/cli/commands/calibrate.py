@@ -34,7 +34,7 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
 def check_unused(args: argparse.Namespace) -> None:
     """Refuse the flags calibrate would ignore, naming them and why."""
     given = [(flag, why) for dest, flag, why in _UNUSED if getattr(args, dest, None) not in (None, False, [])]
-    if args.base_dtype is not None:  # None unless given (options/quant.py fills in the default when quantized)
+    if args.base_dtype is not None:
         given.append(("--base-dtype", "a build option"))
     if given:
         raise ConfigError("trtnn calibrate does not use " + "; ".join(f"{flag} ({why})" for flag, why in given))

@@ -9,7 +9,7 @@ import tempfile
 from typing import Any, List
 
 from ...errors import BackendError, ConfigError
-from ..args import check_readable, parse_imgsz, registered
+from ..args import check_range, check_readable, parse_imgsz, registered
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
@@ -21,11 +21,15 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
                                                       "executor; slow, for checking)")
     p.add_argument("--save", metavar="DIR", help="write the images with the results drawn on them here")
     p.add_argument("--json", action="store_true", help="print the results as JSON lines")
+    p.add_argument("--classes", type=int, nargs="+", metavar="ID",
+                   help="keep only these class ids' detections (ultralytics' predict classes=)")
+    p.add_argument("--conf", type=float, help="confidence threshold in [0, 1] (default: the family's); an engine takes "
+                                              "it when built with --runtime-thresholds")
+    p.add_argument("--iou", type=float, help="NMS IoU threshold in [0, 1] (default: the family's); an engine takes "
+                                             "it when built with --runtime-thresholds")
     cpu = p.add_argument_group("--device cpu (a registered model instead of an engine)")
     cpu.add_argument("--weights", help="checkpoint to load (default: random weights, for trying the pipeline)")
     cpu.add_argument("--imgsz", help="network input size HxW or N (default: the family's)")
-    cpu.add_argument("--conf", type=float, help="confidence threshold in [0, 1] (default: the family's)")
-    cpu.add_argument("--iou", type=float, help="NMS IoU threshold in [0, 1] (default: the family's)")
     cpu.add_argument("--max-det", type=int, help="detections kept per image (default: the family's)")
     p.set_defaults(func=run)
 
@@ -41,9 +45,14 @@ def _runner(args: argparse.Namespace) -> Any:
     from ... import backend
     from ...runtime import Runner
 
+    check_range("--conf", args.conf, 0, 1)
+    check_range("--iou", args.iou, 0, 1)
+    check_range("--max-det", args.max_det, 1)
+    for cls in args.classes or []:
+        check_range("--classes", cls, 0)
     if args.device != "cpu":
-        model_flags = [f for f, v in (("--weights", args.weights), ("--imgsz", args.imgsz), ("--conf", args.conf),
-                                      ("--iou", args.iou), ("--max-det", args.max_det)) if v is not None]
+        model_flags = [f for f, v in (("--weights", args.weights), ("--imgsz", args.imgsz),
+                                      ("--max-det", args.max_det)) if v is not None]
         if model_flags:
             raise ConfigError(f"{', '.join(model_flags)}: for --device cpu with a model name; an engine has them "
                               "built in")
@@ -55,8 +64,14 @@ def _runner(args: argparse.Namespace) -> Any:
         if not ok:
             raise BackendError(f"cannot execute TensorRT engines here: {why}. To check the pipeline on the CPU, run "
                                f"the model's definition: trtnn run MODEL --weights W.pt {args.images} --device cpu")
-        return Runner(args.source, device=args.device)
-    return cpu_runner(args)
+        runner = Runner(args.source, device=args.device)
+        given = {f"{k}_thres": v for k, v in (("conf", args.conf), ("iou", args.iou)) if v is not None}
+        missing = [f"--{k[:-6]}" for k in given if k not in [s.name for s in runner.inputs]]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)}: this engine has its thresholds built in (rebuild it with "
+                              "--runtime-thresholds to choose them per run)")
+        return runner, given
+    return cpu_runner(args), {}
 
 
 def cpu_runner(args: argparse.Namespace) -> Any:
@@ -65,6 +80,7 @@ def cpu_runner(args: argparse.Namespace) -> Any:
     from ...compile import define
     from ...io.sidecar import describe_model, engine_metadata
     from ...runtime import Runner
+    from ...runtime.results import DETECTION_TASKS
     from ..commands import build
 
     spec = registered(args.source)
@@ -75,11 +91,17 @@ def cpu_runner(args: argparse.Namespace) -> Any:
     argv = ["build", args.source, "-o", unused] + (["--weights", args.weights] if args.weights else ["--random-weights"])
     if args.imgsz:
         argv += ["--imgsz", args.imgsz]
+    given = [(f, v) for f, v in (("--conf", args.conf), ("--iou", args.iou), ("--max-det", args.max_det))
+             if v is not None]
+    if given and (spec.end2end is None or spec.task == "classify"):
+        raise ConfigError(f"{', '.join(f for f, _ in given)}: detection thresholds, but {args.source!r} is a "
+                          f"{spec.task} model")
+    if args.classes and spec.task not in DETECTION_TASKS:
+        raise ConfigError(f"--classes filters detections, but {args.source!r} is a {spec.task} model")
     if spec.end2end is not None:
         argv += ["--end2end", "--preprocess"] + (["--orig-size"] if spec.task != "classify" else [])
-        for flag, value in (("--conf", args.conf), ("--iou", args.iou), ("--max-det", args.max_det)):
-            if value is not None:
-                argv += [flag, str(value)]
+        for flag, value in given:
+            argv += [flag, str(value)]
     from .. import build_parser
 
     model, inputs, _ = build.prepare(build_parser().parse_args(argv))
@@ -107,13 +129,15 @@ def run(args: argparse.Namespace) -> int:
         os.makedirs(args.save, exist_ok=True)
         if os.path.abspath(args.save) == os.path.abspath(os.path.dirname(files[0]) or "."):
             raise ConfigError("--save: choose another folder than the images' own (inputs are never overwritten)")
-    runner = _runner(args)
+    runner, thresholds = _runner(args)
     cv2 = cv2_module()
     for path in files:
         image = cv2.imread(path)
         if image is None:
             raise ConfigError(f"cannot read image '{path}'")
-        (result,) = runner.predict([image])
+        (result,) = runner.predict([image], **thresholds)
+        if args.classes:
+            result = result.filter(args.classes)
         if args.json:
             print(json.dumps({"image": path, "results": result.summary()}))
         else:

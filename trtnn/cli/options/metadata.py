@@ -56,13 +56,14 @@ def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dic
     source = {k: v for k, v in checkpoint.items() if k != "names"}
     if args.weights:
         source["weights"] = os.path.basename(args.weights)
-    meanings = sidecar_meanings(spec, bool(getattr(args, "end2end", False))) if spec is not None else {}
+    head = head_choice(args, spec)
+    end2end = bool(getattr(args, "end2end", False))
+    meanings = sidecar_meanings(spec, end2end, head[0] if head else None) if spec is not None else {}
     meta = engine_metadata(engine, facts, names=names, task=_task(spec, checkpoint), imgsz=imgsz,
                            stride=spec.stride if spec is not None else None, precision=precision,
                            meanings=meanings, target=args.target, source=source)
     if spec is not None:  # the image input, whatever --input named it
         meta["inputs"][0]["meaning"] = spec.task.image_input
-    head = head_choice(args, spec)
     if head is not None:
         meta["head"] = {"branch": head[0], "why": head[1]}
     return meta

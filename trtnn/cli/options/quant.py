@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ... import quant
 from ...compile import Input, Precision
-from ...models.vision.data import image_files
+from ...models.vision.data import IMAGE_SUFFIXES, image_files
 from ...errors import ConfigError
 from ...io.files import check_output_path
 from ...models.registry import ModelSpec
@@ -15,10 +15,11 @@ from ..args import check_range
 
 QUANT_DTYPES = ("int8", "fp8")
 CALIB_FLAGS = {"calib_data": "--calib-data", "calib_cache": "--calib-cache", "exclude": "--exclude",
-               "recalibrate": "--recalibrate", "calib_method": "--calib-method", "calib_images": "--calib-images",
-               "calib_batch": "--calib-batch", "base_dtype": "--base-dtype"}
-# defaults of the flags above that have one: None until the flags are checked (given = used), then filled in
-QUANT_DEFAULTS = {"calib_method": "entropy", "calib_images": 256, "calib_batch": 8, "base_dtype": "fp16"}
+               "recalibrate": "--recalibrate", "base_dtype": "--base-dtype", "calib_method": "--calib-method",
+               "calib_images": "--calib-images", "calib_batch": "--calib-batch"}
+BASE_DTYPE = "fp16"  # --base-dtype when not given (None until then: an explicit one is told apart)
+# the calibration flags' defaults, filled in for --dtype int8/fp8 (None until then, like --base-dtype)
+QUANT_DEFAULTS = {"calib_method": "entropy", "calib_images": 256, "calib_batch": 8, "base_dtype": BASE_DTYPE}
 
 
 def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
@@ -36,17 +37,18 @@ def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
                    help="module path, module class or TensorRT layer type left unquantized (repeatable)")
     g.add_argument("--keep-fp32", action="append", default=[], metavar="PATH", help="compute this module in fp32")
     g.add_argument("--keep-fp16", action="append", default=[], metavar="PATH", help="compute this module in fp16")
-    g.add_argument("--base-dtype", choices=("fp16", "bf16", "fp32"),
-                   help="int8/fp8: dtype of everything not quantized (default fp16)")
+    g.add_argument("--base-dtype", default=None, choices=("fp16", "bf16", "fp32"),
+                   help=f"int8/fp8: dtype of everything not quantized (default {BASE_DTYPE})")
 
 
 def check_quant_args(args: argparse.Namespace, quantized: bool) -> None:
-    """Refuse calibration flags without a quantized dtype, and a quantized build without calibration data; fill in
-    the defaults of the flags not given."""
+    """Refuse calibration flags without a quantized dtype, and a quantized build without calibration data."""
     if not quantized:
         refuse_calib_flags(args)
         return
-    fill_quant_defaults(args)
+    for dest, default in QUANT_DEFAULTS.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
     check_range("--calib-images", args.calib_images, 1)
     check_range("--calib-batch", args.calib_batch, 1)
     check_calib_data(args, f"--dtype {args.dtype} needs --calib-data DIR|FILE (with --calib-cache it is read only "
@@ -60,14 +62,6 @@ def refuse_calib_flags(args: argparse.Namespace, allowed: Sequence[str] = ()) ->
     given = [flag for dest, flag in CALIB_FLAGS.items() if dest not in allowed and getattr(args, dest, None)]
     if given:
         raise ConfigError(f"{', '.join(given)}: only with --dtype int8 or fp8")
-    fill_quant_defaults(args)
-
-
-def fill_quant_defaults(args: argparse.Namespace) -> None:
-    """The defaults of the calibration flags not given (QUANT_DEFAULTS)."""
-    for dest, default in QUANT_DEFAULTS.items():
-        if getattr(args, dest, None) is None:
-            setattr(args, dest, default)
 
 
 def check_calib_data(args: argparse.Namespace, missing: str) -> None:
@@ -76,6 +70,7 @@ def check_calib_data(args: argparse.Namespace, missing: str) -> None:
         raise ConfigError(missing)
     if not os.path.exists(args.calib_data):
         raise ConfigError(f"--calib-data '{args.calib_data}' does not exist")
+    check_calib_path(args.calib_data)
 
 
 def precision_of(args: argparse.Namespace, calibration: Any = None,
@@ -110,6 +105,22 @@ def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: O
     cal = quant.calibrate(model, shaped, data, method=args.calib_method, cache=args.calib_cache, batches=batches,
                           recalibrate=args.recalibrate)
     return dict(cal.amax)
+
+
+def check_calib_path(path: str) -> None:
+    """--calib-data is a folder of images, .npy/.npz file(s) or a folder of them: not one image file, not a folder
+    whose images sit in subfolders (a YOLO data set root: names them), no truncated or unreadable image."""
+    what = f"--calib-data '{path}'"
+    if os.path.isfile(path):
+        if path.lower().endswith(IMAGE_SUFFIXES):
+            raise ConfigError(f"{what} is one image file; give the folder that holds the calibration images")
+        if not path.endswith((".npy", ".npz")):
+            raise ConfigError(f"{what}: expected a folder of images ({', '.join(IMAGE_SUFFIXES)}) or .npy/.npz "
+                              f"file(s)")
+        return
+    files = quant.data.check_image_folder(path, "--calib-data")
+    if not files and not any(f.endswith((".npy", ".npz")) for f in os.listdir(path)):
+        raise ConfigError(f"{what}: the folder holds no images ({', '.join(IMAGE_SUFFIXES)}) and no .npy/.npz files")
 
 
 def is_image_folder(path: str) -> bool:

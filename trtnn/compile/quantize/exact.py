@@ -161,7 +161,7 @@ class ExactQuantizer(Quantizer):
 
     def _quantize_tensor(self, site: str, t: Any, amax: float, consumers: Any) -> None:
         users = list(consumers.get(t.name, []))
-        dq = self._qdq(t, checked_amax(t.name, amax), self.qat.clip.get(site), t.name)
+        dq = self._qdq(t, checked_amax(t.name, amax, self._dtype(t)), self.qat.clip.get(site), t.name)
         for _, layer, j in users:
             layer.set_input(j, dq)
             if layer.name not in self.quantized:
@@ -196,7 +196,8 @@ class ExactQuantizer(Quantizer):
                 if key not in self._dq:
                     count = sum(1 for k in self._dq if k[0].endswith(f"@{path}"))
                     name = f"{path}:input" + (f"#{count}" if count else "")
-                    self._dq[key] = self._qdq(t, checked_amax(site, amax), self.qat.clip.get(site), name)
+                    checked = checked_amax(site, amax, self._dtype(t))
+                    self._dq[key] = self._qdq(t, checked, self.qat.clip.get(site), name)
                 layer.set_input(j, self._dq[key])
                 done = True
                 if layer.name not in self.quantized:

@@ -187,12 +187,12 @@ class Quantizer:
             if qat is not None:
                 return qat
         if t.name in self._group:
-            return checked_amax(t.name, self._group[t.name])
+            return checked_amax(t.name, self._group[t.name], self._dtype(t))
         source = self._source(t.name)
         if source not in self.ranges.amax and source not in self.missing:
             self.missing.append(source)
         amax = self.ranges.amax.get(source)
-        return None if amax is None else checked_amax(source, amax)
+        return None if amax is None else checked_amax(source, amax, self._dtype(t))
 
     def _source(self, name: str) -> str:
         """The tensor whose amax `name` has: itself, or what a chain of casts / identities started from."""

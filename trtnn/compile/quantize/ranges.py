@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple
 import numpy as np
 import torch
 
+from ... import dtypes
 from ...errors import ConfigError
 
 
@@ -104,13 +105,17 @@ def _checked(name: str, v: Any) -> float:
     return val
 
 
-def checked_amax(name: str, amax: float) -> float:
+def checked_amax(name: str, amax: float, dtype: Optional[torch.dtype] = None) -> float:
     """`amax` of tensor `name` as a Q/DQ scale needs it: > 0 (a range of 0 means the calibration data never reached
-    the tensor: all zeros, or a broken preprocessing)."""
+    the tensor: all zeros, or a broken preprocessing) and, given the `dtype` the tensor is computed in, within it."""
     if not amax > 0:
         raise ConfigError(f"calibration: tensor '{name}' has range 0 (amax {amax}): the calibration data gave it no "
                           f"non-zero value (all-zero data or preprocessing?); recalibrate on real data or exclude "
                           f"the module that makes it")
+    if dtype is not None and amax > torch.finfo(dtype).max:
+        raise ConfigError(f"calibration: tensor '{name}' has amax {amax:g}, beyond what {dtypes.short(dtype)} (the "
+                          f"dtype it is computed in) holds ({torch.finfo(dtype).max:g}); recalibrate on real data, or "
+                          f"compute it in a wider dtype (base_dtype='fp32', keep_fp32)")
     return amax
 
 

@@ -17,6 +17,9 @@ def module_path(layer_name: str) -> str:
 def resolve_paths(ctx: Any, entries: Sequence[str], what: str, layer_types: bool = False) -> Tuple[List[str], Set[str]]:
     """Module path prefixes named by `entries` (paths, or module class names expanded to their paths) and the
     TensorRT layer type names among them (only when `layer_types`); unknown entries raise ConfigError."""
+    if isinstance(entries, str):
+        raise ConfigError(f"{what}: expected a list of module paths or type names, got the string {entries!r}; "
+                          f"write {what}=[{entries!r}]")
     types = {t.name for t in ctx.trt.LayerType.__members__.values()} if layer_types else set()
     paths: List[str] = []
     kinds: Set[str] = set()

@@ -47,7 +47,8 @@ DETECT_V5 = TaskSpec("detect", OUTPUTS, {"output": "[B, anchors, 5 + nc]: cx, cy
                                                    "caller's"}, LETTERBOXED, yolo_preprocess)
 DETECT_NMS_FREE = TaskSpec("detect", OUTPUTS, {"output": f"[B, 4 + nc, anchors] of the one-to-one head: "
                                                          f"{ONE2ONE_BOXES}; ultralytics' top-k is the caller's"},
-                           LETTERBOXED, yolo_preprocess)
+                           LETTERBOXED, yolo_preprocess,
+                           one2many_raw_outputs=DETECT.raw_outputs)
 
 
 def decode_v8(pred: Tensor) -> Tuple[Tensor, Tensor]:

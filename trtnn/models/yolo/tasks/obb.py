@@ -216,7 +216,8 @@ OBB = TaskSpec("obb", OUTPUTS, {"output": f"[B, 4 + nc + 1, anchors]: {BOXES}, a
 OBB_NMS_FREE = TaskSpec("obb", OUTPUTS, {"output": "[B, 4 + nc + 1, anchors] of the one-to-one head: cx, cy, w, h "
                                                    "(network-input pixels), class scores (sigmoid), angle (radians, "
                                                    "unbounded); ultralytics' top-k is the caller's"},
-                        LETTERBOXED, yolo_preprocess)
+                        LETTERBOXED, yolo_preprocess,
+                        one2many_raw_outputs=OBB.raw_outputs)
 
 
 def obb_end2end(model: Module, o: Dict[str, Any]) -> OBBEnd2End:

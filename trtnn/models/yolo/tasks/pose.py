@@ -105,7 +105,8 @@ POSE = TaskSpec("pose", OUTPUTS, {"output": f"[B, 4 + nc + K * 3, anchors]: {BOX
                                             "visibility"}, LETTERBOXED, yolo_preprocess)
 POSE_NMS_FREE = TaskSpec("pose", OUTPUTS, {"output": f"[B, 4 + nc + K * 3, anchors] of the one-to-one head: "
                                                      f"{ONE2ONE_BOXES}, keypoints x, y (pixels), visibility; "
-                                                     "ultralytics' top-k is the caller's"}, LETTERBOXED, yolo_preprocess)
+                                                     "ultralytics' top-k is the caller's"},
+                         LETTERBOXED, yolo_preprocess, one2many_raw_outputs=POSE.raw_outputs)
 
 
 def pose_config(state: StateDict) -> Dict[str, Any]:

@@ -244,7 +244,8 @@ SEGMENT = TaskSpec("segment", OUTPUTS, {"output0": f"[B, 4 + nc + 32, anchors]: 
                                         "output1": PROTOS}, LETTERBOXED, yolo_preprocess)
 SEGMENT_NMS_FREE = TaskSpec("segment", OUTPUTS, {
     "output0": f"[B, 4 + nc + 32, anchors] of the one-to-one head: {ONE2ONE_BOXES}, 32 mask coefficients; "
-               "ultralytics' top-k is the caller's", "output1": PROTOS}, LETTERBOXED, yolo_preprocess)
+               "ultralytics' top-k is the caller's", "output1": PROTOS}, LETTERBOXED, yolo_preprocess,
+                            one2many_raw_outputs=SEGMENT.raw_outputs)
 END2END_DEFAULTS = {**NMS_DEFAULTS, "mask_resolution": "input"}
 
 
