@@ -788,6 +788,140 @@ case("segment top-k orig masks without scale_to_orig", E.ConfigError, "SegmentTo
 case("segment top-k max_det above TensorRT TopK", E.ShapeError, "max_det", "3840", "5000")(
     _seg26_topk(_SEG26, max_det=5000))
 
+# ---- issue 20 (H8): torch-parity misuse ---------------------------------------------------------------------------
+def _tensor_of_another_network(tmp: Path) -> Any:
+    kept = []
+    trtnn.define(Fn(lambda x: kept.append(F.relu(x)) or kept[0]), [X])
+    return trtnn.define(Fn(lambda x: x + kept[0]), [X])
+
+
+case("functional op on a torch tensor outside define", E.ConfigError, "trtnn.functional.relu", "torch.Tensor",
+     "no trtnn Tensor", "trtnn.define", "torch.nn.functional.relu")(lambda tmp: F.relu(torch.randn(3)))
+case("functional op on a numpy array in forward", E.ConfigError, "trtnn.functional.sigmoid", "numpy array",
+     "(1, 3, 8, 8)", "no trtnn Tensor")(in_forward(lambda x: F.sigmoid(np.zeros((1, 3, 8, 8), np.float32))))
+case("trtnn Tensor of another network", E.ConfigError, "another network", "trtnn.define",
+     "compute it again in this forward")(_tensor_of_another_network)
+case("Module.to('cuda')", E.ConfigError, "Conv2d", "device 'cuda'", "trtnn.build", "trtnn.runtime")(
+    lambda tmp: nn.Conv2d(3, 3, 1).to("cuda"))
+case("Module.to(torch.device('cuda', 1))", E.ConfigError, "device 'cuda:1'", "CPU")(
+    lambda tmp: Tiny().to(torch.device("cuda", 1)))
+case("Module.cuda()", E.ConfigError, "Tiny", "device 'cuda'", "trtnn.runtime")(lambda tmp: Tiny().cuda())
+case("Module.double()", E.UnsupportedError, "Tiny", "float64", ".float()", "dtype='fp16'")(lambda tmp: Tiny().double())
+case("Module.train()", E.ConfigError, "Tiny.train()", "inference", "no training mode", ".eval()")(
+    lambda tmp: Tiny().train())
+case("Module.to a misspelt dtype", E.ConfigError, "Tiny.to('fp322')", "unsupported dtype", "fp32")(
+    lambda tmp: Tiny().to("fp322"))
+case("Module.to two dtypes", E.ConfigError, "Tiny.to(", "one dtype")(lambda tmp: Tiny().to("fp16", "fp32"))
+case("Input dimension 2**31", E.ConfigError, "input 'x'", "2147483648", "2**31 - 1")(
+    lambda tmp: trtnn.Input("x", (1, 3, 2**31)))
+case("Input max_shape dimension 2**31", E.ConfigError, "input 'x'", "max_shape", "2147483648")(
+    lambda tmp: trtnn.Input("x", (-1, 3), min_shape=(1, 3), max_shape=(2**31, 3)))
+cli_case("cli factory that needs arguments", ("build", "trtnn.models.unet:UNet", "--input", "x:1x3x64x64", "-o",
+                                              "{tmp}/u.plan"), "trtnn.models.unet:UNet", "needs arguments",
+         "n_channels, n_classes", "takes none")
+cli_case("cli input dimension 2**31", ("build", "harness:Fn", "--input", "x:1x2147483648", "-o", "{tmp}/y.plan"),
+         "2147483648", "2**31 - 1")
+
+# ---- issue 20 (H8): CLI conflicts, builds cancelled ----------------------------------------------------------------
+C = ("calibrate", "yolov8n", "--random-weights", "--imgsz", "64", "--calib-data", "{tmp}/calib.npy", "--calib-cache",
+     "{tmp}/c.json")
+cli_case("cli missing -o is one line", ("build", "yolov8n", "--random-weights"), "-o/--output",
+         "(see trtnn build --help)")
+cli_case("cli unrecognized option named by the command", Y + ("--bogus",), "trtnn build: error",
+         "unrecognized arguments: --bogus", "(see trtnn build --help)")
+cli_case("cli unknown model suggests close names", ("inspect", "yolo8n", "--random-weights"), "'yolo8n'",
+         "did you mean yolov8n")
+cli_case("cli unknown model without close names", ("inspect", "resnet50", "--random-weights"), "'resnet50'",
+         "92 models", "PACKAGE.MODULE:FACTORY")
+cli_case("cli engine named .pt", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "-o", "{tmp}/y.pt"),
+         ".pt is not an engine file", "/y.plan")
+cli_case("cli engine named .safetensors", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "-o",
+                                           "{tmp}/y.safetensors"), ".safetensors is not an engine file")
+cli_case("cli engine named .py", ("build", "yolov8n", "--random-weights", "--imgsz", "64", "-o", "{tmp}/net.py"),
+         ".py is not an engine file")
+cli_case("cli calibrate --batch", C + ("--batch", "2"), "does not use --batch", "--calib-batch", setup=calib_npy)
+cli_case("cli calibrate --no-fold-bn", C + ("--no-fold-bn",), "does not use --no-fold-bn", setup=calib_npy)
+cli_case("cli build --calib-method without int8", Y + ("--calib-method", "minmax"), "--calib-method",
+         "only with --dtype int8 or fp8")
+cli_case("cli build --base-dtype without int8", Y + ("--base-dtype", "bf16"), "--base-dtype",
+         "only with --dtype int8 or fp8")
+cli_case("cli build --calib-images without int8", Y + ("--calib-images", "16"), "--calib-images", "--dtype int8")
+cli_case("cli precision --calib-method for fp16", P + ("--dtype", "fp16", "--calib-method", "mse"),
+         "--calib-method", "only with --dtype int8 or fp8", setup=calib_npy)
+cli_case("cli compare --trusted without --weights", ("compare", "harness:Fn", "harness:TorchNS", "--input", "x:1x3x8x8",
+                                                    "--trusted"), "--trusted", "--weights")
+cli_case("cli compare torch factory that needs arguments", ("compare", "harness:Fn", "torch.nn:Conv2d", "--input",
+                                                            "x:1x3x8x8"), "harness:Fn", "needs arguments", "fn")
+
+
+def _set_event() -> Any:
+    import threading
+
+    event = threading.Event()
+    event.set()
+    return event
+
+
+case("build cancel not an event", E.ConfigError, "cancel", "threading.Event", "int")(
+    lambda tmp: trtnn.build(Tiny(), [X], cancel=1))
+case("build cancelled before it started", E.BuildCancelled, "cancelled", "nothing was written")(
+    lambda tmp: trtnn.build(Tiny(), [X], cancel=_set_event()))
+case("build_network cancelled", E.BuildCancelled, "cancelled")(
+    lambda tmp: trtnn.build_network(trtnn.define(Tiny(), [X]), cancel=_set_event()))
+
+# ---- issue 20 (H8): registered models and their checkpoints ---------------------------------------------------------
+def weights_of(factory: Callable[[], trtnn.Module], name: str = "w.pt") -> Callable[[Path], None]:
+    return lambda tmp: trtnn.save_checkpoint(factory().state_dict(), tmp / name)
+
+
+def built(tmp: Path) -> Any:
+    return trtnn.build(Tiny(), [X])
+
+
+cli_case("cli --nc conflicts with a detection checkpoint", ("build", "yolov8n", "--weights", "{tmp}/w.pt", "--nc", "5",
+                                                            "--imgsz", "64", "-o", "{tmp}/y.plan"),
+         "--nc 5", "the checkpoint has 2 classes", "drop --nc", setup=yolo_weights)
+cli_case("cli --nc conflicts with a segmentation checkpoint", ("inspect", "yolov8n-seg", "--weights", "{tmp}/seg.pt",
+                                                               "--nc", "80", "--imgsz", "64"),
+         "--nc 80", "the checkpoint has 2 classes", "drop --nc", setup=seg_weights)
+cli_case("cli --nc conflicts with a pose checkpoint", ("inspect", "yolov8n-pose", "--weights", "{tmp}/pose.pt", "--nc",
+                                                       "2", "--imgsz", "64"), "--nc 2", "the checkpoint has 1 class;",
+         setup=pose_weights)
+cli_case("cli yolov8 weights for yolo26n", ("inspect", "yolo26n", "--weights", "{tmp}/w.pt", "--imgsz", "64"),
+         "yolo26n: the checkpoint holds a yolov8n model, not a yolo26 one; use yolov8n", setup=yolo_weights)
+cli_case("cli yolov8 weights for yolov10n", ("inspect", "yolov10n", "--weights", "{tmp}/w.pt", "--imgsz", "64"),
+         "holds a yolov8n model", "use yolov8n", setup=yolo_weights)
+cli_case("cli yolov8 weights for yolo11n", ("inspect", "yolo11n", "--weights", "{tmp}/w.pt", "--imgsz", "64"),
+         "holds a yolov8n model", "use yolov8n", setup=yolo_weights)
+cli_case("cli yolo11s weights for yolov8n", ("inspect", "yolov8n", "--weights", "{tmp}/w.pt", "--imgsz", "64"),
+         "yolov8n: the checkpoint holds a yolo11s model, not a yolov8 one; use yolo11s",
+         setup=weights_of(lambda: trtnn.models.yolo11("s", nc=2)))
+case("from_checkpoint yolo26 weights for yolov8n", E.StateDictError, "holds a yolo26n model", "use yolo26n",
+     setup=det26_weights)(lambda tmp: trtnn.models.from_checkpoint("yolov8n", tmp / "det26.pt"))
+case("from_checkpoint yolov8s weights for yolov8n", E.StateDictError, "holds yolov8s (another size of yolov8)",
+     setup=weights_of(lambda: trtnn.models.yolov8("s", nc=2)))(
+    lambda tmp: trtnn.models.from_checkpoint("yolov8n", tmp / "w.pt"))
+cli_case("cli OBB weights for a pose name", ("inspect", "yolov8n-pose", "--weights", "{tmp}/w.pt", "--imgsz", "64"),
+         "yolov8n-pose: the checkpoint holds a oriented-box model; use yolov8n-obb",
+         setup=weights_of(lambda: trtnn.models.yolov8_obb("n", 2)))
+case("from_checkpoint OBB weights for a pose name", E.ConfigError, "use yolov8n-obb",
+     setup=weights_of(lambda: trtnn.models.yolov8_obb("n", 2)))(
+    lambda tmp: trtnn.models.from_checkpoint("yolov8n-pose", tmp / "w.pt"))
+cli_case("cli names binary file", Y + ("--names", "{tmp}/n.txt"), "n.txt", "not UTF-8", "byte 0x89",
+         setup=write_bytes("n.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"))
+cli_case("cli names latin-1 text", Y + ("--names", "{tmp}/n.txt"), "n.txt", "not UTF-8", "offset 3",
+         setup=write_bytes("n.txt", b"caf\xe9\nth\xe9\n"))
+cli_case("cli names with NUL bytes", Y + ("--names", "{tmp}/n.txt"), "n.txt", "control character", "binary",
+         setup=write_bytes("n.txt", b"cat\x00\x00\ndog\n"))
+case("engine_metadata too few names", E.ConfigError, "names", "2 names", "80 classes")(
+    lambda tmp: trtnn.io.sidecar.engine_metadata(built(tmp), {"nc": 80, "thresholds": None, "preprocess": None},
+                                                  names=["cat", "dog"]))
+case("engine_metadata names not strings", E.ConfigError, "names", "list of strings")(
+    lambda tmp: trtnn.io.sidecar.engine_metadata(built(tmp), names=[1, 2]))
+case("engine_metadata names with a gap", E.ConfigError, "ids 0, 2", "2 classes")(
+    lambda tmp: trtnn.io.sidecar.engine_metadata(built(tmp), {"nc": 2, "thresholds": None, "preprocess": None},
+                                                  names={0: "a", 2: "b"}))
+
 # ---- calibration ranges, caches, `trtnn calibrate` flags and QAT checkpoints (issue 19.4, 19.3) ---------------------
 def _zeros_batch() -> list:
     return [{"x": np.zeros((1, 3, 8, 8), np.float32)}]

@@ -135,7 +135,7 @@ BAD = [
     (Y + ["--mask"], "--mask is for unet models, not 'yolov8n'"),
     (["build", "centernet_res18", "--random-weights", "--imgsz", "64", "--end2end", "--iou", "0.5"],
      "--iou and --pre-nms-topk are for YOLO models"),
-    (["build", "yolov9n", "--random-weights"], "unknown model 'yolov9n': give PACKAGE.MODULE:FACTORY or one of yolov8n"),
+    (["build", "yolov9n", "--random-weights"], "unknown model 'yolov9n': did you mean yolov8n"),
     (["build", "test_cli:nope", "--input", "x:1x3x8x8"], "'test_cli' has no attribute 'nope'"),
     (["build", "no_such_module_x:f", "--input", "x:1x3x8x8"], "cannot import 'no_such_module_x'"),
     (["build", "test_cli:ROOT", "--input", "x:1x3x8x8"], "'ROOT' is a str, not a factory to call"),

@@ -86,6 +86,10 @@ class BuildError(TrtnnError, RuntimeError):
         self.messages = list(messages)
 
 
+class BuildCancelled(BuildError):
+    """trtnn.build(..., cancel=event) or build_network: the event was set before or while TensorRT built."""
+
+
 class CheckpointError(TrtnnError, ValueError):
     """A checkpoint that cannot be read safely or does not hold what was expected."""
 

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from importlib import import_module
-from typing import Optional, Sequence
+from typing import NoReturn, Optional, Sequence
 
 from ..errors import TrtnnError
 from ..version import __version__
@@ -36,12 +36,20 @@ EXAMPLES = """examples:
 """
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block): `trtnn build: error: ... (see trtnn build --help)`.
+    The command parsers are of this class too (add_subparsers makes its parsers of the parent's class)."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
     """The `trtnn` parser; -v/--verbose is accepted before and after the command. Only the command named in `argv`
     (the first word that is not an option) gets its arguments, so only its module is imported; the others are
     listed by their summaries. Without `argv`, every command gets its arguments."""
-    parser = argparse.ArgumentParser(prog="trtnn", description=__doc__.splitlines()[0], epilog=EXAMPLES,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="trtnn", description=__doc__.splitlines()[0], epilog=EXAMPLES,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"trtnn {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show TensorRT's log")
     verbose = argparse.ArgumentParser(add_help=False)
@@ -53,23 +61,43 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
             import_module(f".commands.{name.replace('-', '_')}", __name__).add_parser(sub, [verbose])
         else:
             sub.add_parser(name, help=summary)
+    parser.set_defaults(parsers=sub.choices)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv).parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    """Run one command; an error is one line on stderr and exit code 2, Ctrl-C at any moment (also while the
+    command's modules import torch and TensorRT) exit code 130 with one line."""
+    command = "trtnn"
     try:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        args, extra = build_parser(argv).parse_known_args(argv)
+        command = f"trtnn {args.command}"
+        if extra:  # the command's own parser says it: `trtnn build: error: unrecognized arguments: ...`
+            args.parsers[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
         return args.func(args)
     except TrtnnError as e:
-        print(f"trtnn {args.command}: error: {e}", file=sys.stderr)
+        print(f"{command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"trtnn {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return interrupted(command)
     except BrokenPipeError:  # e.g. `trtnn inspect ... | head`: the reader left; say nothing more
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
 
+
+def interrupted(command: str = "trtnn") -> int:
+    """Ctrl-C: one line on stderr, exit code 130 (128 + SIGINT, as shells report it)."""
+    print(f"{command}: interrupted", file=sys.stderr)
+    return 130
+
+
+def entry() -> None:
+    """The `trtnn` console script and `python -m trtnn.cli`: main()'s exit code (130 after Ctrl-C)."""
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between main's own handlers, e.g. while the exception above was being printed
+        code = interrupted()
+    sys.exit(code)

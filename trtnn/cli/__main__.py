@@ -1,6 +1,4 @@
 """`python -m trtnn.cli ...` == `trtnn ...`."""
-import sys
+from . import entry
 
-from . import main
-
-sys.exit(main())
+entry()

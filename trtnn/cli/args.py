@@ -3,7 +3,9 @@ arguments before any model is defined. Every problem is a ConfigError (or FileEr
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import inspect
 import os
 import sys
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -159,12 +161,29 @@ def load_target(target: str) -> Callable[..., Any]:
 
 def make_trtnn_model(factory: Callable[..., Any], target: str, **kwargs: Any) -> Any:
     """factory(**kwargs), checked to be a trtnn Module."""
+    check_callable_with(factory, target, kwargs)
     model = factory(**kwargs)
     if not isinstance(model, Module):
         kind = "a torch.nn.Module" if is_torch_module(model) else f"a {type(model).__name__}"
         raise ConfigError(f"target {target!r} returned {kind}; expected a trtnn.Module (subclass trtnn.Module and "
                           "emit TensorRT layers in forward)")
     return model
+
+
+def check_callable_with(factory: Callable[..., Any], target: str, kwargs: Dict[str, Any]) -> None:
+    """ConfigError when `factory(**kwargs)` cannot bind, e.g. a class whose constructor needs arguments."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin without a signature: let the call say
+        return
+    try:
+        sig.bind(**kwargs)
+    except TypeError:
+        needed = [n for n, p in sig.parameters.items() if p.default is p.empty and n not in kwargs
+                  and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        raise ConfigError(f"target {target!r} needs arguments ({', '.join(needed)}) but the command calls it with "
+                          f"none: point it at a function that takes none, e.g. in mynet.py "
+                          f"`def make(): return {target.rpartition(':')[2]}(...)` and give mynet:make") from None
 
 
 def is_torch_module(obj: Any) -> bool:
@@ -176,8 +195,10 @@ def registered(target: str) -> Optional[registry.ModelSpec]:
     if ":" in target:
         return None
     if target not in registry.SPECS:
-        raise ConfigError(f"unknown model {target!r}: give PACKAGE.MODULE:FACTORY or one of "
-                          f"{', '.join(registry.SPECS)}")
+        close = difflib.get_close_matches(target.lower(), list(registry.SPECS), n=5, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}?" if close else \
+            f"registered: {len(registry.SPECS)} models, e.g. yolov8n, yolo11s-seg, yolo26n, unet, centernet_dla34"
+        raise ConfigError(f"unknown model {target!r}: {hint} (or give PACKAGE.MODULE:FACTORY)")
     return registry.SPECS[target]
 
 

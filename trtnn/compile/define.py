@@ -25,6 +25,9 @@ from .quantize.selection import keep_precision
 log = logging.getLogger("trtnn")
 
 
+INT32_MAX = 2**31 - 1
+
+
 @dataclass
 class Input:
     """A network input. Use -1 in `shape` for a dynamic dim and give `min_shape`/`max_shape` (and `opt_shape`).
@@ -69,9 +72,14 @@ class Input:
         try:
             if any(isinstance(d, bool) for d in dims):
                 raise TypeError
-            return tuple(operator.index(d) for d in dims)
+            dims = tuple(operator.index(d) for d in dims)
         except TypeError:
             raise ConfigError(f"input '{self.name}': {what} must hold ints, got {dims!r}") from None
+        big = [d for d in dims if d > INT32_MAX]
+        if big:  # TensorRT's Dims are int64 but every dimension must fit int32
+            raise ConfigError(f"input '{self.name}': {what} {dims} has dimension {big[0]}; TensorRT dimensions are "
+                              f"at most 2**31 - 1 = {INT32_MAX}")
+        return dims
 
     @property
     def is_dynamic(self) -> bool:

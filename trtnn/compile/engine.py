@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 from tqdm import tqdm
 
 from .. import backend, dtypes
-from ..errors import BuildError, ConfigError, ShapeError, require_int
+from ..errors import BuildCancelled, BuildError, ConfigError, ShapeError, require_int
 from ..graph.context import BuildContext
 from ..io.files import atomic_write_bytes, check_output_path
 from ..io.sidecar import encode, sidecar_path
@@ -26,9 +26,10 @@ log = logging.getLogger("trtnn")
 
 class _Monitor:
     """TensorRT's IProgressMonitor: tqdm bars (only when asked, by default on a terminal) and cancellation: once
-    `cancel()` was called (Ctrl-C during the build), step_complete returns False and TensorRT stops the build."""
+    `cancel()` was called (Ctrl-C during the build) or the `event` is set (build(..., cancel=event) from another
+    thread), step_complete returns False and TensorRT stops the build."""
 
-    def __new__(cls, bars: bool) -> Any:
+    def __new__(cls, bars: bool, event: Any = None) -> Any:
         trt = backend.get()
         class Monitor(trt.IProgressMonitor):
             def __init__(self) -> None:
@@ -51,7 +52,10 @@ class _Monitor:
                 bar = self.bars.get(phase_name)
                 if bar is not None:
                     bar.update(step + 1 - bar.n)
-                return not self.cancelled
+                return not (self.cancelled or self.event_set())
+
+            def event_set(self) -> bool:
+                return event is not None and event.is_set()
 
             def phase_finish(self, phase_name):
                 bar = self.bars.pop(phase_name, None)
@@ -116,12 +120,15 @@ class Engine:
 
 
 def build_network(net: Network, *, workspace: Optional[int] = None, progress: Optional[bool] = None,
-                  optimization_level: Optional[int] = None, options: Optional[BuildOptions] = None) -> Engine:
+                  optimization_level: Optional[int] = None, options: Optional[BuildOptions] = None,
+                  cancel: Any = None) -> Engine:
     """Build a defined network into a serialized engine; failures raise BuildError with TensorRT's messages.
-    `options` (BuildOptions): refit / stripped weights, timing cache, compatibility, extra optimization profiles."""
+    `options` (BuildOptions): refit / stripped weights, timing cache, compatibility, extra optimization profiles.
+    `cancel`: a threading.Event (anything with is_set()); setting it, e.g. from another thread, stops the build
+    within one TensorRT step and raises BuildCancelled."""
     if not isinstance(net, Network):
         raise ConfigError(f"trtnn.build_network expects the Network trtnn.define returns, got {type(net).__name__}")
-    _check_build_args(workspace, optimization_level, options)
+    _check_build_args(workspace, optimization_level, options, cancel)
     options = options if options is not None else BuildOptions()
     profiles = check_profiles(net.inputs, options.profiles)
     ctx = net.ctx
@@ -136,8 +143,9 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
         for extra in profiles[1:]:
             _add_profile(ctx, config, net.inputs, extra)
     timing_cache = apply_options(ctx, config, options)
-    monitor = _Monitor(progress if progress is not None else sys.stderr.isatty())
+    monitor = _Monitor(progress if progress is not None else sys.stderr.isatty(), cancel)
     config.progress_monitor = monitor
+    _raise_if_cancelled(cancel, "before the build started")
     t0 = time.perf_counter()
     try:
         with ctx.capture.active(), _cancel_on_sigint(monitor):
@@ -149,6 +157,7 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     seconds = time.perf_counter() - t0
     if monitor.cancelled:
         raise KeyboardInterrupt("TensorRT build cancelled")
+    _raise_if_cancelled(cancel, f"after {seconds:.2f}s of building")
     errors = ctx.capture.take()
     if plan is None or errors:  # an error TensorRT logged never passes silently, even with a plan
         raise BuildError("TensorRT failed to build the network" + options.failure_hint(errors), errors)
@@ -161,7 +170,7 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     return engine
 
 
-def _check_build_args(workspace: Any, optimization_level: Any, options: Any = None) -> None:
+def _check_build_args(workspace: Any, optimization_level: Any, options: Any = None, cancel: Any = None) -> None:
     """None, or ints in range (ConfigError naming the argument): checked by build before the definition too."""
     if options is not None and not isinstance(options, BuildOptions):
         raise ConfigError(f"options must be a trtnn.BuildOptions, got {type(options).__name__}")
@@ -169,6 +178,13 @@ def _check_build_args(workspace: Any, optimization_level: Any, options: Any = No
         require_int(workspace, "workspace", unit="bytes")
     if optimization_level is not None:
         require_int(optimization_level, "optimization_level", minimum=0, maximum=5)
+    if cancel is not None and not callable(getattr(cancel, "is_set", None)):
+        raise ConfigError(f"cancel must be a threading.Event (or have is_set()), got {type(cancel).__name__}")
+
+
+def _raise_if_cancelled(cancel: Any, when: str) -> None:
+    if cancel is not None and cancel.is_set():
+        raise BuildCancelled(f"the build was cancelled (cancel event set {when}); nothing was written")
 
 
 def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input],
@@ -198,14 +214,16 @@ def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input],
 def build(model: Any, inputs: Sequence[Input], precision: Union[Precision, str, None] = None, *,
           output_names: Optional[Sequence[str]] = None, output_dtype: Any = None, debug_outputs: Sequence[str] = (),
           workspace: Optional[int] = None, progress: Optional[bool] = None, optimization_level: Optional[int] = None,
-          options: Optional[BuildOptions] = None, **precision_fields: Any) -> Engine:
+          options: Optional[BuildOptions] = None, cancel: Any = None, **precision_fields: Any) -> Engine:
     """Define `model` for `inputs` and build a TensorRT engine (see `define` for precision — a trtnn.Precision or its
     fields as keyword arguments — and outputs; `options`: trtnn.BuildOptions, the engine's lifecycle). Ctrl-C (in the
-    main thread) cancels TensorRT's build and raises KeyboardInterrupt."""
+    main thread) cancels TensorRT's build and raises KeyboardInterrupt; setting the `cancel` event
+    (threading.Event, e.g. from another thread) stops it and raises trtnn.errors.BuildCancelled."""
     precision = Precision.resolve(precision, precision_fields, "build")
     checked_call("trtnn.build", model, inputs, output_names)
-    _check_build_args(workspace, optimization_level, options)
+    _check_build_args(workspace, optimization_level, options, cancel)
+    _raise_if_cancelled(cancel, "before the definition")
     net = define(model, inputs, precision, output_names=output_names, output_dtype=output_dtype,
                  debug_outputs=debug_outputs)
     return build_network(net, workspace=workspace, progress=progress, optimization_level=optimization_level,
-                         options=options)
+                         options=options, cancel=cancel)

@@ -5,6 +5,8 @@ returns trtnn Tensors. Layers are named `module.path:op` by the tensors' build c
 (elementwise, activation, shape, index, reduce, linalg, conv, pool, resize, sampling, control); importing this
 package also installs trtnn.Tensor's operators and methods (see _methods.py).
 """
+import inspect
+
 from ._core import IntOrPair, Spec, cast, compute_dtype, constant  # noqa: F401
 from .elementwise import (abs, add, ceil, cos, div, eq, erf, exp, floor, floor_divide, ge, gt, le, log,  # noqa: F401
                           logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow,
@@ -22,6 +24,7 @@ from .resize import interpolate, upsample  # noqa: F401
 from .sampling import deform_conv2d, grid_sample  # noqa: F401
 from .control import fixed_point  # noqa: F401
 from ._methods import install_tensor_methods
+from .guard import NO_TENSOR_OPS, guarded
 
 install_tensor_methods()
 
@@ -76,3 +79,9 @@ from .normalization import local_response_norm  # noqa: E402,F401
 from .pool_nd import adaptive_avg_pool3d, adaptive_max_pool3d  # noqa: E402,F401
 
 __all__ += ["adaptive_avg_pool3d", "adaptive_max_pool3d", "local_response_norm"]
+
+# every public op checks first that it was given a trtnn Tensor (see guard.py); internal calls skip the check
+for _name in __all__:
+    if _name not in NO_TENSOR_OPS and inspect.isfunction(globals()[_name]):
+        globals()[_name] = guarded(globals()[_name])
+del _name

@@ -11,7 +11,7 @@ import torch
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import (Spec, _dim, _dims, _dyn_unsqueeze, _dynamic, _is_ref, _out, _shuffle, _spec, _static, _trt,
+from ._core import (Spec, _dim, _dims, _dyn_unsqueeze, _dynamic, _is_ref, _lift, _out, _shuffle, _spec, _static, _trt,
                     _unsqueeze_front, cast, constant)
 from .elementwise import where
 
@@ -180,9 +180,10 @@ def unbind(input: Tensor, dim: int = 0) -> List[Tensor]:
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    ts = [t for t in tensors]
-    if not ts:
+    like = next((t for t in tensors if isinstance(t, Tensor)), None)
+    if like is None:
         raise ShapeError("cat expects a non-empty list of tensors")
+    ts = [t if isinstance(t, Tensor) else _lift(t, like) for t in tensors]  # torch/numpy constants, as in add
     if len(ts) == 1:
         return ts[0]
     dt = ts[0].dtype

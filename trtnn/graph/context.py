@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .. import backend, dtypes
-from ..errors import ShapeError, TrtnnError, UnsupportedError
+from ..errors import ConfigError, ShapeError, TrtnnError, UnsupportedError
 from .fold import Folder
 from .tensor import Tensor
 
@@ -125,7 +125,12 @@ class BuildContext:
                 msgs = self.capture.take()
                 raise UnsupportedError(f"TensorRT rejected {op} ({method}): {e}" + _said(msgs)) from None
             if layer is None:
-                raise ShapeError(f"TensorRT could not add {op} ({method})" + _said(self.capture.take()))
+                msgs = self.capture.take()
+                if any("containsTensor" in m for m in msgs):  # an input ITensor of another INetworkDefinition
+                    raise ConfigError(f"{op}: an input is a trtnn Tensor of another network (made by another "
+                                      "trtnn.define/build call); a Tensor belongs to the network whose forward made "
+                                      "it: compute it again in this forward (share modules, not Tensors)" + _said(msgs))
+                raise ShapeError(f"TensorRT could not add {op} ({method})" + _said(msgs))
             self.name_layer(layer, self.unique(self.join(op)))
             for k, v in attrs.items():
                 setattr(layer, k, v)

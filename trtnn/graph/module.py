@@ -26,6 +26,8 @@ class IncompatibleKeys(NamedTuple):
 class Module:
     """Base class of every trtnn network and layer (mirrors torch.nn.Module)."""
 
+    training = False  # as after torch's eval(): forward code ported from torch may test it
+
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
@@ -234,9 +236,25 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     # ---- dtype -----------------------------------------------------------------------------------
-    def to(self, dtype: Any) -> "Module":
-        """Convert floating parameters and buffers to `dtype` (in place, like torch)."""
-        dt = dtypes.to_torch(dtype)
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """Convert floating parameters and buffers to a dtype (in place, like torch): `to(dtype)`, `to(dtype=...)`;
+        the device forms `to('cpu')`/`to(device='cpu')` keep the weights where they are (on the CPU, until
+        trtnn.build puts them into the engine) and `to('cuda')` is refused."""
+        if len(args) + len(kwargs) != 1 or (kwargs and next(iter(kwargs)) not in ("dtype", "device")):
+            got = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+            raise ConfigError(f"{type(self).__name__}.to({got}): give one dtype (e.g. .to(torch.float16) or "
+                              f".to('fp16')) or the device 'cpu'")
+        value = args[0] if args else next(iter(kwargs.values()))
+        if _is_device(value) or "device" in kwargs:
+            return self._to_device(value)
+        try:
+            dt = dtypes.to_torch(value)
+        except TrtnnError as e:
+            raise ConfigError(f"{type(self).__name__}.to({value!r}): {e.message}") from None
+        if dt == torch.float64:
+            raise UnsupportedError(f"{type(self).__name__}.to(float64) / .double(): TensorRT has no float64 compute; "
+                                   "keep the weights in fp32 (.float()) and choose the engine's precision with "
+                                   "trtnn.build(..., dtype='fp16')")
         for mod in self.modules():
             for p in mod._parameters.values():
                 if p is not None and p.dtype.is_floating_point:
@@ -255,8 +273,33 @@ class Module:
     def bfloat16(self) -> "Module":
         return self.to(torch.bfloat16)
 
+    def double(self) -> "Module":
+        return self.to(torch.float64)
+
     def eval(self) -> "Module":
         return self
+
+    def train(self, mode: bool = True) -> "Module":
+        """train(False) is eval(); trtnn modules only build inference networks, so train(True) is refused."""
+        if mode:
+            raise ConfigError(f"{type(self).__name__}.train(): trtnn modules build inference engines and have no "
+                              "training mode (BatchNorm uses its running statistics, dropout is off); train the "
+                              "torch model, load its state_dict, and use .eval()")
+        return self
+
+    def cpu(self) -> "Module":
+        """The weights already live on the CPU (trtnn.build copies them into the engine): nothing to move."""
+        return self
+
+    def cuda(self, device: Any = None) -> "Module":
+        return self._to_device("cuda" if device is None else device)
+
+    def _to_device(self, device: Any) -> "Module":
+        if str(device).split(":")[0] == "cpu":
+            return self
+        raise ConfigError(f"{type(self).__name__}: cannot move to device {str(device)!r}: a trtnn module holds its "
+                          "weights on the CPU until trtnn.build bakes them into a TensorRT engine; run the engine on "
+                          "the GPU with trtnn.runtime (trtnn.build(model, inputs).save('model.plan'))")
 
     # ---- calling -----------------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -379,6 +422,19 @@ def _check_finite(key: str, t: torch.Tensor, running_var: bool) -> None:
     if running_var and bool((t < 0).any()):
         raise StateDictError(f"'{key}' (a BatchNorm running_var) holds {int((t < 0).sum())} negative values of "
                              f"{t.numel()} (load_state_dict(..., check_values=False) to load it anyway)")
+
+
+def _is_device(value: Any) -> bool:
+    """torch.device or a device string ('cpu', 'cuda', 'cuda:0', 'mps', ...) given to Module.to."""
+    if isinstance(value, torch.device):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        torch.device(value)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _flat(values: Iterable[Any]) -> List[Any]:

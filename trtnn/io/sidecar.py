@@ -44,6 +44,13 @@ def read_names(path: PathLike) -> Dict[int, str]:
             text = f.read()
     except OSError as e:
         raise FileError(f"cannot read names file '{path}': {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"names file '{path}' is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
+                          f"{e.start}); give one name per line, or a JSON list") from None
+    control = next((c for c in text if ord(c) < 32 and c not in "\t\r\n"), None)
+    if control is not None:
+        raise ConfigError(f"names file '{path}' holds control character {control!r} (a binary file?); give one name "
+                          "per line, or a JSON list")
     if path.lower().endswith(".json"):
         try:
             value = json.loads(text)
@@ -59,6 +66,24 @@ def read_names(path: PathLike) -> Dict[int, str]:
     if not names:
         raise ConfigError(f"names file '{path}' holds no names (one per line expected)")
     return dict(enumerate(names))
+
+
+def checked_names(names: Any, nc: Optional[int]) -> Dict[int, str]:
+    """Class names given as a list/tuple of strings or a mapping id -> name, as {id: name}; ConfigError unless there
+    is one per class id 0..nc-1 (when the class count is known)."""
+    if isinstance(names, (list, tuple)):
+        names = dict(enumerate(names))
+    if not isinstance(names, Mapping) or not all(isinstance(k, int) and isinstance(v, str) for k, v in names.items()):
+        raise ConfigError(f"names must be a list of strings or a dict {{class id: name}}, got {names!r:.80}")
+    if nc is not None and sorted(names) != list(range(nc)):
+        raise ConfigError(f"names: {len(names)} names (ids {_ids(names)}) for a model with {nc} classes (ids 0.."
+                          f"{nc - 1}); give one name per class")
+    return dict(names)
+
+
+def _ids(names: Mapping[int, str]) -> str:
+    ids = sorted(names)
+    return ", ".join(map(str, ids)) if len(ids) <= 6 else f"{ids[0]}..{ids[-1]}"
 
 
 def _tensors(infos: Sequence[Any], meanings: Mapping[str, str], preprocess: Any = False) -> List[Dict[str, Any]]:
@@ -89,8 +114,7 @@ def engine_metadata(engine: Any, facts: Optional[Mapping[str, Any]] = None, *,
     facts = facts or {"nc": None, "thresholds": None, "preprocess": None}
     meanings = meanings or {}
     thresholds = facts["thresholds"]
-    if names is None:
-        names = default_names(facts["nc"])
+    names = default_names(facts["nc"]) if names is None else checked_names(names, facts["nc"])
     meta: Dict[str, Any] = {
         "schema": SCHEMA, "trtnn_version": __version__, "backend": engine.backend,
         "tensorrt_version": backend.version(), "precision": precision, "task": task,

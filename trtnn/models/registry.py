@@ -15,9 +15,10 @@ from typing import Any, Callable, Collection, Dict, Iterator, Mapping, Optional,
 
 import numpy as np
 
-from ..errors import ConfigError, TrtnnError
+from ..errors import ConfigError, StateDictError, TrtnnError
 from ..graph.module import Module
 from ..io.checkpoint import load_checkpoint, read_metadata
+from .identify import explain_mismatch
 from .vision.end2end import ImageEnd2End
 
 log = logging.getLogger("trtnn.models")
@@ -221,9 +222,10 @@ def create(name: str, state: Optional[StateDict] = None, *, nc: Optional[int] = 
     branch, _ = head_branch(name, head=head)
     if state is not None:
         state = drop_keys(state, ignore_keys, name)
+        check_task(state, name)  # before the family reads its configuration off a head it assumes
     kwargs = s.config_from_state_dict(state) if state is not None else {}
     if nc is not None:
-        kwargs = s.with_classes(kwargs, nc)
+        kwargs = _with_classes(s, kwargs, nc) if state is not None else s.with_classes(kwargs, nc)
     if mask:
         kwargs = s.mask(kwargs)
     model = s.variants[name](**{**kwargs, **overrides})
@@ -232,6 +234,21 @@ def create(name: str, state: Optional[StateDict] = None, *, nc: Optional[int] = 
     if branch is not None:
         model.model[-1].end2end = branch == "one2one"
     return model
+
+
+def _with_classes(s: ModelSpec, kwargs: Dict[str, Any], nc: int) -> Dict[str, Any]:
+    """`nc` (--nc) with a checkpoint: it must agree with the class count read off the checkpoint's head."""
+    changed = {k: v for k, v in s.with_classes(kwargs, nc).items() if k in kwargs and kwargs[k] != v}
+    if changed:
+        key = next(iter(changed))
+        have = kwargs[key]
+        if isinstance(have, dict):  # e.g. CenterNet's heads {'hm': classes, 'wh': 2, 'reg': 2}
+            inner = next(k for k, v in changed[key].items() if have.get(k) != v)
+            key, have = f"{key}[{inner!r}]", have.get(inner)
+        raise ConfigError(f"--nc {nc} (nc={nc}): the checkpoint has {have} class{'es' * (have != 1)}; drop --nc (the "
+                          f"class count is read off the checkpoint's head: {key}={have}) or give a checkpoint trained "
+                          f"on {nc} classes")
+    return s.with_classes(kwargs, nc)
 
 
 def from_checkpoint(name: str, path: Any, *, ignore_keys: Sequence[str] = (), nc: Optional[int] = None,
@@ -248,9 +265,7 @@ def load_weights(model: Module, state: Mapping[str, Any], name: str) -> None:
     """Load a checkpoint's state_dict into registered model `name` strictly, without copying (keys its family knows
     are unused dropped); a checkpoint of another task of the same family (see `TASKS`: a -seg, -pose, -obb or -cls
     file for a detection name, a detection file for a -seg name, ...) is refused naming the model to use."""
-    other, task = other_task_model(state, name)
-    if other is not None:
-        raise ConfigError(f"{name}: the checkpoint holds a {task} model; use {other}")
+    check_task(state, name)
     s = SPECS[name]
     own = model.state_dict()
     state = drop_keys(state, s.unused_keys, name, keep=own)
@@ -259,7 +274,22 @@ def load_weights(model: Module, state: Mapping[str, Any], name: str) -> None:
         log.info("%s: the checkpoint has no %s; keeping the model's own (unused at inference)", name,
                  ", ".join(lacking))
         state = {**state, **{k: own[k] for k in lacking}}
-    model.load_state_dict(state, strict=True, assign=True)
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except StateDictError as e:  # a file of another YOLO family or size: say which registered model it holds
+        same_task = {n: o for n, o in SPECS.items() if o.task.name == s.task.name and n in o.scales}
+        hint = explain_mismatch(state, name, same_task) if name in same_task else None
+        if hint is None:
+            raise
+        raise StateDictError(f"{hint}\n{e.message}", e.missing_keys, e.unexpected_keys) from None
+
+
+def check_task(state: StateDict, name: str) -> None:
+    """ConfigError when `state` holds another task of `name`'s family (a -seg, -pose, -obb, -cls or detection
+    head), naming the registered model to use."""
+    other, task = other_task_model(state, name)
+    if other is not None:
+        raise ConfigError(f"{name}: the checkpoint holds a {task} model; use {other}")
 
 
 @dataclass(frozen=True)

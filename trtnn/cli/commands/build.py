@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any, Dict, List, Optional, Tuple
 
 from ...compile import Input, build_network, define
@@ -116,6 +117,20 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
     return opts
 
 
+# extensions of the files a build reads or that other tools write: an engine given one of them is a slip of the hand
+NOT_ENGINE = (".pt", ".pth", ".ckpt", ".bin", ".safetensors", ".npz", ".npy", ".wts", ".onnx", ".pkl", ".py", ".json",
+              ".yaml", ".yml", ".txt", ".jpg", ".jpeg", ".png")
+
+
+def check_engine_path(path: str) -> None:
+    """ConfigError when -o names a checkpoint, source, data or image file instead of an engine."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext in NOT_ENGINE:
+        raise ConfigError(f"-o {path!r}: {ext} is not an engine file (checkpoints, sources and data keep their "
+                          "extensions, and the engine's metadata goes to <engine>.json); name the engine .plan or "
+                          ".engine, e.g. -o " + os.path.splitext(path)[0] + ".plan")
+
+
 def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[str, float]]]:
     """Check every argument, then make the (possibly end-to-end) model, its inputs and (int8/fp8) its calibration."""
     spec = check_model_args(args)
@@ -129,6 +144,7 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     if head is not None:
         print(describe_head(*head))  # which branch the engine runs, and why
     check_output_path(args.output, what="-o/--output", not_same_as=[args.weights] if args.weights else [])
+    check_engine_path(args.output)
     check_output_path(sidecar_path(args.output), what="engine metadata (-o/--output + .json)")
     model, inputs = load_model(args, spec)
     names_arg(args, spec.num_classes(model) if spec is not None else None)  # a wrong --names file is refused before calibrating and building

@@ -17,6 +17,7 @@ _UNUSED = (("dtype", "--dtype", "the ranges are computed on the fp32 network, th
            ("exclude", "--exclude", "a build option: calibration computes the range of every tensor"),
            ("keep_fp32", "--keep-fp32", "a build option"), ("keep_fp16", "--keep-fp16", "a build option"),
            ("debug_output", "--debug-output", "calibration observes every tensor already"),
+           ("batch", "--batch", "calibration batches are --calib-batch"),
            ("max_batch", "--max-batch", "calibration batches are --calib-batch"),
            ("no_fold_bn", "--no-fold-bn", "a build option"))
 

@@ -14,7 +14,7 @@ from ...debug.compare import compare
 from ...errors import ConfigError, InputError, TrtnnError
 from ...io.checkpoint import load_checkpoint
 from ...io.files import atomic_write_bytes, check_output_path
-from ..args import is_torch_module, check_readable, load_target, make_trtnn_model, parse_input
+from ..args import check_callable_with, check_readable, is_torch_module, load_target, make_trtnn_model, parse_input
 from . import SUMMARIES
 
 
@@ -87,12 +87,16 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--{flag} {value:g}: must be >= 0")
     if args.weights and args.own_weights:
         raise ConfigError("--weights and --own-weights: give one")
+    if args.trusted and not args.weights:
+        raise ConfigError("--trusted is for --weights: no checkpoint to read")
     check_readable(args.weights, "--weights")
     if args.json:
         check_output_path(args.json, what="--json", not_same_as=[args.weights] if args.weights else [])
     inputs = make_inputs(args.input or [], args.input_file or [], args.seed)
     trt_model = make_trtnn_model(load_target(args.trt_target), args.trt_target)
-    torch_model = load_target(args.torch_target)()
+    torch_factory = load_target(args.torch_target)
+    check_callable_with(torch_factory, args.torch_target, {})
+    torch_model = torch_factory()
     if not is_torch_module(torch_model):
         raise ConfigError(f"TORCH_TARGET {args.torch_target!r} returned a {type(torch_model).__name__}; "
                           "expected a torch.nn.Module")

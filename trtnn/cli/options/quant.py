@@ -15,8 +15,11 @@ from ..args import check_range
 
 QUANT_DTYPES = ("int8", "fp8")
 CALIB_FLAGS = {"calib_data": "--calib-data", "calib_cache": "--calib-cache", "exclude": "--exclude",
-               "recalibrate": "--recalibrate", "base_dtype": "--base-dtype"}
+               "recalibrate": "--recalibrate", "base_dtype": "--base-dtype", "calib_method": "--calib-method",
+               "calib_images": "--calib-images", "calib_batch": "--calib-batch"}
 BASE_DTYPE = "fp16"  # --base-dtype when not given (None until then: an explicit one is told apart)
+# the calibration flags' defaults, filled in for --dtype int8/fp8 (None until then, like --base-dtype)
+QUANT_DEFAULTS = {"calib_method": "entropy", "calib_images": 256, "calib_batch": 8, "base_dtype": BASE_DTYPE}
 
 
 def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
@@ -24,12 +27,12 @@ def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
     g.add_argument("--calib-data", required=required, metavar="DIR|FILE",
                    help="calibration data: a folder of images (the model's own preprocessing: letterbox, resize, "
                         "affine warp), or .npy/.npz file(s) holding the network input")
-    g.add_argument("--calib-method", default="entropy", choices=sorted(quant.METHODS), help="default entropy")
+    g.add_argument("--calib-method", choices=sorted(quant.METHODS), help="default entropy")
     g.add_argument("--calib-cache", required=required, metavar="FILE.json",
                    help="calibration cache (readable JSON): reused when network, weights, data and method match")
     g.add_argument("--recalibrate", action="store_true", help="overwrite a --calib-cache that does not match")
-    g.add_argument("--calib-images", type=int, default=256, help="images used for calibration (default 256)")
-    g.add_argument("--calib-batch", type=int, default=8, help="calibration batch size (default 8)")
+    g.add_argument("--calib-images", type=int, help="images used for calibration (default 256)")
+    g.add_argument("--calib-batch", type=int, help="calibration batch size (default 8)")
     g.add_argument("--exclude", action="append", default=[], metavar="PATH",
                    help="module path, module class or TensorRT layer type left unquantized (repeatable)")
     g.add_argument("--keep-fp32", action="append", default=[], metavar="PATH", help="compute this module in fp32")
@@ -43,11 +46,13 @@ def check_quant_args(args: argparse.Namespace, quantized: bool) -> None:
     if not quantized:
         refuse_calib_flags(args)
         return
+    for dest, default in QUANT_DEFAULTS.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
     check_range("--calib-images", args.calib_images, 1)
     check_range("--calib-batch", args.calib_batch, 1)
     check_calib_data(args, f"--dtype {args.dtype} needs --calib-data DIR|FILE (with --calib-cache it is read only "
                            "when the cache does not match)")
-    args.base_dtype = args.base_dtype or BASE_DTYPE
     if args.calib_cache:
         check_output_path(args.calib_cache, what="--calib-cache", not_same_as=[args.weights] if args.weights else [])
 

@@ -64,3 +64,18 @@ def read(path: str) -> "OrderedDict[str, torch.Tensor]":
 
 def write(tensors: "OrderedDict[str, torch.Tensor]", tmp: str) -> None:
     save_file(dict(tensors), tmp, metadata={"format": "pt", KEY_ORDER: json.dumps(list(tensors))})
+    _sort_metadata(tmp)
+
+
+def _sort_metadata(path: str) -> None:
+    """Rewrite the header of a safetensors file with its `__metadata__` entries sorted, in place and at the same
+    length (spaces pad it, as the format allows): safetensors writes them in hash order, which differs from run to
+    run, so the same weights saved twice would give different bytes."""
+    with open(path, "r+b") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        header["__metadata__"] = dict(sorted(header.get("__metadata__", {}).items()))
+        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+        if len(text) <= n:  # always, unless Python escapes a character that the writer did not
+            f.seek(8)
+            f.write(text.ljust(n))
