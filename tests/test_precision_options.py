@@ -90,7 +90,7 @@ def test_precision_fields_and_refusals():
         trtnn.define(net(), X, keep_fp23=["head"])
     with pytest.raises(TypeError, match="multiple values for dtype"):
         trtnn.build(net(), X, "fp16", dtype="fp32")
-    with pytest.raises(ConfigError, match=r"keep_fp32 must be a list .* got the string 'head' \(write \['head'\]\)"):
+    with pytest.raises(ConfigError, match=r"keep_fp32 must be a list .* got the string 'head' \(write keep_fp32=\['head'\]\)"):
         Precision("fp16", keep_fp32="head")
     with pytest.raises(ConfigError, match="precision must be a trtnn.Precision or a dtype name, got int"):
         trtnn.define(net(), X, precision=16)

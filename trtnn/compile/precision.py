@@ -40,7 +40,7 @@ class Precision:
             value = getattr(self, name)
             if isinstance(value, str):
                 raise ConfigError(f"{name} must be a list of module paths or class names, got the string {value!r} "
-                                  f"(write [{value!r}])")
+                                  f"(write {name}=[{value!r}])")
             object.__setattr__(self, name, tuple(value or ()))
         if not isinstance(self.fold_bn, bool):
             raise ConfigError(f"fold_bn must be True or False, got {self.fold_bn!r}")
