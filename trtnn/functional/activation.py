@@ -114,7 +114,11 @@ def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Identity (inference), as are dropout1d/2d/3d, alpha_dropout and feature_alpha_dropout."""
     return input
+
+
+dropout1d = dropout2d = dropout3d = alpha_dropout = feature_alpha_dropout = dropout
 
 
 def softmin(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
