@@ -10,6 +10,7 @@ from trtnn.reference import Executor
 g = torch.Generator().manual_seed(3)
 W = torch.randn(6, 4, 3, 3, generator=g)
 WL = torch.randn(5, 11, generator=g)
+WT = torch.randn(4, 3, 3, 3, generator=g)
 
 CASES = {
     "conv_pool": lambda F, x: F.max_pool2d(F.relu(F.conv2d(x, W, padding=1)), 2, ceil_mode=True),
@@ -57,6 +58,96 @@ def test_op_with_dynamic_batch(name):
             assert gg.shape == w.shape
             assert rel_err(gg, w) <= 1e-5
     assert trtnn.build_network(net).nbytes > 0
+
+
+# ---- dynamic height/width (any dim): every op group, executor vs torch at two shapes of one network -------------
+HW = [(6, 11), (9, 8)]  # two shapes of one dynamic network: odd/even, non-square
+HW_EVEN = [(6, 10), (8, 4)]
+
+
+def _sdpa(F, x):
+    return F.scaled_dot_product_attention(x, x * 0.5, x + 1, is_causal=True)
+
+
+# name -> (fn(F, x), input shape with -1 for the dynamic dims, the two concrete shapes' varying dims)
+DYN_CASES = {
+    "conv_relu_maxpool": (lambda F, x: F.max_pool2d(F.relu(F.conv2d(x, W, padding=1)), 2), (2, 4, -1, -1), HW),
+    "max_pool2d_ceil_pad": (lambda F, x: F.max_pool2d(x, 2, 2, 1, ceil_mode=True), (2, 4, -1, -1), HW),
+    "max_pool2d_k3s2p1": (lambda F, x: F.max_pool2d(x, 3, 2, 1), (2, 4, -1, -1), HW),
+    "avg_pool2d_ceil_include": (lambda F, x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True), (2, 4, -1, -1), HW),
+    "avg_pool2d_ceil_exclude": (lambda F, x: F.avg_pool2d(x, 2, 2, 1, True, False), (2, 4, -1, -1), HW),
+    "avg_pool2d_divisor": (lambda F, x: F.avg_pool2d(x, 3, 1, 1, divisor_override=5), (2, 4, -1, -1), HW),
+    "max_pool1d": (lambda F, x: F.max_pool1d(x, 3, 2, 1, ceil_mode=True), (2, 4, -1), [(9,), (12,)]),
+    "avg_pool1d": (lambda F, x: F.avg_pool1d(x, 2), (2, 4, -1), [(9,), (12,)]),
+    "max_pool3d": (lambda F, x: F.max_pool3d(x, 2, ceil_mode=True), (1, 2, -1, -1, 5), [(3, 4), (5, 7)]),
+    "avg_pool3d": (lambda F, x: F.avg_pool3d(x, (1, 2, 2)), (1, 2, -1, -1, 5), [(3, 4), (5, 7)]),
+    "adaptive_avg_pool2d": (lambda F, x: F.adaptive_avg_pool2d(x, (2, 3)), (2, 4, -1, -1), HW),
+    "adaptive_avg_pool2d_1": (lambda F, x: F.adaptive_avg_pool2d(x, 1), (2, 4, -1, -1), HW),
+    "adaptive_avg_pool2d_none": (lambda F, x: F.adaptive_avg_pool2d(x, (None, 4)), (2, 4, -1, -1), HW),
+    "adaptive_max_pool2d": (lambda F, x: F.adaptive_max_pool2d(x, (4, 3)), (2, 4, -1, -1), HW),
+    "adaptive_avg_pool1d": (lambda F, x: F.adaptive_avg_pool1d(x, 5), (2, 4, -1), [(9,), (12,)]),
+    "adaptive_max_pool1d": (lambda F, x: F.adaptive_max_pool1d(x, 4), (2, 4, -1), [(9,), (7,)]),
+    "adaptive_avg_pool3d": (lambda F, x: F.adaptive_avg_pool3d(x, (2, 3, None)), (1, 2, -1, -1, 5), [(3, 4), (5, 7)]),
+    "adaptive_max_pool3d": (lambda F, x: F.adaptive_max_pool3d(x, 2), (1, 2, -1, -1, 5), [(3, 4), (5, 7)]),
+    "interpolate_size": (lambda F, x: F.interpolate(x, size=(5, 7), mode="bilinear"), (2, 4, -1, -1), HW),
+    "interpolate_nearest_x2": (lambda F, x: F.interpolate(x, scale_factor=2), (2, 4, -1, -1), HW),
+    "interpolate_bilinear_1_5": (lambda F, x: F.interpolate(x, scale_factor=1.5, mode="bilinear"), (2, 4, -1, -1), HW),
+    "interpolate_bicubic_recompute": (lambda F, x: F.interpolate(x, scale_factor=3, mode="bicubic",
+                                                                 recompute_scale_factor=True), (2, 4, -1, -1), HW),
+    "interpolate_area": (lambda F, x: F.interpolate(x, size=(4, 3), mode="area"), (2, 4, -1, -1), HW),
+    "interpolate_linear": (lambda F, x: F.interpolate(x, scale_factor=2, mode="linear", align_corners=True),
+                           (2, 4, -1), [(9,), (5,)]),
+    "pad_constant": (lambda F, x: F.pad(x, (1, 2, 3, 0), value=0.5), (2, 4, -1, -1), HW),
+    "pad_reflect": (lambda F, x: F.pad(x, (2, 1, 1, 2), mode="reflect"), (2, 4, -1, -1), HW),
+    "pad_replicate": (lambda F, x: F.pad(x, (2, 1, 1, 2), mode="replicate"), (2, 4, -1, -1), HW),
+    "pad_circular": (lambda F, x: F.pad(x, (2, 1, 1, 2), mode="circular"), (2, 4, -1, -1), HW),
+    "pad_crop": (lambda F, x: F.pad(x, (-1, 2, 0, -2)), (2, 4, -1, -1), HW),
+    "narrow": (lambda F, x: [F.narrow(x, 2, 1, 3), F.narrow(x, 3, -4, 2)], (2, 4, -1, -1), HW),
+    "split_sections": (lambda F, x: list(F.split(x, [1, 3], 1)) + list(x[:, :, :4].split([1, 3], 2)),
+                       (2, 4, -1, -1), HW),
+    "chunk": (lambda F, x: list(F.chunk(x, 3, 2)) + list(F.chunk(x, 2, 3)), (2, 4, -1, -1), [(6, 11), (9, 8)]),
+    "glu": (lambda F, x: F.glu(x, -1), (2, 4, -1, -1), HW_EVEN),
+    "getitem": (lambda F, x: [x[:, :, 1:-1, ::2], x[:, :, -3:, 2], x[..., -1], x[:, 1, 10:, :-20]],
+                (2, 4, -1, -1), HW),
+    "flip": (lambda F, x: F.flip(x, (2, 3)), (2, 4, -1, -1), HW),
+    "roll": (lambda F, x: [F.roll(x, (2, -3), (2, 3)), F.roll(x, 5)], (2, 4, -1, -1), HW),
+    "repeat_tile": (lambda F, x: [x.repeat(1, 2, 2, 3), F.tile(x, (2, 1))], (2, 4, -1, -1), HW),
+    "pixel_shuffle": (lambda F, x: F.pixel_shuffle(x, 2), (2, 4, -1, -1), HW),
+    "pixel_unshuffle": (lambda F, x: F.pixel_unshuffle(x, 2), (2, 4, -1, -1), HW_EVEN),
+    "channel_shuffle": (lambda F, x: F.channel_shuffle(x, 2), (2, 4, -1, -1), HW),
+    "flatten_unflatten": (lambda F, x: F.unflatten(F.flatten(x, 2), 2, (-1, 2)), (2, 4, -1, -1), HW_EVEN),
+    "tril_triu": (lambda F, x: [F.tril(x, 1), F.triu(x, -2)], (2, 4, -1, -1), HW),
+    "masked_fill": (lambda F, x: x.masked_fill(x > 0.5, -1.0), (2, 4, -1, -1), HW),
+    "sdpa_causal": (_sdpa, (2, 4, -1, -1), HW),
+    "softmax_reduce": (lambda F, x: [F.softmax(x, -1), x.sum(2), x.amax((2, 3))], (2, 4, -1, -1), HW),
+    "norms": (lambda F, x: [F.group_norm(x, 2), F.instance_norm(x), F.local_response_norm(x, 3)], (2, 4, -1, -1), HW),
+    "cumsum_topk": (lambda F, x: [F.cumsum(x, 3), F.topk(x, 2, 3).values], (2, 4, -1, -1), HW),
+    "conv_transpose": (lambda F, x: F.conv_transpose2d(x, WT, stride=2, output_padding=1), (2, 4, -1, -1), HW),
+    "conv1d_conv3d": (lambda F, x: F.conv1d(x, W[:, :, 1], padding=2, dilation=2), (2, 4, -1), [(9,), (5,)]),
+}
+
+def _concrete(shape, dims):
+    it = iter(dims)
+    return tuple(next(it) if d < 0 else d for d in shape)
+
+
+@pytest.mark.parametrize("name", list(DYN_CASES))
+def test_op_with_dynamic_dims(name):
+    fn, shape, shapes = DYN_CASES[name]
+    lo = tuple(min(s[i] for s in shapes) for i in range(len(shapes[0])))
+    hi = tuple(max(s[i] for s in shapes) for i in range(len(shapes[0])))
+    spec = trtnn.Input("x", shape, min_shape=_concrete(shape, lo), max_shape=_concrete(shape, hi))
+    net = trtnn.define(Fn(lambda x: fn(trtnn.functional, x)), [spec])
+    ex = Executor(net)
+    for dims in shapes:
+        x = torch.randn(_concrete(shape, dims), generator=g)
+        want = fn(TORCH, x)
+        want = want if isinstance(want, list) else [want]
+        got = list(ex({"x": x}).values())
+        assert len(got) == len(want)
+        for gg, w in zip(got, want):
+            assert gg.shape == w.shape, (dims, gg.shape, w.shape)
+            assert rel_err(gg, w) <= 1e-5, dims
 
 
 @pytest.mark.parametrize("name", ["unet", "yolov8n", "yolov5n", "yolo11n"])
@@ -187,3 +278,36 @@ def test_runtime_thresholds_stay_fp32_in_fp16_engines():
                         "conf_thres" for j in range(network.get_layer(i).num_inputs))]
     assert consumers and all(c.type != trt.LayerType.CAST or c.get_output(0).dtype == trt.DataType.FLOAT
                              for c in consumers)  # never rounded to fp16 on the way in
+
+
+DYN_GROUPS = {
+    "pooling": ["conv_relu_maxpool", "max_pool2d_ceil_pad", "avg_pool2d_ceil_include", "avg_pool2d_divisor",
+                "adaptive_avg_pool2d", "adaptive_max_pool2d", "adaptive_avg_pool2d_none"],
+    "resize": ["interpolate_size", "interpolate_nearest_x2", "interpolate_bilinear_1_5",
+               "interpolate_bicubic_recompute", "interpolate_area"],
+    "shape": ["pad_constant", "pad_reflect", "pad_circular", "narrow", "split_sections", "chunk", "getitem", "flip",
+              "roll", "repeat_tile"],
+    "rearrange_masking_attention": ["pixel_shuffle", "channel_shuffle", "tril_triu", "masked_fill", "sdpa_causal",
+                                    "norms", "cumsum_topk", "conv_transpose"],
+}
+
+
+@pytest.mark.parametrize("group", list(DYN_GROUPS))
+def test_op_group_engine_with_dynamic_dims(group):
+    """One TensorRT-RTX engine per op group, with dynamic height and width (and what it computes matches torch)."""
+    names = DYN_GROUPS[group]
+    spec = trtnn.Input("x", (2, 4, -1, -1), min_shape=(2, 4, 6, 8), opt_shape=(2, 4, 8, 10),
+                       max_shape=(2, 4, 9, 11))
+    net = trtnn.define(Fn(lambda x: [y for n in names for y in _as_list(DYN_CASES[n][0](trtnn.functional, x))]),
+                       [spec])
+    x = torch.randn(2, 4, 7, 10, generator=g)
+    want = [y for n in names for y in _as_list(DYN_CASES[n][0](TORCH, x))]
+    got = list(Executor(net)({"x": x}).values())
+    assert [tuple(t.shape) for t in got] == [tuple(t.shape) for t in want]
+    assert all(rel_err(a, b) <= 1e-5 for a, b in zip(got, want))
+    engine = trtnn.build_network(net)
+    assert engine.nbytes > 0 and engine.inputs[0].shape == (2, 4, -1, -1)
+
+
+def _as_list(y):
+    return list(y) if isinstance(y, (list, tuple)) else [y]

@@ -171,11 +171,12 @@ def _adaptive_bins(n: int, o: int) -> List[Tuple[int, int]]:
     return [((i * n) // o, -((-(i + 1) * n) // o)) for i in range(o)]
 
 
-def _out_sizes(x: Tensor, output_size: Any, nd: int) -> List[D.Size]:
+def _out_sizes(x: Tensor, output_size: Any, nd: int) -> List[Optional[int]]:
+    """The output size per spatial dim; None keeps the input's size."""
     o = _pair(output_size, nd) if not isinstance(output_size, (list, tuple)) else tuple(output_size)
     if len(o) != nd:
         raise ShapeError(f"adaptive pooling of '{x.name}' {x.shape}: output_size {tuple(o)} needs {nd} values")
-    return [D.sym_size(x, 2 + i) if oo is None else int(oo) for i, oo in enumerate(o)]
+    return [None if oo is None else int(oo) for oo in o]
 
 
 def _bins(x: Tensor, axis: int, o: int) -> Tuple[Tensor, Tensor]:
@@ -208,12 +209,12 @@ def _adaptive_axis(x: Tensor, axis: int, o: int, kind: str) -> Tensor:
 def _adaptive(op: str, kind: str, input: Tensor, output_size: Any, nd: int) -> Tensor:
     if input.ndim != nd + 2:
         raise ShapeError(f"{op} expects a {nd + 2}-D input {_LAYOUT[nd]}; '{input.name}' has shape {input.shape}")
-    out = _out_sizes(input, output_size, nd)
     spatial = input.shape[2:]
+    out = [n if o is None and n >= 0 else o for n, o in zip(spatial, _out_sizes(input, output_size, nd))]
     axes = list(range(2, input.ndim))
     if all(o == 1 for o in out):
         return mean(input, axes, keepdim=True) if kind == "AVERAGE" else amax(input, axes, keepdim=True)
-    static = builtins.min(spatial) >= 0 and all(D.is_static(o) for o in out)
+    static = builtins.min(spatial) >= 0
     if static and all(n % o == 0 for n, o in zip(spatial, out)):
         k = tuple(n // o for n, o in zip(spatial, out))
         return _pool(input, kind, k, k, (0,) * nd, False, op)[0]
@@ -223,9 +224,7 @@ def _adaptive(op: str, kind: str, input: Tensor, output_size: Any, nd: int) -> T
         return _static_max_2d(input, out)
     y = input
     for i, o in enumerate(out):
-        if not D.is_static(o):  # output_size None: this axis is kept as it is
-            continue
-        if spatial[i] != o:
+        if o is not None and spatial[i] != o:  # None: a dynamic axis kept as it is
             y = _adaptive_axis(y, 2 + i, o, kind)
     return y
 

@@ -30,7 +30,7 @@ def roll(input: Tensor, shifts: Ints, dims: Optional[Ints] = None) -> Tensor:
         s = _ints(shifts)
         if len(s) != 1:
             raise ShapeError(f"roll: without dims, shifts must be one int, got {tuple(s)}")
-        return _reshape(roll(flatten(input), s, 0), _spec(input))
+        return _reshape(roll(flatten(input), s, 0), D.sym_shape(input))
     s, d = _ints(shifts), [_dim(a, input.ndim) for a in _ints(dims)]
     if len(s) != len(d):
         raise ShapeError(f"roll: shifts {tuple(s)} and dims {tuple(d)} must have the same length")
