@@ -311,3 +311,63 @@ def test_op_group_engine_with_dynamic_dims(group):
 
 def _as_list(y):
     return list(y) if isinstance(y, (list, tuple)) else [y]
+
+
+# ---- several optimization profiles -------------------------------------------------------------------------------
+TWO = [((1, 3, 8, 8), (1, 3, 16, 16), (2, 3, 16, 16)), ((1, 3, 32, 24), (4, 3, 48, 48), (8, 3, 64, 64))]
+
+
+def test_input_with_several_profiles_builds_and_the_executor_selects_like_tensorrt():
+    inp = trtnn.Input("x", (-1, 3, -1, -1), profiles=TWO)
+    assert inp.profile(1) == TWO[1] and inp.min_shape is None
+    assert inp.describe() == ("x: -1x3x-1x-1 fp32; profile 0: min 1x3x8x8 opt 1x3x16x16 max 2x3x16x16; "
+                              "profile 1: min 1x3x32x24 opt 4x3x48x48 max 8x3x64x64")
+    net = trtnn.define(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)), [inp])
+    ex = Executor(net)
+    assert ex.num_profiles == 2
+    assert [ex.select_profile({"x": s}) for s in [(2, 3, 9, 16), (3, 3, 40, 24), (1, 3, 16, 16)]] == [0, 1, 0]
+    assert ex({"x": torch.randn(5, 3, 33, 27, generator=g)})["output"].shape == (5, 4, 16, 13)
+    with pytest.raises(trtnn.InputError) as e:
+        ex({"x": torch.randn(3, 3, 16, 16, generator=g)})
+    assert str(e.value) == (
+        "the input shapes fit none of the network's 2 optimization profiles: profile 0: input 'x': shape "
+        "(3, 3, 16, 16) is outside the network's profile (min (1, 3, 8, 8), max (2, 3, 16, 16)): dim 0 is 3, "
+        "allowed 1..2; profile 1: input 'x': shape (3, 3, 16, 16) is outside the network's profile "
+        "(min (1, 3, 32, 24), max (8, 3, 64, 64)): dim 2 is 16, allowed 32..64")
+    engine = trtnn.build_network(net)
+    assert engine.profiles == {"x": [[list(s) for s in p] for p in TWO]}
+    assert "profiles={'x'" in repr(engine)
+
+
+def test_one_profile_outside_names_the_dim_value_and_range():
+    net = trtnn.define(nn.ReLU(), [trtnn.Input("x", (-1, 3, -1), min_shape=(1, 3, 4), max_shape=(2, 3, 9))])
+    with pytest.raises(trtnn.InputError, match=r"input 'x': shape \(2, 3, 10\) is outside the network's profile "
+                                               r"\(min \(1, 3, 4\), max \(2, 3, 9\)\): dim 2 is 10, allowed 4\.\.9$"):
+        Executor(net)({"x": torch.zeros(2, 3, 10)})
+
+
+@pytest.mark.parametrize("kwargs, cls, fragments", [
+    (dict(profiles=[((2, 3), (1, 3), (4, 3))]), trtnn.ShapeError, ["input 'x'", "profile 0: dimension 0",
+                                                                   "min 2, opt 1, max 4"]),
+    (dict(profiles=[((1, 3), (4, 3)), ((5, 3), (9, 3), (8, 3))]), trtnn.ShapeError,
+     ["profile 1: dimension 0 needs min <= opt <= max, got min 5, opt 9, max 8"]),
+    (dict(profiles=[((1, 4), (4, 4))]), trtnn.ShapeError, ["profile 0: min_shape (1, 4) does not fit shape (-1, 3)"]),
+    (dict(profiles=[((1, 3), (4, 3))], min_shape=(1, 3), max_shape=(4, 3)), trtnn.ConfigError,
+     ["profiles and min/opt/max_shape both given"]),
+    (dict(profiles=[]), trtnn.ConfigError, ["non-empty list of (min, opt, max)"]),
+    (dict(profiles=[((1, 3),)]), trtnn.ConfigError, ["profiles[0] must be (min, opt, max) or (min, max)"]),
+    (dict(profiles=[((1, 3), (4, 3)), ((1, 3), (4, 3))]), trtnn.ConfigError, ["profiles[1] repeats profile 0"]),
+])
+def test_bad_profiles(kwargs, cls, fragments):
+    with pytest.raises(cls) as e:
+        trtnn.Input("x", (-1, 3), **kwargs)
+    assert all(f in str(e.value) for f in fragments), str(e.value)
+
+
+def test_inputs_with_different_profile_counts_are_refused():
+    a = trtnn.Input("a", (-1, 3), profiles=[((1, 3), (2, 3)), ((3, 3), (4, 3))])
+    b = trtnn.Input("b", (-1, 3), profiles=[((1, 3), (2, 3)), ((3, 3), (4, 3)), ((5, 3), (6, 3))])
+    c = trtnn.Input("c", (-1, 3), min_shape=(1, 3), max_shape=(9, 3))
+    assert trtnn.compile.profile_count([a, c]) == 2
+    with pytest.raises(trtnn.ConfigError, match="different numbers of profiles"):
+        trtnn.build(Fn(lambda a, b: a + b), [a, b])

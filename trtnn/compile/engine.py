@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from .. import backend, dtypes
@@ -15,7 +15,7 @@ from ..errors import BuildError, ConfigError, ShapeError, require_int
 from ..graph.context import BuildContext
 from ..io.files import atomic_write_bytes, check_output_path
 from ..io.sidecar import encode, sidecar_path
-from .define import Input, Network, TensorInfo, checked_call, define
+from .define import Input, Network, TensorInfo, checked_call, define, profile_count
 
 log = logging.getLogger("trtnn")
 
@@ -87,6 +87,7 @@ class Engine:
     backend: str
     define_seconds: float = 0.0
     build_seconds: float = 0.0
+    profiles: Dict[str, List[Any]] = field(default_factory=dict)  # dynamic input -> [(min, opt, max)] per profile
 
     def serialize(self) -> bytes:
         return bytes(self.plan)
@@ -107,8 +108,9 @@ class Engine:
         return memoryview(self.plan).nbytes
 
     def __repr__(self) -> str:
+        prof = f", profiles={self.profiles}" if self.profiles else ""
         return (f"Engine({self.nbytes / 1e6:.2f} MB, backend={self.backend}, inputs={self.inputs}, "
-                f"outputs={self.outputs})")
+                f"outputs={self.outputs}{prof})")
 
 
 def build_network(net: Network, *, workspace: Optional[int] = None, progress: Optional[bool] = None,
@@ -125,7 +127,7 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     if optimization_level is not None:
         config.builder_optimization_level = optimization_level
     if any(i.is_dynamic for i in net.inputs):
-        _add_profile(ctx, config, net.inputs)
+        _add_profiles(ctx, config, net.inputs)
     monitor = _Monitor(progress if progress is not None else sys.stderr.isatty())
     config.progress_monitor = monitor
     t0 = time.perf_counter()
@@ -143,7 +145,10 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     if plan is None or errors:  # an error TensorRT logged never passes silently, even with a plan
         raise BuildError("TensorRT failed to build the network", errors)
     ins = [TensorInfo(i.name, tuple(int(d) for d in i.shape), dtypes.to_torch(i.dtype)) for i in net.inputs]
-    engine = Engine(memoryview(plan).cast("B"), ins, list(net.outputs), trt.__name__, net.define_seconds, seconds)
+    n = profile_count(net.inputs)
+    profiles = {i.name: [list(map(list, i.profile(k))) for k in range(n)] for i in net.inputs if i.is_dynamic}
+    engine = Engine(memoryview(plan).cast("B"), ins, list(net.outputs), trt.__name__, net.define_seconds, seconds,
+                    profiles)
     log.info("built %s in %.2fs (definition %.3fs)", engine, seconds, net.define_seconds)
     return engine
 
@@ -156,12 +161,15 @@ def _check_build_args(workspace: Any, optimization_level: Any) -> None:
         require_int(optimization_level, "optimization_level", minimum=0, maximum=5)
 
 
-def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input]) -> None:
-    """One optimization profile from the dynamic inputs' (min, opt, max); TensorRT's own objection names the input."""
-    profile = ctx.builder.create_optimization_profile()
-    for inp in inputs:
-        if inp.is_dynamic:
-            lo, opt, hi = inp.profile()
+def _add_profiles(ctx: BuildContext, config: Any, inputs: Sequence[Input]) -> None:
+    """One optimization profile per (min, opt, max) of the dynamic inputs (an input with one range takes part in
+    every profile); TensorRT's own objection names the input and the profile."""
+    for k in range(profile_count(inputs)):
+        profile = ctx.builder.create_optimization_profile()
+        for inp in inputs:
+            if not inp.is_dynamic:
+                continue
+            lo, opt, hi = inp.profile(k)
             with ctx.capture.active():
                 try:
                     profile.set_shape(inp.name, lo, opt, hi)
@@ -169,13 +177,13 @@ def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input]) -> Non
                     ctx.capture.add(str(e))
             msgs = ctx.capture.take()
             if msgs:
-                raise ShapeError(f"TensorRT rejected the profile of input '{inp.name}' (min {lo}, opt {opt}, "
+                raise ShapeError(f"TensorRT rejected profile {k} of input '{inp.name}' (min {lo}, opt {opt}, "
                                  f"max {hi}): " + "; ".join(msgs))
-    with ctx.capture.active():
-        index = config.add_optimization_profile(profile)
-    msgs = ctx.capture.take()
-    if index < 0 or msgs:
-        raise ShapeError("TensorRT rejected the optimization profile: " + "; ".join(msgs))
+        with ctx.capture.active():
+            index = config.add_optimization_profile(profile)
+        msgs = ctx.capture.take()
+        if index < 0 or msgs:
+            raise ShapeError(f"TensorRT rejected optimization profile {k}: " + "; ".join(msgs))
 
 
 def build(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_names: Optional[Sequence[str]] = None,

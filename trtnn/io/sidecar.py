@@ -87,8 +87,10 @@ def _thresholds(model: Any) -> Optional[Dict[str, Any]]:
     return None
 
 
-def _tensors(infos: Sequence[Any], task: str, preprocess: Any = False) -> List[Dict[str, Any]]:
-    """name, shape, dtype, meaning of each tensor; inputs (preprocess given: None or "NHWC BGR"...) also layout."""
+def _tensors(infos: Sequence[Any], task: str, preprocess: Any = False,
+             profiles: Optional[Mapping[str, Any]] = None) -> List[Dict[str, Any]]:
+    """name, shape, dtype, meaning of each tensor; inputs (preprocess given: None or "NHWC BGR"...) also layout, and
+    dynamic inputs their optimization profiles ([[min, opt, max], ...])."""
     from .. import dtypes
     from ..models.outputs import INPUTS, meaning
 
@@ -101,6 +103,8 @@ def _tensors(infos: Sequence[Any], task: str, preprocess: Any = False) -> List[D
             image = len(info.shape) == 4 and info.name not in INPUTS
             entry["layout"] = "" if not image else f"{preprocess} {dtype} (normalized inside the engine)" \
                 if preprocess else f"NCHW {dtype} (preprocessed by the caller)"
+        if profiles and info.name in profiles:
+            entry["profiles"] = profiles[info.name]
         out.append(entry)
     return out
 
@@ -124,7 +128,7 @@ def engine_metadata(engine: Any, model: Any = None, *, names: Optional[Mapping[i
         "tensorrt_version": backend.version(), "precision": precision, "task": task,
         "names": {str(k): v for k, v in sorted(names.items())},
         "imgsz": [int(v) for v in imgsz] if imgsz else None, "stride": stride,
-        "inputs": _tensors(engine.inputs, kind, facts["preprocess"]),
+        "inputs": _tensors(engine.inputs, kind, facts["preprocess"], getattr(engine, "profiles", {})),
         "outputs": _tensors(engine.outputs, kind),
     }
     if thresholds:
