@@ -371,3 +371,23 @@ def test_inputs_with_different_profile_counts_are_refused():
     assert trtnn.compile.profile_count([a, c]) == 2
     with pytest.raises(trtnn.ConfigError, match="different numbers of profiles"):
         trtnn.build(Fn(lambda a, b: a + b), [a, b])
+
+
+def test_cli_repeated_min_opt_max_groups_make_profiles(tmp_path, capsys):
+    from trtnn import cli
+
+    base = ["build", "test_cli:tiny", "--input", "x:-1x3x-1x-1", "-o", tmp_path / "p.plan"]
+    two = ["--min", "x:1x3x8x8", "--max", "x:2x3x16x16", "--min", "x:1x3x32x32", "--opt", "x:2x3x48x48",
+           "--max", "x:4x3x64x64"]
+    # --opt given for one profile only: unpaired
+    assert cli.main([str(a) for a in base + two]) == 2
+    assert "input 'x': 2 --min, 1 --opt and 2 --max; each optimization profile takes one --min and one --max" \
+        in capsys.readouterr().err
+    two.insert(2, "--opt"), two.insert(3, "x:1x3x16x16")
+    assert cli.main([str(a) for a in base + two]) == 0
+    out = capsys.readouterr().out
+    assert "x [profile 0]: min 1x3x8x8  opt 1x3x16x16  max 2x3x16x16" in out
+    assert "x [profile 1]: min 1x3x32x32  opt 2x3x48x48  max 4x3x64x64" in out
+    # a duplicate --min for one input (the second used to win silently)
+    assert cli.main([str(a) for a in base + ["--min", "x:1x3x8x8", "--min", "x:2x3x8x8", "--max", "x:4x3x8x8"]]) == 2
+    assert "input 'x': 2 --min and 1 --max" in capsys.readouterr().err
