@@ -391,3 +391,61 @@ def test_cli_repeated_min_opt_max_groups_make_profiles(tmp_path, capsys):
     # a duplicate --min for one input (the second used to win silently)
     assert cli.main([str(a) for a in base + ["--min", "x:1x3x8x8", "--min", "x:2x3x8x8", "--max", "x:4x3x8x8"]]) == 2
     assert "input 'x': 2 --min and 1 --max" in capsys.readouterr().err
+
+
+# ---- whole networks with a dynamic height and width: equal to static networks at 3 shapes --------------------
+class ReadmeNet(nn.Module):
+    """The README's network: Conv-BN-ReLU-MaxPool."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x):
+        return self.pool(trtnn.functional.relu(self.bn(self.conv(x))))
+
+
+def _randomized(model, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    state = {k: (torch.rand(v.shape, generator=gen) + 0.5 if "var" in k else torch.randn(v.shape, generator=gen))
+             if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+    return model
+
+
+def _same_as_static(model, c, shapes, batches=(1, 2), tol=1e-6):
+    """A network with dynamic batch, height and width equals static networks at `shapes` (H, W) on the executor,
+    and builds an engine with TensorRT-RTX."""
+    lo = (min(batches), c, min(h for h, _ in shapes), min(w for _, w in shapes))
+    hi = (max(batches), c, max(h for h, _ in shapes), max(w for _, w in shapes))
+    net = trtnn.define(model, [trtnn.Input("x", (-1, c, -1, -1), min_shape=lo, max_shape=hi)])
+    dyn = Executor(net)
+    for (h, w), b in zip(shapes, [max(batches), min(batches), max(batches)]):
+        x = torch.randn(b, c, h, w, generator=g)
+        static = Executor(trtnn.define(model, [trtnn.Input("x", (b, c, h, w))]))({"x": x})
+        got = dyn({"x": x})
+        for k in static:
+            assert got[k].shape == static[k].shape, (h, w, k)
+            assert rel_err(got[k], static[k]) <= tol, (h, w, k, rel_err(got[k], static[k]))
+    engine = trtnn.build_network(net)
+    assert engine.inputs[0].shape == (-1, c, -1, -1) and engine.profiles["x"] == [[list(lo), list(hi), list(hi)]]
+
+
+def test_readme_net_dynamic_hw_equals_static():
+    _same_as_static(_randomized(ReadmeNet()), 3, [(32, 32), (17, 45), (64, 24)])
+
+
+def test_resnet18_dynamic_hw_equals_static():
+    from examples.resnet import resnet18
+
+    _same_as_static(_randomized(resnet18(num_classes=10)), 3, [(64, 64), (33, 95), (96, 40)])
+
+
+def test_unet_dynamic_hw_equals_static_including_the_pad_to_match_path():
+    """Odd sizes make UNet's up-sampled maps smaller than the skip connections: the padding is computed in the
+    engine from the runtime sizes."""
+    from trtnn.models.unet import UNet
+
+    _same_as_static(_randomized(UNet(3, 2, bilinear=False)), 3, [(32, 32), (37, 45), (48, 19)])

@@ -237,8 +237,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return cat([unsqueeze(t, d) for t in tensors], d)
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Optional[float] = None) -> Tensor:  # noqa: A002
-    """torch.nn.functional.pad: pairs from the last dim backwards; negative pads crop (constant mode)."""
+def pad(input: Tensor, pad: Sequence[Any], mode: str = "constant", value: Optional[float] = None) -> Tensor:  # noqa: A002
+    """torch.nn.functional.pad: pairs from the last dim backwards; negative pads crop (constant mode). A pad may be
+    a runtime size (F.sym_size arithmetic, e.g. UNet's pad-to-match of two dynamic feature maps)."""
     modes = {"constant": "FILL", "reflect": "REFLECT", "replicate": "CLAMP", "circular": "WRAP"}
     if mode not in modes:
         raise UnsupportedError(f"pad mode={mode!r}; supported: {', '.join(modes)}")
@@ -248,21 +249,23 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Option
     shp = input.shape
     start, size, changed = [0] * input.ndim, _spec(input), False
     for i, d in enumerate(padded):
-        before, after = int(pad[2 * i]), int(pad[2 * i + 1])
-        if mode == "reflect" and shp[d] >= 0 and (before >= shp[d] or after >= shp[d]):
-            raise ShapeError(f"reflect padding {before, after} must be smaller than dim {d} (size {shp[d]}) of '{input.name}'")
-        if mode != "constant" and (before < 0 or after < 0):
-            raise ShapeError(f"{mode} padding must not be negative, got {tuple(pad)}")
-        if before == after == 0:
-            continue
+        before, after = (v if isinstance(v, Tensor) else int(v) for v in (pad[2 * i], pad[2 * i + 1]))
+        if is_static(before) and is_static(after):
+            if mode == "reflect" and shp[d] >= 0 and (before >= shp[d] or after >= shp[d]):
+                raise ShapeError(f"reflect padding {before, after} must be smaller than dim {d} (size {shp[d]}) of "
+                                 f"'{input.name}'")
+            if mode != "constant" and (before < 0 or after < 0):
+                raise ShapeError(f"{mode} padding must not be negative, got {tuple(pad)}")
+            if before == after == 0:
+                continue
         changed = True
-        start[d] = -before
-        if shp[d] >= 0:
+        start[d] = dims.sub(0, before)
+        if shp[d] >= 0 and is_static(before) and is_static(after):
             size[d] = shp[d] + before + after
             if size[d] < 0:
                 raise ShapeError(f"pad {tuple(pad)} leaves a negative size for dim {d} of '{input.name}'")
         else:
-            size[d] = dims.add(sym_size(input, d), before + after)
+            size[d] = dims.add(dims.add(sym_size(input, d), before), after)
     if not changed:
         return input
     fill = value if mode == "constant" and value else None
