@@ -31,14 +31,22 @@ def _shape_vector(x: Tensor, spec: Spec) -> Tensor:
     return vector(_resolve(x, spec), x)
 
 
-def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
-    """torch's reshape/view. With dynamic dims, a -1 at the index of a dynamic input dim copies that dim when more
-    than one -1 is given, so `x.view(x.shape[0], -1)` works for a dynamic batch."""
+def reshape(input: Tensor, shape: Sequence[Any]) -> Tensor:
+    """torch's reshape/view. With dynamic dims, when more than one -1 is given, -1s at the index of a dynamic input
+    dim copy that dim (from the left, until one -1 is left to infer), so `x.view(x.shape[0], -1)` and
+    `x.view(x.shape[0], c, -1)` work for a dynamic batch and size; sizes may also be runtime sizes
+    (`F.sym_size`), e.g. `x.view(b, na, no, ny, nx)` with `b, _, ny, nx = F.sym_shape(x)`."""
+    if any(isinstance(s, Tensor) for s in shape):  # runtime sizes (F.sym_size arithmetic): the engine's reshape
+        if builtins.sum(1 for s in shape if not isinstance(s, Tensor) and int(s) == -1) > 1:
+            raise ShapeError(f"reshape of '{input.name}' {input.shape}: only one dimension can be inferred")
+        return _reshape(input, [s if isinstance(s, Tensor) else int(s) for s in shape])
     shape = tuple(int(s) for s in shape)
     if _dynamic(input):
         spec: Spec = list(shape)
-        if shape.count(-1) > 1:
-            spec = [("d", i) if v == -1 and i < input.ndim and input.shape[i] < 0 else v for i, v in enumerate(shape)]
+        left = shape.count(-1)
+        for i, v in enumerate(shape):  # from the left, until one -1 is left to infer
+            if left > 1 and v == -1 and i < input.ndim and input.shape[i] < 0:
+                spec[i], left = ("d", i), left - 1
         if builtins.sum(1 for v in spec if v == -1) > 1:
             raise ShapeError(f"reshape of '{input.name}' {input.shape} to {shape}: only one dimension can be inferred")
         return _reshape(input, spec)
