@@ -449,3 +449,49 @@ def test_unet_dynamic_hw_equals_static_including_the_pad_to_match_path():
     from trtnn.models.unet import UNet
 
     _same_as_static(_randomized(UNet(3, 2, bilinear=False)), 3, [(32, 32), (37, 45), (48, 19)])
+
+
+# ---- shipped families with a dynamic batch AND height/width: equal to static networks at 3 shapes ----------------
+def _plausible(model, seed=0):
+    """`model` with random weights that keep activations in range (fan-in scaled kernels, BN near identity); the
+    DFL's fixed arange kernel is kept."""
+    gen = torch.Generator().manual_seed(seed)
+    state = {}
+    for k, v in model.state_dict().items():
+        if not v.is_floating_point() or ".dfl." in k:
+            state[k] = v
+        elif "running_var" in k:
+            state[k] = torch.rand(v.shape, generator=gen) + 0.5
+        elif v.dim() <= 1:
+            state[k] = (1.0 if k.endswith("weight") else 0.0) + 0.1 * torch.randn(v.shape, generator=gen)
+        else:
+            state[k] = torch.randn(v.shape, generator=gen) / max(v[0].numel(), 1) ** 0.5
+    model.load_state_dict(state)
+    return model
+
+
+SHAPES = [(2, 64, 32), (1, 32, 32), (2, 32, 96)]  # (batch, h, w): non-square both ways and the extremes
+# one per family and task (yolov8n itself: the end-to-end test below)
+RAW = ["yolov5n", "yolo11n", "yolov10n", "yolo26n", "yolov8n-seg", "yolo11n-pose", "yolov8n-obb", "yolo11n-cls",
+       "yolo26n-seg", "yolo26n-pose", "yolo26n-obb", "centernet_res18", "centernet_dla34", "centernet_dlav0_34",
+       "unet_bilinear"]
+
+
+@pytest.mark.parametrize("name", RAW)
+def test_family_raw_dynamic_batch_and_hw_equals_static(name):
+    """Anchors, strides, grids, DCN sampling grids and UNet's padding are computed in the engine from the runtime
+    shapes: the dynamic network's outputs equal static networks' (bit-identical but for the CPU kernels' summation
+    order on some shapes: <= 1e-6)."""
+    kw = {"num_classes": 3} if name.startswith("centernet") else {} if name.startswith("unet") else {"nc": 3}
+    model = _plausible(trtnn.models.get(name)(**kw))
+    spec = trtnn.Input("x", (-1, 3, -1, -1), min_shape=(1, 3, 32, 32), opt_shape=(2, 3, 64, 64),
+                       max_shape=(2, 3, 64, 96))
+    dyn = Executor(trtnn.define(model, [spec]))
+    for b, h, w in SHAPES:
+        x = torch.rand(b, 3, h, w, generator=g)
+        static = Executor(trtnn.define(model, [trtnn.Input("x", (b, 3, h, w))]))({"x": x})
+        got = dyn({"x": x})
+        assert list(got) == list(static)
+        for k in static:
+            assert got[k].shape == static[k].shape and torch.isfinite(static[k]).all(), (name, k, b, h, w)
+            assert rel_err(got[k], static[k]) <= 1e-6, (name, k, b, h, w, rel_err(got[k], static[k]))

@@ -32,8 +32,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     spatial = input.shape[2:]
     trt = _trt(input)
     sf = None
-    if size is not None:
-        out = tuple(int(v) for v in (size if isinstance(size, (list, tuple)) else [size] * nsp))
+    if size is not None:  # ints, or runtime sizes (F.sym_size), e.g. the size of another tensor
+        out = tuple(v if isinstance(v, Tensor) else int(v) for v in (size if isinstance(size, (list, tuple))
+                                                                     else [size] * nsp))
     else:
         sf = tuple(float(v) for v in (scale_factor if isinstance(scale_factor, (list, tuple)) else [scale_factor] * nsp))
         out = tuple(int(math.floor(n * f)) if n >= 0 else -1 for n, f in zip(spatial, sf))
@@ -47,7 +48,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     layer = input.ctx.add(f"resize_{mode}", "add_resize", input.use())
     if sf is not None and not recompute_scale_factor:
         layer.scales = (1.0, 1.0) + sf
-    elif _dynamic(input):
+    elif _dynamic(input) or any(isinstance(v, Tensor) for v in out):
         layer.set_input(1, _shape_vector(input, _spec(input)[:2] + list(out)).use())
     else:
         layer.shape = tuple(input.shape[:2]) + out

@@ -40,8 +40,18 @@ def _f32(x: Tensor) -> Tensor:
     return F.cast(x, torch.float32)
 
 
-def _arange(n: int, like: Tensor, shape: Sequence[int]) -> Tensor:
+def _arange(n: Any, like: Tensor, shape: Sequence[int]) -> Tensor:
+    """arange(n) in fp32 reshaped to `shape` (-1 for n): a constant, or filled in the engine when n is a runtime
+    size (F.sym_size)."""
+    if isinstance(n, Tensor):
+        return F.arange(n, dtype=torch.float32).reshape(tuple(shape))
     return F.constant(torch.arange(n, dtype=torch.float32).reshape(tuple(shape)), like, torch.float32)
+
+
+def input_hw(x: Tensor) -> Tuple[Any, Any]:
+    """(h, w) of the NCHW network input x: ints, or [1, 1] int32 runtime sizes where they are dynamic."""
+    return tuple(v if isinstance(v, int) else F.cast(v, torch.int32).reshape(1, 1)
+                 for v in (F.sym_size(x, 2), F.sym_size(x, 3)))
 
 
 def _threshold(t: Threshold) -> Threshold:
@@ -57,10 +67,13 @@ def batched_input(name: str, shape: Sequence[int], dtype: Any, batch: int = 1, m
 
 
 def image_inputs(preprocess: Optional["Preprocess"], imgsz: Tuple[int, int], scale_to_orig: bool, batch: int = 1,
-                 max_batch: Optional[int] = None, thresholds: Sequence[str] = ()) -> List[Input]:
+                 max_batch: Optional[int] = None, thresholds: Sequence[str] = (),
+                 min_imgsz: Optional[Tuple[int, int]] = None, stride: int = 32) -> List[Input]:
     """A detector's inputs in forward's order: `images` (uint8 in the preprocess layout, else float NCHW) of (h, w) =
     imgsz, the runtime `thresholds` (fp32 [1] each, e.g. 'conf_thres', 'iou_thres'), and with scale_to_orig its
-    `orig_size` [B, 2] (h, w) int32 input."""
+    `orig_size` [B, 2] (h, w) int32 input. With `min_imgsz`, the height and width are dynamic from min_imgsz to
+    imgsz (optimized for imgsz), both multiples of `stride` (checked: an error names the dim and the next valid
+    value)."""
     h, w = imgsz
     if preprocess is None:
         specs = [("images", (3, h, w), "fp32")]
@@ -69,8 +82,44 @@ def image_inputs(preprocess: Optional["Preprocess"], imgsz: Tuple[int, int], sca
     if scale_to_orig:
         specs.append(("orig_size", (2,), torch.int32))
     out = [batched_input(name, shape, dt, batch, max_batch) for name, shape, dt in specs]
+    if min_imgsz is not None:
+        out[0] = dynamic_image_input(out[0], min_imgsz, imgsz, stride, preprocess is not None
+                                     and preprocess.layout == "NHWC")
     out[1:1] = [Input(name, (1,), "fp32", cast=False) for name in thresholds]
     return out
+
+
+def dynamic_image_input(images: Input, min_imgsz: Tuple[int, int], imgsz: Tuple[int, int], stride: int,
+                        nhwc: bool = False) -> Input:
+    """`images` (static or dynamic batch) with its height and width dynamic from min_imgsz to imgsz."""
+    axes = (1, 2) if nhwc else (2, 3)
+    check_image_range(images.name, min_imgsz, imgsz, stride, axes)
+    static = images.shape
+    lo, _, hi = images.profile() if images.is_dynamic else (static,) * 3
+    shape, lo, hi = list(static), list(lo), list(hi)
+    for a, small, big in zip(axes, min_imgsz, imgsz):
+        shape[a], lo[a], hi[a] = -1, small, big
+    return Input(images.name, shape, images.dtype, min_shape=lo, opt_shape=hi, max_shape=hi)
+
+
+def check_image_range(name: str, lo_hw: Sequence[int], hi_hw: Sequence[int], stride: int,
+                      axes: Sequence[int] = (2, 3), what: str = "the model") -> None:
+    """ShapeError unless every min/max height and width is a positive multiple of `stride` with min <= max; the
+    message names the dim and the next valid value."""
+    for side, a, lo, hi in zip(("height", "width"), axes, lo_hw, hi_hw):
+        for which, v in (("min", lo), ("max", hi)):
+            if v < 1 or v % stride:
+                up = max(stride, -(-v // stride) * stride)
+                raise ShapeError(f"input '{name}' dim {a} ({side}): the {which} {v} is not a multiple of {what}'s "
+                                 f"stride {stride}; the next valid value is {up}")
+        if lo > hi:
+            raise ShapeError(f"input '{name}' dim {a} ({side}): min {lo} > max {hi}")
+
+
+def model_stride(model: Any) -> int:
+    """The largest stride of a YOLO model (its `stride` attribute; 32 when it has none)."""
+    stride = getattr(model, "stride", None)
+    return int(max(stride.tolist() if isinstance(stride, torch.Tensor) else [stride])) if stride is not None else 32
 
 
 def check_extra_inputs(owner: Module, extra: Sequence[Tensor], want: int) -> None:
@@ -137,12 +186,13 @@ def decode_v5(pred: Tensor, conf: Threshold = 0.25) -> Tuple[Tensor, Tensor]:
 # ---- NMS -----------------------------------------------------------------------------------------------------------
 def _stable_topk(x: Tensor, k: int) -> Tensor:
     """Indices [B, k] of the k largest of x [B, N], ordered by (value desc, index asc) whatever TopK does with ties."""
-    n = x.shape[1]
-    idx = _arange(n, x, (1, n))
+    n = F.sym_size(x, 1)
+    idx = _arange(n, x, (1, -1))
     sel = None
-    if k < n:  # the exact set: all values above the k-th, then the lowest indices equal to it (unique keys)
-        kth = F.topk(x, k).values[:, k - 1:k]
-        key = F.where(x > kth, 2 * n - idx, F.where(F.eq(x, kth), n - idx, -1.0))
+    if isinstance(n, Tensor) or k < n:  # the exact set: all values above the k-th, then the lowest indices equal
+        kth = F.topk(x, k).values[:, k - 1:k]  # to it (unique keys)
+        nf = _f32(n).reshape(1, 1) if isinstance(n, Tensor) else n
+        key = F.where(x > kth, 2 * nf - idx, F.where(F.eq(x, kth), nf - idx, -1.0))
         sel = F.topk(key, k).indices
         x, idx = F.gather(x, 1, sel), F.gather(F.expand_as(idx, x), 1, sel)
     xi, xj, ii, ij = x.unsqueeze(2), x.unsqueeze(1), idx.unsqueeze(2), idx.unsqueeze(1)
@@ -205,6 +255,13 @@ class NMS(Module):
         (box, class) pairs; D = 4, or 5 for rotated boxes."""
         _, n, c = scores.shape
         d = boxes.shape[2]
+        if self.multi_label and n < 0:  # pair p = (box p // c, class p % c), p counted in the engine
+            pairs = scores.reshape(-1, F.sym_size(scores, 1) * c)
+            p = _arange(F.sym_size(pairs, 1), pairs, (1, -1))
+            index = F.floor(p / c)
+            classes, index = F.expand_as(p - index * c, pairs), F.expand_as(index, pairs)
+            return F.expand(boxes.unsqueeze(2), (-1, -1, c, d)).reshape(-1, F.sym_size(pairs, 1), d), pairs, \
+                classes, index
         if self.multi_label:  # pair p = (box p // c, class p % c)
             pairs = scores.reshape(-1, n * c)
             classes = F.expand_as(F.constant((torch.arange(n * c) % c).float().reshape(1, n * c), scores), pairs)
@@ -212,7 +269,7 @@ class NMS(Module):
             return F.expand(boxes.unsqueeze(2), (-1, n, c, d)).reshape(-1, n * c, d), pairs, classes, index
         best = F.amax(scores, -1)
         first_max = F.where(F.eq(scores, best.unsqueeze(2)), _arange(c, scores, (1, 1, c)), float(c))
-        return boxes, best, F.amin(first_max, -1), F.expand_as(_arange(n, scores, (1, n)), best)
+        return boxes, best, F.amin(first_max, -1), F.expand_as(_arange(F.sym_size(scores, 1), scores, (1, -1)), best)
 
     def forward(self, boxes: Tensor, scores: Tensor, conf: Optional[Threshold] = None,
                 iou: Optional[Threshold] = None, with_index: bool = False) -> Dict[str, Tensor]:
@@ -232,10 +289,18 @@ class NMS(Module):
         float and the index of their box [B, K] float."""
         boxes, best, classes, index = self._candidates(_f32(boxes), _f32(scores))
         b, n = best.shape
-        k = min(n, self.pre_nms_topk)
+        if n < 0:  # a runtime count: pre_nms_topk rows of score -inf appended (never kept), so TopK's k is fixed
+            boxes, best, classes, index = pad_candidates(self.pre_nms_topk, boxes, best, classes, index)
+        k = min(n, self.pre_nms_topk) if n >= 0 else self.pre_nms_topk
         order = _stable_topk(best, k)
         ranked = F.gather(boxes, 1, F.expand(order.unsqueeze(2), (b, k, boxes.shape[2])))
         return ranked, F.gather(best, 1, order), F.gather(classes, 1, order), F.gather(index, 1, order)
+
+
+def pad_candidates(k: int, boxes: Tensor, scores: Tensor, *rest: Tensor) -> Tuple[Tensor, ...]:
+    """k more rows after a runtime number of candidates (boxes [B, N, D] zero, scores [B, N] -inf, the other [B, N]
+    zero): a top-k of k then always has k rows, and the padding ranks after every real candidate (index asc)."""
+    return (F.pad(boxes, (0, 0, 0, k)), F.pad(scores, (0, k), value=float("-inf")), *(F.pad(t, (0, k)) for t in rest))
 
 
 def first_kept(keep: Tensor, max_det: int, boxes: Tensor, scores: Tensor, classes: Tensor,
@@ -269,9 +334,9 @@ def _round_half_even_div(num: Tensor, den: Tensor) -> Tensor:
     return q + F.cast(up, torch.int32)
 
 
-def letterbox_geometry(orig_size: Tensor, input_hw: Tuple[int, int]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+def letterbox_geometry(orig_size: Tensor, input_hw: Tuple[Any, Any]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """What ultralytics' LetterBox(auto=False, scaleup=True) did to images of orig_size [B, 2] (h, w) to fill
-    input_hw: the resized size (new_h, new_w) = round(h * r), round(w * r) with r = min(H / h, W / w), and the
+    input_hw (ints, or runtime sizes: see `input_hw`): the resized size (new_h, new_w) = round(h * r), round(w * r) with r = min(H / h, W / w), and the
     top/left borders round(dh - 0.1), round(dw - 0.1) = floor((H - new_h) / 2), floor((W - new_w) / 2).
     Computed in int32, so it is exact (r's side is the one with W * h <= H * w). Returns [B, 1] int32 each:
     new_h, new_w, top, left."""
@@ -284,7 +349,7 @@ def letterbox_geometry(orig_size: Tensor, input_hw: Tuple[int, int]) -> Tuple[Te
     return new_h, new_w, F.floor_divide(h1 - new_h, 2), F.floor_divide(w1 - new_w, 2)
 
 
-def scale_boxes(boxes: Tensor, orig_size: Tensor, input_hw: Tuple[int, int], yolov5: bool = False) -> Tensor:
+def scale_boxes(boxes: Tensor, orig_size: Tensor, input_hw: Tuple[Any, Any], yolov5: bool = False) -> Tensor:
     """Map x1y1x2y2 boxes [B, M, 4] from the letterboxed network input (h, w) = input_hw back to the original
     images, orig_size [B, 2] (h, w), and clip them.
 
@@ -333,18 +398,20 @@ class End2End(Module):
         self.nms = NMS(conf, d_iou if iou is None else iou, d_max if max_det is None else max_det, pre_nms_topk,
                        multi_label)
 
-    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
+    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None,
+               min_imgsz: Optional[Tuple[int, int]] = None) -> List[Input]:
         """The network inputs for images of (h, w) = imgsz, in forward's order; a dynamic batch of 1..max_batch
-        when `max_batch` is given."""
+        when `max_batch` is given, a dynamic height and width from min_imgsz to imgsz when `min_imgsz` is."""
         return image_inputs(self.preprocess, imgsz, self.scale_to_orig, batch, max_batch,
-                            ("conf_thres", "iou_thres") if self.runtime_thresholds else ())
+                            ("conf_thres", "iou_thres") if self.runtime_thresholds else (), min_imgsz,
+                            model_stride(self.model))
 
     def _thresholds(self, extra: Sequence[Tensor]) -> Tuple[Optional[Tensor], Optional[Tensor]]:
         """(conf, iou) inputs when runtime_thresholds (else None, None), after checking the count of extra inputs."""
         check_extra_inputs(self, extra, 2 * self.runtime_thresholds + self.scale_to_orig)
         return tuple(extra[:2]) if self.runtime_thresholds else (None, None)
 
-    def _boxes_to_orig(self, out: Dict[str, Tensor], orig_size: Tensor, input_hw: Tuple[int, int]) -> None:
+    def _boxes_to_orig(self, out: Dict[str, Tensor], orig_size: Tensor, input_hw: Tuple[Any, Any]) -> None:
         """det_boxes mapped back to the original images (rows past num_dets stay zero)."""
         scaled = scale_boxes(out["det_boxes"], orig_size, input_hw, yolov5=self.kind == "v5")
         rows = _row_mask(out["num_dets"], self.nms.max_det).unsqueeze(2)
@@ -360,5 +427,5 @@ class End2End(Module):
             boxes, scores = decode_v5(raw, self.nms.conf if conf is None else conf)
         out = self.nms(boxes, scores, conf, iou)
         if self.scale_to_orig:
-            self._boxes_to_orig(out, extra[-1], tuple(x.shape[2:]))
+            self._boxes_to_orig(out, extra[-1], input_hw(x))
         return out

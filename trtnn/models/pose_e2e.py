@@ -15,7 +15,7 @@ from .. import functional as F
 from ..errors import ShapeError
 from ..graph.module import Module
 from ..graph.tensor import Tensor
-from .detect import End2End, Preprocess, _f32, _row_mask, decode_v8, scale_boxes
+from .detect import End2End, Preprocess, _f32, _row_mask, decode_v8, input_hw, scale_boxes
 from .topk import TopKEnd2End
 
 
@@ -46,8 +46,8 @@ class PoseEnd2End(End2End):
         kpts = _f32(raw[:, 4 + nc:]).permute(0, 2, 1)  # [B, A, K * D]
         kpts = F.gather(kpts, 1, F.expand(index.unsqueeze(2), (b, m, k * d))).reshape(b, m, k, d)
         if self.scale_to_orig:
-            kpts = F.cat([_keypoints_to_orig(kpts[..., :2], extra[-1], tuple(x.shape[2:])), kpts[..., 2:]], -1)
-            self._boxes_to_orig(out, extra[-1], tuple(x.shape[2:]))
+            kpts = F.cat([_keypoints_to_orig(kpts[..., :2], extra[-1], input_hw(x)), kpts[..., 2:]], -1)
+            self._boxes_to_orig(out, extra[-1], input_hw(x))
         rows = _row_mask(out["num_dets"], m).unsqueeze(2).unsqueeze(3)
         out["det_keypoints"] = F.where(rows, kpts, 0.0)
         return out
@@ -82,7 +82,7 @@ class PoseTopKEnd2End(TopKEnd2End):
         kpts = kpts.reshape(b, m, k, d)
         if self.scale_to_orig:
             nhwc = self.preprocess is not None and self.preprocess.layout == "NHWC"
-            hw = tuple(images.shape[1:3] if nhwc else images.shape[2:])
+            hw = input_hw(images.permute(0, 3, 1, 2) if nhwc else images)
             kpts = F.cat([_keypoints_to_orig(kpts[..., :2], extra[-1], hw), kpts[..., 2:]], -1)
         out["det_keypoints"] = F.where(_row_mask(out["num_dets"], m).unsqueeze(2).unsqueeze(3), kpts, 0.0)
         return out

@@ -36,7 +36,7 @@ from ..errors import ShapeError
 from ..graph.module import Module
 from ..graph.tensor import Tensor
 from .detect import (MAX_WH, NMS, End2End, Preprocess, Threshold, _arange, _f32, _row_mask, _threshold,
-                     check_extra_inputs, first_kept, letterbox_geometry)
+                     check_extra_inputs, first_kept, input_hw, letterbox_geometry)
 from .topk import TopKEnd2End
 
 EPS = 1e-7  # batch_probiou's eps
@@ -166,7 +166,7 @@ class OBBEnd2End(Module):
         conf, iou = extra[:2] if self.runtime_thresholds else (None, None)
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.nms(*decode_obb(self.model(x)), conf, iou)
-        return _as_results(out, out["det_boxes"], extra[-1] if self.scale_to_orig else None, tuple(x.shape[2:]))
+        return _as_results(out, out["det_boxes"], extra[-1] if self.scale_to_orig else None, input_hw(x))
 
 
 class OBBTopKEnd2End(TopKEnd2End):
@@ -183,7 +183,7 @@ class OBBTopKEnd2End(TopKEnd2End):
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.topk(self.model(x), extra[0] if self.runtime_thresholds else None)
         rboxes = F.cat([out["det_boxes"], out.pop("det_extra")], -1)  # xywh and the angle
-        return _as_results(out, rboxes, extra[-1] if self.scale_to_orig else None, tuple(x.shape[2:]))
+        return _as_results(out, rboxes, extra[-1] if self.scale_to_orig else None, input_hw(x))
 
 
 def _as_results(out: Dict[str, Tensor], rboxes: Tensor, orig_size: Optional[Tensor],

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Tuple
 
+from .. import functional as F
 from ..errors import ConfigError
 from ..graph.module import Module
 from ..graph.tensor import Tensor
-from .detect import Preprocess, check_extra_inputs
+from .detect import Preprocess, check_extra_inputs, input_hw
 from .segment import MaskOptions, detection_masks, seg_end2end
 from .topk import TopKEnd2End
 
@@ -42,12 +43,12 @@ class SegmentTopKEnd2End(MaskOptions, TopKEnd2End):
         pred, protos = self.model(x)
         out = self.topk(pred, extra[0] if self.runtime_thresholds else None)
         coeffs = out.pop("det_extra")  # [B, max_det, nm], zero past num_dets
-        input_hw = tuple(x.shape[2:])
         boxes_in = out["det_boxes"]  # in input pixels
         if self.scale_to_orig:
-            self._boxes_to_orig(out, extra[-1], input_hw)
+            self._boxes_to_orig(out, extra[-1], input_hw(x))
         orig = (out["det_boxes"], extra[-1], self.orig_canvas) if self.mask_resolution == "orig" else None
-        out["det_masks"] = detection_masks(protos, coeffs, boxes_in, input_hw, self.mask_resolution, orig)
+        out["det_masks"] = detection_masks(protos, coeffs, boxes_in, (F.sym_size(x, 2), F.sym_size(x, 3)),
+                                           self.mask_resolution, orig)
         return out
 
 

@@ -21,8 +21,8 @@ from ..compile import Input
 from ..errors import ConfigError, ShapeError, require_fraction
 from ..graph.module import Module
 from ..graph.tensor import Tensor
-from .detect import (MAX_PRE_NMS, Preprocess, Threshold, _f32, _row_mask, _stable_topk, _threshold,
-                     check_extra_inputs, image_inputs, scale_boxes)
+from .detect import (MAX_PRE_NMS, Preprocess, Threshold, _arange, _f32, _row_mask, _stable_topk, _threshold,
+                     check_extra_inputs, image_inputs, input_hw, model_stride, scale_boxes)
 
 
 class TopK(Module):
@@ -49,7 +49,10 @@ class TopK(Module):
                              f"got {pred.shape}")
         x = _f32(pred).permute(0, 2, 1)  # [B, A, C]
         b, a, c = x.shape
-        k, nc = min(self.max_det, a), self.nc
+        runtime_a = F.sym_size(x, 1) if a < 0 else None
+        if runtime_a is not None:  # a runtime anchor count: max_det rows of -inf appended, so k is fixed (see below)
+            x = F.pad(x, (0, 0, 0, self.max_det), value=float("-inf"))
+        k, nc = min(self.max_det, a) if a >= 0 else self.max_det, self.nc
         scores = x[..., 4:4 + nc]
         anchors = F.cast(_stable_topk(F.amax(scores, -1), k), torch.int32)  # [B, k]
         top = F.gather(scores, 1, F.expand(anchors.unsqueeze(2), (b, k, nc))).reshape(-1, k * nc)
@@ -58,7 +61,10 @@ class TopK(Module):
         anchor = F.gather(anchors, 1, rank).unsqueeze(2)
         extra = F.gather(x[..., 4 + nc:], 1, F.expand(anchor, (b, k, c - 4 - nc))) if c > 4 + nc else None
         boxes = F.gather(x[..., :4], 1, F.expand(anchor, (b, k, 4)))
-        return boxes, F.gather(top, 1, flat), _f32(flat - rank * nc), extra
+        scores = F.gather(top, 1, flat)
+        if runtime_a is not None:  # k = min(max_det, A) of the original: rows from A on (by score) do not count
+            scores = F.where(_arange(k, scores, (1, k)) < _f32(runtime_a).reshape(1, 1), scores, float("-inf"))
+        return boxes, scores, _f32(flat - rank * nc), extra
 
     def forward(self, pred: Tensor, conf: Optional[Threshold] = None) -> Dict[str, Tensor]:
         boxes, scores, classes, extra = self.select(pred)
@@ -99,18 +105,19 @@ class TopKEnd2End(Module):
         self.topk = TopK(head.nc, conf, max_det)
         self.runtime_thresholds, self.scale_to_orig = runtime_thresholds, scale_to_orig
 
-    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
+    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None,
+               min_imgsz: Optional[Tuple[int, int]] = None) -> List[Input]:
         """The network inputs for images of (h, w) = imgsz, in forward's order; a dynamic batch of 1..max_batch
-        when `max_batch` is given."""
+        when `max_batch` is given, a dynamic height and width from min_imgsz to imgsz when `min_imgsz` is."""
         return image_inputs(self.preprocess, imgsz, self.scale_to_orig, batch, max_batch,
-                            ("conf_thres",) if self.runtime_thresholds else ())
+                            ("conf_thres",) if self.runtime_thresholds else (), min_imgsz, model_stride(self.model))
 
     def forward(self, images: Tensor, *extra: Tensor) -> Dict[str, Tensor]:
         check_extra_inputs(self, extra, self.runtime_thresholds + self.scale_to_orig)
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.topk(self.model(x), extra[0] if self.runtime_thresholds else None)
         if self.scale_to_orig:
-            self._boxes_to_orig(out, extra[-1], tuple(x.shape[2:]))
+            self._boxes_to_orig(out, extra[-1], input_hw(x))
         return out
 
     def _boxes_to_orig(self, out: Dict[str, Tensor], orig_size: Tensor, input_hw: Tuple[int, int]) -> None:
