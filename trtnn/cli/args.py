@@ -230,6 +230,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                                    "(default 640; unet 572; centernet 512)")
     p.add_argument("--batch", type=int, default=None, help="registered models: batch size >= 1 (default 1)")
     p.add_argument("--max-batch", type=int, help="registered models: dynamic batch 1..MAX instead of --batch")
+    p.add_argument("--dynamic", action="store_true", help="registered models (ultralytics' dynamic=True): dynamic "
+                   "height and width from the model's stride to --imgsz (and batch 1..--max-batch when given)")
     p.add_argument("--weights", help="checkpoint: .pt/.pth (also ultralytics, loaded safely), .safetensors, .npz, .wts")
     p.add_argument("--ignore-keys", action="append", default=[], metavar="PATTERN",
                    help="drop checkpoint keys matching this glob before loading (repeatable)")
@@ -259,7 +261,7 @@ def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
     if spec is None:
         flags = [f for f, v in (("--imgsz", args.imgsz), ("--batch", args.batch), ("--max-batch", args.max_batch),
                                 ("--nc", args.nc), ("--random-weights", args.random_weights),
-                                ("--mask", args.mask)) if v not in (None, False)]
+                                ("--mask", args.mask), ("--dynamic", args.dynamic)) if v not in (None, False)]
         if flags:
             raise ConfigError(f"{', '.join(flags)}: for registered models only; {args.target!r} is a factory "
                               "(give its inputs with --input and its weights with --weights)")
@@ -272,6 +274,9 @@ def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
             raise ConfigError(f"--mask is for unet models, not {args.target!r}")
         if args.input and args.imgsz:
             raise ConfigError("--input and --imgsz: give one (--input sets the whole input shape)")
+        if args.input and args.dynamic:
+            raise ConfigError("--input and --dynamic: give one (--dynamic makes the height and width of the model's "
+                              "input dynamic; --input with -1 dims and --min/--max sets them yourself)")
         if args.imgsz:
             parse_imgsz(args.imgsz, spec.stride, args.target)
     if not args.input and (args.min or args.opt or args.max):
@@ -283,7 +288,7 @@ def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
 def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> Tuple[Any, List[Input]]:
     """Instantiate the target, load --weights, and work out the inputs (arguments already checked)."""
     from ..io.checkpoint import load_checkpoint
-    from ..models.detect import batched_input
+    from ..models.detect import batched_input, dynamic_image_input
 
     state = registry.drop_keys(load_checkpoint(args.weights), args.ignore_keys, args.target) if args.weights else None
     kwargs: Dict[str, Any] = {}
@@ -304,5 +309,13 @@ def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> 
         return model, with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)
     h, w = parse_imgsz(args.imgsz, spec.stride, args.target) if args.imgsz else spec.imgsz
     shape = (spec.in_channels(model), h, w)
-    return model, [batched_input(spec.input_name, shape, "fp32", args.batch or 1, args.max_batch)]
+    images = batched_input(spec.input_name, shape, "fp32", args.batch or 1, args.max_batch)
+    if args.dynamic:
+        images = dynamic_image_input(images, dynamic_min_imgsz(spec), (h, w), spec.stride)
+    return model, [images]
+
+
+def dynamic_min_imgsz(spec: registry.ModelSpec) -> Tuple[int, int]:
+    """--dynamic's smallest image: one stride (ultralytics' rule for dynamic=True exports), at least 32."""
+    return (max(spec.stride, 32),) * 2
 

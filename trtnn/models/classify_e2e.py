@@ -21,7 +21,7 @@ from ..compile import Input
 from ..errors import ConfigError, ShapeError
 from ..graph.module import Module
 from ..graph.tensor import Tensor
-from .detect import Preprocess, _f32, _stable_topk, batched_input
+from .detect import Preprocess, _f32, _stable_topk, batched_input, dynamic_image_input
 
 TOPK = 5
 
@@ -97,17 +97,26 @@ class ClassifyEnd2End(Module):
         self.preprocess = preprocess
         self.model = model
 
-    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
-        """The `images` input for a network of (h, w) = imgsz (a dynamic batch of 1..max_batch if given)."""
+    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None,
+               min_imgsz: Optional[Tuple[int, int]] = None) -> List[Input]:
+        """The `images` input for a network of (h, w) = imgsz (a dynamic batch of 1..max_batch if given; a dynamic
+        height and width from min_imgsz to imgsz if given, without the preprocess' resize)."""
         pre = self.preprocess
+        if min_imgsz is not None and pre is not None and pre.src_hw is not None:
+            raise ShapeError(f"ClassifyEnd2End: a dynamic image size cannot be resized from the fixed src_hw "
+                             f"{pre.src_hw}; drop src_hw/crop_hw (the classifier pools any size) or min_imgsz")
         if pre is None:
-            return [batched_input("images", (3, *imgsz), "fp32", batch, max_batch)]
-        if pre.crop_hw is not None and pre.crop_hw != tuple(imgsz):
-            raise ShapeError(f"ClassifyEnd2End: the preprocess crops to {pre.crop_hw}, the network's size is "
-                             f"{tuple(imgsz)}")
-        h, w = pre.src_hw or imgsz
-        return [batched_input("images", (h, w, 3) if pre.layout == "NHWC" else (3, h, w), torch.uint8, batch,
-                              max_batch)]
+            images = batched_input("images", (3, *imgsz), "fp32", batch, max_batch)
+        else:
+            if pre.crop_hw is not None and pre.crop_hw != tuple(imgsz):
+                raise ShapeError(f"ClassifyEnd2End: the preprocess crops to {pre.crop_hw}, the network's size is "
+                                 f"{tuple(imgsz)}")
+            h, w = pre.src_hw or imgsz
+            images = batched_input("images", (h, w, 3) if pre.layout == "NHWC" else (3, h, w), torch.uint8, batch,
+                                   max_batch)
+        if min_imgsz is not None:
+            images = dynamic_image_input(images, min_imgsz, imgsz, 32, pre is not None and pre.layout == "NHWC")
+        return [images]
 
     def forward(self, images: Tensor) -> Dict[str, Tensor]:
         x = images if self.preprocess is None else self.preprocess(images)

@@ -48,10 +48,11 @@ def _arange(n: Any, like: Tensor, shape: Sequence[int]) -> Tensor:
     return F.constant(torch.arange(n, dtype=torch.float32).reshape(tuple(shape)), like, torch.float32)
 
 
-def input_hw(x: Tensor) -> Tuple[Any, Any]:
-    """(h, w) of the NCHW network input x: ints, or [1, 1] int32 runtime sizes where they are dynamic."""
+def input_hw(x: Tensor, axes: Tuple[int, int] = (2, 3)) -> Tuple[Any, Any]:
+    """(h, w) of the network input x (dims `axes`: NCHW by default): ints, or [1, 1] int32 runtime sizes where they
+    are dynamic."""
     return tuple(v if isinstance(v, int) else F.cast(v, torch.int32).reshape(1, 1)
-                 for v in (F.sym_size(x, 2), F.sym_size(x, 3)))
+                 for v in (F.sym_size(x, axes[0]), F.sym_size(x, axes[1])))
 
 
 def _threshold(t: Threshold) -> Threshold:

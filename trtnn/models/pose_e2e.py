@@ -82,7 +82,7 @@ class PoseTopKEnd2End(TopKEnd2End):
         kpts = kpts.reshape(b, m, k, d)
         if self.scale_to_orig:
             nhwc = self.preprocess is not None and self.preprocess.layout == "NHWC"
-            hw = input_hw(images.permute(0, 3, 1, 2) if nhwc else images)
+            hw = input_hw(images, (1, 2) if nhwc else (2, 3))
             kpts = F.cat([_keypoints_to_orig(kpts[..., :2], extra[-1], hw), kpts[..., 2:]], -1)
         out["det_keypoints"] = F.where(_row_mask(out["num_dets"], m).unsqueeze(2).unsqueeze(3), kpts, 0.0)
         return out

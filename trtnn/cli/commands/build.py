@@ -10,7 +10,8 @@ from ...io.files import check_output_path
 from ...models.detect import MAX_PRE_NMS
 from ...models.registry import ModelSpec
 from ...io.sidecar import describe_model, num_classes, sidecar_path
-from ..args import add_model_args, check_model_args, check_range, describe_ranges, load_model, parse_imgsz, registered
+from ..args import (add_model_args, check_model_args, check_range, describe_ranges, dynamic_min_imgsz, load_model,
+                    parse_imgsz, registered)
 from ..options.metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ...compile.quantize.ranges import for_end2end
 from ...compile.quantize.selection import paths_for_end2end
@@ -120,10 +121,11 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     names_arg(args, num_classes(model))  # a wrong --names file is refused before calibrating and building
     amax = calibrate(args, model, inputs, spec) if quantized else None
     if e2e is not None:
-        _, _, h, w = inputs[0].shape
+        _, _, h, w = inputs[0].shape if not args.dynamic else inputs[0].profile()[2]
         model = spec.end2end(model, {**e2e, "imgsz": (h, w)})
         amax = for_end2end(amax, model, inputs[0].name) if amax is not None else None
-        inputs = model.inputs((h, w), args.batch or 1, args.max_batch)
+        dyn = {"min_imgsz": dynamic_min_imgsz(spec)} if args.dynamic else {}
+        inputs = model.inputs((h, w), args.batch or 1, args.max_batch, **dyn)
     return model, inputs, amax
 
 
