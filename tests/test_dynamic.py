@@ -495,3 +495,37 @@ def test_family_raw_dynamic_batch_and_hw_equals_static(name):
         for k in static:
             assert got[k].shape == static[k].shape and torch.isfinite(static[k]).all(), (name, k, b, h, w)
             assert rel_err(got[k], static[k]) <= 1e-6, (name, k, b, h, w, rel_err(got[k], static[k]))
+
+
+# ---- what stays static is refused naming the op, the tensor and the dim ------------------------------------------
+@pytest.mark.parametrize("fn, cls, fragments", [
+    (lambda F, x: F.split(x, 2, 2), trtnn.UnsupportedError, ["split of 'x'", "along dim 2", "dynamic",
+                                                             "section sizes as a list"]),
+    (lambda F, x: F.interpolate(x, scale_factor=1.5, recompute_scale_factor=True), trtnn.UnsupportedError,
+     ["recompute_scale_factor=True", "'x'", "dim 2 is dynamic"]),
+    (lambda F, x: F.interpolate(x, scale_factor=0.5, mode="area"), trtnn.UnsupportedError,
+     ["mode='area' with scale_factor", "'x'", "dim 2 is dynamic", "give size="]),
+    (lambda F, x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, divisor_override=4), trtnn.UnsupportedError,
+     ["avg_pool2d with divisor_override and ceil_mode=True", "'x'", "dim 2 is dynamic"]),
+    (lambda F, x: F.group_norm(x.permute(0, 2, 1, 3), 2), trtnn.ShapeError,
+     ["group_norm", "static C (dim 1", "per channel"]),
+])
+def test_static_only_refused_with_the_dim(fn, cls, fragments):
+    spec = trtnn.Input("x", (2, 4, -1, -1), min_shape=(2, 4, 4, 4), max_shape=(2, 4, 9, 9))
+    with pytest.raises(cls) as e:
+        trtnn.define(Fn(lambda x: fn(trtnn.functional, x)), [spec])
+    assert all(f in str(e.value) for f in fragments), str(e.value)
+
+
+def test_image_size_rules_checked_against_the_profile():
+    from trtnn.models.detect import End2End, Preprocess
+
+    e2e = End2End(trtnn.models.get("yolov8n")(nc=3), preprocess=Preprocess())
+    with pytest.raises(trtnn.ShapeError, match=r"input 'images' dim 1 \(height\): the min 40 is not a multiple of "
+                                               r"the model's stride 32; the next valid value is 64"):
+        e2e.inputs((128, 160), min_imgsz=(40, 32))
+    with pytest.raises(trtnn.ShapeError, match=r"dim 2 \(width\): the max 150 .* next valid value is 160"):
+        e2e.inputs((128, 150), min_imgsz=(32, 32))
+    images = e2e.inputs((128, 160), max_batch=4, min_imgsz=(32, 64))[0]
+    assert images.shape == (-1, -1, -1, 3) and images.profile() == ((1, 32, 64, 3), (4, 128, 160, 3),
+                                                                    (4, 128, 160, 3))

@@ -61,7 +61,8 @@ def layer_norm(input: Tensor, normalized_shape: Shape, weight: Any = None, bias:
 
 def _channels(x: Tensor, op: str) -> int:
     if x.ndim < 3 or x.shape[1] < 0:
-        raise ShapeError(f"{op} expects an input (N, C, *spatial) with static C; '{x.name}' has shape {x.shape}")
+        raise ShapeError(f"{op} expects an input (N, C, *spatial) with a static C (dim 1: the groups and affine "
+                         f"parameters are per channel); '{x.name}' has shape {x.shape}")
     return x.shape[1]
 
 
