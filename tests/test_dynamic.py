@@ -529,3 +529,131 @@ def test_image_size_rules_checked_against_the_profile():
     images = e2e.inputs((128, 160), max_batch=4, min_imgsz=(32, 64))[0]
     assert images.shape == (-1, -1, -1, 3) and images.profile() == ((1, 32, 64, 3), (4, 128, 160, 3),
                                                                     (4, 128, 160, 3))
+
+
+def _e2e(name):
+    from trtnn.models.ctdet import CtdetEnd2End, ctdet_preprocess
+    from trtnn.models.detect import End2End, Preprocess
+    from trtnn.models.pose_e2e import PoseEnd2End, PoseTopKEnd2End
+    from trtnn.models.rotated import OBBEnd2End, OBBTopKEnd2End
+    from trtnn.models.segment import SegmentEnd2End
+    from trtnn.models.segment_topk import SegmentTopKEnd2End
+    from trtnn.models.topk import TopKEnd2End
+
+    if name.startswith("centernet"):
+        model = _plausible(trtnn.models.get(name)(num_classes=3), 1)
+        return CtdetEnd2End(model, K=20, conf=0.05, preprocess=ctdet_preprocess(), scale_to_orig=True)
+    model = _plausible(trtnn.models.get(name.split(":")[0])(nc=3), 1)
+    kw = dict(conf=0.05, preprocess=Preprocess(), scale_to_orig=True)
+    return {
+        "yolov8n": lambda: End2End(model, **kw), "yolov5n": lambda: End2End(model, kind="v5", **kw),
+        "yolov10n": lambda: TopKEnd2End(model, **kw), "yolo26n": lambda: TopKEnd2End(model, **kw),
+        "yolov8n-seg": lambda: SegmentEnd2End(model, **kw), "yolo26n-seg:proto": lambda: SegmentTopKEnd2End(
+            model, mask_resolution="proto", **kw),
+        "yolo11n-pose": lambda: PoseEnd2End(model, (17, 3), **kw),
+        "yolo26n-pose": lambda: PoseTopKEnd2End(model, (17, 3), **kw),
+        "yolov8n-obb": lambda: OBBEnd2End(model, **kw), "yolo26n-obb": lambda: OBBTopKEnd2End(model, **kw),
+    }[name]()
+
+
+E2E = ["yolov8n", "yolov5n", "yolo26n", "yolov8n-seg", "yolo26n-seg:proto", "yolo11n-pose", "yolo26n-pose",
+       "yolov8n-obb", "yolo26n-obb", "centernet_res18"]
+
+
+@pytest.mark.parametrize("name", E2E)
+def test_family_end2end_dynamic_batch_and_hw_equals_static(name):
+    """Preprocess, decode, NMS / top-k, boxes (keypoints, masks) back to the original images, with a dynamic batch
+    and image size: the same detections as static networks at 3 sizes (uint8 NHWC images, extremes included);
+    32x32 gives fewer anchors than max_det / pre_nms_topk (the padded top-k path)."""
+    e2e = _e2e(name)
+    net = trtnn.define(e2e, e2e.inputs((64, 96), max_batch=2, min_imgsz=(32, 32)))
+    assert net.inputs[0].shape == (-1, -1, -1, 3) and net.outputs[0].shape == (-1, 1)
+    dyn = Executor(net)
+    found = 0
+    for b, h, w in SHAPES:
+        feed = {"images": (torch.rand(b, h, w, 3, generator=g) * 255).to(torch.uint8),
+                "orig_size": torch.tensor([[480, 640], [300, 400]][:b], dtype=torch.int32)}
+        static = Executor(trtnn.define(e2e, e2e.inputs((h, w), batch=b)))(feed)
+        got = dyn(feed)
+        assert list(got) == list(static)
+        for k in static:
+            assert torch.equal(got[k], static[k]), (name, k, b, h, w)
+        found += int(static["num_dets"].sum())
+    assert found > 0
+    if name in ("yolov8n", "yolov8n-seg", "centernet_res18"):
+        engine = trtnn.build_network(net)
+        assert engine.inputs[0].shape == (-1, -1, -1, 3)
+        assert engine.profiles["images"] == [[[1, 32, 32, 3], [2, 64, 96, 3], [2, 64, 96, 3]]]
+
+
+def test_classify_end2end_dynamic_hw_equals_static():
+    from trtnn.models.classify_e2e import ClassifyEnd2End, ClassifyPreprocess
+
+    e2e = ClassifyEnd2End(_plausible(trtnn.models.get("yolo11n-cls")(nc=7)), ClassifyPreprocess())
+    dyn = Executor(trtnn.define(e2e, e2e.inputs((64, 96), max_batch=2, min_imgsz=(32, 32))))
+    for b, h, w in SHAPES:
+        images = (torch.rand(b, h, w, 3, generator=g) * 255).to(torch.uint8)
+        static = Executor(trtnn.define(e2e, e2e.inputs((h, w), batch=b)))({"images": images})
+        got = dyn({"images": images})
+        assert all(torch.equal(got[k], static[k]) for k in static)
+    with pytest.raises(trtnn.ShapeError, match="dynamic image size cannot be resized from the fixed src_hw"):
+        ClassifyEnd2End(e2e.model, ClassifyPreprocess(src_hw=(80, 80), crop_hw=(64, 64))).inputs(
+            (64, 64), min_imgsz=(32, 32))
+
+
+def test_readme_dynamic_command_builds_the_readme_net(tmp_path):
+    """The README's dynamic-shape command, on the README's own network (Conv-BN-ReLU-MaxPool)."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    readme = open(os.path.join(root, "README.md")).read()
+    net_src = re.search(r"```python\n(.*?)\ntorch_net = ", readme, re.S).group(1)
+    (tmp_path / "mynet.py").write_text(net_src + "\n\ndef make():\n    return Net()\n")
+    cmd = re.search(r"^trtnn (build mynet:make --input x:-1x3x-1x-1 .*)$", readme, re.M).group(1).split()
+    cmd[cmd.index("-o") + 1] = str(tmp_path / "m.plan")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), root, os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-m", "trtnn.cli", *cmd], capture_output=True, text=True, timeout=600,
+                         env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "input  x: -1x3x-1x-1 fp32" in out.stdout and "output output: -1x16x-1x-1 fp32" in out.stdout
+    assert "range  x: min 1x3x224x224  opt 4x3x320x320  max 8x3x640x640" in out.stdout
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_transformer_layers_with_dynamic_batch_and_sequence(batch_first):
+    """trtnn.nn layers (MultiheadAttention inside TransformerEncoderLayer, causal mask from the runtime length) with
+    a dynamic batch and sequence length, against torch at two shapes of one network."""
+    from ops_harness import randomized
+
+    ref = randomized(torch.nn.TransformerEncoderLayer(16, 2, 32, batch_first=batch_first, dropout=0.0))
+    mine = nn.TransformerEncoderLayer(16, 2, 32, batch_first=batch_first, dropout=0.0)
+    mine.load_state_dict(ref.state_dict())
+    mha_ref = randomized(torch.nn.MultiheadAttention(16, 4, batch_first=True))
+    mha = nn.MultiheadAttention(16, 4, batch_first=True)
+    mha.load_state_dict(mha_ref.state_dict())
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer, self.mha = mine, mha
+
+        def forward(self, x):
+            y = self.layer(x)
+            z = y if batch_first else trtnn.functional.transpose(y, 0, 1)
+            return y, self.mha(z, z, z, need_weights=False)[0]
+
+    shape = (-1, -1, 16)
+    net = trtnn.define(Net(), [trtnn.Input("x", shape, min_shape=(1, 1, 16), max_shape=(12, 12, 16))])
+    ex = Executor(net)
+    for n, length in ((2, 7), (3, 12)):
+        x = torch.randn((n, length, 16) if batch_first else (length, n, 16), generator=g)
+        with torch.no_grad():
+            y = ref(x)
+            z = y if batch_first else y.transpose(0, 1)
+            want = [y, mha_ref(z, z, z, need_weights=False)[0]]
+        got = list(ex({"x": x}).values())
+        for a, b in zip(got, want):
+            assert a.shape == b.shape and rel_err(a, b) <= 1e-5
