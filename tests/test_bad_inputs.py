@@ -788,6 +788,43 @@ case("segment top-k orig masks without scale_to_orig", E.ConfigError, "SegmentTo
 case("segment top-k max_det above TensorRT TopK", E.ShapeError, "max_det", "3840", "5000")(
     _seg26_topk(_SEG26, max_det=5000))
 
+# ---- calibration ranges, caches, `trtnn calibrate` flags and QAT checkpoints (issue 19.4, 19.3) ---------------------
+def _zeros_batch() -> list:
+    return [{"x": np.zeros((1, 3, 8, 8), np.float32)}]
+
+
+def _cache_with(amax: Dict[str, Any]) -> Callable[[Path], None]:
+    def setup(tmp: Path) -> None:
+        from trtnn.quant.cache import Calibration
+        (tmp / "c.json").write_text(Calibration(amax, "minmax", 1).to_json())
+    return setup
+
+
+case("calibration: a tensor whose range is 0", E.ConfigError, "tensor 'x'", "range 0")(
+    lambda tmp: trtnn.define(Tiny(), [X], dtype="int8", calibration={"x": 0.0, "bn": 1.0}))
+case("calibration on all-zero data", E.ConfigError, "tensor 'x'", "range 0", "all-zero")(
+    lambda tmp: trtnn.define(Tiny(), [X], dtype="int8", calibration=trtnn.quant.calibrate(
+        Tiny(), [X], _zeros_batch(), method="minmax")))
+case("calibration cache amax 0 and -1", E.CheckpointError, "c.json", "'bn': 0.0", "'x': -1.0", "> 0",
+     setup=_cache_with({"x": -1.0, "bn": 0.0}))(
+    lambda tmp: trtnn.quant.calibrate(Tiny(), [X], _zeros_batch(), method="minmax", cache=str(tmp / "c.json")))
+case("calibration cache amax not finite", E.CheckpointError, "c.json", "'bn': inf",
+     setup=write_bytes("c.json", b'{"trtnn_version": "", "method": "minmax", "method_args": {}, "network_hash": "", '
+                                 b'"weights_hash": "", "preprocess": null, "num_batches": 1, '
+                                 b'"amax": {"x": 1.0, "bn": Infinity}}'))(
+    lambda tmp: trtnn.quant.calibrate(Tiny(), [X], _zeros_batch(), method="minmax", cache=str(tmp / "c.json")))
+for _flag, _value, _word in (("--dtype", "fp8", "same for int8 and fp8"), ("--exclude", "conv", "a build option"),
+                             ("--keep-fp32", "conv", "a build option"), ("--debug-output", "conv", "every tensor"),
+                             ("--max-batch", "4", "--calib-batch"), ("--base-dtype", "fp32", "a build option")):
+    cli_case(f"cli calibrate {_flag} (unused)", ("calibrate", "unet", "--random-weights", "--imgsz", "64",
+                                                 "--calib-data", "{tmp}/calib.npy", "--calib-cache", "{tmp}/c.json",
+                                                 _flag, _value), "does not use", _flag, _word, setup=calib_npy)
+case("QAT quantizer the model lacks", E.ConfigError, "head:input", "cannot be placed", "strict=False")(
+    lambda tmp: trtnn.quant.from_qat({**tiny_state(), "head.input_quantizer._amax": torch.tensor(2.0)}, Tiny(), [X]))
+case("QAT SmoothQuant pre-quant scale", E.ConfigError, "conv.input_quantizer._pre_quant_scale", "not supported")(
+    lambda tmp: trtnn.quant.qat_calibration({"conv.input_quantizer._pre_quant_scale": torch.tensor([0.5, 2.0])}))
+
+
 # ---- the test ---------------------------------------------------------------------------------------------------------------------
 def _snapshot(folder: Path) -> Dict[str, Tuple[int, float]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime) for p in folder.rglob("*")}

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import trtnn
 from trtnn import cli
@@ -50,6 +51,12 @@ def test_calibrate_command_writes_the_cache(data, tmp_path, capsys):
     assert code == 0, err
     assert out.startswith(f"wrote {cache}: ") and "method percentile" in out
     assert json.loads(cache.read_text())["method_args"]["percentile"] == 99.99
+    torch.manual_seed(0)  # the same random weights as below
+    code, out, err = run(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-cache", cache,
+                         "--recalibrate")
+    torch.manual_seed(0)
+    code, out, err = run(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-cache", cache)
+    assert code == 0 and out.startswith(f"reused {cache}: "), err  # says so when the cache matched
 
 
 def test_end2end_names_follow_the_wrapper():

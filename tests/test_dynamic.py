@@ -335,7 +335,7 @@ def test_input_with_several_profiles_builds_and_the_executor_selects_like_tensor
         "allowed 1..2; profile 1: input 'x': shape (3, 3, 16, 16) is outside the network's profile "
         "(min (1, 3, 32, 24), max (8, 3, 64, 64)): dim 2 is 16, allowed 32..64")
     engine = trtnn.build_network(net)
-    assert engine.profiles == {"x": [[list(s) for s in p] for p in TWO]}
+    assert engine.profiles == [{"x": [list(s) for s in p]} for p in TWO]
     assert "profiles={'x'" in repr(engine)
 
 
@@ -430,7 +430,7 @@ def _same_as_static(model, c, shapes, batches=(1, 2), tol=1e-6):
             assert got[k].shape == static[k].shape, (h, w, k)
             assert rel_err(got[k], static[k]) <= tol, (h, w, k, rel_err(got[k], static[k]))
     engine = trtnn.build_network(net)
-    assert engine.inputs[0].shape == (-1, c, -1, -1) and engine.profiles["x"] == [[list(lo), list(hi), list(hi)]]
+    assert engine.inputs[0].shape == (-1, c, -1, -1) and engine.profiles == [{"x": [list(lo), list(hi), list(hi)]}]
 
 
 def test_readme_net_dynamic_hw_equals_static():
@@ -583,7 +583,7 @@ def test_family_end2end_dynamic_batch_and_hw_equals_static(name):
     if name in ("yolov8n", "yolov8n-seg", "centernet_res18"):
         engine = trtnn.build_network(net)
         assert engine.inputs[0].shape == (-1, -1, -1, 3)
-        assert engine.profiles["images"] == [[[1, 32, 32, 3], [2, 64, 96, 3], [2, 64, 96, 3]]]
+        assert engine.profiles[0]["images"] == [[1, 32, 32, 3], [2, 64, 96, 3], [2, 64, 96, 3]]
 
 
 def test_classify_end2end_dynamic_hw_equals_static():

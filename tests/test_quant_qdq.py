@@ -1,5 +1,7 @@
 """INT8/FP8 by explicit Q/DQ (trtnn.quant): placement per pattern, exclusions and kept precisions, QAT ranges,
 the CPU executor's Q/DQ against float64, and real TensorRT-RTX builds."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -299,11 +301,11 @@ def test_modelopt_amax_builds_qdq_with_exactly_those_ranges():
     model.load_state_dict(sd, ignore=QAT_KEYS)
     ranges = qat_calibration(sd)
     assert ranges.amax == {"cv1.conv:input": 2.5, "cv2.conv:input": 1.5, "head:input": 3.0, "head": 9.0}
-    act, weights = ranges  # unpacks as (activation amax, weight amax)
-    assert torch.equal(weights["cv1.conv"], w_amax.flatten())
+    assert torch.equal(ranges.weight_amax["cv1.conv"], w_amax.flatten())
     net = trtnn.define(model, IN, dtype="int8", calibration=ranges, base_dtype="fp32")
-    assert float(const(net, "x:scale")) == pytest.approx(2.5 / 127)
-    assert float(const(net, "cv1.act:scale")) == pytest.approx(1.5 / 127)
+    assert float(const(net, "cv1.conv:input:scale")) == pytest.approx(2.5 / 127)  # exactly where ModelOpt had them
+    assert float(const(net, "cv2.conv:input:scale")) == pytest.approx(1.5 / 127)
+    assert float(const(net, "output:scale")) == pytest.approx(9.0 / 127)  # the output quantizer: on the output
     bn = model.cv1.bn
     bn_scale = (bn.weight.data.double() / (bn.running_var.double() + bn.eps).sqrt()).abs()
     expected = w_amax.flatten().double() * bn_scale / 127  # the unfolded kernel's range, scaled as folding scales it
@@ -321,17 +323,27 @@ def test_torch_ao_fake_quant_scales_become_the_engine_scales():
         "cv1.act.activation_post_process.scale": torch.tensor([0.01]),  # unsigned [0, 255], zero_point 0
         "cv1.act.activation_post_process.zero_point": torch.tensor([0]),
         "cv1.act.activation_post_process.activation_post_process.min_val": torch.tensor(0.0),
+        "cv1.act.activation_post_process.activation_post_process.max_val": torch.tensor(2.55),
         "cv2.act.activation_post_process.scale": torch.tensor([0.03]),  # affine quint8 with zero_point 40
         "cv2.act.activation_post_process.zero_point": torch.tensor([40]),
-        "add.activation_post_process.min_val": torch.tensor(-4.0),  # a plain observer
-        "add.activation_post_process.max_val": torch.tensor(6.0),
+        "add.activation_post_process.scale": torch.tensor([10 / 255]),  # quint8 [0, 255], zero_point 102
+        "add.activation_post_process.zero_point": torch.tensor([102]),
+        "add.activation_post_process.activation_post_process.min_val": torch.tensor(-4.0),
+        "add.activation_post_process.activation_post_process.max_val": torch.tensor(6.0),
         "cv1.conv.weight_fake_quant.scale": w_scale,
         "cv1.conv.weight_fake_quant.zero_point": torch.zeros(8, dtype=torch.int32),
         "cv1.conv.weight_fake_quant.fake_quant_enabled": torch.tensor([1]),
     })
     model.load_state_dict(sd, ignore=QAT_KEYS)
     ranges = qat_calibration(sd)
-    assert ranges.amax == pytest.approx({"x": 0.02 * 127, "cv1.act": 0.01 * 255, "cv2.act": 0.03 * 215, "add": 6.0})
+    # symmetric: 127 s; [0, 255] with zero_point 0: the nearest symmetric range 255 s; [0, 255] with zero_point 40:
+    # max(40 / 128, 215 / 127) * 127 s = 215 s; zero_point 102 of [0, 255] (the range told by the observer's min/max):
+    # 153 s
+    assert ranges.amax == pytest.approx({"x": 0.02 * 127, "cv1.act": 0.01 * 255, "cv2.act": 0.03 * 215,
+                                         "add": 10 / 255 * 153}, rel=1e-6)
+    assert [s.key for s in ranges.sites if not s.exact] == ["cv1.act.activation_post_process.scale",
+                                                           "cv2.act.activation_post_process.scale",
+                                                           "add.activation_post_process.scale"]
     assert torch.allclose(ranges.weight_amax["cv1.conv"], w_scale * 127)
     net = trtnn.define(model, IN, dtype="int8", calibration=ranges, base_dtype="fp32", fold_bn=False)
     assert float(const(net, "x:scale")) == pytest.approx(0.02, rel=1e-6)  # exactly the trained scale
@@ -509,3 +521,12 @@ def test_yolov8n_int8_and_fp8_engines_build_and_shrink_the_plan():
     # quarter of fp32's, the plan about 0.6x
     assert sizes["int8"] < 0.65 * sizes["fp32"] and sizes["int8"] < sizes["fp16"]
     assert sizes["fp8"] < 0.65 * sizes["fp32"]
+
+
+def test_inspect_int8_shows_where_qdq_went(capsys):
+    from trtnn import cli
+    assert cli.main(["inspect", "yolov8n", "--random-weights", "--imgsz", "64", "--dtype", "int8"]) == 0
+    out = capsys.readouterr().out
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("int8: 91 Q/DQ pairs (activations) on: cast_fp16, model.0.act, model.1.act")
+    assert re.search(r"^model.0.act:quantize +QUANTIZE +1x16x32x32 +int8", out, re.M)  # the table lists them too

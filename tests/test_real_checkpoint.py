@@ -56,8 +56,8 @@ def test_end2end_equals_the_original_postprocessing_and_scores_well(model, shape
         for i, det in enumerate(pp.v8_non_max_suppression(run({"x": x})["output"], 0.001, 0.7, 300, multi_label=True)):
             want.update(unletterbox(det.boxes.double().numpy(), ratio_pads[i], sizes[i]), det.scores.numpy(),
                         det.classes.numpy(), targets[i][1], targets[i][0])
-    for a, b in zip(got._conf, want._conf):
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    for a, b in zip(got._conf, want._conf):  # fp32 scores of two summation orders (in-engine vs host preprocessing)
+        np.testing.assert_allclose(a, b, rtol=0, atol=5e-6)
     for a, b in zip(got._tp, want._tp):
         assert (a == b).all()
     r = got.results()

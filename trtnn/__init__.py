@@ -1,6 +1,6 @@
 """trtnn: write TensorRT networks by hand the way you write PyTorch models — no ONNX in between."""
 from . import functional, nn
-from .compile import Engine, Input, Network, build, build_network, define
+from .compile import BuildOptions, Engine, Input, Network, build, build_network, define
 from .errors import (BackendError, BuildError, CheckpointError, ConfigError, FileError, InputError, ShapeError,
                      StateDictError, TrtnnError, UnsupportedError)
 from .graph.module import Module
@@ -15,7 +15,7 @@ from . import codegen, debug, models, quant, reference  # isort: skip
 __version__ = "0.1.0"
 
 __all__ = [
-    "BackendError", "BuildError", "CheckpointError", "ConfigError", "Engine", "FileError", "Input", "InputError",
+    "BackendError", "BuildError", "BuildOptions", "CheckpointError", "ConfigError", "Engine", "FileError", "Input", "InputError",
     "Module", "ModuleDict", "ModuleList", "Network", "Parameter", "Sequential", "ShapeError", "StateDictError",
     "Tensor", "TrtnnError", "UnsupportedError", "build", "build_network", "codegen", "debug", "define", "functional",
     "load_checkpoint", "models", "nn", "quant", "reference", "save_checkpoint",

@@ -16,6 +16,7 @@ from ..errors import ConfigError, ShapeError, TrtnnError, UnsupportedError
 from ..graph.context import BuildContext
 from ..graph.module import Module
 from ..graph.tensor import Tensor
+from .quantize.exact import make_quantizer
 from .quantize.placement import Quantizer
 from .quantize.qdq import quant_format
 from .quantize.ranges import as_ranges
@@ -253,7 +254,7 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
     with ctx.capture.active():
         ctx.register_model(model)
         kept = keep_precision(ctx, keep_fp32=keep_fp32, keep_fp16=keep_fp16)
-        quantizer = Quantizer(ctx, fmt, as_ranges(calibration), exclude, list(kept)) if fmt is not None else None
+        quantizer = make_quantizer(ctx, fmt, as_ranges(calibration), exclude, list(kept)) if fmt is not None else None
         net = _emit(ctx, model, inputs, compute, output_names, output_dtype, debug_outputs, quantizer)
     ctx.raise_logged_errors("the network definition")
     net.define_seconds = time.perf_counter() - t0

@@ -14,8 +14,9 @@ from .. import backend, dtypes
 from ..errors import BuildError, ConfigError, ShapeError, require_int
 from ..graph.context import BuildContext
 from ..io.files import atomic_write_bytes, check_output_path
+from .lifecycle import BuildOptions, apply_options, check_profiles, save_timing_cache
 from ..io.sidecar import encode, sidecar_path
-from .define import Input, Network, TensorInfo, checked_call, define, profile_count
+from .define import Input, Network, TensorInfo, checked_call, define
 
 log = logging.getLogger("trtnn")
 
@@ -87,7 +88,8 @@ class Engine:
     backend: str
     define_seconds: float = 0.0
     build_seconds: float = 0.0
-    profiles: Dict[str, List[Any]] = field(default_factory=dict)  # dynamic input -> [(min, opt, max)] per profile
+    profiles: List[Dict[str, List[List[int]]]] = field(default_factory=list)  # per profile: input -> [min, opt, max]
+    options: Dict[str, Any] = field(default_factory=dict)  # what the plan needs and allows (BuildOptions.record)
 
     def serialize(self) -> bytes:
         return bytes(self.plan)
@@ -114,11 +116,14 @@ class Engine:
 
 
 def build_network(net: Network, *, workspace: Optional[int] = None, progress: Optional[bool] = None,
-                  optimization_level: Optional[int] = None) -> Engine:
-    """Build a defined network into a serialized engine; failures raise BuildError with TensorRT's messages."""
+                  optimization_level: Optional[int] = None, options: Optional[BuildOptions] = None) -> Engine:
+    """Build a defined network into a serialized engine; failures raise BuildError with TensorRT's messages.
+    `options` (BuildOptions): refit / stripped weights, timing cache, compatibility, extra optimization profiles."""
     if not isinstance(net, Network):
         raise ConfigError(f"trtnn.build_network expects the Network trtnn.define returns, got {type(net).__name__}")
-    _check_build_args(workspace, optimization_level)
+    _check_build_args(workspace, optimization_level, options)
+    options = options if options is not None else BuildOptions()
+    profiles = check_profiles(net.inputs, options.profiles)
     ctx = net.ctx
     trt = ctx.trt
     config = ctx.builder.create_builder_config()
@@ -127,7 +132,9 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     if optimization_level is not None:
         config.builder_optimization_level = optimization_level
     if any(i.is_dynamic for i in net.inputs):
-        _add_profiles(ctx, config, net.inputs)
+        for prof in profiles:
+            _add_profile(ctx, config, net.inputs, prof)
+    timing_cache = apply_options(ctx, config, options)
     monitor = _Monitor(progress if progress is not None else sys.stderr.isatty())
     config.progress_monitor = monitor
     t0 = time.perf_counter()
@@ -143,33 +150,35 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
         raise KeyboardInterrupt("TensorRT build cancelled")
     errors = ctx.capture.take()
     if plan is None or errors:  # an error TensorRT logged never passes silently, even with a plan
-        raise BuildError("TensorRT failed to build the network", errors)
+        raise BuildError("TensorRT failed to build the network" + options.failure_hint(errors), errors)
+    if timing_cache is not None:
+        save_timing_cache(config, options.timing_cache)
     ins = [TensorInfo(i.name, tuple(int(d) for d in i.shape), dtypes.to_torch(i.dtype)) for i in net.inputs]
-    n = profile_count(net.inputs)
-    profiles = {i.name: [list(map(list, i.profile(k))) for k in range(n)] for i in net.inputs if i.is_dynamic}
     engine = Engine(memoryview(plan).cast("B"), ins, list(net.outputs), trt.__name__, net.define_seconds, seconds,
-                    profiles)
+                    profiles=profiles if any(i.is_dynamic for i in net.inputs) else [], options=options.record())
     log.info("built %s in %.2fs (definition %.3fs)", engine, seconds, net.define_seconds)
     return engine
 
 
-def _check_build_args(workspace: Any, optimization_level: Any) -> None:
+def _check_build_args(workspace: Any, optimization_level: Any, options: Any = None) -> None:
     """None, or ints in range (ConfigError naming the argument): checked by build before the definition too."""
+    if options is not None and not isinstance(options, BuildOptions):
+        raise ConfigError(f"options must be a trtnn.BuildOptions, got {type(options).__name__}")
     if workspace is not None:
         require_int(workspace, "workspace", unit="bytes")
     if optimization_level is not None:
         require_int(optimization_level, "optimization_level", minimum=0, maximum=5)
 
 
-def _add_profiles(ctx: BuildContext, config: Any, inputs: Sequence[Input]) -> None:
-    """One optimization profile per (min, opt, max) of the dynamic inputs (an input with one range takes part in
-    every profile); TensorRT's own objection names the input and the profile."""
-    for k in range(profile_count(inputs)):
-        profile = ctx.builder.create_optimization_profile()
-        for inp in inputs:
-            if not inp.is_dynamic:
-                continue
-            lo, opt, hi = inp.profile(k)
+def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input],
+                 shapes: Mapping[str, Sequence[Sequence[int]]]) -> None:
+    """One optimization profile from `shapes` (input -> [min, opt, max]; see lifecycle.check_profiles); TensorRT's
+    own objection names the input and the profile."""
+    k = config.num_optimization_profiles
+    profile = ctx.builder.create_optimization_profile()
+    for inp in inputs:
+        if inp.is_dynamic:
+            lo, opt, hi = (tuple(s) for s in shapes[inp.name])
             with ctx.capture.active():
                 try:
                     profile.set_shape(inp.name, lo, opt, hi)
@@ -179,23 +188,26 @@ def _add_profiles(ctx: BuildContext, config: Any, inputs: Sequence[Input]) -> No
             if msgs:
                 raise ShapeError(f"TensorRT rejected profile {k} of input '{inp.name}' (min {lo}, opt {opt}, "
                                  f"max {hi}): " + "; ".join(msgs))
-        with ctx.capture.active():
-            index = config.add_optimization_profile(profile)
-        msgs = ctx.capture.take()
-        if index < 0 or msgs:
-            raise ShapeError(f"TensorRT rejected optimization profile {k}: " + "; ".join(msgs))
+    with ctx.capture.active():
+        index = config.add_optimization_profile(profile)
+    msgs = ctx.capture.take()
+    if index < 0 or msgs:
+        raise ShapeError(f"TensorRT rejected optimization profile {k}: " + "; ".join(msgs))
 
 
 def build(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_names: Optional[Sequence[str]] = None,
           output_dtype: Any = None, fold_bn: bool = True, workspace: Optional[int] = None,
           progress: Optional[bool] = None, optimization_level: Optional[int] = None,
           debug_outputs: Sequence[str] = (), calibration: Any = None, exclude: Sequence[str] = (),
-          keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16") -> Engine:
-    """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype, quantization and outputs).
-    Ctrl-C (in the main thread) cancels TensorRT's build and raises KeyboardInterrupt."""
+          keep_fp32: Sequence[str] = (), keep_fp16: Sequence[str] = (), base_dtype: Any = "fp16",
+          options: Optional[BuildOptions] = None) -> Engine:
+    """Define `model` for `inputs` and build a TensorRT engine (see `define` for dtype, quantization and outputs;
+    `options`: trtnn.BuildOptions, the engine's lifecycle). Ctrl-C (in the main thread) cancels TensorRT's build and
+    raises KeyboardInterrupt."""
     checked_call("trtnn.build", model, inputs, output_names)
-    _check_build_args(workspace, optimization_level)
+    _check_build_args(workspace, optimization_level, options)
     net = define(model, inputs, dtype=dtype, output_names=output_names, output_dtype=output_dtype, fold_bn=fold_bn,
                  debug_outputs=debug_outputs, calibration=calibration, exclude=exclude, keep_fp32=keep_fp32,
                  keep_fp16=keep_fp16, base_dtype=base_dtype)
-    return build_network(net, workspace=workspace, progress=progress, optimization_level=optimization_level)
+    return build_network(net, workspace=workspace, progress=progress, optimization_level=optimization_level,
+                         options=options)

@@ -8,6 +8,8 @@ Schema "trtnn.engine/1" (keys always present unless marked optional):
   inputs / outputs: [{name, shape (-1 = dynamic), dtype, meaning}] (meanings from trtnn/models/outputs.py), inputs
   also `layout` (e.g. "NHWC BGR uint8"),
   thresholds ({conf, iou, max_det, pre_nms_topk, runtime}: only the end-to-end ones the engine has; optional),
+  profiles ([{input: [min, opt, max]}] per optimization profile; optional, engines with dynamic inputs),
+  build ({refittable, weights_stripped, version_compatible, hardware_compat, compute_capabilities}; optional),
   plus any extra keys the caller adds (e.g. source checkpoint metadata).
 """
 from __future__ import annotations
@@ -87,10 +89,8 @@ def _thresholds(model: Any) -> Optional[Dict[str, Any]]:
     return None
 
 
-def _tensors(infos: Sequence[Any], task: str, preprocess: Any = False,
-             profiles: Optional[Mapping[str, Any]] = None) -> List[Dict[str, Any]]:
-    """name, shape, dtype, meaning of each tensor; inputs (preprocess given: None or "NHWC BGR"...) also layout, and
-    dynamic inputs their optimization profiles ([[min, opt, max], ...])."""
+def _tensors(infos: Sequence[Any], task: str, preprocess: Any = False) -> List[Dict[str, Any]]:
+    """name, shape, dtype, meaning of each tensor; inputs (preprocess given: None or "NHWC BGR"...) also layout."""
     from .. import dtypes
     from ..models.outputs import INPUTS, meaning
 
@@ -103,8 +103,6 @@ def _tensors(infos: Sequence[Any], task: str, preprocess: Any = False,
             image = len(info.shape) == 4 and info.name not in INPUTS
             entry["layout"] = "" if not image else f"{preprocess} {dtype} (normalized inside the engine)" \
                 if preprocess else f"NCHW {dtype} (preprocessed by the caller)"
-        if profiles and info.name in profiles:
-            entry["profiles"] = profiles[info.name]
         out.append(entry)
     return out
 
@@ -128,11 +126,15 @@ def engine_metadata(engine: Any, model: Any = None, *, names: Optional[Mapping[i
         "tensorrt_version": backend.version(), "precision": precision, "task": task,
         "names": {str(k): v for k, v in sorted(names.items())},
         "imgsz": [int(v) for v in imgsz] if imgsz else None, "stride": stride,
-        "inputs": _tensors(engine.inputs, kind, facts["preprocess"], getattr(engine, "profiles", {})),
+        "inputs": _tensors(engine.inputs, kind, facts["preprocess"]),
         "outputs": _tensors(engine.outputs, kind),
     }
     if thresholds:
         meta["thresholds"] = thresholds
+    if getattr(engine, "profiles", None):
+        meta["profiles"] = engine.profiles
+    if getattr(engine, "options", None):
+        meta["build"] = engine.options
     meta.update(extra)
     return meta
 

@@ -3,7 +3,7 @@
 Calibration: `calibrate` runs data through the CPU executor of the fp32 network and returns per-tensor amax values
 (minmax, percentile, entropy, mse), optionally cached in a readable JSON file (calibrator.py, stats.py, methods.py,
 cache.py, data.py). Quantization: Q/DQ placement (placement.py), Q/DQ arithmetic (qdq.py), quantizer ranges
-(ranges.py), QAT checkpoints' ranges (qat.py), excluded and kept modules (selection.py).
+(ranges.py), QAT checkpoints' weights and ranges (qat/: from_qat, qat_calibration), excluded and kept modules (selection.py).
 """
 from .cache import Calibration
 from .calibrator import Collected, activation_tensors, calibrate, collect
@@ -11,14 +11,14 @@ from .data import (PREPROCESS, ImageData, centernet_preprocess, classify_preproc
                    yolo_preprocess)
 from .methods import METHODS, compute_amax
 from ..compile.quantize.placement import Quantizer
-from .qat import QAT_KEYS, qat_calibration
+from .qat import QAT_KEYS, QATRanges, from_qat, qat_calibration
 from ..compile.quantize.qdq import quantize, scale_of, weight_amax
 from ..compile.quantize.ranges import Ranges, as_ranges, for_end2end
 from ..compile.quantize.selection import paths_for_end2end
 from .stats import TensorStats
 
-__all__ = ["Calibration", "Collected", "ImageData", "METHODS", "PREPROCESS", "QAT_KEYS", "Quantizer", "Ranges",
+__all__ = ["Calibration", "Collected", "ImageData", "METHODS", "PREPROCESS", "QAT_KEYS", "QATRanges", "Quantizer", "Ranges",
            "TensorStats", "activation_tensors", "as_ranges", "calibrate", "centernet_preprocess", "collect",
-           "classify_preprocess", "compute_amax", "for_end2end", "image_data", "paths_for_end2end", "qat_calibration",
+           "classify_preprocess", "compute_amax", "for_end2end", "from_qat", "image_data", "paths_for_end2end", "qat_calibration",
            "quantize", "scale_of", "unet_preprocess", "weight_amax",
            "yolo_preprocess"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Sequence
@@ -53,13 +54,19 @@ class Calibration:
         try:
             doc = json.loads(text)
             amax = {str(k): float(v) for k, v in doc["amax"].items()}
-            return cls(amax, str(doc["method"]), int(doc["num_batches"]), dict(doc.get("method_args") or {}),
+            calib = cls(amax, str(doc["method"]), int(doc["num_batches"]), dict(doc.get("method_args") or {}),
                        str(doc["network_hash"]), str(doc["weights_hash"]), doc.get("preprocess"),
                        str(doc["trtnn_version"]))
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             what = f"missing key {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
             raise CheckpointError(f"{source} is not a trtnn calibration cache ({what}); "
                                   f"delete it or recalibrate") from e
+        bad = {k: v for k, v in amax.items() if not (math.isfinite(v) and v > 0)}
+        if bad:
+            listed = ", ".join(f"'{k}': {v}" for k, v in list(bad.items())[:5])
+            raise CheckpointError(f"{source}: amax must be finite and > 0; got {listed}"
+                                  f"{' ...' if len(bad) > 5 else ''}; delete it or recalibrate")
+        return calib
 
     def mismatch(self, expected: "Calibration") -> Optional[str]:
         """What differs between this (cached) calibration and `expected` (what would be computed now), or None."""

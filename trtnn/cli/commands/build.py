@@ -12,6 +12,9 @@ from ...models.registry import ModelSpec
 from ...io.sidecar import describe_model, num_classes, sidecar_path
 from ..args import (add_model_args, check_model_args, check_range, describe_ranges, dynamic_min_imgsz, load_model,
                     parse_imgsz, registered)
+from ... import dtypes
+from ...io.engine_file import check_ultralytics_io
+from ..options.engine import add_engine_args, engine_options, save_engine
 from ..options.metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ...compile.quantize.ranges import for_end2end
 from ...compile.quantize.selection import paths_for_end2end
@@ -31,6 +34,7 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
     p.add_argument("--workspace", type=int, metavar="MB", help="builder workspace limit in MB (> 0)")
     add_quant_args(p)
     add_metadata_args(p)
+    add_engine_args(p)
     e2e = p.add_argument_group("end-to-end detection (yolo and centernet models; these flags need --end2end)")
     e2e.add_argument("--end2end", action="store_true",
                      help="decode + class-aware NMS (yolo) or heatmap peaks + top-K (centernet) inside the engine")
@@ -114,6 +118,7 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     quantized = args.dtype in QUANT_DTYPES
     check_quant_args(args, quantized)
     check_metadata_args(args)
+    engine_options(args)
     e2e = end2end_options(args, spec)
     check_output_path(args.output, what="-o/--output", not_same_as=[args.weights] if args.weights else [])
     check_output_path(sidecar_path(args.output), what="engine metadata (-o/--output + .json)")
@@ -133,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     from ...compile import build_network, define
 
     model, inputs, amax = prepare(args)
+    if args.format == "ultralytics":  # refused before the build when ultralytics could not feed the engine
+        check_ultralytics_io({"inputs": [{"name": i.name, "shape": list(i.shape), "dtype": dtypes.short(i.dtype)}
+                                         for i in inputs], "outputs": [{"name": "num_dets"}] if args.end2end else []})
     output_dtype = args.output_dtype or ("fp32" if args.end2end else None)  # EfficientNMS: float32 boxes, scores
     paths = paths_for_end2end if args.end2end else list
     quant = dict(calibration=amax, exclude=paths(args.exclude), base_dtype=args.base_dtype) if amax is not None else {}
@@ -140,11 +148,12 @@ def run(args: argparse.Namespace) -> int:
                  output_dtype=output_dtype, keep_fp32=paths(args.keep_fp32), keep_fp16=paths(args.keep_fp16), **quant)
     facts = describe_model(model)
     del model  # the network keeps what the builder needs; weights that BN folding replaced are freed
-    engine = build_network(net, workspace=args.workspace << 20 if args.workspace else None)
-    engine.save(args.output, metadata=cli_metadata(args, registered(args.target), facts, engine))
+    engine = build_network(net, workspace=args.workspace << 20 if args.workspace else None,
+                           options=engine_options(args))
+    where = save_engine(engine, args.output, cli_metadata(args, registered(args.target), facts, engine), args.format)
     print(f"wrote {args.output}: {engine.nbytes / 1e6:.2f} MB, {net.network.num_layers} layers, "
           f"definition {engine.define_seconds:.2f}s, builder {engine.build_seconds:.2f}s ({engine.backend}); "
-          f"metadata {sidecar_path(args.output)}")
+          f"metadata {where}")
     for kind, infos in (("input", engine.inputs), ("output", engine.outputs)):
         for info in infos:
             print(f"  {kind:6} {info}")

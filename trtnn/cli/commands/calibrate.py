@@ -2,11 +2,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any, List
 
+from ...errors import ConfigError
 from ..args import add_model_args, check_model_args, load_model
 from ..options.quant import add_quant_args, calibrate, check_quant_args
+
+# flags `trtnn calibrate` shares with build/inspect but does not use: refused rather than ignored
+_UNUSED = (("dtype", "--dtype", "the ranges are computed on the fp32 network, the same for int8 and fp8: give --dtype "
+                                "to `trtnn build`"),
+           ("exclude", "--exclude", "a build option: calibration computes the range of every tensor"),
+           ("keep_fp32", "--keep-fp32", "a build option"), ("keep_fp16", "--keep-fp16", "a build option"),
+           ("debug_output", "--debug-output", "calibration observes every tensor already"),
+           ("max_batch", "--max-batch", "calibration batches are --calib-batch"),
+           ("no_fold_bn", "--no-fold-bn", "a build option"))
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
@@ -15,15 +26,31 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
                                    "the per-tensor ranges to --calib-cache (reused by `trtnn build --dtype int8`).")
     add_model_args(p)
     add_quant_args(p, required=True)
-    p.set_defaults(func=run, dtype="int8")
+    p.set_defaults(func=run)
+
+
+def check_unused(args: argparse.Namespace) -> None:
+    """Refuse the flags calibrate would ignore, naming them and why."""
+    given = [(flag, why) for dest, flag, why in _UNUSED if getattr(args, dest, None) not in (None, False, [])]
+    if args.base_dtype != "fp16":
+        given.append(("--base-dtype", "a build option"))
+    if given:
+        raise ConfigError("trtnn calibrate does not use " + "; ".join(f"{flag} ({why})" for flag, why in given))
 
 
 def run(args: argparse.Namespace) -> int:
+    check_unused(args)
+    args.dtype = "int8"
     spec = check_model_args(args)
     check_quant_args(args, quantized=True)
     model, inputs = load_model(args, spec)
+    reuse = os.path.exists(args.calib_cache) and not args.recalibrate
     t0 = time.perf_counter()
     amax = calibrate(args, model, inputs, spec)
-    print(f"wrote {args.calib_cache}: {len(amax)} tensors, method {args.calib_method}, "
-          f"{time.perf_counter() - t0:.1f}s")
+    if reuse:  # calibrate refuses a cache that does not match: this one matched
+        print(f"reused {args.calib_cache}: {len(amax)} tensors, method {args.calib_method} (network, weights, data "
+              f"and method match; --recalibrate to compute it again)")
+    else:
+        print(f"wrote {args.calib_cache}: {len(amax)} tensors, method {args.calib_method}, "
+              f"{time.perf_counter() - t0:.1f}s")
     return 0

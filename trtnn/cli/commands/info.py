@@ -1,16 +1,35 @@
-"""`trtnn info`: backend, versions, and whether engines can run on this machine."""
+"""`trtnn info [PLAN]`: backend, versions, and whether engines can run on this machine; with PLAN, what that plan
+needs (TensorRT flavour and version, GPUs, flags, refit), its inputs, outputs and profiles."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Any, List
+from typing import Any, Dict, List
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("info", parents=parents, help="backend, versions, and whether engines can run on this machine")
+    p = sub.add_parser("info", parents=parents, help="backend, versions, and whether engines can run on this machine; "
+                                                     "with PLAN: what that engine needs")
+    p.add_argument("plan", nargs="?", help="an engine file (trtnn plan + .json, or ultralytics .engine)")
     p.add_argument("--json", action="store_true", help="print the facts as JSON")
     p.set_defaults(func=run)
+
+
+def _plan_facts(path: str) -> Dict[str, Any]:
+    from ...io.engine_file import plan_requirements, read_engine_file
+    from ..args import check_readable
+
+    check_readable(path, "PLAN")
+    file = read_engine_file(path)
+    facts = plan_requirements(file)
+    meta = file.metadata
+    facts.update({k: meta[k] for k in ("task", "precision", "imgsz", "profiles") if meta.get(k) is not None})
+    facts["inputs"] = [f"{t['name']} {t['shape']} {t['dtype']}" for t in meta.get("inputs", [])]
+    facts["outputs"] = [f"{t['name']} {t['shape']} {t['dtype']}" for t in meta.get("outputs", [])]
+    if meta.get("names"):
+        facts["classes"] = len(meta["names"])
+    return facts
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     info = backend.info()
     info.update(trtnn=__version__, torch=torch.__version__, numpy=numpy.__version__, python=sys.version.split()[0])
+    if args.plan:
+        info["plan"] = _plan_facts(args.plan)
     if args.json:
         print(json.dumps(info, indent=1))
         return 0
@@ -30,4 +51,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"backend: none — {info['error']}")
     print(f"engines can {'' if info['can_run_engines'] else 'NOT '}run here: {info['runtime']}")
+    for key, value in info.get("plan", {}).items():
+        print(f"  {key}: {value}")
     return 0

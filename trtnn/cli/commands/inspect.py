@@ -20,7 +20,14 @@ def run(args: argparse.Namespace) -> int:
     from ...compile import define
 
     model, inputs = load_model(args, check_model_args(args))
-    net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output)
+    calibration = None
+    if args.dtype in ("int8", "fp8"):  # where Q/DQ goes does not depend on the ranges: 1.0 for every tensor
+        from ...quant import activation_tensors
+
+        fp32 = define(model, inputs, dtype="fp32", fold_bn=not args.no_fold_bn)
+        calibration = {t: 1.0 for t in activation_tensors(fp32.network)}
+    net = define(model, inputs, dtype=args.dtype, fold_bn=not args.no_fold_bn, debug_outputs=args.debug_output,
+                 calibration=calibration)
     rows = []
     for i in range(net.network.num_layers):
         layer = net.network.get_layer(i)
@@ -33,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
     for r in [("layer", "type", "shape", "dtype")] + rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
     print(f"{len(rows)} layers; outputs: " + ", ".join(map(repr, net.outputs)))
+    if calibration is not None:
+        quantized = [r[0][: -len(":quantize")] for r in rows if r[1] == "QUANTIZE"]
+        print(f"{args.dtype}: {len(quantized)} Q/DQ pairs (activations) on: {', '.join(quantized)}; "
+              f"{sum(r[1] == 'DEQUANTIZE' for r in rows) - len(quantized)} quantized weights; layers computing on "
+              f"quantized inputs: {len(net.quantized)}")
     for line in describe_ranges(inputs):
         print(f"dynamic input {line}")
     return 0

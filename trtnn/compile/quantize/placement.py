@@ -27,7 +27,7 @@ from ...graph.fold import ConvRecord, final_kernel
 from ...reference import control
 from ...reference.common import read_node
 from .qdq import add_qdq, add_weight_dq, weight_amax
-from .ranges import Ranges
+from .ranges import Ranges, checked_amax
 from .selection import module_path, resolve_paths, under
 
 log = logging.getLogger("trtnn")
@@ -187,11 +187,12 @@ class Quantizer:
             if qat is not None:
                 return qat
         if t.name in self._group:
-            return self._group[t.name]
+            return checked_amax(t.name, self._group[t.name])
         source = self._source(t.name)
         if source not in self.ranges.amax and source not in self.missing:
             self.missing.append(source)
-        return self.ranges.amax.get(source)
+        amax = self.ranges.amax.get(source)
+        return None if amax is None else checked_amax(source, amax)
 
     def _source(self, name: str) -> str:
         """The tensor whose amax `name` has: itself, or what a chain of casts / identities started from."""

@@ -1,0 +1,1 @@
+"""Serving trtnn engines: Triton Inference Server model repositories (`triton`)."""
