@@ -19,7 +19,8 @@ def is_static(v: Size) -> bool:
 
 
 def sym_size(x: Tensor, dim: int) -> Size:
-    """Dim `dim` of x: an int where TensorRT knows it at build time, else a 1-element int64 tensor (its runtime value)."""
+    """Dim `dim` of x: an int where TensorRT knows it at build time, else a 1-element int64 tensor (its runtime
+    value)."""
     d = dim % max(x.ndim, 1)
     if x.shape[d] >= 0:
         return x.shape[d]
