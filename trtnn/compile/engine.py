@@ -132,8 +132,8 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     if optimization_level is not None:
         config.builder_optimization_level = optimization_level
     if any(i.is_dynamic for i in net.inputs):
-        for prof in profiles:
-            _add_profile(ctx, config, net.inputs, prof)
+        for k, prof in enumerate(profiles):
+            _add_profile(ctx, config, net.inputs, prof, "the profile" if len(profiles) == 1 else f"profile {k}")
     timing_cache = apply_options(ctx, config, options)
     monitor = _Monitor(progress if progress is not None else sys.stderr.isatty())
     config.progress_monitor = monitor
@@ -171,10 +171,9 @@ def _check_build_args(workspace: Any, optimization_level: Any, options: Any = No
 
 
 def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input],
-                 shapes: Mapping[str, Sequence[Sequence[int]]]) -> None:
+                 shapes: Mapping[str, Sequence[Sequence[int]]], label: str) -> None:
     """One optimization profile from `shapes` (input -> [min, opt, max]; see lifecycle.check_profiles); TensorRT's
     own objection names the input and the profile."""
-    k = config.num_optimization_profiles
     profile = ctx.builder.create_optimization_profile()
     for inp in inputs:
         if inp.is_dynamic:
@@ -186,13 +185,13 @@ def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input],
                     ctx.capture.add(str(e))
             msgs = ctx.capture.take()
             if msgs:
-                raise ShapeError(f"TensorRT rejected profile {k} of input '{inp.name}' (min {lo}, opt {opt}, "
+                raise ShapeError(f"TensorRT rejected {label} of input '{inp.name}' (min {lo}, opt {opt}, "
                                  f"max {hi}): " + "; ".join(msgs))
     with ctx.capture.active():
         index = config.add_optimization_profile(profile)
     msgs = ctx.capture.take()
     if index < 0 or msgs:
-        raise ShapeError(f"TensorRT rejected optimization profile {k}: " + "; ".join(msgs))
+        raise ShapeError(f"TensorRT rejected {label} (optimization profile): " + "; ".join(msgs))
 
 
 def build(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_names: Optional[Sequence[str]] = None,
