@@ -12,8 +12,9 @@ from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
 from ._core import (Spec, _dim, _dims, _dyn_unsqueeze, _dynamic, _is_ref, _out, _shuffle, _spec, _trt,
-                    _unsqueeze_front, cast)
+                    _unsqueeze_front, cast, constant)
 from . import dims
+from .elementwise import where
 from .dims import Size, is_static, sym_size, vector
 
 
@@ -27,8 +28,17 @@ def _is_dyn(spec: Spec) -> bool:
 
 
 def _shape_vector(x: Tensor, spec: Spec) -> Tensor:
-    """An int64 shape tensor for `spec` (ints, references to x's dims, runtime sizes), computed in the engine."""
-    return vector(_resolve(x, spec), x)
+    """An int64 shape tensor for `spec` (ints, references to x's dims, runtime sizes), computed in the engine; ints
+    and references alone take one shape layer, one gather and one select."""
+    if any(isinstance(v, Tensor) for v in spec):
+        return vector(_resolve(x, spec), x)
+    dims_ = _out(x.ctx.add("shape", "add_shape", x.use()), x.ctx)
+    picks = constant(torch.tensor([item[1] if _is_ref(item) else 0 for item in spec]), dims_, torch.int32)
+    picked = _out(x.ctx.add("index_select", "add_gather", dims_.use(), picks.use(), 0), x.ctx)
+    if all(_is_ref(item) for item in spec):
+        return picked
+    return where(torch.tensor([_is_ref(item) for item in spec]), picked,
+                 torch.tensor([0 if _is_ref(item) else item for item in spec], dtype=torch.int64))
 
 
 def reshape(input: Tensor, shape: Sequence[Any]) -> Tensor:
