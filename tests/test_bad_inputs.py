@@ -476,8 +476,8 @@ case("prelu slope count", E.ShapeError, "prelu", "5 slopes", "'x'")(in_forward(l
 case("unflatten sizes", E.ShapeError, "unflatten", "(2, 2)", "'x'")(in_forward(lambda x: F.unflatten(x, 1, (2, 2))))
 case("local_response_norm even size", E.UnsupportedError, "size=4", "odd")(
     in_forward(lambda x: F.local_response_norm(x, 4)))
-case("adaptive_avg_pool3d uneven bins", E.UnsupportedError, "adaptive_avg_pool3d", "(3, 3, 3)", "(1, 8, 8)")(
-    in_forward(lambda x: F.adaptive_avg_pool3d(F.unsqueeze(x, 2), 3)))
+case("adaptive_max_pool3d return_indices", E.UnsupportedError, "adaptive_max_pool3d", "return_indices")(
+    in_forward(lambda x: F.adaptive_max_pool3d(F.unsqueeze(x, 2), 3, return_indices=True)))
 case("glu odd size", E.ShapeError, "glu", "'x'", "even")(in_forward(lambda x: F.glu(x, 1)))
 case("Transformer activation", E.ConfigError, "activation 'tanh'", "'relu', 'gelu'")(
     lambda tmp: nn.TransformerEncoderLayer(8, 2, activation="tanh"))

@@ -13,11 +13,11 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 import torch
 
 from .. import dtypes
-from ..compile import Input
+from ..compile import Input, profile_count
 from ..errors import ConfigError, FileError, TrtnnError
 from ..graph.module import Module
 from ..models import registry
-from ..models.vision.inputs import batched_input
+from ..models.vision.inputs import batched_input, dynamic_image_input
 
 Shape = Tuple[int, ...]
 
@@ -68,9 +68,11 @@ def parse_input(spec: str) -> InputSpec:
 
 def with_profiles(inputs: List[InputSpec], mins: Sequence[str], opts: Sequence[str], maxs: Sequence[str]
                   ) -> List[Input]:
-    """Give the dynamic inputs their trtexec-style `--min/--opt/--max NAME:SHAPE` ranges (--opt defaults to --max)."""
+    """Give the dynamic inputs their trtexec-style `--min/--opt/--max NAME:SHAPE` ranges (--opt defaults to --max).
+    Repeating the group for an input makes several optimization profiles: its k-th --min, --opt and --max form
+    profile k (an input given once takes part in every profile); unpaired repeats are refused."""
     by_name = {i.name: i for i in inputs}
-    given: Dict[str, Dict[str, Shape]] = {"min": {}, "opt": {}, "max": {}}
+    given: Dict[str, Dict[str, List[Shape]]] = {"min": {}, "opt": {}, "max": {}}
     for kind, specs in (("min", mins), ("opt", opts), ("max", maxs)):
         for spec in specs:
             name, text, _ = split_named(spec, f"--{kind}", with_dtype=False)
@@ -87,31 +89,45 @@ def with_profiles(inputs: List[InputSpec], mins: Sequence[str], opts: Sequence[s
             for i, (d, v) in enumerate(zip(inp.shape, shape)):
                 if d != -1 and d != v:
                     raise ConfigError(f"--{kind} {spec!r}: input {name!r} dim {i} is fixed at {d}, got {v}")
-            given[kind][name] = shape
+            given[kind].setdefault(name, []).append(shape)
     out = []
     for inp in inputs:
         if not inp.is_dynamic:
             out.append(Input(inp.name, inp.shape, inp.dtype))
             continue
-        lo, hi = given["min"].get(inp.name), given["max"].get(inp.name)
-        if lo is None or hi is None:
+        lo, opt, hi = (given[k].get(inp.name, []) for k in ("min", "opt", "max"))
+        if not lo or not hi:
             raise ConfigError(f"input {inp.name!r} has dynamic shape {_fmt(inp.shape)}: give --min {inp.name}:SHAPE "
                               f"and --max {inp.name}:SHAPE (and optionally --opt)")
-        opt = given["opt"].get(inp.name, hi)
-        for i, (a, b, c) in enumerate(zip(lo, opt, hi)):
-            if not a <= b <= c:
-                raise ConfigError(f"input {inp.name!r} dim {i}: need min <= opt <= max, got min {a}, opt {b}, max {c}")
-        out.append(Input(inp.name, inp.shape, inp.dtype, min_shape=lo, opt_shape=opt, max_shape=hi))
+        if len(lo) != len(hi) or (opt and len(opt) != len(lo)):
+            counts = f"{len(lo)} --min, {len(opt)} --opt and {len(hi)} --max" if opt else \
+                f"{len(lo)} --min and {len(hi)} --max"
+            raise ConfigError(f"input {inp.name!r}: {counts}; each optimization profile takes one --min and one --max "
+                              f"(and optionally one --opt) per dynamic input: repeat the whole group for another "
+                              f"profile, or drop the duplicate")
+        opt = opt or hi
+        for k, (a3, b3, c3) in enumerate(zip(lo, opt, hi)):
+            for i, (a, b, c) in enumerate(zip(a3, b3, c3)):
+                if not a <= b <= c:
+                    where = f" (profile {k})" if len(lo) > 1 else ""
+                    raise ConfigError(f"input {inp.name!r}{where} dim {i}: need min <= opt <= max, got min {a}, "
+                                      f"opt {b}, max {c}")
+        if len(lo) == 1:
+            out.append(Input(inp.name, inp.shape, inp.dtype, min_shape=lo[0], opt_shape=opt[0], max_shape=hi[0]))
+        else:
+            out.append(Input(inp.name, inp.shape, inp.dtype, profiles=list(zip(lo, opt, hi))))
+    profile_count(out)  # inputs with different numbers of profiles: refused here, before anything is loaded
     return out
 
 
 def describe_ranges(inputs: Sequence[Input]) -> List[str]:
-    """`x: min 1x3x224x224  opt ...  max ...` for each dynamic input."""
+    """`x: min 1x3x224x224  opt ...  max ...` for each dynamic input (one line per optimization profile)."""
     lines = []
     for inp in inputs:
         if inp.is_dynamic:
-            lo, opt, hi = inp.profile()
-            lines.append(f"{inp.name}: min {_fmt(lo)}  opt {_fmt(opt)}  max {_fmt(hi)}")
+            for k, (lo, opt, hi) in enumerate(inp.profiles):
+                tag = f" [profile {k}]" if len(inp.profiles) > 1 else ""
+                lines.append(f"{inp.name}{tag}: min {_fmt(lo)}  opt {_fmt(opt)}  max {_fmt(hi)}")
     return lines
 
 
@@ -235,6 +251,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                                    "(default 640; unet 572; centernet 512)")
     p.add_argument("--batch", type=int, default=None, help="registered models: batch size >= 1 (default 1)")
     p.add_argument("--max-batch", type=int, help="registered models: dynamic batch 1..MAX instead of --batch")
+    p.add_argument("--dynamic", action="store_true", help="registered models (ultralytics' dynamic=True): dynamic "
+                   "height and width from the model's stride to --imgsz (and batch 1..--max-batch when given)")
     p.add_argument("--weights", help="checkpoint: .pt/.pth (also ultralytics, loaded safely), .safetensors, .npz, .wts")
     p.add_argument("--ignore-keys", action="append", default=[], metavar="PATTERN",
                    help="drop checkpoint keys matching this glob before loading (repeatable)")
@@ -264,7 +282,7 @@ def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
     if spec is None:
         flags = [f for f, v in (("--imgsz", args.imgsz), ("--batch", args.batch), ("--max-batch", args.max_batch),
                                 ("--nc", args.nc), ("--random-weights", args.random_weights),
-                                ("--mask", args.mask)) if v not in (None, False)]
+                                ("--mask", args.mask), ("--dynamic", args.dynamic)) if v not in (None, False)]
         if flags:
             raise ConfigError(f"{', '.join(flags)}: for registered models only; {args.target!r} is a factory "
                               "(give its inputs with --input and its weights with --weights)")
@@ -277,6 +295,9 @@ def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
             raise ConfigError(f"--mask is for unet models, not {args.target!r}")
         if args.input and args.imgsz:
             raise ConfigError("--input and --imgsz: give one (--input sets the whole input shape)")
+        if args.input and args.dynamic:
+            raise ConfigError("--input and --dynamic: give one (--dynamic makes the height and width of the model's "
+                              "input dynamic; --input with -1 dims and --min/--max sets them yourself)")
         if args.imgsz:
             parse_imgsz(args.imgsz, spec.stride, args.target)
     if not args.input and (args.min or args.opt or args.max):
@@ -323,4 +344,13 @@ def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> 
         return model, with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)
     h, w = parse_imgsz(args.imgsz, spec.stride, args.target) if args.imgsz else spec.imgsz
     shape = (spec.in_channels(model), h, w)
-    return model, [batched_input(spec.input_name, shape, "fp32", args.batch or 1, args.max_batch)]
+    images = batched_input(spec.input_name, shape, "fp32", args.batch or 1, args.max_batch)
+    if args.dynamic:
+        images = dynamic_image_input(images, dynamic_min_imgsz(spec), (h, w), spec.stride)
+    return model, [images]
+
+
+def dynamic_min_imgsz(spec: registry.ModelSpec) -> Tuple[int, int]:
+    """--dynamic's smallest image: one stride (ultralytics' rule for dynamic=True exports), at least 32."""
+    return (max(spec.stride, 32),) * 2
+

@@ -26,11 +26,15 @@ log = logging.getLogger("trtnn")
 
 
 INT32_MAX = 2**31 - 1
+Shape = Tuple[int, ...]
+Profile = Tuple[Shape, Shape, Shape]
 
 
 @dataclass
 class Input:
-    """A network input. Use -1 in `shape` for a dynamic dim and give `min_shape`/`max_shape` (and `opt_shape`).
+    """A network input. Use -1 in `shape` for a dynamic dim and give `min_shape`/`max_shape` (and `opt_shape`), or
+    several optimization profiles as `profiles=[(min, opt, max), ...]` (TensorRT picks one per execution context;
+    the CPU executor the first that holds the input shapes).
     A floating input is cast to the network's compute dtype on entry unless `cast=False` (e.g. thresholds).
     The dtype (any spelling: 'fp16', torch.float16, numpy, TensorRT) is stored as a torch dtype."""
 
@@ -41,6 +45,7 @@ class Input:
     opt_shape: Optional[Sequence[int]] = None
     max_shape: Optional[Sequence[int]] = None
     cast: bool = True
+    profiles: Optional[Sequence[Sequence[Sequence[int]]]] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -58,11 +63,52 @@ class Input:
         for attr in ("min_shape", "opt_shape", "max_shape"):
             if getattr(self, attr) is not None:
                 setattr(self, attr, self._dims(attr, getattr(self, attr)))
-        if self.is_dynamic:
-            self.profile()
-        elif any(s is not None for s in (self.min_shape, self.opt_shape, self.max_shape)):
+        ranges = any(s is not None for s in (self.min_shape, self.opt_shape, self.max_shape))
+        if self.profiles is not None:
+            self.profiles = self._profiles(ranges)
+        elif self.is_dynamic:
+            self.profiles = [self._checked("", self.min_shape, self.opt_shape, self.max_shape)]
+        elif ranges:
             raise ConfigError(f"input '{self.name}': min/opt/max shapes given for the static shape {self.shape}; "
                               f"use -1 for the dimensions that vary")
+
+    def _profiles(self, ranges: bool) -> List[Profile]:
+        what = f"input '{self.name}': profiles"
+        if not self.is_dynamic:
+            raise ConfigError(f"{what} given for the static shape {self.shape}; use -1 for the dimensions that vary")
+        if ranges:
+            raise ConfigError(f"{what} and min/opt/max_shape both given; give one of them")
+        if isinstance(self.profiles, (str, bytes)) or not isinstance(self.profiles, Sequence) or not self.profiles:
+            raise ConfigError(f"{what} must be a non-empty list of (min, opt, max) shapes, got {self.profiles!r}")
+        out = []
+        for k, p in enumerate(self.profiles):
+            if not isinstance(p, Sequence) or len(p) not in (2, 3):
+                raise ConfigError(f"{what}[{k}] must be (min, opt, max) or (min, max) shapes, got {p!r}")
+            lo, opt, hi = (p[0], None, p[1]) if len(p) == 2 else p
+            dims = [self._dims(f"profiles[{k}] {n}", v) if v is not None else None
+                    for n, v in (("min", lo), ("opt", opt), ("max", hi))]
+            out.append(self._checked(f"profile {k}: ", *dims))
+        for k, p in enumerate(out):
+            if p in out[:k]:
+                raise ConfigError(f"{what}[{k}] repeats profile {out.index(p)} {p}")
+        return out
+
+    def _checked(self, where: str, lo: Any, opt: Any, hi: Any) -> Profile:
+        """(min, opt, max) checked against the shape and each other; opt defaults to max."""
+        if lo is None or hi is None:
+            raise ShapeError(f"input '{self.name}' has dynamic shape {tuple(self.shape)}: give min_shape and max_shape")
+        lo, hi = tuple(lo), tuple(hi)
+        opt = tuple(opt) if opt is not None else hi
+        for name, s in (("min_shape", lo), ("max_shape", hi), ("opt_shape", opt)):
+            if len(s) != len(self.shape) or any(d >= 0 and d != v for d, v in zip(self.shape, s)):
+                raise ShapeError(f"input '{self.name}': {where}{name} {s} does not fit shape {tuple(self.shape)}")
+        for i, (a, b, c) in enumerate(zip(lo, opt, hi)):
+            if a < 1:
+                raise ShapeError(f"input '{self.name}': {where}dimension {i} of min_shape is {a}; it must be >= 1")
+            if not a <= b <= c:
+                raise ShapeError(f"input '{self.name}': {where}dimension {i} needs min <= opt <= max, got min {a}, "
+                                 f"opt {b}, max {c}")
+        return lo, opt, hi
 
     def _dims(self, what: str, value: Any) -> Tuple[int, ...]:
         try:
@@ -85,22 +131,30 @@ class Input:
     def is_dynamic(self) -> bool:
         return any(int(d) < 0 for d in self.shape)
 
-    def profile(self) -> Tuple[Tuple[int, ...], Tuple[int, ...], Tuple[int, ...]]:
-        """(min, opt, max) shapes of a dynamic input; opt defaults to max."""
-        if self.min_shape is None or self.max_shape is None:
-            raise ShapeError(f"input '{self.name}' has dynamic shape {tuple(self.shape)}: give min_shape and max_shape")
-        lo, hi = tuple(self.min_shape), tuple(self.max_shape)
-        opt = tuple(self.opt_shape) if self.opt_shape is not None else hi
-        for name, s in (("min_shape", lo), ("max_shape", hi), ("opt_shape", opt)):
-            if len(s) != len(self.shape) or any(d >= 0 and d != v for d, v in zip(self.shape, s)):
-                raise ShapeError(f"input '{self.name}': {name} {s} does not fit shape {tuple(self.shape)}")
-        for i, (a, b, c) in enumerate(zip(lo, opt, hi)):
-            if a < 1:
-                raise ShapeError(f"input '{self.name}': dimension {i} of min_shape is {a}; it must be >= 1")
-            if not a <= b <= c:
-                raise ShapeError(f"input '{self.name}': dimension {i} needs min <= opt <= max, got min {a}, "
-                                 f"opt {b}, max {c}")
-        return lo, opt, hi
+    def profile(self, index: int = 0) -> Profile:
+        """(min, opt, max) shapes of a dynamic input in optimization profile `index` (opt defaults to max)."""
+        if not self.is_dynamic:
+            raise ShapeError(f"input '{self.name}' has the static shape {tuple(self.shape)}: no profile")
+        return self.profiles[index if len(self.profiles) > 1 else 0]
+
+    def describe(self) -> str:
+        """`x: 1x3x-1x-1 fp32` plus its profiles (`[0] min 1x3x64x64 opt ... max ...`)."""
+        fmt = lambda s: "x".join(str(d) for d in s)  # noqa: E731
+        parts = [f"{self.name}: {fmt(self.shape)} {dtypes.short(self.dtype)}"]
+        parts += [f"profile {k}: min {fmt(lo)} opt {fmt(opt)} max {fmt(hi)}"
+                  for k, (lo, opt, hi) in enumerate(self.profiles or ())]
+        return "; ".join(parts)
+
+
+def profile_count(inputs: Sequence[Input]) -> int:
+    """How many optimization profiles `inputs` define (an input with one profile takes part in every one); a
+    ConfigError when two dynamic inputs give different counts."""
+    counts = {i.name: len(i.profiles) for i in inputs if i.is_dynamic}
+    many = {n: c for n, c in counts.items() if c > 1}
+    if len(set(many.values())) > 1:
+        raise ConfigError(f"the dynamic inputs give different numbers of profiles ({many}); each profile needs a "
+                          f"range for every dynamic input (an input with one range takes part in all of them)")
+    return max(counts.values(), default=0)
 
 
 def _is_torch_dtype_name(spelling: Any) -> bool:

@@ -115,8 +115,9 @@ class Engine:
         return memoryview(self.plan).nbytes
 
     def __repr__(self) -> str:
+        prof = f", profiles={self.profiles}" if self.profiles else ""
         return (f"Engine({self.nbytes / 1e6:.2f} MB, backend={self.backend}, inputs={self.inputs}, "
-                f"outputs={self.outputs})")
+                f"outputs={self.outputs}{prof})")
 
 
 def build_network(net: Network, *, workspace: Optional[int] = None, progress: Optional[bool] = None,
@@ -139,9 +140,8 @@ def build_network(net: Network, *, workspace: Optional[int] = None, progress: Op
     if optimization_level is not None:
         config.builder_optimization_level = optimization_level
     if any(i.is_dynamic for i in net.inputs):
-        _add_profile(ctx, config, net.inputs)
-        for extra in profiles[1:]:
-            _add_profile(ctx, config, net.inputs, extra)
+        for k, prof in enumerate(profiles):
+            _add_profile(ctx, config, net.inputs, prof, "the profile" if len(profiles) == 1 else f"profile {k}")
     timing_cache = apply_options(ctx, config, options)
     monitor = _Monitor(progress if progress is not None else sys.stderr.isatty(), cancel)
     config.progress_monitor = monitor
@@ -188,13 +188,13 @@ def _raise_if_cancelled(cancel: Any, when: str) -> None:
 
 
 def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input],
-                 shapes: Optional[Mapping[str, Sequence[Sequence[int]]]] = None) -> None:
-    """One optimization profile from the dynamic inputs' (min, opt, max), or from `shapes` (input -> [min, opt, max]);
-    TensorRT's own objection names the input."""
+                 shapes: Mapping[str, Sequence[Sequence[int]]], label: str) -> None:
+    """One optimization profile from `shapes` (input -> [min, opt, max]; see lifecycle.check_profiles); TensorRT's
+    own objection names the input and the profile."""
     profile = ctx.builder.create_optimization_profile()
     for inp in inputs:
         if inp.is_dynamic:
-            lo, opt, hi = inp.profile() if shapes is None else (tuple(s) for s in shapes[inp.name])
+            lo, opt, hi = (tuple(s) for s in shapes[inp.name])
             with ctx.capture.active():
                 try:
                     profile.set_shape(inp.name, lo, opt, hi)
@@ -202,13 +202,13 @@ def _add_profile(ctx: BuildContext, config: Any, inputs: Sequence[Input],
                     ctx.capture.add(str(e))
             msgs = ctx.capture.take()
             if msgs:
-                raise ShapeError(f"TensorRT rejected the profile of input '{inp.name}' (min {lo}, opt {opt}, "
+                raise ShapeError(f"TensorRT rejected {label} of input '{inp.name}' (min {lo}, opt {opt}, "
                                  f"max {hi}): " + "; ".join(msgs))
     with ctx.capture.active():
         index = config.add_optimization_profile(profile)
     msgs = ctx.capture.take()
     if index < 0 or msgs:
-        raise ShapeError("TensorRT rejected the optimization profile: " + "; ".join(msgs))
+        raise ShapeError(f"TensorRT rejected {label} (optimization profile): " + "; ".join(msgs))
 
 
 def build(model: Any, inputs: Sequence[Input], precision: Union[Precision, str, None] = None, *,

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from .. import backend
 from ..errors import ConfigError, FileError
 from ..io.files import atomic_write_bytes, check_output_path
-from .define import Input
+from .define import Input, profile_count
 
 HARDWARE_COMPAT = {"ampere+": "AMPERE_PLUS", "same-cc": "SAME_COMPUTE_CAPABILITY"}
 COMPUTE_CAPABILITIES = ("7.5", "8.0", "8.6", "8.9", "12.0", "12.1")  # TensorRT-RTX's ComputeCapability.SM*
@@ -63,12 +63,14 @@ class BuildOptions:
 
 
 def check_profiles(inputs: Sequence[Input], extra: Sequence[Mapping[str, Sequence[Sequence[int]]]]) -> List[Profile]:
-    """Every optimization profile as {input: [min, opt, max]}: the Inputs' own first, then `extra`, each checked
-    (the dynamic inputs exactly, shapes fitting the Input, min <= opt <= max)."""
+    """Every optimization profile as {input: [min, opt, max]}: the Inputs' own first (Input(profiles=...) gives
+    several; an input with one range takes part in each), then `extra`, each checked (the dynamic inputs exactly,
+    shapes fitting the Input, min <= opt <= max)."""
     dynamic = [i for i in inputs if i.is_dynamic]
     if extra and not dynamic:
         raise ConfigError("extra optimization profiles given, but every input is static")
-    profiles = [{i.name: [list(s) for s in i.profile()] for i in dynamic}]
+    profiles = [{i.name: [list(s) for s in i.profile(k)] for i in dynamic} for k in range(profile_count(inputs))]
+    profiles = profiles or [{}]
     names = sorted(i.name for i in dynamic)
     for k, prof in enumerate(extra, start=1):
         if not isinstance(prof, Mapping) or sorted(prof) != names:

@@ -95,8 +95,9 @@ def _dynamic(x: Tensor) -> bool:
     return builtins.min(x.shape, default=0) < 0
 
 
-# A shape spec is a list of ints and ("d", j) items: ("d", j) is x's dim j, known only when the engine runs.
-Spec = List[Union[int, Tuple[str, int]]]
+# A shape spec is a list of ints, ("d", j) items (x's dim j, known only when the engine runs) and runtime sizes
+# (1-element int64 Tensors, see dims.py).
+Spec = List[Union[int, Tuple[str, int], Tensor]]
 
 
 def _spec(x: Tensor) -> Spec:

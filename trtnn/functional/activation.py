@@ -114,7 +114,11 @@ def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Identity (inference), as are dropout1d/2d/3d, alpha_dropout and feature_alpha_dropout."""
     return input
+
+
+dropout1d = dropout2d = dropout3d = alpha_dropout = feature_alpha_dropout = dropout
 
 
 def softmin(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
@@ -151,7 +155,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     """First half of `dim` times the sigmoid of the second half."""
     d = _dim(dim, input.ndim)
     n = input.shape[d]
-    if n < 0 or n % 2:
+    if n >= 0 and n % 2:  # a dynamic size is the engine's to check
         raise ShapeError(f"glu: dim {d} of '{input.name}' {input.shape} must have an even size")
     a, b = chunk(input, 2, d)
     return mul(a, sigmoid(b))

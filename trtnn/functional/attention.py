@@ -9,11 +9,12 @@ import torch
 
 from ..errors import ConfigError, ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
+from . import dims as D
 from ._core import _out, _trt, _unsqueeze_front, _value, cast, constant
 from .activation import softmax
-from .elementwise import add, mul, where
+from .elementwise import add, le, mul, rsqrt, where
 from .linalg import matmul
-from .shape import transpose
+from .shape import transpose, unsqueeze
 
 
 def _mask_tensor(mask: Any, like: Tensor) -> Tensor:
@@ -35,15 +36,17 @@ def _float_mask(mask: Any, like: Tensor) -> Tensor:
     return cast(mask, like.dtype)
 
 
-def _causal_mask(q: Tensor, k: Tensor) -> torch.Tensor:
+def _causal_mask(q: Tensor, k: Tensor) -> Any:
+    """torch's is_causal mask (key j attends for query i when j <= i), from the runtime lengths where they vary."""
     L, S = q.shape[-2], k.shape[-2]
-    if L < 0 or S < 0:
-        raise UnsupportedError(f"is_causal=True needs static sequence lengths; got '{q.name}' {q.shape}, "
-                               f"'{k.name}' {k.shape}")
-    return torch.ones(L, S, dtype=torch.bool).tril()
+    if L >= 0 and S >= 0:
+        return torch.ones(L, S, dtype=torch.bool).tril()
+    rows = unsqueeze(D.ramp(D.sym_size(q, -2), q, torch.int32), 1)
+    cols = unsqueeze(D.ramp(D.sym_size(k, -2), q, torch.int32), 0)
+    return le(cols, rows)
 
 
-def attention_scores(q: Tensor, k: Tensor, scale: float, mask: Any = None) -> Tensor:
+def attention_scores(q: Tensor, k: Tensor, scale: Any, mask: Any = None) -> Tensor:
     """softmax(q @ k^T * scale + mask) over the last dim (mask: additive float, or bool with True = attend)."""
     s = matmul(mul(q, scale), transpose(k, -2, -1))
     if mask is not None:
@@ -51,7 +54,7 @@ def attention_scores(q: Tensor, k: Tensor, scale: float, mask: Any = None) -> Te
     return softmax(s, -1)
 
 
-def _fused(q: Tensor, k: Tensor, v: Tensor, mask: Any, is_causal: bool, scale: float) -> Optional[Tensor]:
+def _fused(q: Tensor, k: Tensor, v: Tensor, mask: Any, is_causal: bool, scale: Any) -> Optional[Tensor]:
     """IAttention on 4-D (B, H, L, E) inputs with key and value of one shape, or None where it does not apply (or
     the backend has no such layer)."""
     trt = _trt(q)
@@ -83,12 +86,15 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise ShapeError(f"scaled_dot_product_attention: query, key, value need the same rank >= 2; got "
                          f"'{query.name}' {query.shape}, '{key.name}' {key.shape}, '{value.name}' {value.shape}")
     e = query.shape[-1]
-    if e < 0 and scale is None:
-        raise UnsupportedError(f"scaled_dot_product_attention needs a static last dim of '{query.name}' or a scale")
     if e >= 0 and key.shape[-1] >= 0 and key.shape[-1] != e:
         raise ShapeError(f"scaled_dot_product_attention: query '{query.name}' {query.shape} and key '{key.name}' "
                          f"{key.shape} differ in the last dim")
-    scale = 1.0 / math.sqrt(e) if scale is None else float(scale)
+    if scale is not None:
+        scale = float(scale)
+    elif e >= 0:
+        scale = 1.0 / math.sqrt(e)
+    else:  # 1 / sqrt(E) of the runtime head size
+        scale = cast(rsqrt(cast(D.sym_size(query, -1), torch.float32)), query.dtype)
     fused = _fused(query, key, value, attn_mask, is_causal, scale)
     if fused is not None:
         return fused

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ShapeError, UnsupportedError
+from ..errors import ShapeError
 from ..graph.tensor import Tensor
-from ._core import _dim, _is_ref, _out, _spec, _trt, _value, cast, constant
-from .shape import _reshape, _slice, reshape
+from . import dims
+from ._core import _dim, _out, _spec, _trt, _value, cast, constant
+from .shape import _reshape, _slice
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
@@ -35,9 +36,16 @@ def getitem(x: Tensor, index: Any) -> Tensor:
             out_shape.append(1)
             continue
         n = shp[d]
-        if n < 0:  # a dynamic dim: only taken whole
-            if not (isinstance(i, slice) and i == slice(None)):
-                raise UnsupportedError(f"indexing dim {d} of '{x.name}' {shp} with {i!r}: the dim is dynamic; only ':'")
+        if n < 0 and isinstance(i, slice) and i == slice(None):
+            start.append(0), size.append(("d", d)), stride.append(1), out_shape.append(("d", d))
+        elif n < 0 and isinstance(i, slice):  # a dynamic dim: Python's slice rules computed in the engine
+            b, cnt, st = _dynamic_slice(x, d, i)
+            start.append(b), size.append(cnt), stride.append(st), out_shape.append(cnt)
+        elif n < 0 and not isinstance(i, (Tensor, list, np.ndarray, torch.Tensor)):
+            k = int(i)
+            start.append(k if k >= 0 else dims.add(dims.sym_size(x, d), k)), size.append(1), stride.append(1)
+        elif n < 0:
+            gathers.append((d, i, len(out_shape)))
             start.append(0), size.append(("d", d)), stride.append(1), out_shape.append(("d", d))
         elif isinstance(i, (Tensor, list, np.ndarray, torch.Tensor)):
             gathers.append((d, i, len(out_shape)))
@@ -55,13 +63,35 @@ def getitem(x: Tensor, index: Any) -> Tensor:
             start.append(k % n), size.append(1), stride.append(1)
         d += 1
     y = x
-    if tuple(start) != (0,) * x.ndim or tuple(size) != tuple(_spec(x)) or tuple(stride) != (1,) * x.ndim:
+    if not (_same(start, [0] * x.ndim) and _same(size, _spec(x)) and _same(stride, [1] * x.ndim)):
         y = _slice(x, "getitem", start, size, stride)
-    if out_shape != _spec(y):
-        y = _reshape(y, out_shape) if any(_is_ref(v) for v in out_shape) else reshape(y, out_shape)
+    if len(out_shape) != y.ndim:  # ints dropped dims or None added some (else the shapes are equal)
+        y = _reshape(y, out_shape)
     for dim, i, pos in gathers:
         y = index_select(y, pos, i)
     return y
+
+
+def _same(a: list, b: list) -> bool:
+    """Spec lists equal item by item (runtime sizes compared by identity: they are symbolic)."""
+    return len(a) == len(b) and all(p is q if isinstance(p, Tensor) or isinstance(q, Tensor) else p == q
+                                    for p, q in zip(a, b))
+
+
+def _dynamic_slice(x: Tensor, d: int, i: slice):
+    """(start, count, step) of slice `i` over dim d of runtime size n, clamped as Python clamps."""
+    st = i.step or 1
+    if st <= 0:
+        raise ShapeError("step must be greater than zero")
+    n = dims.sym_size(x, d)
+
+    def bound(v, default):
+        if v is None:
+            return default
+        v = int(v)
+        return dims.minimum(v, n) if v >= 0 else dims.maximum(dims.add(n, v), 0)
+    b, e = bound(i.start, 0), bound(i.stop, n)
+    return b, dims.maximum(dims.ceildiv(dims.sub(e, b), st), 0), st
 
 
 def index_select(input: Tensor, dim: int, index: Any) -> Tensor:

@@ -7,17 +7,25 @@ import torch
 
 from ..errors import ShapeError
 from ..graph.tensor import Tensor
-from ._core import _static, _value, cast, constant
-from .elementwise import where
+from . import dims as D
+from ._core import _value, cast, constant
+from .elementwise import ge, le, sub, where
+from .shape import unsqueeze
 
 
 def _triangle(input: Tensor, diagonal: int, lower: bool, op: str) -> Tensor:
     if input.ndim < 2:
         raise ShapeError(f"{op} needs a tensor of rank >= 2; '{input.name}' has shape {input.shape}")
-    h, w = _static(input, op, [input.ndim - 2, input.ndim - 1])[-2:]
-    ones = torch.ones(h, w, dtype=torch.bool)
-    keep = ones.tril(diagonal) if lower else ones.triu(diagonal)
-    return where(constant(keep, input, torch.bool), input, constant(torch.zeros(()), input))
+    h, w = input.shape[-2:]
+    if h >= 0 and w >= 0:
+        ones = torch.ones(h, w, dtype=torch.bool)
+        keep = constant(ones.tril(diagonal) if lower else ones.triu(diagonal), input, torch.bool)
+    else:  # the mask from the runtime sizes: column - row against the diagonal
+        rows = unsqueeze(D.ramp(D.sym_size(input, -2), input, torch.int32), 1)
+        cols = unsqueeze(D.ramp(D.sym_size(input, -1), input, torch.int32), 0)
+        offset = sub(cols, rows)
+        keep = le(offset, diagonal) if lower else ge(offset, diagonal)
+    return where(keep, input, constant(torch.zeros(()), input))
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:

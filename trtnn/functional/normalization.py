@@ -1,5 +1,6 @@
-"""Normalization: layer_norm, group_norm, instance_norm (TensorRT INormalizationLayer) and rms_norm (an exact
-decomposition: TensorRT's normalization layer always subtracts the mean)."""
+"""Normalization: layer_norm, group_norm, instance_norm (TensorRT INormalizationLayer), rms_norm (an exact
+decomposition: TensorRT's normalization layer always subtracts the mean), and the p-norm ops normalize and
+cosine_similarity."""
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence, Tuple, Union
@@ -10,8 +11,8 @@ from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
 from ._core import _mask, _out, _value, cast, constant
 from .conv import batch_norm
-from .elementwise import add, mul, rsqrt
-from .reduce import mean
+from .elementwise import abs, add, div, maximum, mul, pow, rsqrt, sqrt
+from .reduce import mean, sum
 from .shape import reshape
 
 Shape = Union[int, Sequence[int]]
@@ -60,7 +61,8 @@ def layer_norm(input: Tensor, normalized_shape: Shape, weight: Any = None, bias:
 
 def _channels(x: Tensor, op: str) -> int:
     if x.ndim < 3 or x.shape[1] < 0:
-        raise ShapeError(f"{op} expects an input (N, C, *spatial) with static C; '{x.name}' has shape {x.shape}")
+        raise ShapeError(f"{op} expects an input (N, C, *spatial) with a static C (dim 1: the groups and affine "
+                         f"parameters are per channel); '{x.name}' has shape {x.shape}")
     return x.shape[1]
 
 
@@ -109,3 +111,24 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
                          f"{input.shape}")
     return _out(input.ctx.add("local_response_norm", "add_lrn", input.use(), int(size), float(alpha), float(beta),
                               float(k)), input.ctx)
+
+
+def _norm(x: Tensor, p: float, dim: int) -> Tensor:
+    if p == 2:
+        return sqrt(sum(mul(x, x), dim, keepdim=True))
+    if p == 1:
+        return sum(abs(x), dim, keepdim=True)
+    if p <= 0 or p == float("inf"):
+        raise UnsupportedError(f"normalize p={p}: only finite p > 0")
+    return pow(sum(pow(abs(x), float(p)), dim, keepdim=True), 1.0 / p)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None) -> Tensor:
+    """input / max(||input||_p over dim, eps)."""
+    return div(input, maximum(_norm(input, p, dim), eps))
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) over dim (torch's clamping of each norm)."""
+    n1, n2 = maximum(_norm(x1, 2, dim), eps), maximum(_norm(x2, 2, dim), eps)
+    return sum(div(div(mul(x1, x2), n1), n2), dim)

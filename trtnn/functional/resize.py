@@ -1,4 +1,4 @@
-"""Resizing: interpolate / upsample (TensorRT Resize)."""
+"""Resizing: interpolate / upsample and the upsample_nearest / upsample_bilinear shorthands (TensorRT Resize)."""
 from __future__ import annotations
 
 import math
@@ -6,9 +6,8 @@ from typing import Any, Optional
 
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import _dynamic, _out, _spec, _static, _trt
-from .pool import adaptive_avg_pool2d
-from .pool_nd import adaptive_avg_pool1d
+from ._core import _dynamic, _out, _spec, _trt
+from .pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .shape import _shape_vector
 
 
@@ -30,18 +29,26 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         raise ShapeError("interpolate: exactly one of size and scale_factor must be given")
     if mode == "area":
         return _area(input, size, scale_factor)
-    spatial = _static(input, "interpolate", range(2, input.ndim))[2:]
+    spatial = input.shape[2:]
     trt = _trt(input)
-    layer = input.ctx.add(f"resize_{mode}", "add_resize", input.use())
     sf = None
-    if size is not None:
-        out = tuple(int(v) for v in (size if isinstance(size, (list, tuple)) else [size] * nsp))
+    if size is not None:  # ints, or runtime sizes (F.sym_size), e.g. the size of another tensor
+        out = tuple(v if isinstance(v, Tensor) else int(v) for v in (size if isinstance(size, (list, tuple))
+                                                                     else [size] * nsp))
     else:
         sf = tuple(float(v) for v in (scale_factor if isinstance(scale_factor, (list, tuple)) else [scale_factor] * nsp))
-        out = tuple(int(math.floor(n * f)) for n, f in zip(spatial, sf))
+        out = tuple(int(math.floor(n * f)) if n >= 0 else -1 for n, f in zip(spatial, sf))
+        if recompute_scale_factor and all(f == int(f) for f in sf):
+            recompute_scale_factor = False  # out = n * f exactly, so torch maps coordinates by f: TensorRT's scales
+        if recompute_scale_factor and min(spatial) < 0:
+            dim = 2 + list(spatial).index(-1)
+            raise UnsupportedError(f"interpolate with recompute_scale_factor=True and the non-integer scale_factor "
+                                   f"{sf} needs static spatial dims; tensor '{input.name}' has shape {input.shape} "
+                                   f"(dim {dim} is dynamic): give size= or an integer scale_factor")
+    layer = input.ctx.add(f"resize_{mode}", "add_resize", input.use())
     if sf is not None and not recompute_scale_factor:
         layer.scales = (1.0, 1.0) + sf
-    elif _dynamic(input):
+    elif _dynamic(input) or any(isinstance(v, Tensor) for v in out):
         layer.set_input(1, _shape_vector(input, _spec(input)[:2] + list(out)).use())
     else:
         layer.shape = tuple(input.shape[:2]) + out
@@ -69,10 +76,22 @@ def _area(input: Tensor, size: Any, scale_factor: Any) -> Tensor:
     nsp = input.ndim - 2
     if nsp not in (1, 2):
         raise UnsupportedError(f"interpolate mode='area' on a {input.ndim}-D input: only 3-D and 4-D inputs")
-    spatial = _static(input, "interpolate", range(2, input.ndim))[2:]
+    spatial = input.shape[2:]
     if size is not None:
         out = tuple(int(v) for v in (size if isinstance(size, (list, tuple)) else [size] * nsp))
     else:
+        if min(spatial) < 0:
+            dim = 2 + list(spatial).index(-1)
+            raise UnsupportedError(f"interpolate mode='area' with scale_factor needs static spatial dims; tensor "
+                                   f"'{input.name}' has shape {input.shape} (dim {dim} is dynamic): give size=")
         sf = scale_factor if isinstance(scale_factor, (list, tuple)) else [scale_factor] * nsp
         out = tuple(int(math.floor(n * float(f))) for n, f in zip(spatial, sf))
     return adaptive_avg_pool1d(input, out) if nsp == 1 else adaptive_avg_pool2d(input, out)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

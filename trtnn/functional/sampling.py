@@ -7,10 +7,11 @@ import torch
 
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import IntOrPair, _lift, _out, _pair, _static, _trt, _value, cast
+from . import dims as D
+from ._core import IntOrPair, _lift, _out, _pair, _trt, _value, cast
 from .conv import conv2d
 from .pool import _pool_out
-from .shape import cat, permute, reshape
+from .shape import _reshape, cat, permute, unsqueeze
 
 
 def grid_sample(input: Tensor, grid: Any, mode: str = "bilinear", padding_mode: str = "zeros",
@@ -48,38 +49,76 @@ def deform_conv2d(input: Tensor, offset: Tensor, weight: Any, bias: Any = None, 
         raise ShapeError(f"deform_conv2d expects 4-D input, offset and weight; got '{input.name}' {input.shape}, "
                          f"offset {offset.shape}, weight {tuple(w.shape)}")
     n_out, c_per_group, kh, kw = w.shape
-    b, c, h, wd = _static(input, "deform_conv2d", [1, 2, 3])
+    c = input.shape[1]
+    if c < 0:
+        raise UnsupportedError(f"deform_conv2d needs a static channel dim (dim 1) of '{input.name}' {input.shape}: the "
+                               f"weight's shape depends on it")
     (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
-    ho, wo = _pool_out(h, kh, sh, ph, False, dh), _pool_out(wd, kw, sw, pw, False, dw)  # the conv output size
+    h, wd = input.shape[2:]
+    ho = _pool_out(h, kh, sh, ph, False, dh) if h >= 0 else -1  # the conv output size
+    wo = _pool_out(wd, kw, sw, pw, False, dw) if wd >= 0 else -1
     taps = kh * kw
     groups = c // c_per_group if c_per_group and c % c_per_group == 0 else 0
     offset_groups = offset.shape[1] // (2 * taps) if offset.shape[1] >= 0 else 0
+    fits = all(a == b for a, b in zip(offset.shape[2:], (ho, wo)) if a >= 0 and b >= 0)
     if not groups or n_out % groups or not offset_groups or offset.shape[1] != 2 * taps * offset_groups \
-            or c % offset_groups or tuple(offset.shape[2:]) != (ho, wo):
+            or c % offset_groups or not fits:
         raise ShapeError(f"deform_conv2d: input '{input.name}' {input.shape}, weight {tuple(w.shape)} (stride "
                          f"{(sh, sw)}, padding {(ph, pw)}, dilation {(dh, dw)}) need an offset [N, 2*G*{taps}, {ho}, "
                          f"{wo}] with G dividing {c}; got '{offset.name}' {offset.shape}")
-    if mask is not None and tuple(mask.shape[1:]) != (offset_groups * taps, ho, wo):
+    if mask is not None and mask.shape[1] != offset_groups * taps or mask is not None and not all(
+            a == b for a, b in zip(mask.shape[2:], (ho, wo)) if a >= 0 and b >= 0):
         raise ShapeError(f"deform_conv2d: mask must be [N, {offset_groups * taps}, {ho}, {wo}]; "
                          f"got '{mask.name}' {mask.shape}")
-    # Sample positions in input pixels, as grid_sample coordinates with align_corners=False (x = ((g + 1) * W - 1) / 2).
-    ky, kx = torch.meshgrid(torch.arange(kh) * dh, torch.arange(kw) * dw, indexing="ij")
-    base_y = ky.reshape(taps, 1, 1) + (torch.arange(ho) * sh - ph).reshape(1, ho, 1)
-    base_x = kx.reshape(taps, 1, 1) + (torch.arange(wo) * sw - pw).reshape(1, 1, wo)
-    base_x, base_y = base_x.expand(taps, ho, wo), base_y.expand(taps, ho, wo)
-    base = torch.stack([(2 * base_x + 1) / wd - 1, (2 * base_y + 1) / h - 1], -1)
-    scale = torch.tensor([2 / wd, 2 / h], dtype=torch.float32)
-    off = reshape(cast(offset, torch.float32), (-1, offset_groups, taps, 2, ho, wo))
+    if min(h, wd, ho, wo) >= 0:
+        grid_of = _static_grid(kh, kw, (sh, sw), (ph, pw), (dh, dw), h, wd, ho, wo)
+    else:
+        grid_of = _runtime_grid(input, offset, kh, kw, (sh, sw), (ph, pw), (dh, dw))
+    ho, wo = (D.sym_size(offset, 2), D.sym_size(offset, 3)) if min(ho, wo) < 0 else (ho, wo)
+    off = _reshape(cast(offset, torch.float32), [-1, offset_groups, taps, 2, ho, wo])
     x32 = cast(input, torch.float32)
     cols = []
     for g in range(offset_groups):
         dyx = permute(off[:, g], (0, 1, 3, 4, 2))  # [N, taps, Ho, Wo, (dy, dx)]
-        grid = cat([dyx[..., 1:2], dyx[..., 0:1]], -1) * scale + base.float()  # (x, y), normalized
+        grid = grid_of(cat([dyx[..., 1:2], dyx[..., 0:1]], -1))  # (x, y), normalized
         xg = x32 if offset_groups == 1 else x32[:, g * (c // offset_groups):(g + 1) * (c // offset_groups)]
-        cols.append(grid_sample(xg, reshape(grid, (-1, taps * ho, wo, 2)), "bilinear", "zeros", False))
-    col = reshape(cat(cols, 1), (-1, c, taps, ho, wo))
+        cols.append(grid_sample(xg, _reshape(grid, [-1, D.mul(ho, taps), wo, 2]), "bilinear", "zeros", False))
+    col = _reshape(cat(cols, 1), [-1, c, taps, ho, wo])
     if mask is not None:
-        m = reshape(cast(mask, torch.float32), (-1, offset_groups, 1, taps, ho, wo))
-        col = reshape(reshape(col, (-1, offset_groups, c // offset_groups, taps, ho, wo)) * m, (-1, c, taps, ho, wo))
-    col = cast(reshape(col, (-1, c * taps, ho, wo)), input.dtype)
+        m = _reshape(cast(mask, torch.float32), [-1, offset_groups, 1, taps, ho, wo])
+        col = _reshape(_reshape(col, [-1, offset_groups, c // offset_groups, taps, ho, wo]) * m, [-1, c, taps, ho, wo])
+    col = cast(_reshape(col, [-1, c * taps, ho, wo]), input.dtype)
     return conv2d(col, w.reshape(n_out, c_per_group * taps, 1, 1), bias, groups=groups)
+
+
+def _static_grid(kh: int, kw: int, stride, padding, dilation, h: int, wd: int, ho: int, wo: int):
+    """(dx, dy) offsets [N, taps, Ho, Wo, 2] -> grid_sample coordinates (align_corners=False: x = ((g + 1) W - 1) / 2),
+    the base positions a constant."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    taps = kh * kw
+    ky, kx = torch.meshgrid(torch.arange(kh) * dh, torch.arange(kw) * dw, indexing="ij")
+    base_y = ky.reshape(taps, 1, 1) + (torch.arange(ho) * sh - ph).reshape(1, ho, 1)
+    base_x = kx.reshape(taps, 1, 1) + (torch.arange(wo) * sw - pw).reshape(1, 1, wo)
+    base_x, base_y = base_x.expand(taps, ho, wo), base_y.expand(taps, ho, wo)
+    base = torch.stack([(2 * base_x + 1) / wd - 1, (2 * base_y + 1) / h - 1], -1).float()
+    scale = torch.tensor([2 / wd, 2 / h], dtype=torch.float32)
+    return lambda dxy: dxy * scale + base
+
+
+def _runtime_grid(input: Tensor, offset: Tensor, kh: int, kw: int, stride, padding, dilation):
+    """_static_grid's arithmetic on the runtime sizes (input H, W and offset Ho, Wo), in fp32 like it."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    taps = kh * kw
+    ky, kx = torch.meshgrid(torch.arange(kh) * dh, torch.arange(kw) * dw, indexing="ij")
+    f32 = torch.float32
+    h, wd = (cast(D.sym_size(input, i), f32) for i in (2, 3))
+    rows = _reshape(D.ramp(D.sym_size(offset, 2), input, f32, float(-ph), float(sh)), [1, -1, 1])
+    cols = _reshape(D.ramp(D.sym_size(offset, 3), input, f32, float(-pw), float(sw)), [1, 1, -1])
+    base_y = ky.reshape(taps, 1, 1).float() + rows  # [taps, Ho, 1]
+    base_x = kx.reshape(taps, 1, 1).float() + cols  # [taps, 1, Wo]
+    gx, gy = (2 * base_x + 1) / wd - 1, (2 * base_y + 1) / h - 1
+    sx, sy = 2 / wd, 2 / h
+
+    def grid(dxy: Tensor) -> Tensor:
+        return cat([dxy[..., 0:1] * sx + unsqueeze(gx, -1), dxy[..., 1:2] * sy + unsqueeze(gy, -1)], -1)
+    return grid

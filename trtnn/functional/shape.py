@@ -11,28 +11,52 @@ import torch
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import (Spec, _dim, _dims, _dyn_unsqueeze, _dynamic, _is_ref, _lift, _out, _shuffle, _spec, _static, _trt,
+from ._core import (Spec, _dim, _dims, _dyn_unsqueeze, _dynamic, _is_ref, _lift, _out, _shuffle, _spec, _trt,
                     _unsqueeze_front, cast, constant)
+from . import dims
 from .elementwise import where
+from .dims import Size, is_static, sym_size, vector
+
+
+def _resolve(x: Tensor, spec: Spec) -> List[Size]:
+    """Spec items as Sizes: ("d", j) becomes x's dim j (a runtime size where it is dynamic)."""
+    return [sym_size(x, v[1]) if _is_ref(v) else v for v in spec]
+
+
+def _is_dyn(spec: Spec) -> bool:
+    return any(_is_ref(v) or not is_static(v) for v in spec)
 
 
 def _shape_vector(x: Tensor, spec: Spec) -> Tensor:
-    """An int64 shape tensor for `spec`, reading x's dynamic dims at run time."""
-    dims = _out(x.ctx.add("shape", "add_shape", x.use()), x.ctx)
-    picks = constant(torch.tensor([item[1] if _is_ref(item) else 0 for item in spec]), dims, torch.int32)
-    picked = _out(x.ctx.add("index_select", "add_gather", dims.use(), picks.use(), 0), x.ctx)
+    """An int64 shape tensor for `spec` (ints, references to x's dims, runtime sizes), computed in the engine; ints
+    and references alone take one shape layer, one gather and one select."""
+    if any(isinstance(v, Tensor) for v in spec):
+        return vector(_resolve(x, spec), x)
+    dims_ = _out(x.ctx.add("shape", "add_shape", x.use()), x.ctx)
+    picks = constant(torch.tensor([item[1] if _is_ref(item) else 0 for item in spec]), dims_, torch.int32)
+    picked = _out(x.ctx.add("index_select", "add_gather", dims_.use(), picks.use(), 0), x.ctx)
+    if all(_is_ref(item) for item in spec):
+        return picked
     return where(torch.tensor([_is_ref(item) for item in spec]), picked,
                  torch.tensor([0 if _is_ref(item) else item for item in spec], dtype=torch.int64))
 
 
-def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
-    """torch's reshape/view. With dynamic dims, a -1 at the index of a dynamic input dim copies that dim when more
-    than one -1 is given, so `x.view(x.shape[0], -1)` works for a dynamic batch."""
+def reshape(input: Tensor, shape: Sequence[Any]) -> Tensor:
+    """torch's reshape/view. With dynamic dims, when more than one -1 is given, -1s at the index of a dynamic input
+    dim copy that dim (from the left, until one -1 is left to infer), so `x.view(x.shape[0], -1)` and
+    `x.view(x.shape[0], c, -1)` work for a dynamic batch and size; sizes may also be runtime sizes
+    (`F.sym_size`), e.g. `x.view(b, na, no, ny, nx)` with `b, _, ny, nx = F.sym_shape(x)`."""
+    if any(isinstance(s, Tensor) for s in shape):  # runtime sizes (F.sym_size arithmetic): the engine's reshape
+        if builtins.sum(1 for s in shape if not isinstance(s, Tensor) and int(s) == -1) > 1:
+            raise ShapeError(f"reshape of '{input.name}' {input.shape}: only one dimension can be inferred")
+        return _reshape(input, [s if isinstance(s, Tensor) else int(s) for s in shape])
     shape = tuple(int(s) for s in shape)
     if _dynamic(input):
         spec: Spec = list(shape)
-        if shape.count(-1) > 1:
-            spec = [("d", i) if v == -1 and i < input.ndim and input.shape[i] < 0 else v for i, v in enumerate(shape)]
+        left = shape.count(-1)
+        for i, v in enumerate(shape):  # from the left, until one -1 is left to infer
+            if left > 1 and v == -1 and i < input.ndim and input.shape[i] < 0:
+                spec[i], left = ("d", i), left - 1
         if builtins.sum(1 for v in spec if v == -1) > 1:
             raise ShapeError(f"reshape of '{input.name}' {input.shape} to {shape}: only one dimension can be inferred")
         return _reshape(input, spec)
@@ -49,7 +73,7 @@ def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:
 
 
 def _reshape(x: Tensor, spec: Spec) -> Tensor:
-    if not any(_is_ref(v) for v in spec):
+    if not _is_dyn(spec):
         return _shuffle(x, "reshape", dims=tuple(spec), zero_placeholder=False)
     layer = x.ctx.add("reshape", "add_shuffle", x.use())
     layer.zero_is_placeholder = False
@@ -125,11 +149,14 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
 
 def _slice(x: Tensor, op: str, start, shape: Spec, stride, mode: Optional[str] = None, fill: Any = None,
            dims_of: Optional[Tensor] = None) -> Tensor:
-    """A slice layer; `shape` items may reference dynamic dims of x (or of `dims_of`)."""
-    layer = x.ctx.add(op, "add_slice", x.use(), tuple(start), tuple(0 if _is_ref(v) else v for v in shape),
-                      tuple(stride))
-    if any(_is_ref(v) for v in shape):
-        layer.set_input(2, _shape_vector(x if dims_of is None else dims_of, shape).use())
+    """A slice layer; start, shape and stride items may be runtime sizes, and shape items may reference dims of x
+    (or of `dims_of`)."""
+    static = [0 if _is_dyn([v]) else v for v in start], [0 if _is_dyn([v]) else v for v in shape], \
+        [0 if _is_dyn([v]) else v for v in stride]
+    layer = x.ctx.add(op, "add_slice", x.use(), *(tuple(v) for v in static))
+    for i, (items, of) in enumerate(((start, x), (shape, x if dims_of is None else dims_of), (stride, x)), 1):
+        if _is_dyn(items):
+            layer.set_input(i, _shape_vector(of, list(items)).use())
     if mode is not None:
         layer.mode = getattr(_trt(x).SampleMode, mode)
     if fill is not None:
@@ -138,40 +165,66 @@ def _slice(x: Tensor, op: str, start, shape: Spec, stride, mode: Optional[str] =
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """torch.narrow; on a dynamic dim a negative start counts from the runtime end (bounds are the engine's)."""
     d = _dim(dim, input.ndim)
-    shp = _static(input, "narrow", [d])
-    start = start + shp[d] if start < 0 else start
-    if start < 0 or length < 0 or start + length > shp[d]:
-        raise ShapeError(f"narrow of '{input.name}' dim {d} (size {shp[d]}): start {start} + length {length} out of range")
-    begin, size = [0] * input.ndim, _spec(input)
+    n = input.shape[d]
+    if n >= 0:
+        start = start + n if start < 0 else start
+        if start < 0 or length < 0 or start + length > n:
+            raise ShapeError(f"narrow of '{input.name}' dim {d} (size {n}): start {start} + length {length} out of "
+                             f"range")
+    elif length < 0:
+        raise ShapeError(f"narrow of '{input.name}' dim {d}: length must not be negative, got {length}")
+    elif start < 0:
+        start = dims.add(sym_size(input, d), start)
+    return _narrow(input, d, start, length)
+
+
+def _narrow(x: Tensor, d: int, start: Size, length: Size) -> Tensor:
+    begin, size = [0] * x.ndim, _spec(x)
     begin[d], size[d] = start, length
-    return _slice(input, "slice", begin, size, [1] * input.ndim)
+    return _slice(x, "slice", begin, size, [1] * x.ndim)
 
 
 def split(tensor: Tensor, split_size_or_sections: Union[int, Sequence[int]], dim: int = 0) -> List[Tensor]:
+    """torch.split. On a dynamic dim the sections must be a list (the number of pieces of an int split size would
+    depend on the runtime size); their sum is the engine's to check."""
     d = _dim(dim, tensor.ndim)
-    n = _static(tensor, "split", [d])[d]
+    n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0:
             raise ShapeError(f"split size must be positive, got {step}")
+        if n < 0:
+            raise UnsupportedError(f"split of '{tensor.name}' {tensor.shape} into pieces of {step} along dim {d}: "
+                                   f"the dim is dynamic, so the number of pieces is not known when the network is "
+                                   f"defined; give the section sizes as a list, or use chunk")
         sizes = [builtins.min(step, n - i) for i in range(0, n, step)] or [0]
     else:
-        sizes = list(split_size_or_sections)
-        if builtins.sum(sizes) != n:
+        sizes = [int(v) for v in split_size_or_sections]
+        if n >= 0 and builtins.sum(sizes) != n:
             raise ShapeError(f"split sections {sizes} do not sum to size {n} of dim {d} of '{tensor.name}'")
     out, pos = [], 0
     for s in sizes:
-        out.append(narrow(tensor, d, pos, s))
+        out.append(narrow(tensor, d, pos, s) if n >= 0 else _narrow(tensor, d, pos, s))
         pos += s
     return out
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> List[Tensor]:
-    n = _static(input, "chunk", [_dim(dim, input.ndim)])[_dim(dim, input.ndim)]
+    """torch.chunk. On a dynamic dim of size n: `chunks` pieces of ceil(n / chunks), the last one shorter (torch
+    returns fewer pieces when even that would be empty; the engine then fails on a negative size)."""
+    d = _dim(dim, input.ndim)
     if chunks <= 0:
         raise ShapeError(f"chunk expects a positive number of chunks, got {chunks}")
-    return split(input, builtins.max(1, math.ceil(n / chunks)), dim)
+    n = input.shape[d]
+    if n >= 0:
+        return split(input, builtins.max(1, math.ceil(n / chunks)), dim)
+    size = sym_size(input, d)
+    step = dims.ceildiv(size, chunks)
+    out = [_narrow(input, d, dims.mul(step, i), step) for i in range(chunks - 1)]
+    last = dims.mul(step, chunks - 1)
+    return out + [_narrow(input, d, last, dims.sub(size, last))]
 
 
 def unbind(input: Tensor, dim: int = 0) -> List[Tensor]:
@@ -203,26 +256,36 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return cat([unsqueeze(t, d) for t in tensors], d)
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Optional[float] = None) -> Tensor:  # noqa: A002
-    """torch.nn.functional.pad: pairs from the last dim backwards; negative pads crop (constant mode)."""
+def pad(input: Tensor, pad: Sequence[Any], mode: str = "constant", value: Optional[float] = None) -> Tensor:  # noqa: A002
+    """torch.nn.functional.pad: pairs from the last dim backwards; negative pads crop (constant mode). A pad may be
+    a runtime size (F.sym_size arithmetic, e.g. UNet's pad-to-match of two dynamic feature maps)."""
     modes = {"constant": "FILL", "reflect": "REFLECT", "replicate": "CLAMP", "circular": "WRAP"}
     if mode not in modes:
         raise UnsupportedError(f"pad mode={mode!r}; supported: {', '.join(modes)}")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ShapeError(f"pad {tuple(pad)}: expected pairs for at most {input.ndim} dims")
     padded = [input.ndim - 1 - i for i in range(len(pad) // 2)]
-    shp = _static(input, "pad", padded)
-    start, size = [0] * input.ndim, _spec(input)
+    shp = input.shape
+    start, size, changed = [0] * input.ndim, _spec(input), False
     for i, d in enumerate(padded):
-        before, after = int(pad[2 * i]), int(pad[2 * i + 1])
-        if mode == "reflect" and (before >= shp[d] or after >= shp[d]):
-            raise ShapeError(f"reflect padding {before, after} must be smaller than dim {d} (size {shp[d]}) of '{input.name}'")
-        if mode != "constant" and (before < 0 or after < 0):
-            raise ShapeError(f"{mode} padding must not be negative, got {tuple(pad)}")
-        start[d], size[d] = -before, shp[d] + before + after
-        if size[d] < 0:
-            raise ShapeError(f"pad {tuple(pad)} leaves a negative size for dim {d} of '{input.name}'")
-    if start == [0] * input.ndim and size == _spec(input):
+        before, after = (v if isinstance(v, Tensor) else int(v) for v in (pad[2 * i], pad[2 * i + 1]))
+        if is_static(before) and is_static(after):
+            if mode == "reflect" and shp[d] >= 0 and (before >= shp[d] or after >= shp[d]):
+                raise ShapeError(f"reflect padding {before, after} must be smaller than dim {d} (size {shp[d]}) of "
+                                 f"'{input.name}'")
+            if mode != "constant" and (before < 0 or after < 0):
+                raise ShapeError(f"{mode} padding must not be negative, got {tuple(pad)}")
+            if before == after == 0:
+                continue
+        changed = True
+        start[d] = dims.sub(0, before)
+        if shp[d] >= 0 and is_static(before) and is_static(after):
+            size[d] = shp[d] + before + after
+            if size[d] < 0:
+                raise ShapeError(f"pad {tuple(pad)} leaves a negative size for dim {d} of '{input.name}'")
+        else:
+            size[d] = dims.add(dims.add(sym_size(input, d), before), after)
+    if not changed:
         return input
     fill = value if mode == "constant" and value else None
     return _slice(input, f"pad_{mode}", start, size, [1] * input.ndim, mode=modes[mode], fill=fill)

@@ -5,8 +5,9 @@ from typing import Optional, Sequence, Union
 
 from ..errors import ShapeError
 from ..graph.tensor import Tensor
-from ._core import _dim, _dims, _static, _unsqueeze_front
-from .shape import _slice, flatten, reshape
+from . import dims as D
+from ._core import _dim, _dims, _spec, _unsqueeze_front
+from .shape import _reshape, _slice, flatten
 
 Ints = Union[int, Sequence[int]]
 
@@ -18,10 +19,9 @@ def _ints(v: Ints) -> list:
 def flip(input: Tensor, dims: Ints) -> Tensor:
     """torch.flip: reverse the order of elements along `dims`."""
     ds = _dims(_ints(dims), input.ndim)
-    shp = _static(input, "flip", ds)
-    start = [shp[d] - 1 if d in ds else 0 for d in range(input.ndim)]
+    start = [D.sub(D.sym_size(input, d), 1) if d in ds else 0 for d in range(input.ndim)]
     stride = [-1 if d in ds else 1 for d in range(input.ndim)]
-    return _slice(input, "flip", start, list(shp), stride)
+    return _slice(input, "flip", start, _spec(input), stride)
 
 
 def roll(input: Tensor, shifts: Ints, dims: Optional[Ints] = None) -> Tensor:
@@ -30,15 +30,15 @@ def roll(input: Tensor, shifts: Ints, dims: Optional[Ints] = None) -> Tensor:
         s = _ints(shifts)
         if len(s) != 1:
             raise ShapeError(f"roll: without dims, shifts must be one int, got {tuple(s)}")
-        return reshape(roll(flatten(input), s, 0), _static(input, "roll"))
+        return _reshape(roll(flatten(input), s, 0), D.sym_shape(input))
     s, d = _ints(shifts), [_dim(a, input.ndim) for a in _ints(dims)]
     if len(s) != len(d):
         raise ShapeError(f"roll: shifts {tuple(s)} and dims {tuple(d)} must have the same length")
-    shp = _static(input, "roll", d)
     start = [0] * input.ndim
     for shift, a in zip(s, d):
-        start[a] = (start[a] - shift) % shp[a] if shp[a] else 0
-    return _slice(input, "roll", start, list(shp), [1] * input.ndim, mode="WRAP")
+        n = D.sym_size(input, a)
+        start[a] = D.mod(D.sub(start[a], shift), n) if not D.is_static(n) or n else 0
+    return _slice(input, "roll", start, _spec(input), [1] * input.ndim, mode="WRAP")
 
 
 def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
@@ -50,10 +50,9 @@ def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
     if any(r < 0 for r in reps):
         raise ShapeError(f"repeat: counts must not be negative, got {tuple(reps)}")
     x = _unsqueeze_front(input, len(reps) - input.ndim)
-    shp = _static(x, "repeat", [i for i, r in enumerate(reps) if r != 1])
-    out = [n * r if r != 1 else n for n, r in zip(shp, reps)]
-    if out == list(shp):
+    if all(r == 1 for r in reps):
         return x
+    out = [v if r == 1 else D.mul(D.sym_size(x, i), r) for i, (v, r) in enumerate(zip(_spec(x), reps))]
     return _slice(x, "repeat", [0] * x.ndim, out, [1] * x.ndim, mode="WRAP")
 
 

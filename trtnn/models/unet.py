@@ -61,9 +61,9 @@ class Up(Module):
 
     def forward(self, x1, x2):
         x1 = self.up(x1)
-        # input is CHW
-        diffY = x2.size(2) - x1.size(2)
-        diffX = x2.size(3) - x1.size(3)
+        # input is CHW (runtime sizes where H, W are dynamic: the padding is computed in the engine)
+        diffY = F.sym_size(x2, 2) - F.sym_size(x1, 2)
+        diffX = F.sym_size(x2, 3) - F.sym_size(x1, 3)
         x1 = F.pad(x1, [diffX // 2, diffX - diffX // 2, diffY // 2, diffY - diffY // 2])
         x = F.cat([x2, x1], dim=1)
         return self.conv(x)

@@ -151,8 +151,10 @@ class Executor:
 
     def __init__(self, network: Any) -> None:
         _check_network(network)
-        # a trtnn Network also brings its inputs' profiles (min/max shapes of dynamic dims)
-        self._profiles = {i.name: i.profile() for i in getattr(network, "inputs", ()) if i.is_dynamic}
+        # a trtnn Network also brings its inputs' optimization profiles (min/opt/max shapes of dynamic dims)
+        dynamic = [i for i in getattr(network, "inputs", ()) if i.is_dynamic]
+        self.num_profiles = max((len(i.profiles) for i in dynamic), default=0)
+        self._profiles = {i.name: [i.profile(k) for k in range(self.num_profiles)] for i in dynamic}
         network = getattr(network, "network", network)
         self.input_specs: List[Tuple[str, Tuple[int, ...], torch.dtype]] = []
         for i in range(network.num_inputs):
@@ -188,13 +190,26 @@ class Executor:
         env[None] = None
         for (name, shape, dtype), value in zip(self.input_specs, given):
             env[name] = self._check(name, shape, dtype, value)
-            if name in self._profiles:
-                lo, _, hi = self._profiles[name]
-                got = tuple(env[name].shape)
-                if any(g < a or g > b for g, a, b in zip(got, lo, hi)):
-                    raise InputError(f"input '{name}': shape {_fmt(got)} is outside the network's profile "
-                                     f"(min {_fmt(lo)}, max {_fmt(hi)})")
+        self.select_profile({n: tuple(env[n].shape) for n in self._profiles})
         return env
+
+    def select_profile(self, shapes: Mapping[str, Sequence[int]]) -> int:
+        """The optimization profile an engine of this network would run `shapes` (input name -> shape) with: the
+        first that holds every dynamic input's shape (-1 for a static network). InputError names the input, the dim,
+        its value and the allowed range when no profile holds them."""
+        if not self._profiles:
+            return -1
+        misses = []
+        for k in range(self.num_profiles):
+            miss = next((_outside(n, tuple(shapes[n]), *self._profiles[n][k]) for n in self._profiles
+                         if _outside(n, tuple(shapes[n]), *self._profiles[n][k])), None)
+            if miss is None:
+                return k
+            misses.append(miss)
+        if self.num_profiles == 1:
+            raise InputError(misses[0])
+        raise InputError(f"the input shapes fit none of the network's {self.num_profiles} optimization profiles: "
+                         + "; ".join(f"profile {k}: {m}" for k, m in enumerate(misses)))
 
     def _describe(self) -> str:
         return ", ".join(f"'{n}' {_fmt(s)} {str(d).replace('torch.', '')}" for n, s, d in self.input_specs)
@@ -246,6 +261,16 @@ def _check_network(network: Any) -> None:
     if not all(hasattr(inner, a) for a in ("num_inputs", "get_layer", "num_layers")):
         raise ConfigError(f"Executor takes a trtnn Network (trtnn.define) or a TensorRT INetworkDefinition, got "
                           f"{type(network).__name__}")
+
+
+def _outside(name: str, got: Tuple[int, ...], lo: Sequence[int], opt: Sequence[int], hi: Sequence[int]
+             ) -> Optional[str]:
+    """Why shape `got` of input `name` is outside the profile (min lo, max hi), or None when it is inside."""
+    for d, (g, a, b) in enumerate(zip(got, lo, hi)):
+        if not a <= g <= b:
+            return (f"input '{name}': shape {_fmt(got)} is outside the network's profile (min {_fmt(lo)}, "
+                    f"max {_fmt(hi)}): dim {d} is {g}, allowed {a}..{b}")
+    return None
 
 
 def _fmt(shape: Sequence[int]) -> str:

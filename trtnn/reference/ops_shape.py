@@ -86,6 +86,10 @@ def slice_(node: Node):
         st = _ints(start) if start is not None else list(start0)
         sz = _ints(size) if size is not None else list(size0)
         sd = _ints(stride) if stride is not None else list(stride0)
+        if mode == "STRICT_BOUNDS" and axes is None and axes0 is None and all(v > 0 for v in sd) \
+                and all(0 <= b and b + (n - 1) * v < m for b, n, v, m in zip(st, sz, sd, x.shape) if n > 0):
+            # runtime sizes: the same view as the static window above (so later ops see the same memory layout)
+            return x[tuple(slice(b, b + (n - 1) * v + 1, v) for b, n, v in zip(st, sz, sd))]
         ax = _ints(axes) if axes is not None else (list(axes0) if axes0 is not None else list(range(rank)))
         masks = []
         for b, n, s, a in zip(st, sz, sd, ax):

@@ -13,8 +13,8 @@ from ...io.engine_file import check_ultralytics_io
 from ...io.sidecar import sidecar_path
 from ...models.registry import ModelSpec, describe_head, describe_model
 from ...models.vision.nms import MAX_PRE_NMS
-from ..args import (add_model_args, check_model_args, check_range, describe_ranges, head_choice, load_model,
-                    parse_imgsz, registered)
+from ..args import (add_model_args, check_model_args, check_range, describe_ranges, dynamic_min_imgsz, head_choice,
+                    load_model, parse_imgsz, registered)
 from ..options.engine import add_engine_args, engine_options, save_engine
 from ..options.metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ...compile.quantize.ranges import for_end2end
@@ -150,10 +150,11 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     names_arg(args, spec.num_classes(model) if spec is not None else None)  # a wrong --names file is refused before calibrating and building
     amax = calibrate(args, model, inputs, spec) if quantized else None
     if e2e is not None:
-        _, _, h, w = inputs[0].shape
+        _, _, h, w = inputs[0].shape if not args.dynamic else inputs[0].profile()[2]
         model = spec.end2end(model, {**e2e, "imgsz": (h, w)})
         amax = for_end2end(amax, model, inputs[0].name) if amax is not None else None
-        inputs = model.inputs((h, w), args.batch or 1, args.max_batch)
+        dyn = {"min_imgsz": dynamic_min_imgsz(spec)} if args.dynamic else {}
+        inputs = model.inputs((h, w), args.batch or 1, args.max_batch, **dyn)
     return model, inputs, amax
 
 

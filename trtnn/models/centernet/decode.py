@@ -33,24 +33,30 @@ def ctdet_decode(hm: Tensor, wh: Tensor, reg: Optional[Tensor] = None, K: int = 
     if hm.ndim != 4 or wh.ndim != 4 or wh.shape[1] != 2 or (reg is not None and reg.shape[1] != 2):
         raise ShapeError(f"ctdet_decode expects hm [B, C, H, W] and wh / reg [B, 2, H, W]; got '{hm.name}' {hm.shape}, "
                          f"'{wh.name}' {wh.shape}" + (f", '{reg.name}' {reg.shape}" if reg is not None else ""))
-    b, c, h, w = hm.shape
+    b, c = hm.shape[:2]
+    h, w = F.sym_size(hm, 2), F.sym_size(hm, 3)  # runtime sizes where the map is dynamic
+    static = isinstance(h, int) and isinstance(w, int)
     n = c * h * w
-    if not 1 <= K <= min(n, 3840):
-        raise ShapeError(f"ctdet_decode: K={K} must be in [1, {min(n, 3840)}] (C*H*W, TensorRT TopK)")
+    if not 1 <= K <= (min(n, 3840) if static else 3840):
+        raise ShapeError(f"ctdet_decode: K={K} must be in [1, {min(n, 3840) if static else 3840}] (C*H*W, TensorRT "
+                         f"TopK)")
     heat = F.sigmoid(f32(hm))
     heat = F.where(F.eq(F.max_pool2d(heat, 3, 1, 1), heat), heat, 0.0)
     flat = heat.reshape(-1, n)
+    if not static:  # K more peaks of -inf (never above conf) so that the top-k always has K of them
+        flat = F.pad(flat, (0, K), value=float("-inf"))
     inds = stable_topk(flat, K)
     scores = F.gather(flat, 1, inds)
     inds = f32(inds)
-    classes = F.floor(inds / (h * w))
-    pix = inds - classes * (h * w)
-    ys = F.floor(pix / w)
-    xs = pix - ys * w
+    hw, wf = (h * w, w) if static else (f32(h * w).reshape(1, 1), f32(w).reshape(1, 1))
+    classes = F.floor(inds / hw)
+    pix = inds - classes * hw
+    ys = F.floor(pix / wf)
+    xs = pix - ys * wf
     pix2 = F.expand(F.cast(pix, torch.int32).unsqueeze(1), (b, 2, K))
 
     def at_peaks(t: Tensor) -> Tensor:  # [B, 2, H, W] -> [B, K, 2]
-        return F.gather(f32(t).reshape(-1, 2, h * w), 2, pix2).permute(0, 2, 1)
+        return F.gather(f32(t).reshape(-1, 2, h * w), 2, pix2).permute(0, 2, 1)  # (peaks of the padding: row 0)
 
     off = at_peaks(reg) if reg is not None else 0.5
     centers = F.stack([xs, ys], -1) + off
@@ -100,10 +106,15 @@ class CtdetEnd2End(ImageEnd2End):
         heads = self.model(x)
         boxes, scores, classes = ctdet_decode(heads["hm"], heads["wh"], heads.get("reg"), self.K)
         out_hw = tuple(heads["hm"].shape[2:])
+        if min(out_hw) < 0:  # runtime sizes, as fp32 [1, 1]
+            out_hw = tuple(f32(F.sym_size(heads["hm"], d)).reshape(1, 1) for d in (2, 3))
         if orig_size is not None:
             boxes = ctdet_post_process(boxes, orig_size, out_hw)
-        else:  # network-input pixels
+        elif isinstance(out_hw[0], int) and min(x.shape[2:]) >= 0:  # network-input pixels
             boxes = boxes * torch.tensor([x.shape[3] / out_hw[1], x.shape[2] / out_hw[0]] * 2)
+        else:
+            in_h, in_w = (f32(F.sym_size(x, d)).reshape(1, 1) for d in (2, 3))
+            boxes = boxes * F.cat([in_w / out_hw[1], in_h / out_hw[0]] * 2, -1).unsqueeze(1)
         conf = threshold(self.conf if conf is None else conf)
         num_dets = F.sum(f32(scores > conf), -1, keepdim=True)  # scores are sorted: the first num_dets pass
         rows = row_mask(num_dets, self.K)

@@ -2,7 +2,7 @@
 predictor applies (its exact integer geometry, and the mapping of boxes back to the original images)."""
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Any, Tuple
 
 import torch
 
@@ -25,10 +25,11 @@ def _round_half_even_div(num: Tensor, den: Tensor) -> Tensor:
     return q + F.cast(up, torch.int32)
 
 
-def letterbox_geometry(orig_size: Tensor, input_hw: Tuple[int, int]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+def letterbox_geometry(orig_size: Tensor, input_hw: Tuple[Any, Any]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """What ultralytics' LetterBox(auto=False, scaleup=True) did to images of orig_size [B, 2] (h, w) to fill
-    input_hw: the resized size (new_h, new_w) = round(h * r), round(w * r) with r = min(H / h, W / w), and the
-    top/left borders round(dh - 0.1), round(dw - 0.1) = floor((H - new_h) / 2), floor((W - new_w) / 2).
+    input_hw (ints, or runtime sizes: see `ops.input_hw`): the resized size (new_h, new_w) = round(h * r),
+    round(w * r) with r = min(H / h, W / w), and the top/left borders round(dh - 0.1), round(dw - 0.1) =
+    floor((H - new_h) / 2), floor((W - new_w) / 2).
     Computed in int32, so it is exact (r's side is the one with W * h <= H * w). Returns [B, 1] int32 each:
     new_h, new_w, top, left."""
     size = F.cast(orig_size, torch.int32)
@@ -40,7 +41,7 @@ def letterbox_geometry(orig_size: Tensor, input_hw: Tuple[int, int]) -> Tuple[Te
     return new_h, new_w, F.floor_divide(h1 - new_h, 2), F.floor_divide(w1 - new_w, 2)
 
 
-def scale_boxes(boxes: Tensor, orig_size: Tensor, input_hw: Tuple[int, int], yolov5: bool = False) -> Tensor:
+def scale_boxes(boxes: Tensor, orig_size: Tensor, input_hw: Tuple[Any, Any], yolov5: bool = False) -> Tensor:
     """Map x1y1x2y2 boxes [B, M, 4] from the letterboxed network input (h, w) = input_hw back to the original
     images, orig_size [B, 2] (h, w), and clip them.
 

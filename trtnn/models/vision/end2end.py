@@ -9,7 +9,7 @@ from ...compile import Input
 from ...graph.module import Module
 from ...graph.tensor import Tensor
 from .boxes import scale_boxes
-from .inputs import check_extra_inputs, image_inputs
+from .inputs import check_extra_inputs, image_inputs, model_stride
 from .ops import row_mask
 from .preprocess import Preprocess
 
@@ -29,11 +29,14 @@ class ImageEnd2End(Module):
     runtime_thresholds: bool = False
     scale_to_orig: bool = False
 
-    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
+    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None,
+               min_imgsz: Optional[Tuple[int, int]] = None) -> List[Input]:
         """The network inputs for images of (h, w) = imgsz, in forward's order; a dynamic batch of 1..max_batch
-        when `max_batch` is given."""
+        when `max_batch` is given, a dynamic height and width from min_imgsz to imgsz (multiples of the model's
+        stride, see `model_stride`) when `min_imgsz` is."""
         return image_inputs(self.preprocess, imgsz, self.scale_to_orig, batch, max_batch,
-                            self.THRESHOLD_INPUTS if self.runtime_thresholds else ())
+                            self.THRESHOLD_INPUTS if self.runtime_thresholds else (), min_imgsz,
+                            model_stride(self.model))
 
     def split_inputs(self, extra: Sequence[Tensor]) -> Tuple[Tuple[Optional[Tensor], ...], Optional[Tensor]]:
         """(the threshold inputs, or Nones without runtime_thresholds; orig_size or None) from the inputs after the
@@ -53,7 +56,7 @@ class ImageEnd2End(Module):
         return None if p is None else f"{p.layout} {'BGR' if p.bgr else 'RGB'}"
 
     @staticmethod
-    def boxes_to_orig(out: Dict[str, Tensor], orig_size: Tensor, input_hw: Tuple[int, int],
+    def boxes_to_orig(out: Dict[str, Tensor], orig_size: Tensor, input_hw: Tuple[Any, Any],
                       yolov5: bool = False) -> None:
         """out['det_boxes'] mapped back to the letterboxed original images (`scale_boxes`); rows past num_dets stay
         zero."""

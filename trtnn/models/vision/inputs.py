@@ -28,10 +28,13 @@ def batched_input(name: str, shape: Sequence[int], dtype: Any, batch: int = 1, m
 
 
 def image_inputs(preprocess: Optional[Preprocess], imgsz: Tuple[int, int], scale_to_orig: bool, batch: int = 1,
-                 max_batch: Optional[int] = None, thresholds: Sequence[str] = ()) -> List[Input]:
+                 max_batch: Optional[int] = None, thresholds: Sequence[str] = (),
+                 min_imgsz: Optional[Tuple[int, int]] = None, stride: int = 32) -> List[Input]:
     """A detector's inputs in forward's order: `images` (uint8 in the preprocess layout, else float NCHW) of (h, w) =
     imgsz, the runtime `thresholds` (fp32 [1] each, e.g. 'conf_thres', 'iou_thres'), and with scale_to_orig its
-    `orig_size` [B, 2] (h, w) int32 input."""
+    `orig_size` [B, 2] (h, w) int32 input. With `min_imgsz`, the height and width are dynamic from min_imgsz to
+    imgsz (optimized for imgsz), both multiples of `stride` (checked: an error names the dim and the next valid
+    value)."""
     h, w = imgsz
     if preprocess is None:
         specs = [("images", (3, h, w), "fp32")]
@@ -40,8 +43,44 @@ def image_inputs(preprocess: Optional[Preprocess], imgsz: Tuple[int, int], scale
     if scale_to_orig:
         specs.append(("orig_size", (2,), torch.int32))
     out = [batched_input(name, shape, dt, batch, max_batch) for name, shape, dt in specs]
+    if min_imgsz is not None:
+        out[0] = dynamic_image_input(out[0], min_imgsz, imgsz, stride, preprocess is not None
+                                     and preprocess.layout == "NHWC")
     out[1:1] = [Input(name, (1,), "fp32", cast=False) for name in thresholds]
     return out
+
+
+def dynamic_image_input(images: Input, min_imgsz: Tuple[int, int], imgsz: Tuple[int, int], stride: int,
+                        nhwc: bool = False) -> Input:
+    """`images` (static or dynamic batch) with its height and width dynamic from min_imgsz to imgsz."""
+    axes = (1, 2) if nhwc else (2, 3)
+    check_image_range(images.name, min_imgsz, imgsz, stride, axes)
+    static = images.shape
+    lo, _, hi = images.profile() if images.is_dynamic else (static,) * 3
+    shape, lo, hi = list(static), list(lo), list(hi)
+    for a, small, big in zip(axes, min_imgsz, imgsz):
+        shape[a], lo[a], hi[a] = -1, small, big
+    return Input(images.name, shape, images.dtype, min_shape=lo, opt_shape=hi, max_shape=hi)
+
+
+def check_image_range(name: str, lo_hw: Sequence[int], hi_hw: Sequence[int], stride: int,
+                      axes: Sequence[int] = (2, 3), what: str = "the model") -> None:
+    """ShapeError unless every min/max height and width is a positive multiple of `stride` with min <= max; the
+    message names the dim and the next valid value."""
+    for side, a, lo, hi in zip(("height", "width"), axes, lo_hw, hi_hw):
+        for which, v in (("min", lo), ("max", hi)):
+            if v < 1 or v % stride:
+                up = max(stride, -(-v // stride) * stride)
+                raise ShapeError(f"input '{name}' dim {a} ({side}): the {which} {v} is not a multiple of {what}'s "
+                                 f"stride {stride}; the next valid value is {up}")
+        if lo > hi:
+            raise ShapeError(f"input '{name}' dim {a} ({side}): min {lo} > max {hi}")
+
+
+def model_stride(model: Any) -> int:
+    """The largest stride of a YOLO model (its `stride` attribute; 32 when it has none)."""
+    stride = getattr(model, "stride", None)
+    return int(max(stride.tolist() if isinstance(stride, torch.Tensor) else [stride])) if stride is not None else 32
 
 
 def check_extra_inputs(owner: Module, extra: Sequence[Tensor], want: int) -> None:

@@ -86,6 +86,13 @@ class NMS(Module):
         (box, class) pairs; D = 4, or 5 for rotated boxes."""
         _, n, c = scores.shape
         d = boxes.shape[2]
+        if self.multi_label and n < 0:  # pair p = (box p // c, class p % c), p counted in the engine
+            pairs = scores.reshape(-1, F.sym_size(scores, 1) * c)
+            p = arange(F.sym_size(pairs, 1), pairs, (1, -1))
+            index = F.floor(p / c)
+            classes, index = F.expand_as(p - index * c, pairs), F.expand_as(index, pairs)
+            return F.expand(boxes.unsqueeze(2), (-1, -1, c, d)).reshape(-1, F.sym_size(pairs, 1), d), pairs, \
+                classes, index
         if self.multi_label:  # pair p = (box p // c, class p % c)
             pairs = scores.reshape(-1, n * c)
             classes = F.expand_as(F.constant((torch.arange(n * c) % c).float().reshape(1, n * c), scores), pairs)
@@ -93,7 +100,7 @@ class NMS(Module):
             return F.expand(boxes.unsqueeze(2), (-1, n, c, d)).reshape(-1, n * c, d), pairs, classes, index
         best = F.amax(scores, -1)
         first_max = F.where(F.eq(scores, best.unsqueeze(2)), arange(c, scores, (1, 1, c)), float(c))
-        return boxes, best, F.amin(first_max, -1), F.expand_as(arange(n, scores, (1, n)), best)
+        return boxes, best, F.amin(first_max, -1), F.expand_as(arange(F.sym_size(scores, 1), scores, (1, -1)), best)
 
     def forward(self, boxes: Tensor, scores: Tensor, conf: Optional[Threshold] = None,
                 iou: Optional[Threshold] = None, with_index: bool = False) -> Dict[str, Tensor]:
@@ -113,10 +120,18 @@ class NMS(Module):
         float and the index of their box [B, K] float."""
         boxes, best, classes, index = self._candidates(f32(boxes), f32(scores))
         b, n = best.shape
-        k = min(n, self.pre_nms_topk)
+        if n < 0:  # a runtime count: pre_nms_topk rows of score -inf appended (never kept), so TopK's k is fixed
+            boxes, best, classes, index = pad_candidates(self.pre_nms_topk, boxes, best, classes, index)
+        k = min(n, self.pre_nms_topk) if n >= 0 else self.pre_nms_topk
         order = stable_topk(best, k)
         ranked = F.gather(boxes, 1, F.expand(order.unsqueeze(2), (b, k, boxes.shape[2])))
         return ranked, F.gather(best, 1, order), F.gather(classes, 1, order), F.gather(index, 1, order)
+
+
+def pad_candidates(k: int, boxes: Tensor, scores: Tensor, *rest: Tensor) -> Tuple[Tensor, ...]:
+    """k more rows after a runtime number of candidates (boxes [B, N, D] zero, scores [B, N] -inf, the other [B, N]
+    zero): a top-k of k then always has k rows, and the padding ranks after every real candidate (index asc)."""
+    return (F.pad(boxes, (0, 0, 0, k)), F.pad(scores, (0, k), value=float("-inf")), *(F.pad(t, (0, k)) for t in rest))
 
 
 def first_kept(keep: Tensor, max_det: int, boxes: Tensor, scores: Tensor, classes: Tensor,

@@ -21,7 +21,7 @@ from ...errors import ShapeError, require_fraction
 from ...graph.module import Module
 from ...graph.tensor import Tensor
 from .nms import MAX_PRE_NMS
-from .ops import Threshold, f32, row_mask, stable_topk, threshold
+from .ops import Threshold, arange, f32, row_mask, stable_topk, threshold
 
 
 class TopK(Module):
@@ -52,7 +52,10 @@ class TopK(Module):
                              f"got {pred.shape}")
         x = f32(pred).permute(0, 2, 1)  # [B, A, C]
         b, a, c = x.shape
-        k, nc = min(self.max_det, a), self.nc
+        runtime_a = F.sym_size(x, 1) if a < 0 else None
+        if runtime_a is not None:  # a runtime anchor count: max_det rows of -inf appended, so k is fixed (see below)
+            x = F.pad(x, (0, 0, 0, self.max_det), value=float("-inf"))
+        k, nc = min(self.max_det, a) if a >= 0 else self.max_det, self.nc
         scores = x[..., 4:4 + nc]
         anchors = F.cast(stable_topk(F.amax(scores, -1), k), torch.int32)  # [B, k]
         top = F.gather(scores, 1, F.expand(anchors.unsqueeze(2), (b, k, nc))).reshape(-1, k * nc)
@@ -61,7 +64,10 @@ class TopK(Module):
         anchor = F.gather(anchors, 1, rank).unsqueeze(2)
         extra = F.gather(x[..., 4 + nc:], 1, F.expand(anchor, (b, k, c - 4 - nc))) if c > 4 + nc else None
         boxes = F.gather(x[..., :4], 1, F.expand(anchor, (b, k, 4)))
-        return boxes, F.gather(top, 1, flat), f32(flat - rank * nc), extra
+        scores = F.gather(top, 1, flat)
+        if runtime_a is not None:  # k = min(max_det, A) of the original: rows from A on (by score) do not count
+            scores = F.where(arange(k, scores, (1, k)) < f32(runtime_a).reshape(1, 1), scores, float("-inf"))
+        return boxes, scores, f32(flat - rank * nc), extra
 
     def forward(self, pred: Tensor, conf: Optional[Threshold] = None) -> Dict[str, Tensor]:
         boxes, scores, classes, extra = self.select(pred)

@@ -165,7 +165,7 @@ class Attention(Module):
         self.pe = Conv(dim, dim, 3, 1, g=dim, act=False)
 
     def forward(self, x):
-        B, C, H, W = x.shape
+        B, C, H, W = F.sym_shape(x)  # runtime sizes where they are dynamic
         N = H * W
         qkv = self.qkv(x)
         q, k, v = qkv.view(B, self.num_heads, self.key_dim * 2 + self.head_dim, N).split(
@@ -240,17 +240,37 @@ class Proto(Module):
 
 
 # ---- ultralytics/utils/tal.py -----------------------------------------------------------------------------------
-def make_anchors(feats: Sequence[Tensor], strides, grid_cell_offset=0.5) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Anchor points and strides from the feature maps' static shapes: constants computed in Python."""
+def make_anchors(feats: Sequence[Tensor], strides, grid_cell_offset=0.5):
+    """Anchor points [A, 2] and strides [A, 1]: constants computed in Python from static feature maps, else computed
+    in the engine from the feature maps' runtime heights and widths (same values: exact small integers + 0.5)."""
+    if all(min(f.shape[2:]) >= 0 for f in feats[:len(strides)]):
+        anchor_points, stride_tensor = [], []
+        for i, stride in enumerate(strides):
+            _, _, h, w = feats[i].shape
+            sx = torch.arange(end=w, dtype=torch.float32) + grid_cell_offset  # shift x
+            sy = torch.arange(end=h, dtype=torch.float32) + grid_cell_offset  # shift y
+            sy, sx = torch.meshgrid(sy, sx, indexing="ij")
+            anchor_points.append(torch.stack((sx, sy), -1).view(-1, 2))
+            stride_tensor.append(torch.full((h * w, 1), float(stride)))
+        return torch.cat(anchor_points), torch.cat(stride_tensor)
     anchor_points, stride_tensor = [], []
     for i, stride in enumerate(strides):
-        _, _, h, w = feats[i].shape
-        sx = torch.arange(end=w, dtype=torch.float32) + grid_cell_offset  # shift x
-        sy = torch.arange(end=h, dtype=torch.float32) + grid_cell_offset  # shift y
-        sy, sx = torch.meshgrid(sy, sx, indexing="ij")
-        anchor_points.append(torch.stack((sx, sy), -1).view(-1, 2))
-        stride_tensor.append(torch.full((h * w, 1), float(stride)))
-    return torch.cat(anchor_points), torch.cat(stride_tensor)
+        sx, sy = grid_xy(feats[i], grid_cell_offset)  # [h, w] each
+        anchor_points.append(F.stack((sx, sy), -1).view(-1, 2))
+        stride_tensor.append(F.full_like(sx, float(stride)).view(-1, 1))
+    return F.cat(anchor_points), F.cat(stride_tensor)
+
+
+def grid_xy(feat: Tensor, offset: float = 0.0) -> Tuple[Tensor, Tensor]:
+    """x and y coordinates (+ offset) of every cell of a [B, C, H, W] feature map, as two [H, W] tensors in the
+    feature map's dtype, computed in the engine from its runtime height and width (torch.meshgrid(arange(H),
+    arange(W), indexing='ij'))."""
+    h, w = F.sym_size(feat, 2), F.sym_size(feat, 3)
+    xs = F.arange(w, dtype=torch.float32) if isinstance(w, Tensor) else F.constant(torch.arange(w), feat, torch.float32)
+    ys = F.arange(h, dtype=torch.float32) if isinstance(h, Tensor) else F.constant(torch.arange(h), feat, torch.float32)
+    xs, ys = (xs + offset).to(feat.dtype), (ys + offset).to(feat.dtype)
+    zero_x, zero_y = xs.unsqueeze(0) * 0.0, ys.unsqueeze(1) * 0.0
+    return xs.unsqueeze(0) + zero_y, ys.unsqueeze(1) + zero_x
 
 
 def dist2bbox(distance, anchor_points, xywh=True, dim=-1):
@@ -406,14 +426,22 @@ class V5Detect(Module):
         z = []  # inference output
         for i in range(self.nl):
             x[i] = self.m[i](x[i])  # conv
-            bs, _, ny, nx = x[i].shape  # x(bs,255,20,20) to x(bs,3,20,20,85)
+            bs, _, ny, nx = F.sym_shape(x[i])  # x(bs,255,20,20) to x(bs,3,20,20,85); runtime sizes where dynamic
+            static = not isinstance(nx, Tensor) and not isinstance(ny, Tensor)
+            grid, anchor_grid = self._make_grid(nx, ny, i) if static else self._runtime_grid(x[i], i)
             x[i] = x[i].view(bs, self.na, self.no, ny, nx).permute(0, 1, 3, 4, 2)
-            grid, anchor_grid = self._make_grid(nx, ny, i)
             xy, wh, conf = x[i].sigmoid().split((2, 2, self.nc + 1), 4)
             xy = (xy * 2 + grid) * float(self.stride[i])  # xy
             wh = (wh * 2) ** 2 * anchor_grid  # wh
             z.append(F.cat((xy, wh, conf), 4).view(bs, self.na * nx * ny, self.no))
         return F.cat(z, 1)
+
+    def _runtime_grid(self, feat: Tensor, i: int) -> Tuple[Tensor, torch.Tensor]:
+        """_make_grid for a feature map of dynamic height/width: the cell offsets computed in the engine
+        ([1, 1, ny, nx, 2], broadcast over the anchors; same values), the anchor sizes a constant."""
+        gx, gy = grid_xy(feat, -0.5)
+        grid = F.stack((gx, gy), -1).unsqueeze(0).unsqueeze(0)
+        return grid, (self.anchors[i].float() * self.stride[i]).view((1, self.na, 1, 1, 2))
 
     def _make_grid(self, nx=20, ny=20, i=0) -> Tuple[torch.Tensor, torch.Tensor]:
         t = torch.float32

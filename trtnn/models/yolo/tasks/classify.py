@@ -19,7 +19,7 @@ from ....graph.tensor import Tensor
 from ...registry import StateDict, TaskSpec, numel
 from ...vision.end2end import ImageEnd2End
 from ...vision.host import classify_preprocess
-from ...vision.inputs import batched_input
+from ...vision.inputs import batched_input, dynamic_image_input
 from ...vision.ops import f32, stable_topk
 from ...vision.preprocess import ClassifyPreprocess
 from ..model import yolo11_cls, yolo26_cls, yolov8_cls
@@ -39,17 +39,26 @@ class ClassifyEnd2End(ImageEnd2End):
         self.preprocess = preprocess
         self.model = model
 
-    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None) -> List[Input]:
-        """The `images` input for a network of (h, w) = imgsz (a dynamic batch of 1..max_batch if given)."""
+    def inputs(self, imgsz: Tuple[int, int], batch: int = 1, max_batch: Optional[int] = None,
+               min_imgsz: Optional[Tuple[int, int]] = None) -> List[Input]:
+        """The `images` input for a network of (h, w) = imgsz (a dynamic batch of 1..max_batch if given; a dynamic
+        height and width from min_imgsz to imgsz if given, without the preprocess' resize)."""
         pre = self.preprocess
+        if min_imgsz is not None and pre is not None and pre.src_hw is not None:
+            raise ShapeError(f"ClassifyEnd2End: a dynamic image size cannot be resized from the fixed src_hw "
+                             f"{pre.src_hw}; drop src_hw/crop_hw (the classifier pools any size) or min_imgsz")
         if pre is None:
-            return [batched_input("images", (3, *imgsz), "fp32", batch, max_batch)]
-        if pre.crop_hw is not None and pre.crop_hw != tuple(imgsz):
-            raise ShapeError(f"ClassifyEnd2End: the preprocess crops to {pre.crop_hw}, the network's size is "
-                             f"{tuple(imgsz)}")
-        h, w = pre.src_hw or imgsz
-        return [batched_input("images", (h, w, 3) if pre.layout == "NHWC" else (3, h, w), torch.uint8, batch,
-                              max_batch)]
+            images = batched_input("images", (3, *imgsz), "fp32", batch, max_batch)
+        else:
+            if pre.crop_hw is not None and pre.crop_hw != tuple(imgsz):
+                raise ShapeError(f"ClassifyEnd2End: the preprocess crops to {pre.crop_hw}, the network's size is "
+                                 f"{tuple(imgsz)}")
+            h, w = pre.src_hw or imgsz
+            images = batched_input("images", (h, w, 3) if pre.layout == "NHWC" else (3, h, w), torch.uint8, batch,
+                                   max_batch)
+        if min_imgsz is not None:
+            images = dynamic_image_input(images, min_imgsz, imgsz, 32, pre is not None and pre.layout == "NHWC")
+        return [images]
 
     def forward(self, images: Tensor) -> Dict[str, Tensor]:
         x = images if self.preprocess is None else self.preprocess(images)

@@ -25,7 +25,7 @@ from ...vision.end2end import ImageEnd2End
 from ...vision.host import yolo_preprocess
 from ...vision.inputs import MEANINGS
 from ...vision.nms import NMS
-from ...vision.ops import Threshold, f32, threshold
+from ...vision.ops import Threshold, f32, input_hw, threshold
 from ...vision.preprocess import Preprocess
 from ...vision.topk import TopK
 from ..model import yolo11, yolo26, yolov5, yolov8, yolov10
@@ -108,7 +108,7 @@ class End2End(ImageEnd2End):
             boxes, scores = decode_v5(raw, self.nms.conf if conf is None else conf)
         out = self.nms(boxes, scores, conf, iou)
         if orig_size is not None:
-            self.boxes_to_orig(out, orig_size, tuple(x.shape[2:]), yolov5=self.kind == "v5")
+            self.boxes_to_orig(out, orig_size, input_hw(x), yolov5=self.kind == "v5")
         return out
 
 
@@ -144,7 +144,7 @@ class TopKEnd2End(ImageEnd2End):
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.topk(self.model(x), conf)
         if orig_size is not None:
-            self.boxes_to_orig(out, orig_size, tuple(x.shape[2:]))
+            self.boxes_to_orig(out, orig_size, input_hw(x))
         return out
 
 

@@ -41,7 +41,7 @@ from ...vision.end2end import ImageEnd2End
 from ...vision.host import yolo_preprocess
 from ...vision.inputs import MEANINGS
 from ...vision.nms import MAX_WH, NMS, first_kept
-from ...vision.ops import Threshold, arange, f32, row_mask, threshold
+from ...vision.ops import Threshold, arange, f32, input_hw, row_mask, threshold
 from ...vision.preprocess import Preprocess
 from ..model import yolo11_obb, yolo26_obb, yolov8_obb
 from ..spec import BOXES, LETTERBOXED, NMS_DEFAULTS, NMS_FREE_DEFAULTS, by_head, nms_options, register_yolo, topk_options
@@ -177,7 +177,7 @@ class OBBEnd2End(ImageEnd2End):
         (conf, iou), orig_size = self.split_inputs(extra)
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.nms(*decode_obb(self.model(x)), conf, iou)
-        return _as_results(out, out["det_boxes"], orig_size, tuple(x.shape[2:]))
+        return _as_results(out, out["det_boxes"], orig_size, input_hw(x))
 
 
 class OBBTopKEnd2End(TopKEnd2End):
@@ -194,7 +194,7 @@ class OBBTopKEnd2End(TopKEnd2End):
         x = images if self.preprocess is None else self.preprocess(images)
         out = self.topk(self.model(x), conf)
         rboxes = F.cat([out["det_boxes"], out.pop("det_extra")], -1)  # xywh and the angle
-        return _as_results(out, rboxes, orig_size, tuple(x.shape[2:]))
+        return _as_results(out, rboxes, orig_size, input_hw(x))
 
 
 def _as_results(out: Dict[str, Tensor], rboxes: Tensor, orig_size: Optional[Tensor],

@@ -19,7 +19,7 @@ from ....graph.tensor import Tensor
 from ...registry import StateDict, TaskSpec, numel
 from ...vision.boxes import scale_boxes
 from ...vision.host import yolo_preprocess
-from ...vision.ops import f32, row_mask
+from ...vision.ops import f32, input_hw, row_mask
 from ...vision.preprocess import Preprocess
 from ..model import yolo11_pose, yolo26_pose, yolov8_pose
 from ..spec import (BOXES, LETTERBOXED, NMS_DEFAULTS, NMS_FREE_DEFAULTS, ONE2ONE_BOXES, by_head, detect_config,
@@ -55,8 +55,8 @@ class PoseEnd2End(End2End):
         kpts = f32(raw[:, 4 + nc:]).permute(0, 2, 1)  # [B, A, K * D]
         kpts = F.gather(kpts, 1, F.expand(index.unsqueeze(2), (b, m, k * d))).reshape(b, m, k, d)
         if orig_size is not None:
-            kpts = F.cat([_keypoints_to_orig(kpts[..., :2], orig_size, tuple(x.shape[2:])), kpts[..., 2:]], -1)
-            self.boxes_to_orig(out, orig_size, tuple(x.shape[2:]))
+            kpts = F.cat([_keypoints_to_orig(kpts[..., :2], orig_size, input_hw(x)), kpts[..., 2:]], -1)
+            self.boxes_to_orig(out, orig_size, input_hw(x))
         rows = row_mask(out["num_dets"], m).unsqueeze(2).unsqueeze(3)
         out["det_keypoints"] = F.where(rows, kpts, 0.0)
         return out
@@ -92,7 +92,7 @@ class PoseTopKEnd2End(TopKEnd2End):
         kpts = kpts.reshape(b, m, k, d)
         if self.scale_to_orig:
             nhwc = self.preprocess is not None and self.preprocess.layout == "NHWC"
-            hw = tuple(images.shape[1:3] if nhwc else images.shape[2:])
+            hw = input_hw(images, (1, 2) if nhwc else (2, 3))
             kpts = F.cat([_keypoints_to_orig(kpts[..., :2], extra[-1], hw), kpts[..., 2:]], -1)
         out["det_keypoints"] = F.where(row_mask(out["num_dets"], m).unsqueeze(2).unsqueeze(3), kpts, 0.0)
         return out

@@ -37,7 +37,7 @@ from ....graph.module import Module
 from ....graph.tensor import Tensor
 from ...registry import TaskSpec
 from ...vision.host import yolo_preprocess
-from ...vision.ops import arange, f32
+from ...vision.ops import arange, f32, input_hw
 from ...vision.preprocess import Preprocess
 from ..model import yolo11_seg, yolo26_seg, yolov8_seg
 from ..spec import (BOXES, LETTERBOXED, NMS_DEFAULTS, NMS_FREE_DEFAULTS, ONE2ONE_BOXES, by_head, nms_options,
@@ -50,7 +50,7 @@ MASK_RESOLUTIONS = ("input", "proto", "orig")
 
 def mask_logits(protos: Tensor, coeffs: Tensor) -> Tensor:
     """coefficients [B, D, nm] @ prototypes [B, nm, mh, mw] -> mask logits [B, D, mh, mw] (fp32)."""
-    _, nm, mh, mw = protos.shape
+    _, nm, mh, mw = F.sym_shape(protos)  # runtime sizes where dynamic
     d = coeffs.shape[1]
     return F.matmul(f32(coeffs), f32(protos).reshape(-1, nm, mh * mw)).reshape(-1, d, mh, mw)
 
@@ -58,8 +58,8 @@ def mask_logits(protos: Tensor, coeffs: Tensor) -> Tensor:
 def crop_mask(masks: Tensor, boxes: Tensor) -> Tensor:
     """ultralytics' crop_mask (vectorized): masks [B, D, h, w] set to 0 outside x1 <= col < x2, y1 <= row < y2 of
     boxes [B, D, 4] (in the masks' pixels)."""
-    _, _, h, w = masks.shape
-    cols, rows = arange(w, masks, (1, 1, 1, w)), arange(h, masks, (1, 1, h, 1))
+    h, w = F.sym_size(masks, 2), F.sym_size(masks, 3)
+    cols, rows = arange(w, masks, (1, 1, 1, -1)), arange(h, masks, (1, 1, -1, 1))
     x1, y1, x2, y2 = (boxes[..., i:i + 1].unsqueeze(3) for i in range(4))  # [B, D, 1, 1] each
     inside = F.ge(cols, x1) & F.lt(cols, x2) & F.ge(rows, y1) & F.lt(rows, y2)
     return F.where(inside, masks, 0.0)
@@ -77,7 +77,7 @@ def _unpad_at_proto(orig_size: Tensor, proto_hw: Tuple[int, int]) -> Tuple[Tenso
     bottom = mh - round(pad_h + 0.1) (likewise left, right). Returns [B, 1] int32: top, left, rows, cols kept."""
     size = F.cast(orig_size, torch.int32)
     h0, w0 = size[:, 0:1], size[:, 1:2]
-    mh, mw = proto_hw
+    mh, mw = (v if isinstance(v, int) else F.cast(v, torch.int32).reshape(1, 1) for v in proto_hw)
     width_limits = (h0 * mw) <= (w0 * mh)  # gain = mw / w0
     g_num = mh + (mw - mh) * F.cast(width_limits, torch.int32)  # gain = g_num / g_den
     g_den = F.where(width_limits, w0, h0)
@@ -137,14 +137,15 @@ class MaskOptions:
                                                                if self.orig_canvas else "")
 
     def with_masks(self, out: Dict[str, Tensor], protos: Tensor, coeffs: Tensor, orig_size: Optional[Tensor],
-                   input_hw: Tuple[int, int]) -> Dict[str, Tensor]:
-        """`out` (boxes in input pixels) with its boxes mapped to orig_size when given, and det_masks from the
-        detections' coefficients [B, max_det, nm]."""
+                   x: Tensor) -> Dict[str, Tensor]:
+        """`out` (boxes in the pixels of x, the NCHW network input) with its boxes mapped to orig_size when given,
+        and det_masks from the detections' coefficients [B, max_det, nm]."""
         boxes_in = out["det_boxes"]
         if orig_size is not None:
-            self.boxes_to_orig(out, orig_size, input_hw)
+            self.boxes_to_orig(out, orig_size, input_hw(x))
         orig = (out["det_boxes"], orig_size, self.orig_canvas) if self.mask_resolution == "orig" else None
-        out["det_masks"] = detection_masks(protos, coeffs, boxes_in, input_hw, self.mask_resolution, orig)
+        out["det_masks"] = detection_masks(protos, coeffs, boxes_in, (F.sym_size(x, 2), F.sym_size(x, 3)),
+                                           self.mask_resolution, orig)
         return out
 
 
@@ -167,17 +168,17 @@ class SegmentEnd2End(MaskOptions, End2End):
         (conf, iou), orig_size = self.split_inputs(extra)
         x = images if self.preprocess is None else self.preprocess(images)
         pred, protos = self.model(x)
-        nm, input_hw = protos.shape[1], tuple(x.shape[2:])
+        nm = protos.shape[1]
         boxes, scores = decode_v8(pred[:, :pred.shape[1] - nm])
         coeffs = pred[:, pred.shape[1] - nm:].permute(0, 2, 1)  # [B, A, nm]
         out = self.nms(boxes, scores, conf, iou, with_index=True)
         index = out.pop("det_index")
         d = self.nms.max_det
         det_coeffs = F.gather(f32(coeffs), 1, F.expand(index.unsqueeze(2), (-1, d, nm)))
-        return self.with_masks(out, protos, det_coeffs, orig_size, input_hw)
+        return self.with_masks(out, protos, det_coeffs, orig_size, x)
 
 
-def detection_masks(protos: Tensor, coeffs: Tensor, boxes: Tensor, input_hw: Tuple[int, int], resolution: str = "input",
+def detection_masks(protos: Tensor, coeffs: Tensor, boxes: Tensor, input_hw: Tuple[Any, Any], resolution: str = "input",
                     orig: Optional[Tuple[Tensor, Tensor, Tuple[int, int]]] = None) -> Tensor:
     """The masks of selected detections (by NMS here; any selector giving each detection's coefficients, e.g. a
     top-k over a one-to-one head, can use it): protos [B, nm, mh, mw], coeffs [B, D, nm], xyxy boxes [B, D, 4] in
@@ -188,10 +189,16 @@ def detection_masks(protos: Tensor, coeffs: Tensor, boxes: Tensor, input_hw: Tup
         masks = _orig_masks(logits, *orig)
     elif resolution == "input":
         masks = crop_mask(F.interpolate(logits, size=input_hw, mode="bilinear", align_corners=False), boxes)
-    else:
+    elif all(isinstance(v, int) for v in (*protos.shape[2:], *input_hw)):
         mh, mw = protos.shape[2:]
         h, w = input_hw
         ratios = F.constant(torch.tensor([mw / w, mh / h, mw / w, mh / h]).reshape(1, 1, 4), boxes, torch.float32)
+        masks = crop_mask(logits, boxes * ratios)
+    else:  # the same fp32 ratios from the runtime sizes
+        mh, mw = (f32(F.constant(torch.tensor([v]), boxes, torch.int64) if isinstance(v, int) else v)
+                  for v in (F.sym_size(protos, 2), F.sym_size(protos, 3)))
+        h, w = (f32(F.constant(torch.tensor([v]), boxes, torch.int64) if isinstance(v, int) else v) for v in input_hw)
+        ratios = F.cat([mw / w, mh / h, mw / w, mh / h]).reshape(1, 1, 4)
         masks = crop_mask(logits, boxes * ratios)
     return F.cast(F.gt(masks, 0.0), torch.uint8)
 
@@ -199,7 +206,7 @@ def detection_masks(protos: Tensor, coeffs: Tensor, boxes: Tensor, input_hw: Tup
 def _orig_masks(logits: Tensor, boxes: Tensor, orig_size: Tensor, canvas: Tuple[int, int]) -> Tensor:
     """process_mask_native per image into the canvas: unpad, resize to orig_size, crop with original boxes."""
     hc, wc = canvas
-    top, left, rows, cols = _unpad_at_proto(orig_size, tuple(logits.shape[2:]))
+    top, left, rows, cols = _unpad_at_proto(orig_size, (F.sym_size(logits, 2), F.sym_size(logits, 3)))
     size = F.cast(orig_size, torch.int32)
     h0, w0 = size[:, 0:1], size[:, 1:2]
     masks = _resize_axis(logits, 2, top, rows, h0, hc)
@@ -232,7 +239,7 @@ class SegmentTopKEnd2End(MaskOptions, TopKEnd2End):
         pred, protos = self.model(x)
         out = self.topk(pred, conf)
         coeffs = out.pop("det_extra")  # [B, max_det, nm], zero past num_dets
-        return self.with_masks(out, protos, coeffs, orig_size, tuple(x.shape[2:]))
+        return self.with_masks(out, protos, coeffs, orig_size, x)
 
 
 # ---- outputs and registration --------------------------------------------------------------------------------
