@@ -8,6 +8,7 @@ import operator
 import os
 import re
 import string
+import sys
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
@@ -16,8 +17,15 @@ import torch.fx as fx
 
 from .capture import Captured, has_tensor, user_location
 from .constants import recipe
+from .mapping import (
+    BINARY,
+    TENSOR_OPERATORS,
+    UNARY,
+    qualified_name,
+    trtnn_function,
+    trtnn_method,
+)
 from .rewrite import rewrite
-from .mapping import BINARY, TENSOR_OPERATORS, UNARY, qualified_name, trtnn_function, trtnn_method
 from .template import Code, is_slot_value, literal
 
 # trtnn.functional ops whose weight arguments may be a trtnn.Parameter as is
@@ -48,8 +56,6 @@ class _Frame:  # the part of traceback.FrameSummary that user_location reads
 
 def short_path(where: str) -> str:
     """A location relative to the import root that holds it (stable across machines), else as is."""
-    import sys
-
     path, _, line = where.rpartition(":")
     roots = sorted((os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)), key=len, reverse=True)
     for root in roots:

@@ -14,6 +14,10 @@ from .shape import chunk, expand, expand_as, flatten, permute, reshape, split, s
 from .index import getitem
 from .reduce import amax, amin, argmax, max, mean, min, sum, topk
 from .linalg import matmul
+from .transform import flip, repeat, roll, tile
+from .masking import masked_fill, tril, triu
+from .cumulative import cumsum
+from .rearrange import unflatten
 from ._core import cast
 
 
@@ -65,16 +69,6 @@ METHODS: List[Tuple[str, Callable, Adapter]] = [
     ("to", cast, None), ("half", _to(torch.float16), None), ("float", _to(torch.float32), None),
     ("bfloat16", _to(torch.bfloat16), None), ("int", _to(torch.int32), None), ("long", _to(torch.int64), None),
     ("bool", _to(torch.bool), None),
-]
-
-
-# ---- methods of the ops for modern networks ----
-from .transform import flip, repeat, roll, tile  # noqa: E402
-from .masking import masked_fill, tril, triu  # noqa: E402
-from .cumulative import cumsum  # noqa: E402
-from .rearrange import unflatten  # noqa: E402
-
-METHODS += [
     ("flip", flip, _shape_varargs), ("roll", roll, None), ("repeat", repeat, _shape_varargs), ("tile", tile, None),
     ("masked_fill", masked_fill, None), ("tril", tril, None), ("triu", triu, None), ("cumsum", cumsum, None),
     ("unflatten", unflatten, None),

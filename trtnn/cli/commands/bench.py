@@ -13,6 +13,7 @@ from ...errors import BackendError, ConfigError
 from ...runtime import Runner
 from ..args import check_range, check_readable
 from . import SUMMARIES
+from .run import cpu_runner
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
@@ -52,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
     if args.device == "cpu":
         if args.cuda_graph:
             raise ConfigError("--cuda-graph is for GPU engines, not --device cpu")
-        from .run import cpu_runner
 
         ns = argparse.Namespace(source=args.engine, weights=None, imgsz=args.imgsz, conf=None, iou=None, max_det=None)
         runner = cpu_runner(ns)

@@ -10,7 +10,11 @@ import re
 import sys
 from typing import Any, List
 
+import torch
+
+from ...codegen import generate_code, round_trip
 from ...errors import ConfigError, StateDictError, TrtnnError
+from ...io.checkpoint import load_checkpoint
 from ...io.files import atomic_write_bytes, check_output_path
 from ..args import check_readable, load_target, parse_input
 from . import SUMMARIES
@@ -38,11 +42,6 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from ...codegen import generate_code, round_trip
-    from ...io.checkpoint import load_checkpoint
-
     if not args.input:
         raise ConfigError(f"{args.target}: give the example inputs with --input NAME:SHAPE[:DTYPE]")
     specs = [parse_input(s) for s in args.input]

@@ -5,6 +5,8 @@ import argparse
 import os
 from typing import Any, List
 
+from ...deploy.triton import write_repository
+from ...io.engine_file import read_engine_file
 from ..args import check_range, check_readable
 
 
@@ -23,9 +25,6 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...deploy.triton import write_repository
-    from ...io.engine_file import read_engine_file
-
     check_range("--instances", args.instances, 1)
     check_range("--max-batch", args.max_batch, 1)
     for path in args.engines:

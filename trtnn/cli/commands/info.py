@@ -22,7 +22,7 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
 
 def _plan_facts(path: str) -> Dict[str, Any]:
     from ...io.engine_file import plan_requirements, read_engine_file  # only with PLAN: keeps `trtnn info` fast
-    from ..args import check_readable
+    from ..args import check_readable  # only with PLAN: args imports torch
 
     check_readable(path, "PLAN")
     file = read_engine_file(path)

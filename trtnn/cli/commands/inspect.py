@@ -7,6 +7,7 @@ from typing import Any, List
 
 from ... import dtypes
 from ...compile import define
+from ...quant import activation_tensors
 from ..args import add_model_args, check_model_args, describe_ranges, load_model
 from . import SUMMARIES
 
@@ -22,7 +23,6 @@ def run(args: argparse.Namespace) -> int:
     model, inputs = load_model(args, check_model_args(args))
     calibration = None
     if args.dtype in ("int8", "fp8"):  # where Q/DQ goes does not depend on the ranges: 1.0 for every tensor
-        from ...quant import activation_tensors
 
         fp32 = define(model, inputs, dtype="fp32", fold_bn=not args.no_fold_bn)
         calibration = {t: 1.0 for t in activation_tensors(fp32.network)}

@@ -11,8 +11,16 @@ import os
 import tempfile
 from typing import Any, Dict, List
 
+from ... import backend
+from ...compile import define
+from ...compile.lifecycle import refittable_weights
 from ...errors import BackendError, ConfigError
+from ...io.checkpoint import read_metadata
+from ...io.engine_file import read_engine_file, write_engine_file
+from ...io.files import check_output_path
+from ...io.sidecar import sidecar_path
 from ..args import check_readable
+from . import build
 
 
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
@@ -25,14 +33,7 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ... import backend
-    from ...compile import define
-    from ...compile.lifecycle import refittable_weights
-    from ...io.engine_file import read_engine_file, write_engine_file
-    from ...io.files import check_output_path
-    from ...io.sidecar import sidecar_path
-    from .. import build_parser
-    from . import build
+    from .. import build_parser  # the package face registers this module: resolved at call time
 
     check_readable(args.plan, "PLAN")
     check_readable(args.weights, "WEIGHTS")
@@ -91,8 +92,6 @@ def refitted_metadata(meta: Dict[str, Any], weights: str, refittable: bool) -> D
     """The refitted engine's metadata: a copy of `meta` with the weights in the plan (build.weights_stripped false),
     build.refittable as serialized, source.weights the checkpoint's file name and, when the checkpoint has class
     names, those names (a model fine-tuned on other classes keeps its architecture, not its labels)."""
-    from ...io.checkpoint import read_metadata
-
     out = copy.deepcopy(meta)
     out["build"] = dict(out.get("build") or {}, weights_stripped=False, refittable=refittable)
     out["source"] = dict(out.get("source") or {}, weights=os.path.basename(weights))

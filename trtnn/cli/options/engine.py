@@ -7,6 +7,8 @@ from typing import Any, Dict
 
 from ...compile.lifecycle import COMPUTE_CAPABILITIES, HARDWARE_COMPAT, BuildOptions
 from ...errors import ConfigError
+from ...io.engine_file import write_ultralytics
+from ...io.sidecar import sidecar_path
 
 
 def add_engine_args(p: argparse.ArgumentParser) -> None:
@@ -37,11 +39,7 @@ def engine_options(args: argparse.Namespace) -> BuildOptions:
 def save_engine(engine: Any, path: str, metadata: Dict[str, Any], fmt: str) -> str:
     """Write the engine in `fmt`; returns where its metadata went."""
     if fmt == "ultralytics":
-        from ...io.engine_file import write_ultralytics
-
         write_ultralytics(path, engine.plan, metadata)
         return "inside the file (ultralytics header)"
-    from ...io.sidecar import sidecar_path
-
     engine.save(path, metadata=metadata)
     return sidecar_path(path)

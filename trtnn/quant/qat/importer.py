@@ -97,8 +97,8 @@ def _fused_relu_from_graph(ranges: QATRanges, model: Any, inputs: Sequence[Input
 
 # ---- a torch model: quantizers read from the modules, activation sites found by value ---------------------------
 def _is_quantizer(module: torch.nn.Module) -> bool:
-    from torch.ao.quantization import FakeQuantizeBase
-    from torch.ao.quantization.observer import ObserverBase
+    from torch.ao.quantization import FakeQuantizeBase  # torch.ao loads only when a QAT model is imported (start-up)
+    from torch.ao.quantization.observer import ObserverBase  # only for a QAT model (start-up time)
 
     return isinstance(module, (FakeQuantizeBase, ObserverBase))
 
@@ -171,7 +171,7 @@ def _capture(qat: torch.nn.Module, quantizers: Dict[str, torch.nn.Module], args:
     """Each quantizer's inputs on `args` (one per call: a FloatFunctional may be called twice), in execution order,
     from a float copy of the model (eval mode, fake
     quantization and observers off)."""
-    from torch.ao.quantization import disable_fake_quant, disable_observer
+    from torch.ao.quantization import disable_fake_quant, disable_observer  # only for a QAT model (start-up time)
 
     probe = copy.deepcopy(qat).eval()
     probe.apply(disable_fake_quant)
