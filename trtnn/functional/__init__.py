@@ -8,7 +8,7 @@ runs); importing this package also installs trtnn.Tensor's operators and methods
 """
 import inspect
 
-from ._core import cast, compute_dtype, constant, IntOrPair, Spec
+from .core import cast, compute_dtype, constant, IntOrPair, Spec
 from .elementwise import (abs, add, ceil, cos, div, eq, erf, exp, floor, floor_divide, ge, gt, le, log, logical_and,
                           logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow, reciprocal,
                           round, rsqrt, sign, sin, sqrt, sub, tan, where)
@@ -38,7 +38,7 @@ from .cumulative import cumsum, einsum
 from .rearrange import channel_shuffle, pixel_shuffle, pixel_unshuffle, unflatten
 from .embedding import embedding
 from .dims import sym_shape, sym_size
-from ._methods import install_tensor_methods
+from .methods import install_tensor_methods
 from .guard import NO_TENSOR_OPS, guarded
 
 install_tensor_methods()

@@ -6,7 +6,7 @@ from typing import Any, Optional
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import _dim, _out, _trt, _value, cast, constant
+from .core import norm_dim, layer_output, trt_of, const_value, cast, constant
 from .elementwise import abs, add, div, exp, gt, log, maximum, minimum, mul, neg, sub, where
 from .shape import chunk, reshape
 from .reduce import amax, sum
@@ -27,12 +27,12 @@ clip = clamp
 def _activation(x: Tensor, op: str, kind: str, alpha: Optional[float] = None, beta: Optional[float] = None) -> Tensor:
     if not x.dtype.is_floating_point:
         raise UnsupportedError(f"{op} needs a floating-point tensor; '{x.name}' is {dtypes.short(x.dtype)}")
-    layer = x.ctx.add(op, "add_activation", x.use(), getattr(_trt(x).ActivationType, kind))
+    layer = x.ctx.add(op, "add_activation", x.use(), getattr(trt_of(x).ActivationType, kind))
     if alpha is not None:
         layer.alpha = alpha
     if beta is not None:
         layer.beta = beta
-    return _out(layer, x.ctx)
+    return layer_output(layer, x.ctx)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor: return _activation(input, "relu", "RELU")
@@ -70,14 +70,14 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 def prelu(input: Tensor, weight: Any) -> Tensor:
     """torch's prelu: one slope, or one per channel (dim 1)."""
-    w = _value(weight) if not isinstance(weight, Tensor) else None
+    w = const_value(weight) if not isinstance(weight, Tensor) else None
     n = weight.numel() if w is None else w.numel()
     c = input.shape[1] if input.ndim >= 2 else 1
     if n != 1 and n != c:
         raise ShapeError(f"prelu: {n} slopes for '{input.name}' {input.shape}; expected 1 or {c} (channels, dim 1)")
     shape = (1,) * input.ndim if n == 1 else (1, c) + (1,) * (input.ndim - 2)
     slopes = constant(w.reshape(shape), input) if w is not None else reshape(cast(weight, input.dtype), shape)
-    return _out(input.ctx.add("prelu", "add_parametric_relu", input.use(), slopes.use()), input.ctx)
+    return layer_output(input.ctx.add("prelu", "add_parametric_relu", input.use(), slopes.use()), input.ctx)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -104,7 +104,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     x = input if dtype is None else cast(input, dtype)
-    return _out(x.ctx.add("softmax", "add_softmax", x.use(), axes=1 << _dim(dim, x.ndim)), x.ctx)
+    return layer_output(x.ctx.add("softmax", "add_softmax", x.use(), axes=1 << norm_dim(dim, x.ndim)), x.ctx)
 
 
 def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
@@ -153,7 +153,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     """First half of `dim` times the sigmoid of the second half."""
-    d = _dim(dim, input.ndim)
+    d = norm_dim(dim, input.ndim)
     n = input.shape[d]
     if n >= 0 and n % 2:  # a dynamic size is the engine's to check
         raise ShapeError(f"glu: dim {d} of '{input.name}' {input.shape} must have an even size")

@@ -10,7 +10,7 @@ import torch
 from ..errors import ConfigError, ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
 from . import dims as D
-from ._core import _out, _trt, _unsqueeze_front, _value, cast, constant
+from .core import layer_output, trt_of, unsqueeze_front, const_value, cast, constant
 from .activation import softmax
 from .elementwise import add, le, mul, rsqrt, where
 from .linalg import matmul
@@ -21,14 +21,14 @@ def _mask_tensor(mask: Any, like: Tensor) -> Tensor:
     """A mask as a Tensor: bool stays bool, anything else takes `like`'s dtype."""
     if isinstance(mask, Tensor):
         return mask if mask.dtype == torch.bool else cast(mask, like.dtype)
-    v = _value(mask)
+    v = const_value(mask)
     return like.ctx.constant(v, torch.bool if v.dtype == torch.bool else like.dtype)
 
 
 def _float_mask(mask: Any, like: Tensor) -> Tensor:
     """An SDPA mask as an additive float mask: bool True = attend (0), False = excluded (-inf)."""
     if not isinstance(mask, Tensor):
-        v = _value(mask)
+        v = const_value(mask)
         v = torch.zeros(v.shape).masked_fill(~v, float("-inf")) if v.dtype == torch.bool else v
         return like.ctx.constant(v, like.dtype)
     if mask.dtype == torch.bool:
@@ -57,7 +57,7 @@ def attention_scores(q: Tensor, k: Tensor, scale: Any, mask: Any = None) -> Tens
 def _fused(q: Tensor, k: Tensor, v: Tensor, mask: Any, is_causal: bool, scale: Any) -> Optional[Tensor]:
     """IAttention on 4-D (B, H, L, E) inputs with key and value of one shape, or None where it does not apply (or
     the backend has no such layer)."""
-    trt = _trt(q)
+    trt = trt_of(q)
     fits = q.ndim == 4 and k.shape == v.shape and q.shape[:2] == k.shape[:2] and min(q.shape[:2]) >= 0
     if not fits or not hasattr(q.ctx.network, "add_attention_v2"):
         return None
@@ -68,8 +68,8 @@ def _fused(q: Tensor, k: Tensor, v: Tensor, mask: Any, is_causal: bool, scale: A
     layer.decomposable = True  # fall back to primitive ops where no fused kernel fits (e.g. CPU-only builds)
     if mask is not None:
         m = _mask_tensor(mask, q)
-        layer.mask = _unsqueeze_front(m, 4 - m.ndim).use()
-    return _out(layer, q.ctx)
+        layer.mask = unsqueeze_front(m, 4 - m.ndim).use()
+    return layer_output(layer, q.ctx)
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,

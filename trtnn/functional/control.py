@@ -6,7 +6,7 @@ from typing import Any
 import torch
 
 from ..graph.tensor import Tensor
-from ._core import _out, cast
+from .core import layer_output, cast
 from .elementwise import gt, ne
 from .reduce import amax
 
@@ -26,10 +26,10 @@ def fixed_point(fn: Any, init: Tensor) -> Tensor:
     trip = loop.add_trip_limit(rec_go.get_output(0), trt.TripLimit.WHILE)
     for layer, part in ((rec_x, "x"), (rec_go, "go"), (trip, "while")):
         ctx.name_layer(layer, f"{name}:{part}")
-    x = _out(rec_x, ctx)
+    x = layer_output(rec_x, ctx)
     y = fn(x)
     rec_x.set_input(1, y.use())
     rec_go.set_input(1, gt(amax(cast(ne(y, x), torch.float32)), 0.0).use())
     out = loop.add_loop_output(rec_x.get_output(0), trt.LoopOutput.LAST_VALUE)  # = y at exit: unchanged
     ctx.name_layer(out, f"{name}:out")
-    return _out(out, ctx)
+    return layer_output(out, ctx)

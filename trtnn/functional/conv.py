@@ -11,7 +11,7 @@ import torch
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import IntOrPair, _out, _pair, _value, cast
+from .core import IntOrPair, layer_output, as_tuple, const_value, cast
 from .elementwise import add, mul
 from .shape import pad, squeeze, unsqueeze
 
@@ -25,7 +25,7 @@ def _conv_padding(padding: Any, kernel: Tuple[int, ...], dilation: Tuple[int, ..
         return tuple(t // 2 for t in total), tuple(t - t // 2 for t in total)
     if isinstance(padding, str):
         raise ShapeError(f"padding {padding!r}: expected an int, a tuple of {n}, 'same' or 'valid'")
-    p = _pair(padding, n)
+    p = as_tuple(padding, n)
     return p, p
 
 
@@ -37,9 +37,9 @@ def _convolution(op: str, nd: int, input: Tensor, weight: Any, bias: Any, stride
     """An nd-D convolution (nd = 2 or 3; conv1d runs as a 2-D convolution with a kernel width of 1)."""
     if input.ndim != nd + 2:
         raise ShapeError(f"{op} expects a {nd + 2}-D input {_LAYOUT[nd]}; '{input.name}' has shape {input.shape}")
-    stride, dilation = _pair(stride, nd), _pair(dilation, nd)
+    stride, dilation = as_tuple(stride, nd), as_tuple(dilation, nd)
     w_is_tensor = isinstance(weight, Tensor)
-    wshape = weight.shape if w_is_tensor else tuple(_value(weight).shape)
+    wshape = weight.shape if w_is_tensor else tuple(const_value(weight).shape)
     if len(wshape) != nd + 2:
         raise ShapeError(f"{op} weight must be {nd + 2}-D (out, in/groups, *kernel), got {wshape}")
     out_c, in_per_group, kernel = wshape[0], wshape[1], tuple(wshape[2:])
@@ -63,8 +63,8 @@ def _convolution(op: str, nd: int, input: Tensor, weight: Any, bias: Any, stride
     dt = input.dtype
     if not dt.is_floating_point:
         raise UnsupportedError(f"{op} needs a floating-point input; '{input.name}' is {dtypes.short(dt)}")
-    w_val = None if w_is_tensor else _value(weight)
-    b_val = None if bias is None or isinstance(bias, Tensor) else _value(bias)
+    w_val = None if w_is_tensor else const_value(weight)
+    b_val = None if bias is None or isinstance(bias, Tensor) else const_value(bias)
     ctx = input.ctx
 
     def emit(kernel_w: Any, bias_w: Any) -> Any:
@@ -81,7 +81,7 @@ def _convolution(op: str, nd: int, input: Tensor, weight: Any, bias: Any, stride
         return ctx.weights(v, dt) if v is not None else ctx.trt.Weights(dtypes.to_trt(dt))
 
     if w_val is None or isinstance(bias, Tensor):
-        return _out(emit(typed(w_val), typed(b_val)), ctx)
+        return layer_output(emit(typed(w_val), typed(b_val)), ctx)
     return ctx.folder.add_conv(emit, w_val, b_val, dt)  # constant weights: a following BatchNorm may fold into it
 
 
@@ -95,9 +95,9 @@ def _deconvolution(op: str, nd: int, input: Tensor, weight: Any, bias: Any, stri
     """An nd-D transposed convolution (nd = 2 or 3)."""
     if input.ndim != nd + 2:
         raise ShapeError(f"{op} expects a {nd + 2}-D input {_LAYOUT[nd]}; '{input.name}' has shape {input.shape}")
-    stride, padding = _pair(stride, nd), _pair(padding, nd)
-    output_padding, dilation = _pair(output_padding, nd), _pair(dilation, nd)
-    w = _value(weight)
+    stride, padding = as_tuple(stride, nd), as_tuple(padding, nd)
+    output_padding, dilation = as_tuple(output_padding, nd), as_tuple(dilation, nd)
+    w = const_value(weight)
     if w.dim() != nd + 2:
         raise ShapeError(f"{op} weight must be {nd + 2}-D (in, out/groups, *kernel), got {tuple(w.shape)}")
     in_c, out_per_group, kernel = w.shape[0], w.shape[1], tuple(w.shape[2:])
@@ -122,21 +122,21 @@ def _deconvolution(op: str, nd: int, input: Tensor, weight: Any, bias: Any, stri
     quantizable = ctx.folder.kernel_quantizer is not None  # INT8/FP8: the kernel from a constant layer Q/DQ can take
     layer = ctx.add("deconv", "add_deconvolution_nd", input.use(), out_per_group * groups, kernel,
                     ctx.trt.Weights(dtypes.to_trt(dt)) if quantizable else ctx.weights(w, dt),
-                    ctx.weights(_value(bias), dt) if bias is not None and not grow else ctx.trt.Weights(dtypes.to_trt(dt)))
+                    ctx.weights(const_value(bias), dt) if bias is not None and not grow else ctx.trt.Weights(dtypes.to_trt(dt)))
     if quantizable:
         kernel_t = ctx.constant(w, dt, op="kernel")
         ctx.mark_aux()
         layer.set_input(1, kernel_t.use())
     layer.stride_nd, layer.dilation_nd, layer.num_groups = stride, dilation, groups
     layer.pre_padding, layer.post_padding = padding, tuple(builtins.max(p, 0) for p in post)
-    y = _out(layer, ctx)
+    y = layer_output(layer, ctx)
     if grow:
         flat = []
         for e in reversed(extra):
             flat += [0, e]
         y = pad(y, tuple(flat))
         if bias is not None:
-            y = add(y, _value(bias).reshape((1, -1) + (1,) * nd))
+            y = add(y, const_value(bias).reshape((1, -1) + (1,) * nd))
     return y
 
 
@@ -153,11 +153,11 @@ def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Any =
     if training:
         raise UnsupportedError("batch_norm with training=True: TensorRT engines are for inference")
     c = input.shape[1] if input.ndim > 1 else -1
-    mean_v, var_v = _value(running_mean).double(), _value(running_var).double()
+    mean_v, var_v = const_value(running_mean).double(), const_value(running_var).double()
     if c >= 0 and mean_v.numel() != c:
         raise ShapeError(f"batch_norm: '{input.name}' has {c} channels, running stats have {mean_v.numel()}")
-    gamma = _value(weight).double() if weight is not None else torch.ones_like(mean_v)
-    beta = _value(bias).double() if bias is not None else torch.zeros_like(mean_v)
+    gamma = const_value(weight).double() if weight is not None else torch.ones_like(mean_v)
+    beta = const_value(bias).double() if bias is not None else torch.zeros_like(mean_v)
     scale = gamma / torch.sqrt(var_v + eps)
     shift = beta - mean_v * scale
     ctx = input.ctx
@@ -169,18 +169,18 @@ def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Any =
         trt = ctx.trt
         layer = ctx.add("batch_norm", "add_scale_nd", input.use(), trt.ScaleMode.CHANNEL, ctx.weights(shift, dt),
                         ctx.weights(scale, dt), trt.Weights(dtypes.to_trt(dt)), 1)
-        return _out(layer, ctx)
+        return layer_output(layer, ctx)
     shape = (1, -1) + (1,) * (input.ndim - 2)
     return add(mul(input, ctx.constant(scale.reshape(shape), dt)), ctx.constant(shift.reshape(shape), dt))
 
 
 def _widen(v: Any, fill: int) -> Any:
     """A 1-D conv argument (int or 1-tuple; strings pass) as the 2-D argument over (L, 1)."""
-    return v if isinstance(v, str) else (_pair(v, 1)[0], fill)
+    return v if isinstance(v, str) else (as_tuple(v, 1)[0], fill)
 
 
 def _kernel_2d(weight: Any) -> Any:
-    return unsqueeze(weight, -1) if isinstance(weight, Tensor) else _value(weight).unsqueeze(-1)
+    return unsqueeze(weight, -1) if isinstance(weight, Tensor) else const_value(weight).unsqueeze(-1)
 
 
 def _check_1d(op: str, input: Tensor) -> None:
@@ -204,7 +204,7 @@ def conv3d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, 
 def conv_transpose1d(input: Tensor, weight: Any, bias: Any = None, stride: IntOrPair = 1, padding: IntOrPair = 0,
                      output_padding: IntOrPair = 0, groups: int = 1, dilation: IntOrPair = 1) -> Tensor:
     _check_1d("conv_transpose1d", input)
-    y = _deconvolution("conv_transpose1d", 2, unsqueeze(input, -1), _value(weight).unsqueeze(-1), bias,
+    y = _deconvolution("conv_transpose1d", 2, unsqueeze(input, -1), const_value(weight).unsqueeze(-1), bias,
                        _widen(stride, 1), _widen(padding, 0), _widen(output_padding, 0), groups, _widen(dilation, 1))
     return squeeze(y, -1)
 

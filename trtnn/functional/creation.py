@@ -10,7 +10,7 @@ from .. import dtypes
 from ..errors import UnsupportedError
 from ..graph.tensor import Tensor
 from . import dims as D
-from ._core import constant
+from .core import constant
 from .shape import expand_as, reshape
 
 

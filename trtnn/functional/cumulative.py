@@ -8,19 +8,19 @@ import torch
 from .. import dtypes
 from ..errors import UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import _dim, _lift, _out, _trt, cast
+from .core import norm_dim, lift, layer_output, trt_of, cast
 
 
 def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """torch.cumsum: integer and bool inputs sum in int64, as in torch."""
-    d = _dim(dim, input.ndim)
+    d = norm_dim(dim, input.ndim)
     if dtype is not None:
         x = cast(input, dtype)
     else:
         x = input if input.dtype.is_floating_point or input.dtype == torch.int64 else cast(input, torch.int64)
     axis = x.ctx.constant(torch.tensor(d, dtype=torch.int32))
-    layer = x.ctx.add("cumsum", "add_cumulative", x.use(), axis.use(), _trt(x).CumulativeOperation.SUM, False, False)
-    return _out(layer, x.ctx)
+    layer = x.ctx.add("cumsum", "add_cumulative", x.use(), axis.use(), trt_of(x).CumulativeOperation.SUM, False, False)
+    return layer_output(layer, x.ctx)
 
 
 def einsum(equation: str, *operands: Any) -> Tensor:
@@ -32,9 +32,9 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     like = next((t for t in ops if isinstance(t, Tensor)), None)
     if like is None:
         raise UnsupportedError("einsum needs at least one trtnn Tensor operand")
-    ts = [_lift(t, like) for t in ops]
+    ts = [lift(t, like) for t in ops]
     dt = ts[0].dtype
     for t in ts[1:]:
         dt = dtypes.promote(dt, t.dtype)
     ts = [cast(t, dt) for t in ts]
-    return _out(ts[0].ctx.add("einsum", "add_einsum", [t.use() for t in ts], eq), ts[0].ctx)
+    return layer_output(ts[0].ctx.add("einsum", "add_einsum", [t.use() for t in ts], eq), ts[0].ctx)

@@ -9,7 +9,7 @@ import torch
 
 from .. import dtypes
 from ..graph.tensor import Tensor
-from ._core import _out, _trt
+from .core import layer_output, trt_of
 
 Size = Union[int, Tensor]
 
@@ -24,23 +24,23 @@ def sym_size(x: Tensor, dim: int) -> Size:
     d = dim % max(x.ndim, 1)
     if x.shape[d] >= 0:
         return x.shape[d]
-    shape = _out(x.ctx.add("shape", "add_shape", x.use()), x.ctx)
+    shape = layer_output(x.ctx.add("shape", "add_shape", x.use()), x.ctx)
     pick = x.ctx.constant(torch.tensor([d], dtype=torch.int32))
-    return _out(x.ctx.add(f"size{d}", "add_gather", shape.use(), pick.use(), 0), x.ctx)
+    return layer_output(x.ctx.add(f"size{d}", "add_gather", shape.use(), pick.use(), 0), x.ctx)
 
 
 def sym_shape(x: Tensor) -> List[Size]:
     """Every dim of x as a Size (one shape layer for all the dynamic ones)."""
     if min(x.shape, default=0) >= 0:
         return list(x.shape)
-    shape = _out(x.ctx.add("shape", "add_shape", x.use()), x.ctx)
+    shape = layer_output(x.ctx.add("shape", "add_shape", x.use()), x.ctx)
     out: List[Size] = []
     for d, n in enumerate(x.shape):
         if n >= 0:
             out.append(n)
             continue
         pick = x.ctx.constant(torch.tensor([d], dtype=torch.int32))
-        out.append(_out(x.ctx.add(f"size{d}", "add_gather", shape.use(), pick.use(), 0), x.ctx))
+        out.append(layer_output(x.ctx.add(f"size{d}", "add_gather", shape.use(), pick.use(), 0), x.ctx))
     return out
 
 
@@ -58,10 +58,10 @@ def _binary(a: Size, b: Size, op: str, py: Any) -> Size:
     if is_static(a) and is_static(b):
         return py(int(a), int(b))
     like = _like(a, b)
-    trt = _trt(like)
+    trt = trt_of(like)
     layer = like.ctx.add(f"size_{op.lower()}", "add_elementwise", _as_tensor(a, like).use(), _as_tensor(b, like).use(),
                          getattr(trt.ElementWiseOperation, op))
-    return _out(layer, like.ctx)
+    return layer_output(layer, like.ctx)
 
 
 def add(a: Size, b: Size) -> Size:
@@ -115,10 +115,10 @@ def ge(a: Size, b: Size) -> Size:
     if is_static(a) and is_static(b):
         return int(int(a) >= int(b))
     like = _like(a, b)
-    less = _out(like.ctx.add("size_less", "add_elementwise", _as_tensor(a, like).use(), _as_tensor(b, like).use(),
-                             _trt(like).ElementWiseOperation.LESS), like.ctx)
-    flag = _out(like.ctx.add("size_ge", "add_unary", less.use(), _trt(like).UnaryOperation.NOT), like.ctx)
-    return _out(like.ctx.add("size_int", "add_cast", flag.use(), _trt(like).DataType.INT64), like.ctx)
+    less = layer_output(like.ctx.add("size_less", "add_elementwise", _as_tensor(a, like).use(), _as_tensor(b, like).use(),
+                             trt_of(like).ElementWiseOperation.LESS), like.ctx)
+    flag = layer_output(like.ctx.add("size_ge", "add_unary", less.use(), trt_of(like).UnaryOperation.NOT), like.ctx)
+    return layer_output(like.ctx.add("size_int", "add_cast", flag.use(), trt_of(like).DataType.INT64), like.ctx)
 
 
 def vector(items: Sequence[Size], like: Tensor) -> Tensor:
@@ -138,18 +138,18 @@ def vector(items: Sequence[Size], like: Tensor) -> Tensor:
     if len(parts) == 1:
         return parts[0]
     layer = like.ctx.add("shape_cat", "add_concatenation", [p.use() for p in parts], axis=0)
-    return _out(layer, like.ctx)
+    return layer_output(layer, like.ctx)
 
 
 def ramp(n: Size, like: Tensor, dtype: Any = torch.float32, start: float = 0.0, step: float = 1.0) -> Tensor:
     """The 1-D tensor start + step * arange(n) in `dtype` (n may be a runtime size: a fill layer)."""
     if is_static(n):
         return like.ctx.constant(start + step * torch.arange(int(n), dtype=torch.float64), dtype)
-    trt = _trt(like)
+    trt = trt_of(like)
     out_dt = dtypes.to_trt(dtype)
     layer = like.ctx.add("arange", "add_fill", (0,), trt.FillOperation.LINSPACE, out_dt)
     layer.set_input(0, n.use())
     scalar_dt = torch.int64 if not dtypes.to_torch(dtype).is_floating_point else torch.float32
     layer.set_input(1, like.ctx.constant(torch.tensor(start, dtype=scalar_dt)).use())
     layer.set_input(2, like.ctx.constant(torch.tensor([step], dtype=scalar_dt)).use())
-    return _out(layer, like.ctx)
+    return layer_output(layer, like.ctx)

@@ -8,12 +8,12 @@ import torch
 
 from ..errors import UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import _broadcast, _lift, _out, _trt, _unsqueeze_front, cast
+from .core import broadcast_operands, lift, layer_output, trt_of, unsqueeze_front, cast
 
 
 def _elementwise(a: Any, b: Any, op: str, kind: str) -> Tensor:
-    x, y = _broadcast(a, b)
-    return _out(x.ctx.add(op, "add_elementwise", x.use(), y.use(), getattr(_trt(x).ElementWiseOperation, kind)), x.ctx)
+    x, y = broadcast_operands(a, b)
+    return layer_output(x.ctx.add(op, "add_elementwise", x.use(), y.use(), getattr(trt_of(x).ElementWiseOperation, kind)), x.ctx)
 
 
 def add(a: Any, b: Any, alpha: float = 1) -> Tensor:
@@ -33,14 +33,14 @@ def div(a: Any, b: Any, rounding_mode: Optional[str] = None) -> Tensor:
         return floor_divide(a, b)
     if rounding_mode is not None:
         raise UnsupportedError(f"div rounding_mode={rounding_mode!r} is not supported (None or 'floor')")
-    x, y = _broadcast(a, b)
+    x, y = broadcast_operands(a, b)
     if not x.dtype.is_floating_point:  # torch's true division of integers gives float32
         x, y = cast(x, torch.float32), cast(y, torch.float32)
     return _elementwise(x, y, "div", "DIV")
 
 
 def floor_divide(a: Any, b: Any) -> Tensor:
-    x, y = _broadcast(a, b)
+    x, y = broadcast_operands(a, b)
     if x.dtype.is_floating_point:
         return floor(div(x, y))
     return _elementwise(x, y, "floor_div", "FLOOR_DIV")
@@ -83,7 +83,7 @@ def le(a: Any, b: Any) -> Tensor:
 
 
 def _logical(a: Any, b: Any, op: str, kind: str) -> Tensor:
-    x, y = _broadcast(a, b)
+    x, y = broadcast_operands(a, b)
     return _elementwise(cast(x, torch.bool), cast(y, torch.bool), op, kind)
 
 
@@ -100,15 +100,15 @@ def logical_xor(a: Any, b: Any) -> Tensor:
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
-    x, y = _broadcast(input, other)
-    c = cast(_lift(condition, x), torch.bool)
+    x, y = broadcast_operands(input, other)
+    c = cast(lift(condition, x), torch.bool)
     rank = builtins.max(c.ndim, x.ndim)
-    c, x, y = (_unsqueeze_front(t, rank - t.ndim) for t in (c, x, y))
-    return _out(x.ctx.add("where", "add_select", c.use(), x.use(), y.use()), x.ctx)
+    c, x, y = (unsqueeze_front(t, rank - t.ndim) for t in (c, x, y))
+    return layer_output(x.ctx.add("where", "add_select", c.use(), x.use(), y.use()), x.ctx)
 
 
 def _unary(x: Tensor, op: str, kind: str) -> Tensor:
-    return _out(x.ctx.add(op, "add_unary", x.use(), getattr(_trt(x).UnaryOperation, kind)), x.ctx)
+    return layer_output(x.ctx.add(op, "add_unary", x.use(), getattr(trt_of(x).UnaryOperation, kind)), x.ctx)
 
 
 def _float_unary(x: Tensor, op: str, kind: str) -> Tensor:

@@ -7,7 +7,7 @@ import torch
 
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import _out, _value, cast
+from .core import layer_output, const_value, cast
 
 
 def embedding(input: Tensor, weight: Any, padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
@@ -18,9 +18,9 @@ def embedding(input: Tensor, weight: Any, padding_idx: Optional[int] = None, max
         raise UnsupportedError(f"embedding max_norm={max_norm}: renormalizing rows is not supported (only None)")
     if input.dtype.is_floating_point or input.dtype == torch.bool:
         raise ShapeError(f"embedding: indices '{input.name}' must be integers, got {input.dtype}")
-    w = _value(weight)
+    w = const_value(weight)
     if w.dim() != 2:
         raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got {tuple(w.shape)}")
     ctx = input.ctx
     table = ctx.constant(w, ctx.dtype if w.is_floating_point() else w.dtype, op="weight")
-    return _out(ctx.add("embedding", "add_gather", table.use(), cast(input, torch.int32).use(), 0), ctx)
+    return layer_output(ctx.add("embedding", "add_gather", table.use(), cast(input, torch.int32).use(), 0), ctx)

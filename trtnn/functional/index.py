@@ -11,8 +11,8 @@ import torch
 from ..errors import ShapeError
 from ..graph.tensor import Tensor
 from . import dims
-from ._core import _dim, _out, _spec, _trt, _value, cast, constant
-from .shape import _reshape, _slice
+from .core import norm_dim, layer_output, shape_spec, trt_of, const_value, cast, constant
+from .shape import reshape_spec, slice_layer
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
@@ -63,10 +63,10 @@ def getitem(x: Tensor, index: Any) -> Tensor:
             start.append(k % n), size.append(1), stride.append(1)
         d += 1
     y = x
-    if not (_same(start, [0] * x.ndim) and _same(size, _spec(x)) and _same(stride, [1] * x.ndim)):
-        y = _slice(x, "getitem", start, size, stride)
+    if not (_same(start, [0] * x.ndim) and _same(size, shape_spec(x)) and _same(stride, [1] * x.ndim)):
+        y = slice_layer(x, "getitem", start, size, stride)
     if len(out_shape) != y.ndim:  # ints dropped dims or None added some (else the shapes are equal)
-        y = _reshape(y, out_shape)
+        y = reshape_spec(y, out_shape)
     for dim, i, pos in gathers:
         y = index_select(y, pos, i)
     return y
@@ -95,22 +95,22 @@ def _dynamic_slice(x: Tensor, d: int, i: slice):
 
 
 def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
-    d = _dim(dim, input.ndim)
+    d = norm_dim(dim, input.ndim)
     if isinstance(index, Tensor):
         idx = cast(index, torch.int32)
     else:
-        v = _value(index).to(torch.int64)
+        v = const_value(index).to(torch.int64)
         n = input.shape[d]
         if v.dim() != 1 or (n >= 0 and (v.min() < -n or v.max() >= n)):
             raise ShapeError(f"index_select on dim {d} (size {n}) of '{input.name}': bad index {v.tolist()}")
         idx = input.ctx.constant(torch.where(v < 0, v + n, v).to(torch.int32))
-    return _out(input.ctx.add("index_select", "add_gather", input.use(), idx.use(), d), input.ctx)
+    return layer_output(input.ctx.add("index_select", "add_gather", input.use(), idx.use(), d), input.ctx)
 
 
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """torch.gather: out[i][j] = input[index[i][j]][j] (dim 0), element-wise gather."""
-    d = _dim(dim, input.ndim)
+    d = norm_dim(dim, input.ndim)
     idx = cast(index if isinstance(index, Tensor) else constant(index, input, torch.int32), torch.int32)
     layer = input.ctx.add("gather", "add_gather", input.use(), idx.use(), d)
-    layer.mode = _trt(input).GatherMode.ELEMENT
-    return _out(layer, input.ctx)
+    layer.mode = trt_of(input).GatherMode.ELEMENT
+    return layer_output(layer, input.ctx)

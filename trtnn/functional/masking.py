@@ -8,7 +8,7 @@ import torch
 from ..errors import ShapeError
 from ..graph.tensor import Tensor
 from . import dims as D
-from ._core import _value, cast, constant
+from .core import const_value, cast, constant
 from .elementwise import ge, le, sub, where
 from .shape import unsqueeze
 
@@ -43,9 +43,9 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
             raise ShapeError(f"masked_fill: mask '{mask.name}' must be bool, got {mask.dtype}")
         m = mask
     else:
-        v = _value(mask)
+        v = const_value(mask)
         if v.dtype != torch.bool:
             raise ShapeError(f"masked_fill: mask must be bool, got {v.dtype}")
         m = constant(v, input, torch.bool)
-    fill = cast(value, input.dtype) if isinstance(value, Tensor) else constant(_value(value), input)
+    fill = cast(value, input.dtype) if isinstance(value, Tensor) else constant(const_value(value), input)
     return where(m, fill, input)

@@ -9,7 +9,7 @@ import torch
 
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import _mask, _out, _value, cast, constant
+from .core import axes_mask, layer_output, const_value, cast, constant
 from .conv import batch_norm
 from .elementwise import abs, add, div, maximum, mul, pow, rsqrt, sqrt
 from .reduce import mean, sum
@@ -24,16 +24,16 @@ def _affine(value: Any, shape: Tuple[int, ...], like: Tensor, default: float) ->
         return constant(torch.full(shape, default), like)
     if isinstance(value, Tensor):
         return reshape(cast(value, like.dtype), shape)
-    return constant(_value(value).reshape(shape), like)
+    return constant(const_value(value).reshape(shape), like)
 
 
 def _normalize(x: Tensor, op: str, scale: Tensor, bias: Tensor, axes: Sequence[int], eps: float,
                groups: int = 1) -> Tensor:
-    layer = x.ctx.add(op, "add_normalization_v2", x.use(), scale.use(), bias.use(), _mask(axes))
+    layer = x.ctx.add(op, "add_normalization_v2", x.use(), scale.use(), bias.use(), axes_mask(axes))
     layer.epsilon = float(eps)
     if groups != 1:
         layer.num_groups = groups
-    return _out(layer, x.ctx)
+    return layer_output(layer, x.ctx)
 
 
 def _float(x: Tensor, op: str) -> None:
@@ -109,7 +109,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     if input.ndim != 4:
         raise ShapeError(f"local_response_norm expects a 4-D input (N, C, H, W); '{input.name}' has shape "
                          f"{input.shape}")
-    return _out(input.ctx.add("local_response_norm", "add_lrn", input.use(), int(size), float(alpha), float(beta),
+    return layer_output(input.ctx.add("local_response_norm", "add_lrn", input.use(), int(size), float(alpha), float(beta),
                               float(k)), input.ctx)
 
 

@@ -16,16 +16,16 @@ import torch
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
 from . import dims as D
-from ._core import IntOrPair, _out, _pair, _spec, _trt, cast, constant
+from .core import IntOrPair, layer_output, as_tuple, shape_spec, trt_of, cast, constant
 from .elementwise import add, div, floor_divide, ge, logical_and, lt, mul, neg, sub, where
 from .linalg import matmul
 from .reduce import amax, mean
-from .shape import _slice, cat, squeeze, transpose, unsqueeze
+from .shape import slice_layer, cat, squeeze, transpose, unsqueeze
 
 _LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 
 
-def _pool_out(n: int, k: int, s: int, p: int, ceil_mode: bool, d: int = 1) -> int:
+def pool_out_size(n: int, k: int, s: int, p: int, ceil_mode: bool, d: int = 1) -> int:
     eff = d * (k - 1) + 1
     o = (n + 2 * p - eff + ((s - 1) if ceil_mode else 0)) // s + 1
     if ceil_mode and (o - 1) * s >= n + p:
@@ -36,9 +36,9 @@ def _pool_out(n: int, k: int, s: int, p: int, ceil_mode: bool, d: int = 1) -> in
 def _pool_args(x: Tensor, kernel_size, stride, padding, op: str, nd: int = 2):
     if x.ndim != nd + 2:
         raise ShapeError(f"{op} expects a {nd + 2}-D input {_LAYOUT[nd]}; '{x.name}' has shape {x.shape}")
-    k = _pair(kernel_size, nd)
-    s = _pair(stride, nd) if stride is not None and stride != [] else k
-    p = _pair(padding, nd)
+    k = as_tuple(kernel_size, nd)
+    s = as_tuple(stride, nd) if stride is not None and stride != [] else k
+    p = as_tuple(padding, nd)
     for kk, pp in zip(k, p):
         if pp > kk // 2:
             raise ShapeError(f"{op}: padding {p} should be at most half of kernel size {k}")
@@ -48,21 +48,21 @@ def _pool_args(x: Tensor, kernel_size, stride, padding, op: str, nd: int = 2):
 def _pool(x: Tensor, kind: str, k, s, p, ceil_mode: bool, op: str, excludes_padding: bool = True):
     """A pooling layer with torch's output size; returns (y, output sizes, post padding) (static dims: ints)."""
     spatial = x.shape[2:]
-    outs = [_pool_out(n, kk, ss, pp, ceil_mode) if n >= 0 else -1 for n, kk, ss, pp in zip(spatial, k, s, p)]
+    outs = [pool_out_size(n, kk, ss, pp, ceil_mode) if n >= 0 else -1 for n, kk, ss, pp in zip(spatial, k, s, p)]
     if builtins.min([o for o in outs if o != -1], default=1) <= 0:
         raise ShapeError(f"{op}: kernel {k} with padding {p} is larger than the input {spatial} of '{x.name}'")
     if builtins.min(spatial) >= 0:
         post = tuple(builtins.max(pp, (o - 1) * ss + kk - n - pp) for n, kk, ss, pp, o in zip(spatial, k, s, p, outs))
-        layer = x.ctx.add(op, "add_pooling_nd", x.use(), getattr(_trt(x).PoolingType, kind), k)
+        layer = x.ctx.add(op, "add_pooling_nd", x.use(), getattr(trt_of(x).PoolingType, kind), k)
         layer.stride_nd, layer.pre_padding, layer.post_padding = s, p, post
         layer.average_count_excludes_padding = excludes_padding
-        return _out(layer, x.ctx), outs, post
-    layer = x.ctx.add(op, "add_pooling_nd", x.use(), getattr(_trt(x).PoolingType, kind), k)
+        return layer_output(layer, x.ctx), outs, post
+    layer = x.ctx.add(op, "add_pooling_nd", x.use(), getattr(trt_of(x).PoolingType, kind), k)
     layer.stride_nd, layer.pre_padding, layer.post_padding = s, p, p
     layer.average_count_excludes_padding = excludes_padding
     if ceil_mode:
-        layer.padding_mode = _trt(x).PaddingMode.EXPLICIT_ROUND_UP
-    y = _out(layer, x.ctx)
+        layer.padding_mode = trt_of(x).PaddingMode.EXPLICIT_ROUND_UP
+    y = layer_output(layer, x.ctx)
     if not ceil_mode or all(pp == 0 and ss <= kk for kk, ss, pp in zip(k, s, p)):
         return y, [o if o != -1 else D.sym_size(y, 2 + i) for i, o in enumerate(outs)], p
     # torch drops a last window that would start inside the right padding: (o - 1) * s >= n + p
@@ -73,12 +73,12 @@ def _pool(x: Tensor, kind: str, k, s, p, ceil_mode: bool, op: str, excludes_padd
             continue
         o, n = D.sym_size(y, 2 + i), D.sym_size(x, 2 + i)
         sizes.append(D.sub(o, D.ge(D.mul(D.sub(o, 1), ss), D.add(n, pp))))
-    return _slice(y, "ceil_mode", [0] * y.ndim, _spec(y)[:2] + sizes, [1] * y.ndim), sizes, p
+    return slice_layer(y, "ceil_mode", [0] * y.ndim, shape_spec(y)[:2] + sizes, [1] * y.ndim), sizes, p
 
 
 def _max_pool(op: str, nd: int, input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool,
               return_indices: bool) -> Tensor:
-    if _pair(dilation, nd) != (1,) * nd or return_indices:
+    if as_tuple(dilation, nd) != (1,) * nd or return_indices:
         raise UnsupportedError(f"{op} with dilation != 1 or return_indices=True has no TensorRT pooling equivalent")
     k, s, p = _pool_args(input, kernel_size, stride, padding, op, nd)
     return _pool(input, "MAX", k, s, p, ceil_mode, op)[0]
@@ -123,7 +123,7 @@ def _as_2d(op: str, input: Tensor) -> Tensor:
 
 
 def _one(v: Any, fill: int) -> tuple:
-    return (_pair(v, 1)[0], fill)
+    return (as_tuple(v, 1)[0], fill)
 
 
 def max_pool1d(input: Tensor, kernel_size: IntOrPair, stride: Optional[IntOrPair] = None, padding: IntOrPair = 0,
@@ -173,7 +173,7 @@ def _adaptive_bins(n: int, o: int) -> List[Tuple[int, int]]:
 
 def _out_sizes(x: Tensor, output_size: Any, nd: int) -> List[Optional[int]]:
     """The output size per spatial dim; None keeps the input's size."""
-    o = _pair(output_size, nd) if not isinstance(output_size, (list, tuple)) else tuple(output_size)
+    o = as_tuple(output_size, nd) if not isinstance(output_size, (list, tuple)) else tuple(output_size)
     if len(o) != nd:
         raise ShapeError(f"adaptive pooling of '{x.name}' {x.shape}: output_size {tuple(o)} needs {nd} values")
     return [None if oo is None else int(oo) for oo in o]

@@ -8,8 +8,8 @@ import numpy as np
 from ..errors import ShapeError
 from ..graph.tensor import Tensor
 from . import dims as D
-from ._core import _dim, _spec
-from .shape import _reshape, permute
+from .core import norm_dim, shape_spec
+from .shape import reshape_spec, permute
 
 
 def _check_channels(op: str, input: Tensor, need: int, what: str) -> int:
@@ -27,9 +27,9 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
                                                    f"divisible by {r * r}")
     *lead, c, h, w = D.sym_shape(input)
     b = len(lead)
-    x = _reshape(input, [*lead, D.floordiv(c, r * r), r, r, h, w])
+    x = reshape_spec(input, [*lead, D.floordiv(c, r * r), r, r, h, w])
     x = permute(x, (*range(b), b, b + 3, b + 1, b + 4, b + 2))
-    return _reshape(x, [*lead, D.floordiv(c, r * r), D.mul(h, r), D.mul(w, r)])
+    return reshape_spec(x, [*lead, D.floordiv(c, r * r), D.mul(h, r), D.mul(w, r)])
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
@@ -41,9 +41,9 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
                          f"'{input.name}' has shape {shp}")
     *lead, c, h, w = D.sym_shape(input)
     b = len(lead)
-    x = _reshape(input, [*lead, c, D.floordiv(h, r), r, D.floordiv(w, r), r])
+    x = reshape_spec(input, [*lead, c, D.floordiv(h, r), r, D.floordiv(w, r), r])
     x = permute(x, (*range(b), b, b + 2, b + 4, b + 1, b + 3))
-    return _reshape(x, [*lead, D.mul(c, r * r), D.floordiv(h, r), D.floordiv(w, r)])
+    return reshape_spec(x, [*lead, D.mul(c, r * r), D.floordiv(h, r), D.floordiv(w, r)])
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:
@@ -52,13 +52,13 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     if input.ndim < 3 or groups <= 0 or (shp[1] >= 0 and shp[1] % groups):
         raise ShapeError(f"channel_shuffle: groups={groups} must divide the channels (dim 1) of '{input.name}' {shp}")
     n, c, *rest = D.sym_shape(input)
-    x = _reshape(input, [n, groups, D.floordiv(c, groups), *rest])
-    return _reshape(permute(x, (0, 2, 1, *range(3, x.ndim))), [n, c, *rest])
+    x = reshape_spec(input, [n, groups, D.floordiv(c, groups), *rest])
+    return reshape_spec(permute(x, (0, 2, 1, *range(3, x.ndim))), [n, c, *rest])
 
 
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """torch.unflatten: dim `dim` split into `sizes` (one of them may be -1; on a dynamic dim the engine infers it)."""
-    d = _dim(dim, input.ndim)
+    d = norm_dim(dim, input.ndim)
     n = input.shape[d]
     sizes = [int(s) for s in sizes]
     known = int(np.prod([s for s in sizes if s != -1], dtype=np.int64))
@@ -67,6 +67,6 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
                          f"'{input.name}'")
     whole = D.sym_size(input, d)
     sizes = [D.floordiv(whole, known) if s == -1 else s for s in sizes]
-    spec = _spec(input)
-    return _reshape(input, spec[:d] + sizes + spec[d + 1:])
+    spec = shape_spec(input)
+    return reshape_spec(input, spec[:d] + sizes + spec[d + 1:])
 

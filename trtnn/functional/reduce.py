@@ -9,7 +9,7 @@ import torch
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import _dim, _dims, _mask, _out, _trt, cast
+from .core import norm_dim, norm_dims, axes_mask, layer_output, trt_of, cast
 from .shape import reshape, squeeze, unsqueeze
 
 
@@ -17,11 +17,11 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 _TOPK_MAX_K = 3840
 
 def _reduce(x: Tensor, dim: Any, keepdim: bool, op: str, kind: str) -> Tensor:
-    dims = _dims(dim, x.ndim)
+    dims = norm_dims(dim, x.ndim)
     if not dims:
         return x
-    layer = x.ctx.add(op, "add_reduce", x.use(), getattr(_trt(x).ReduceOperation, kind), _mask(dims), keepdim)
-    return _out(layer, x.ctx)
+    layer = x.ctx.add(op, "add_reduce", x.use(), getattr(trt_of(x).ReduceOperation, kind), axes_mask(dims), keepdim)
+    return layer_output(layer, x.ctx)
 
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
@@ -64,7 +64,7 @@ def min(input: Tensor, dim: Optional[int] = None, keepdim: bool = False):  # noq
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:  # noqa: A002
     """torch.topk; indices are int64 like torch's. TensorRT allows k <= 3840 on one of the last four dims."""
-    d = _dim(dim, input.ndim)
+    d = norm_dim(dim, input.ndim)
     n = input.shape[d]
     if k > _TOPK_MAX_K:
         raise UnsupportedError(f"topk k={k} exceeds TensorRT's limit of {_TOPK_MAX_K}")
@@ -76,9 +76,9 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         values, indices = topk(unsqueeze(input, 0), k, 1, largest, sorted)
         return ValuesIndices(squeeze(values, 0), squeeze(indices, 0))
     x = input.ctx
-    kind = _trt(input).TopKOperation.MAX if largest else _trt(input).TopKOperation.MIN
+    kind = trt_of(input).TopKOperation.MAX if largest else trt_of(input).TopKOperation.MIN
     layer = x.add("topk", "add_topk", input.use(), kind, int(k), 1 << d)
-    return ValuesIndices(_out(layer, x, 0), cast(_out(layer, x, 1), torch.int64))
+    return ValuesIndices(layer_output(layer, x, 0), cast(layer_output(layer, x, 1), torch.int64))
 
 
 def argmax(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:

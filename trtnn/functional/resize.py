@@ -6,9 +6,9 @@ from typing import Any, Optional
 
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import _dynamic, _out, _spec, _trt
+from .core import has_dynamic_dims, layer_output, shape_spec, trt_of
 from .pool import adaptive_avg_pool1d, adaptive_avg_pool2d
-from .shape import _shape_vector
+from .shape import shape_vector
 
 
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
@@ -30,7 +30,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     if mode == "area":
         return _area(input, size, scale_factor)
     spatial = input.shape[2:]
-    trt = _trt(input)
+    trt = trt_of(input)
     sf = None
     if size is not None:  # ints, or runtime sizes (F.sym_size), e.g. the size of another tensor
         out = tuple(v if isinstance(v, Tensor) else int(v) for v in (size if isinstance(size, (list, tuple))
@@ -48,8 +48,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     layer = input.ctx.add(f"resize_{mode}", "add_resize", input.use())
     if sf is not None and not recompute_scale_factor:
         layer.scales = (1.0, 1.0) + sf
-    elif _dynamic(input) or any(isinstance(v, Tensor) for v in out):
-        layer.set_input(1, _shape_vector(input, _spec(input)[:2] + list(out)).use())
+    elif has_dynamic_dims(input) or any(isinstance(v, Tensor) for v in out):
+        layer.set_input(1, shape_vector(input, shape_spec(input)[:2] + list(out)).use())
     else:
         layer.shape = tuple(input.shape[:2]) + out
     if mode in linear_modes:
@@ -65,7 +65,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
             trt.ResizeCoordinateTransformation.HALF_PIXEL if exact else trt.ResizeCoordinateTransformation.ASYMMETRIC
         )
         layer.nearest_rounding = trt.ResizeRoundMode.HALF_UP if exact else trt.ResizeRoundMode.FLOOR
-    return _out(layer, input.ctx)
+    return layer_output(layer, input.ctx)
 
 
 upsample = interpolate

@@ -11,8 +11,8 @@ import torch
 from .. import dtypes
 from ..errors import ShapeError, UnsupportedError
 from ..graph.tensor import Tensor
-from ._core import (Spec, _dim, _dims, _dyn_unsqueeze, _dynamic, _is_ref, _lift, _out, _shuffle, _spec, _trt,
-                    _unsqueeze_front, cast, constant)
+from .core import (Spec, norm_dim, norm_dims, unsqueeze_dynamic, has_dynamic_dims, is_dim_ref, lift, layer_output, shuffle_layer, shape_spec, trt_of,
+                    unsqueeze_front, cast, constant)
 from . import dims
 from .elementwise import where
 from .dims import Size, is_static, sym_size, vector
@@ -20,25 +20,25 @@ from .dims import Size, is_static, sym_size, vector
 
 def _resolve(x: Tensor, spec: Spec) -> List[Size]:
     """Spec items as Sizes: ("d", j) becomes x's dim j (a runtime size where it is dynamic)."""
-    return [sym_size(x, v[1]) if _is_ref(v) else v for v in spec]
+    return [sym_size(x, v[1]) if is_dim_ref(v) else v for v in spec]
 
 
 def _is_dyn(spec: Spec) -> bool:
-    return any(_is_ref(v) or not is_static(v) for v in spec)
+    return any(is_dim_ref(v) or not is_static(v) for v in spec)
 
 
-def _shape_vector(x: Tensor, spec: Spec) -> Tensor:
+def shape_vector(x: Tensor, spec: Spec) -> Tensor:
     """An int64 shape tensor for `spec` (ints, references to x's dims, runtime sizes), computed in the engine; ints
     and references alone take one shape layer, one gather and one select."""
     if any(isinstance(v, Tensor) for v in spec):
         return vector(_resolve(x, spec), x)
-    dims_ = _out(x.ctx.add("shape", "add_shape", x.use()), x.ctx)
-    picks = constant(torch.tensor([item[1] if _is_ref(item) else 0 for item in spec]), dims_, torch.int32)
-    picked = _out(x.ctx.add("index_select", "add_gather", dims_.use(), picks.use(), 0), x.ctx)
-    if all(_is_ref(item) for item in spec):
+    dims_ = layer_output(x.ctx.add("shape", "add_shape", x.use()), x.ctx)
+    picks = constant(torch.tensor([item[1] if is_dim_ref(item) else 0 for item in spec]), dims_, torch.int32)
+    picked = layer_output(x.ctx.add("index_select", "add_gather", dims_.use(), picks.use(), 0), x.ctx)
+    if all(is_dim_ref(item) for item in spec):
         return picked
-    return where(torch.tensor([_is_ref(item) for item in spec]), picked,
-                 torch.tensor([0 if _is_ref(item) else item for item in spec], dtype=torch.int64))
+    return where(torch.tensor([is_dim_ref(item) for item in spec]), picked,
+                 torch.tensor([0 if is_dim_ref(item) else item for item in spec], dtype=torch.int64))
 
 
 def reshape(input: Tensor, shape: Sequence[Any]) -> Tensor:
@@ -49,9 +49,9 @@ def reshape(input: Tensor, shape: Sequence[Any]) -> Tensor:
     if any(isinstance(s, Tensor) for s in shape):  # runtime sizes (F.sym_size arithmetic): the engine's reshape
         if builtins.sum(1 for s in shape if not isinstance(s, Tensor) and int(s) == -1) > 1:
             raise ShapeError(f"reshape of '{input.name}' {input.shape}: only one dimension can be inferred")
-        return _reshape(input, [s if isinstance(s, Tensor) else int(s) for s in shape])
+        return reshape_spec(input, [s if isinstance(s, Tensor) else int(s) for s in shape])
     shape = tuple(int(s) for s in shape)
-    if _dynamic(input):
+    if has_dynamic_dims(input):
         spec: Spec = list(shape)
         left = shape.count(-1)
         for i, v in enumerate(shape):  # from the left, until one -1 is left to infer
@@ -59,7 +59,7 @@ def reshape(input: Tensor, shape: Sequence[Any]) -> Tensor:
                 spec[i], left = ("d", i), left - 1
         if builtins.sum(1 for v in spec if v == -1) > 1:
             raise ShapeError(f"reshape of '{input.name}' {input.shape} to {shape}: only one dimension can be inferred")
-        return _reshape(input, spec)
+        return reshape_spec(input, spec)
     if shape.count(-1) > 1:
         raise ShapeError(f"reshape of '{input.name}' {input.shape} to {shape}: only one dimension can be -1")
     n, known = input.numel(), int(np.prod([s for s in shape if s != -1], dtype=np.int64))
@@ -69,85 +69,85 @@ def reshape(input: Tensor, shape: Sequence[Any]) -> Tensor:
         shape = tuple(n // known if s == -1 else s for s in shape)
     if int(np.prod(shape, dtype=np.int64)) != n:
         raise ShapeError(f"shape {shape} is invalid for tensor '{input.name}' of shape {input.shape}")
-    return input if shape == input.shape else _reshape(input, list(shape))
+    return input if shape == input.shape else reshape_spec(input, list(shape))
 
 
-def _reshape(x: Tensor, spec: Spec) -> Tensor:
+def reshape_spec(x: Tensor, spec: Spec) -> Tensor:
     if not _is_dyn(spec):
-        return _shuffle(x, "reshape", dims=tuple(spec), zero_placeholder=False)
+        return shuffle_layer(x, "reshape", dims=tuple(spec), zero_placeholder=False)
     layer = x.ctx.add("reshape", "add_shuffle", x.use())
     layer.zero_is_placeholder = False
-    layer.set_input(1, _shape_vector(x, spec).use())
-    return _out(layer, x.ctx)
+    layer.set_input(1, shape_vector(x, spec).use())
+    return layer_output(layer, x.ctx)
 
 
 view = reshape
 
 
 def permute(input: Tensor, dims: Sequence[int]) -> Tensor:
-    perm = [_dim(d, input.ndim) for d in dims]
+    perm = [norm_dim(d, input.ndim) for d in dims]
     if sorted(perm) != list(range(input.ndim)):
         raise ShapeError(f"permute dims {tuple(dims)} are not a permutation of the {input.ndim} dims of '{input.name}'")
-    return _shuffle(input, "permute", first=perm)
+    return shuffle_layer(input, "permute", first=perm)
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     perm = list(range(input.ndim))
-    a, b = _dim(dim0, input.ndim), _dim(dim1, input.ndim)
+    a, b = norm_dim(dim0, input.ndim), norm_dim(dim1, input.ndim)
     perm[a], perm[b] = perm[b], perm[a]
-    return _shuffle(input, "transpose", first=perm)
+    return shuffle_layer(input, "transpose", first=perm)
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if input.ndim == 0:
         return reshape(input, (1,))
-    s, e = _dim(start_dim, input.ndim), _dim(end_dim, input.ndim)
-    shp, spec = input.shape, _spec(input)
+    s, e = norm_dim(start_dim, input.ndim), norm_dim(end_dim, input.ndim)
+    shp, spec = input.shape, shape_spec(input)
     merged = -1 if builtins.min(shp[s:e + 1]) < 0 else int(np.prod(shp[s:e + 1], dtype=np.int64))
-    if not _dynamic(input):
+    if not has_dynamic_dims(input):
         return reshape(input, shp[:s] + (merged,) + shp[e + 1:])
-    return _reshape(input, spec[:s] + [merged] + spec[e + 1:])
+    return reshape_spec(input, spec[:s] + [merged] + spec[e + 1:])
 
 
 def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     shp = input.shape
-    dims = [i for i, s in enumerate(shp) if s == 1] if dim is None else [d for d in _dims(dim, input.ndim) if shp[d] == 1]
-    kept = [v for i, v in enumerate(_spec(input)) if i not in dims]
-    return reshape(input, kept) if not _dynamic(input) else _reshape(input, kept)
+    dims = [i for i, s in enumerate(shp) if s == 1] if dim is None else [d for d in norm_dims(dim, input.ndim) if shp[d] == 1]
+    kept = [v for i, v in enumerate(shape_spec(input)) if i not in dims]
+    return reshape(input, kept) if not has_dynamic_dims(input) else reshape_spec(input, kept)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
-    d = _dim(dim, input.ndim + 1)
+    d = norm_dim(dim, input.ndim + 1)
     if builtins.min(input.shape, default=0) < 0:
-        return _dyn_unsqueeze(input, [d])
+        return unsqueeze_dynamic(input, [d])
     shp = list(input.shape)
     shp.insert(d, 1)
     return reshape(input, shp)
 
 
 def expand(input: Tensor, sizes: Sequence[int]) -> Tensor:
-    x = _unsqueeze_front(input, len(sizes) - input.ndim)
+    x = unsqueeze_front(input, len(sizes) - input.ndim)
     shp = x.shape
-    out = [v if n == -1 else n for v, n in zip(_spec(x), sizes)]
+    out = [v if n == -1 else n for v, n in zip(shape_spec(x), sizes)]
     for s, n in zip(shp, out):
-        if s != 1 and s != n and not _is_ref(n):
+        if s != 1 and s != n and not is_dim_ref(n):
             raise ShapeError(f"expand of '{input.name}' {input.shape} to {tuple(sizes)}: size {s} cannot become {n}")
     stride = tuple(0 if s == 1 and n != 1 else 1 for s, n in zip(shp, out))
-    return _slice(x, "expand", (0,) * x.ndim, out, stride)
+    return slice_layer(x, "expand", (0,) * x.ndim, out, stride)
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
     """torch's expand_as: size-1 dims of `input` broadcast to `other`'s sizes, dynamic ones included."""
-    x = _unsqueeze_front(input, other.ndim - input.ndim)
-    out = _spec(other)
+    x = unsqueeze_front(input, other.ndim - input.ndim)
+    out = shape_spec(other)
     for s, n in zip(x.shape, other.shape):
         if s != 1 and s != n:
             raise ShapeError(f"expand_as: '{input.name}' {input.shape} cannot be expanded to '{other.name}' {other.shape}")
     stride = tuple(0 if s == 1 and n != 1 else 1 for s, n in zip(x.shape, other.shape))
-    return _slice(x, "expand_as", (0,) * x.ndim, out, stride, dims_of=other)
+    return slice_layer(x, "expand_as", (0,) * x.ndim, out, stride, dims_of=other)
 
 
-def _slice(x: Tensor, op: str, start, shape: Spec, stride, mode: Optional[str] = None, fill: Any = None,
+def slice_layer(x: Tensor, op: str, start, shape: Spec, stride, mode: Optional[str] = None, fill: Any = None,
            dims_of: Optional[Tensor] = None) -> Tensor:
     """A slice layer; start, shape and stride items may be runtime sizes, and shape items may reference dims of x
     (or of `dims_of`)."""
@@ -156,17 +156,17 @@ def _slice(x: Tensor, op: str, start, shape: Spec, stride, mode: Optional[str] =
     layer = x.ctx.add(op, "add_slice", x.use(), *(tuple(v) for v in static))
     for i, (items, of) in enumerate(((start, x), (shape, x if dims_of is None else dims_of), (stride, x)), 1):
         if _is_dyn(items):
-            layer.set_input(i, _shape_vector(of, list(items)).use())
+            layer.set_input(i, shape_vector(of, list(items)).use())
     if mode is not None:
-        layer.mode = getattr(_trt(x).SampleMode, mode)
+        layer.mode = getattr(trt_of(x).SampleMode, mode)
     if fill is not None:
         layer.set_input(4, x.ctx.constant(torch.tensor(fill), x.dtype).use())
-    return _out(layer, x.ctx)
+    return layer_output(layer, x.ctx)
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """torch.narrow; on a dynamic dim a negative start counts from the runtime end (bounds are the engine's)."""
-    d = _dim(dim, input.ndim)
+    d = norm_dim(dim, input.ndim)
     n = input.shape[d]
     if n >= 0:
         start = start + n if start < 0 else start
@@ -181,15 +181,15 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 def _narrow(x: Tensor, d: int, start: Size, length: Size) -> Tensor:
-    begin, size = [0] * x.ndim, _spec(x)
+    begin, size = [0] * x.ndim, shape_spec(x)
     begin[d], size[d] = start, length
-    return _slice(x, "slice", begin, size, [1] * x.ndim)
+    return slice_layer(x, "slice", begin, size, [1] * x.ndim)
 
 
 def split(tensor: Tensor, split_size_or_sections: Union[int, Sequence[int]], dim: int = 0) -> List[Tensor]:
     """torch.split. On a dynamic dim the sections must be a list (the number of pieces of an int split size would
     depend on the runtime size); their sum is the engine's to check."""
-    d = _dim(dim, tensor.ndim)
+    d = norm_dim(dim, tensor.ndim)
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
@@ -214,7 +214,7 @@ def split(tensor: Tensor, split_size_or_sections: Union[int, Sequence[int]], dim
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> List[Tensor]:
     """torch.chunk. On a dynamic dim of size n: `chunks` pieces of ceil(n / chunks), the last one shorter (torch
     returns fewer pieces when even that would be empty; the engine then fails on a negative size)."""
-    d = _dim(dim, input.ndim)
+    d = norm_dim(dim, input.ndim)
     if chunks <= 0:
         raise ShapeError(f"chunk expects a positive number of chunks, got {chunks}")
     n = input.shape[d]
@@ -228,7 +228,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> List[Tensor]:
 
 
 def unbind(input: Tensor, dim: int = 0) -> List[Tensor]:
-    d = _dim(dim, input.ndim)
+    d = norm_dim(dim, input.ndim)
     return [squeeze(t, d) for t in split(input, 1, d)]
 
 
@@ -236,23 +236,23 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     like = next((t for t in tensors if isinstance(t, Tensor)), None)
     if like is None:
         raise ShapeError("cat expects a non-empty list of tensors")
-    ts = [t if isinstance(t, Tensor) else _lift(t, like) for t in tensors]  # torch/numpy constants, as in add
+    ts = [t if isinstance(t, Tensor) else lift(t, like) for t in tensors]  # torch/numpy constants, as in add
     if len(ts) == 1:
         return ts[0]
     dt = ts[0].dtype
     for t in ts[1:]:
         dt = dtypes.promote(dt, t.dtype)
     ts = [cast(t, dt) for t in ts]
-    d = _dim(dim, ts[0].ndim)
+    d = norm_dim(dim, ts[0].ndim)
     for t in ts[1:]:
         if t.ndim != ts[0].ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ts[0].shape)) if i != d):
             shapes = ", ".join(f"'{x.name}' {x.shape}" for x in ts)
             raise ShapeError(f"cat along dim {d}: shapes must match except in that dim, got {shapes}")
-    return _out(ts[0].ctx.add("cat", "add_concatenation", [t.use() for t in ts], axis=d), ts[0].ctx)
+    return layer_output(ts[0].ctx.add("cat", "add_concatenation", [t.use() for t in ts], axis=d), ts[0].ctx)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    d = _dim(dim, tensors[0].ndim + 1)
+    d = norm_dim(dim, tensors[0].ndim + 1)
     return cat([unsqueeze(t, d) for t in tensors], d)
 
 
@@ -266,7 +266,7 @@ def pad(input: Tensor, pad: Sequence[Any], mode: str = "constant", value: Option
         raise ShapeError(f"pad {tuple(pad)}: expected pairs for at most {input.ndim} dims")
     padded = [input.ndim - 1 - i for i in range(len(pad) // 2)]
     shp = input.shape
-    start, size, changed = [0] * input.ndim, _spec(input), False
+    start, size, changed = [0] * input.ndim, shape_spec(input), False
     for i, d in enumerate(padded):
         before, after = (v if isinstance(v, Tensor) else int(v) for v in (pad[2 * i], pad[2 * i + 1]))
         if is_static(before) and is_static(after):
@@ -288,4 +288,4 @@ def pad(input: Tensor, pad: Sequence[Any], mode: str = "constant", value: Option
     if not changed:
         return input
     fill = value if mode == "constant" and value else None
-    return _slice(input, f"pad_{mode}", start, size, [1] * input.ndim, mode=modes[mode], fill=fill)
+    return slice_layer(input, f"pad_{mode}", start, size, [1] * input.ndim, mode=modes[mode], fill=fill)

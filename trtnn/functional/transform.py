@@ -6,8 +6,8 @@ from typing import Optional, Sequence, Union
 from ..errors import ShapeError
 from ..graph.tensor import Tensor
 from . import dims as D
-from ._core import _dim, _dims, _spec, _unsqueeze_front
-from .shape import _reshape, _slice, flatten
+from .core import norm_dim, norm_dims, shape_spec, unsqueeze_front
+from .shape import reshape_spec, slice_layer, flatten
 
 Ints = Union[int, Sequence[int]]
 
@@ -18,10 +18,10 @@ def _ints(v: Ints) -> list:
 
 def flip(input: Tensor, dims: Ints) -> Tensor:
     """torch.flip: reverse the order of elements along `dims`."""
-    ds = _dims(_ints(dims), input.ndim)
+    ds = norm_dims(_ints(dims), input.ndim)
     start = [D.sub(D.sym_size(input, d), 1) if d in ds else 0 for d in range(input.ndim)]
     stride = [-1 if d in ds else 1 for d in range(input.ndim)]
-    return _slice(input, "flip", start, _spec(input), stride)
+    return slice_layer(input, "flip", start, shape_spec(input), stride)
 
 
 def roll(input: Tensor, shifts: Ints, dims: Optional[Ints] = None) -> Tensor:
@@ -30,15 +30,15 @@ def roll(input: Tensor, shifts: Ints, dims: Optional[Ints] = None) -> Tensor:
         s = _ints(shifts)
         if len(s) != 1:
             raise ShapeError(f"roll: without dims, shifts must be one int, got {tuple(s)}")
-        return _reshape(roll(flatten(input), s, 0), D.sym_shape(input))
-    s, d = _ints(shifts), [_dim(a, input.ndim) for a in _ints(dims)]
+        return reshape_spec(roll(flatten(input), s, 0), D.sym_shape(input))
+    s, d = _ints(shifts), [norm_dim(a, input.ndim) for a in _ints(dims)]
     if len(s) != len(d):
         raise ShapeError(f"roll: shifts {tuple(s)} and dims {tuple(d)} must have the same length")
     start = [0] * input.ndim
     for shift, a in zip(s, d):
         n = D.sym_size(input, a)
         start[a] = D.mod(D.sub(start[a], shift), n) if not D.is_static(n) or n else 0
-    return _slice(input, "roll", start, _spec(input), [1] * input.ndim, mode="WRAP")
+    return slice_layer(input, "roll", start, shape_spec(input), [1] * input.ndim, mode="WRAP")
 
 
 def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
@@ -49,11 +49,11 @@ def repeat(input: Tensor, sizes: Sequence[int]) -> Tensor:
                          f"need at least {input.ndim}")
     if any(r < 0 for r in reps):
         raise ShapeError(f"repeat: counts must not be negative, got {tuple(reps)}")
-    x = _unsqueeze_front(input, len(reps) - input.ndim)
+    x = unsqueeze_front(input, len(reps) - input.ndim)
     if all(r == 1 for r in reps):
         return x
-    out = [v if r == 1 else D.mul(D.sym_size(x, i), r) for i, (v, r) in enumerate(zip(_spec(x), reps))]
-    return _slice(x, "repeat", [0] * x.ndim, out, [1] * x.ndim, mode="WRAP")
+    out = [v if r == 1 else D.mul(D.sym_size(x, i), r) for i, (v, r) in enumerate(zip(shape_spec(x), reps))]
+    return slice_layer(x, "repeat", [0] * x.ndim, out, [1] * x.ndim, mode="WRAP")
 
 
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:

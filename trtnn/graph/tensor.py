@@ -1,7 +1,7 @@
 """trtnn.Tensor: a TensorRT ITensor with torch's operators and methods.
 
 A Tensor holds only its ITensor, its build context and shape/dtype caches. Its operators and torch-like methods are
-installed by `trtnn.functional` (one table in trtnn/functional/_methods.py); the bookkeeping of BatchNorm folding and
+installed by `trtnn.functional` (one table in trtnn/functional/methods.py); the bookkeeping of BatchNorm folding and
 naming lives in the build context, keyed by the Tensor.
 """
 from __future__ import annotations

@@ -18,7 +18,7 @@ from .transform import flip, repeat, roll, tile
 from .masking import masked_fill, tril, triu
 from .cumulative import cumsum
 from .rearrange import unflatten
-from ._core import cast
+from .core import cast
 
 
 def _reflected(fn: Callable) -> Callable:

@@ -14,18 +14,18 @@ from ..graph.tensor import Tensor
 IntOrPair = Union[int, Sequence[int]]
 
 
-def _trt(x: Tensor) -> Any:
+def trt_of(x: Tensor) -> Any:
     return x.ctx.trt
 
 
-def _out(layer: Any, ctx: Any, i: int = 0) -> Tensor:
+def layer_output(layer: Any, ctx: Any, i: int = 0) -> Tensor:
     """Output `i` of a layer just added, as a Tensor (output 0 checked first, so an invalid layer fails here)."""
     if i == 0:
         ctx.check(layer)
     return ctx.tensor(layer.get_output(i))
 
 
-def _value(w: Any) -> torch.Tensor:
+def const_value(w: Any) -> torch.Tensor:
     """A constant's value as a CPU torch tensor (Parameter, torch, numpy or Python number)."""
     if isinstance(w, Parameter):
         return w.data
@@ -36,7 +36,7 @@ def _value(w: Any) -> torch.Tensor:
 
 def constant(value: Any, like: Tensor, dtype: Any = None) -> Tensor:
     """`value` as a constant of `like`'s network (and dtype, unless `dtype` is given)."""
-    return like.ctx.constant(_value(value), dtype if dtype is not None else like.dtype)
+    return like.ctx.constant(const_value(value), dtype if dtype is not None else like.dtype)
 
 
 def compute_dtype(x: Tensor) -> torch.dtype:
@@ -44,18 +44,18 @@ def compute_dtype(x: Tensor) -> torch.dtype:
     return x.ctx.dtype
 
 
-def _lift(x: Any, like: Tensor) -> Tensor:
+def lift(x: Any, like: Tensor) -> Tensor:
     """A Tensor as is; a Python number / array as a constant of `like`'s dtype (float for a float number)."""
     if isinstance(x, Tensor):
         return x
-    v = _value(x)
+    v = const_value(x)
     dt = like.dtype
     if v.dtype.is_floating_point and not dt.is_floating_point:
         dt = torch.float32
     return like.ctx.constant(v, dt)
 
 
-def _pair(v: IntOrPair, n: int = 2) -> Tuple[int, ...]:
+def as_tuple(v: IntOrPair, n: int = 2) -> Tuple[int, ...]:
     if isinstance(v, (list, tuple)):
         if len(v) != n:
             raise ShapeError(f"expected {n} values, got {tuple(v)}")
@@ -63,20 +63,20 @@ def _pair(v: IntOrPair, n: int = 2) -> Tuple[int, ...]:
     return (int(v),) * n
 
 
-def _dim(d: int, ndim: int, what: str = "dim") -> int:
+def norm_dim(d: int, ndim: int, what: str = "dim") -> int:
     if not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
         raise ShapeError(f"{what} {d} out of range for a tensor of rank {ndim}")
     return d % builtins.max(ndim, 1)
 
 
-def _dims(dim: Any, ndim: int) -> List[int]:
+def norm_dims(dim: Any, ndim: int) -> List[int]:
     if dim is None:
         return list(range(ndim))
     ds = [dim] if isinstance(dim, int) else list(dim)
-    return sorted({_dim(d, ndim) for d in ds})
+    return sorted({norm_dim(d, ndim) for d in ds})
 
 
-def _mask(dims: Sequence[int]) -> int:
+def axes_mask(dims: Sequence[int]) -> int:
     m = 0
     for d in dims:
         m |= 1 << d
@@ -91,7 +91,7 @@ def _static(x: Tensor, what: str, dims: Optional[Sequence[int]] = None) -> Tuple
     return x.shape
 
 
-def _dynamic(x: Tensor) -> bool:
+def has_dynamic_dims(x: Tensor) -> bool:
     return builtins.min(x.shape, default=0) < 0
 
 
@@ -100,12 +100,12 @@ def _dynamic(x: Tensor) -> bool:
 Spec = List[Union[int, Tuple[str, int], Tensor]]
 
 
-def _spec(x: Tensor) -> Spec:
+def shape_spec(x: Tensor) -> Spec:
     """x's own shape as a spec: static dims as ints, dynamic ones as references."""
     return [s if s >= 0 else ("d", i) for i, s in enumerate(x.shape)]
 
 
-def _is_ref(item: Any) -> bool:
+def is_dim_ref(item: Any) -> bool:
     return isinstance(item, tuple)
 
 
@@ -113,37 +113,37 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     dt = dtypes.to_torch(dtype)
     if x.dtype == dt:
         return x
-    return _out(x.ctx.add(f"cast_{dtypes.short(dt)}", "add_cast", x.use(), dtypes.to_trt(dt)), x.ctx)
+    return layer_output(x.ctx.add(f"cast_{dtypes.short(dt)}", "add_cast", x.use(), dtypes.to_trt(dt)), x.ctx)
 
 
-def _unsqueeze_front(x: Tensor, n: int) -> Tensor:
+def unsqueeze_front(x: Tensor, n: int) -> Tensor:
     if n == 0:
         return x
-    if _dynamic(x):
-        return _dyn_unsqueeze(x, list(range(n)))
-    return _shuffle(x, "reshape", dims=(1,) * n + x.shape, zero_placeholder=False)
+    if has_dynamic_dims(x):
+        return unsqueeze_dynamic(x, list(range(n)))
+    return shuffle_layer(x, "reshape", dims=(1,) * n + x.shape, zero_placeholder=False)
 
 
-def _dyn_unsqueeze(x: Tensor, axes: List[int]) -> Tensor:
+def unsqueeze_dynamic(x: Tensor, axes: List[int]) -> Tensor:
     ax = x.ctx.constant(torch.tensor(axes, dtype=torch.int64))
-    return _out(x.ctx.add("unsqueeze", "add_unsqueeze", x.use(), ax.use()), x.ctx)
+    return layer_output(x.ctx.add("unsqueeze", "add_unsqueeze", x.use(), ax.use()), x.ctx)
 
 
-def _broadcast(*xs: Any) -> List[Tensor]:
+def broadcast_operands(*xs: Any) -> List[Tensor]:
     """Lift constants (at the common rank), promote dtypes, align ranks (TensorRT needs equal ranks), check sizes."""
     tensors = [x for x in xs if isinstance(x, Tensor)]
     like = tensors[0]
-    rank = builtins.max([t.ndim for t in tensors] + [_value(x).dim() for x in xs if not isinstance(x, Tensor)])
+    rank = builtins.max([t.ndim for t in tensors] + [const_value(x).dim() for x in xs if not isinstance(x, Tensor)])
     ts = []
     for x in xs:
         if not isinstance(x, Tensor):
-            v = _value(x)
-            x = _lift(v.reshape((1,) * (rank - v.dim()) + tuple(v.shape)), like)
+            v = const_value(x)
+            x = lift(v.reshape((1,) * (rank - v.dim()) + tuple(v.shape)), like)
         ts.append(x)
     dt = ts[0].dtype
     for t in ts[1:]:
         dt = dtypes.promote(dt, t.dtype)
-    ts = [_unsqueeze_front(cast(t, dt), rank - t.ndim) for t in ts]
+    ts = [unsqueeze_front(cast(t, dt), rank - t.ndim) for t in ts]
     for i in range(rank):
         sizes = {t.shape[i] for t in ts} - {1}
         if len(sizes - {-1}) > 1:
@@ -152,7 +152,7 @@ def _broadcast(*xs: Any) -> List[Tensor]:
     return ts
 
 
-def _shuffle(x: Tensor, op: str, first=None, dims=None, second=None, zero_placeholder: bool = True) -> Tensor:
+def shuffle_layer(x: Tensor, op: str, first=None, dims=None, second=None, zero_placeholder: bool = True) -> Tensor:
     layer = x.ctx.add(op, "add_shuffle", x.use())
     if first is not None:
         layer.first_transpose = tuple(first)
@@ -161,4 +161,4 @@ def _shuffle(x: Tensor, op: str, first=None, dims=None, second=None, zero_placeh
         layer.reshape_dims = tuple(dims)
     if second is not None:
         layer.second_transpose = tuple(second)
-    return _out(layer, x.ctx)
+    return layer_output(layer, x.ctx)
