@@ -175,7 +175,8 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
     outputs to `output_dtype` when given.
     dtype='int8'|'fp8': explicit quantization (trtnn.compile.quantize.placement): Q/DQ with the amax of `calibration` (tensor
     name -> amax, an object with `.amax`, or trtnn.quant.qat_calibration's pair); the rest computes in `base_dtype`.
-    `exclude`: module paths / module types / TensorRT layer types left unquantized.
+    `exclude`: module paths / module types / TensorRT layer types left unquantized (with those of the calibration's
+    INT8 policy, trtnn.quant.calibrate's `.policy`).
     keep_fp32 / keep_fp16: module paths or types computed in that dtype (casts at their boundaries; never quantized).
     debug_outputs: module paths whose outputs become extra network outputs (named by the path).
     """
@@ -197,7 +198,9 @@ def define(model: Any, inputs: Sequence[Input], *, dtype: Any = None, output_nam
     with ctx.capture.active():
         ctx.register_model(model)
         kept = keep_precision(ctx, keep_fp32=keep_fp32, keep_fp16=keep_fp16)
-        quantizer = Quantizer(ctx, fmt, as_ranges(calibration), exclude, list(kept)) if fmt is not None else None
+        ranges = as_ranges(calibration) if fmt is not None else None
+        quantizer = Quantizer(ctx, fmt, ranges, list(exclude) + [e for e in ranges.exclude if e not in exclude],
+                              list(kept), ranges.layers) if ranges is not None else None
         net = _emit(ctx, model, inputs, compute, output_names, output_dtype, debug_outputs, quantizer)
     ctx.raise_logged_errors("the network definition")
     net.define_seconds = time.perf_counter() - t0

@@ -13,7 +13,7 @@ on a GPU; this is the CPU counterpart):
    over images and probes is that edge's noise-to-signal ratio. Each activation tensor takes the calibration method
    whose amax gives it the smallest such error (where several would be placed on it, as for concat groups, the
    placed amax stays).
-3. Units = module paths of the quantized layers; a unit's estimated error is that of its edges together. Units are
+3. Units = the quantized layers; a layer's estimated error is that of its edges together. Layers are
    kept in the base dtype, most sensitive first, until the remaining estimate meets the budget; then the network
    with that policy is *measured* (fake-quantized forward vs fp32, SQNR per task part) and more units are kept
    while a part misses the budget.
@@ -33,11 +33,10 @@ import numpy as np
 import torch
 
 from ..compile.quantize.qdq import QMAX, quant_format
-from ..compile.quantize.selection import module_path
 from ..errors import CheckpointError, ConfigError
 from ..reference.common import read_node
 from ..reference.executor import run_steps
-from .methods import METHODS, compute_amax
+from .methods import compute_amax
 
 log = logging.getLogger("trtnn.quant")
 DEFAULT_BUDGET = 30.0  # dB: the least SQNR of every task output part vs fp32 (see benchmarks/results/int8_policy.md)
@@ -45,12 +44,16 @@ SENSITIVITY_IMAGES = 8  # calibration images the probe and the checks run on
 SCORE_FLOOR = 0.1  # boxes / coefficients count where the fp32 class score reaches this
 _WEIGHTED = ("CONVOLUTION", "DECONVOLUTION", "MATRIX_MULTIPLY")
 _QDQ = ("QUANTIZE", "DEQUANTIZE")
+CANDIDATES = ("minmax", "percentile", "mse")  # per-tensor methods tried (entropy: the worst on every checkpoint)
+CHOICE_IMAGES = 2  # images of the first batch the per-tensor method choice is made on
+MIN_GAIN = 0.25  # another method replaces the calibration's own only when it cuts the estimated error by this
 
 
 @dataclass
 class Policy:
-    """The per-network INT8/FP8 choice: `exclude` (module paths kept in the base dtype: the model's never-quantize
-    `defaults`, then `kept`, most sensitive first, each with its estimated SQNR alone in `reasons`), `methods`
+    """The per-network INT8/FP8 choice: `exclude` (kept in the base dtype: the model's never-quantize `defaults`,
+    module paths, then `kept`, layer names, most sensitive first, each with its estimated SQNR alone in `reasons`),
+    `methods`
     (tensor -> [method, amax] where it differs from `method`), and what it measured: `sqnr` (dB per task output
     part, this policy) and `sqnr_all` (everything but the defaults quantized), `int8_flops` (share of convolution /
     matrix-multiply FLOPs in INT8/FP8)."""
@@ -116,6 +119,14 @@ def policy_path(cache: str) -> str:
     """Where the policy of calibration cache `cache` is saved."""
     base = cache[:-5] if cache.endswith(".json") else cache
     return base + ".policy.json"
+
+
+@dataclass
+class _Trial:
+    """A calibration with a policy, as trtnn.define takes it (for the measured checks)."""
+
+    amax: Dict[str, float]
+    policy: Policy
 
 
 # ---- what the quantized network quantizes ---------------------------------------------------------------------
@@ -336,35 +347,49 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
         if not e.weight:
             edges_of.setdefault(e.tensor, []).append(k)
 
-    # method per activation tensor: the candidate amax with the smallest estimated output error
+    # g . delta per activation edge and candidate amax (delta computed once per tensor: its edges share x)
+    dots: Dict[int, Dict[str, List[torch.Tensor]]] = {}
     methods: Dict[str, List[Any]] = {}
-    chosen: Dict[int, float] = {k: e.amax for k, e in enumerate(edges) if not e.weight}
+    chosen: Dict[int, str] = {}
     for t, ks in edges_of.items():
-        placed = edges[ks[0]].amax
-        own = amax.get(t)
-        if not per_tensor or stats is None or t not in stats or own is None or \
-                any(abs(edges[k].amax - own) > 1e-6 * max(own, 1e-12) for k in ks):
-            continue
-        best, best_err = None, math.inf
-        for m in METHODS:
-            a = own if m == method else compute_amax(stats[t], m, percentile)
-            if a <= 0:
-                continue
-            err = 0.0
-            for f in range(len(feeds)):
-                d = sum(_dots(xs[k][f], grads[k][f], fake_quant(xs[k][f], a, fmt) - xs[k][f], False) for k in ks)
-                err += float((d ** 2).sum())
-            if err < best_err * (1 - 1e-9) or (m == method and err <= best_err):
-                best, best_err = (m, a), err
-        if best is not None and best[0] != method and abs(best[1] - placed) > 1e-12:
-            methods[t] = [best[0], best[1]]
+        placed, own = edges[ks[0]].amax, amax.get(t)
+        cands = {"placed": placed}
+        if per_tensor and stats is not None and t in stats and own is not None and \
+                all(abs(edges[k].amax - own) <= 1e-6 * max(own, 1e-12) for k in ks):
+            for m in CANDIDATES:
+                a = own if m == method else compute_amax(stats[t], m, percentile)
+                if a > 0 and m != method:
+                    cands[m] = a
+        for k in ks:
+            dots[k] = {}
+        for f in range(len(feeds)):  # the placed amax on every image, for the unit scores
+            x = xs[ks[0]][f]
+            delta = fake_quant(x, placed, fmt) - x
             for k in ks:
-                chosen[k] = best[1]
+                dots[k].setdefault("placed", []).append(_dots(x, grads[k][f], delta, False))
+        errs = {"placed": sum(float((sum(dots[k]["placed"][0][:, :CHOICE_IMAGES] for k in ks) ** 2).sum()))}
+        x = xs[ks[0]][0][:CHOICE_IMAGES]
+        for m, a in cands.items():  # the other candidates on the first images only
+            if m == "placed":
+                continue
+            delta = fake_quant(x, a, fmt) - x
+            d = sum(_dots(x, [g[:CHOICE_IMAGES] for g in grads[k][0]], delta, False) for k in ks)
+            errs[m] = float((d ** 2).sum())
+        best = min(errs, key=lambda m: (errs[m], m != "placed"))
+        if best != "placed" and errs[best] < errs["placed"] * (1 - MIN_GAIN):
+            methods[t] = [best, cands[best]]
+            for f in range(len(feeds)):
+                x = xs[ks[0]][f]
+                delta = fake_quant(x, cands[best], fmt) - x
+                for k in ks:
+                    dots[k].setdefault(best, []).append(_dots(x, grads[k][f], delta, False))
+        for k in ks:
+            chosen[k] = methods[t][0] if t in methods else "placed"
 
     # units and their estimated errors (noise-to-signal, summed over parts, per image on average)
     units: Dict[str, List[int]] = {}
     for k, e in enumerate(edges):
-        units.setdefault(module_path(e.layer), []).append(k)
+        units.setdefault(e.layer, []).append(k)
     n_img = sum(next(iter(r.values())).shape[0] for r in refs)
     score: Dict[str, float] = {}
     for u, ks in units.items():
@@ -377,17 +402,16 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
                     q = ex8._consts[e.tensor].float().reshape(x.shape)
                     d_w = d_w + _dots(x, grads[k][f], q - x, True)
                 else:
-                    d_act = d_act + _dots(x, grads[k][f], fake_quant(x, chosen[k], fmt) - x, False)
+                    d_act = d_act + dots[k][chosen[k]][f]
             err += float((torch.as_tensor(d_act) ** 2).sum() + (torch.as_tensor(d_w) ** 2).sum())
         score[u] = err / (probes * n_img)
     total_flops = sum(flops.values())
-    weighted_layers = {e.layer for e in edges}
-    flops_of = {u: sum(flops.get(layer, 0.0) for layer in weighted_layers if module_path(layer) == u)
-                for u in units}
+    flops_of = {u: flops.get(u, 0.0) for u in units}
 
     def measure(kept: Sequence[str]) -> Dict[str, float]:
-        full = {**amax, **{t: v[1] for t, v in methods.items()}}
-        n = define(model, inputs, dtype=dtype, calibration=full, exclude=fixed + list(kept), base_dtype="fp32")
+        full = Policy(dtype, budget, method, defaults=[], kept=list(kept), methods=methods)
+        cal = _Trial({**amax, **{t: v[1] for t, v in methods.items()}}, full)
+        n = define(model, inputs, dtype=dtype, calibration=cal, exclude=fixed, base_dtype="fp32")
         ex = Executor(n)
         steps = _needed(ex, targets)
         got: Dict[str, List[torch.Tensor]] = {t: [] for t in targets}

@@ -1,7 +1,7 @@
 """Quantizer ranges as trtnn.define takes them: activation amax by tensor name, per-channel weight amax by module."""
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, NamedTuple
+from typing import Any, Dict, Mapping, NamedTuple, Tuple
 
 import numpy as np
 import torch
@@ -15,6 +15,8 @@ class Ranges(NamedTuple):
 
     amax: Dict[str, float]
     weight_amax: Dict[str, torch.Tensor]
+    exclude: Tuple[str, ...] = ()  # module paths a calibration's INT8 policy keeps unquantized
+    layers: Tuple[str, ...] = ()  # and layer names
 
 
 def as_ranges(calibration: Any) -> Ranges:
@@ -38,7 +40,10 @@ def as_ranges(calibration: Any) -> Ranges:
         if not np.isfinite(val) or val < 0:
             raise ConfigError(f"calibration: amax of '{name}' must be finite and >= 0, got {val}")
         amax[str(name)] = val
-    return Ranges(amax, {str(k): torch.as_tensor(v, dtype=torch.float32).flatten() for k, v in dict(weights).items()})
+    policy = getattr(calibration, "policy", None) if not isinstance(calibration, Mapping) else None
+    exclude, layers = (tuple(policy.defaults), tuple(policy.kept)) if policy is not None else ((), ())
+    return Ranges(amax, {str(k): torch.as_tensor(v, dtype=torch.float32).flatten() for k, v in dict(weights).items()},
+                  exclude, layers)
 
 
 def for_end2end(amax: Mapping[str, float], wrapper: Any, input_name: str) -> Dict[str, float]:
