@@ -367,7 +367,7 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
             delta = fake_quant(x, placed, fmt) - x
             for k in ks:
                 dots[k].setdefault("placed", []).append(_dots(x, grads[k][f], delta, False))
-        errs = {"placed": sum(float((sum(dots[k]["placed"][0][:, :CHOICE_IMAGES] for k in ks) ** 2).sum()))}
+        errs = {"placed": float((sum(dots[k]["placed"][0][:, :CHOICE_IMAGES] for k in ks) ** 2).sum())}
         x = xs[ks[0]][0][:CHOICE_IMAGES]
         for m, a in cands.items():  # the other candidates on the first images only
             if m == "placed":
