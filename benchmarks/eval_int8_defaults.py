@@ -99,8 +99,14 @@ def main() -> None:
         for row in args.rows:
             jobs.append({"name": name, "path": path, "task": task or "detect", "row": row, "imgsz": args.imgsz,
                          "limit": args.limit, "threads": args.threads})
+    rows: List[List[Any]] = []
     with ProcessPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(run_row, jobs))
+        for row in pool.map(run_row, jobs):  # the table is rewritten after each row: a long run keeps its rows
+            rows.append(row)
+            write(rows, args)
+
+
+def write(rows: List[List[Any]], args: argparse.Namespace) -> None:
     ref = {r[0]: r for r in rows if r[1] == "fp32"}
     table = []
     for r in rows:
@@ -118,8 +124,7 @@ def main() -> None:
                  "rows: the spec's never-quantize list (YOLO's DFL) only, no sensitivity step. int8 (auto) / fp8 "
                  "(auto): all defaults (trtnn.quant.calibrate: minmax + per-tensor method where it measurably helps, "
                  f"layers kept in fp16 for the {trtnn.quant.DEFAULT_BUDGET:g} dB budget). Timings are of the machine "
-                 "named below, several rows at once.")
-
+                 "named below, shared with other jobs (load average up to 17 on its 2 cores).")
 
 if __name__ == "__main__":
     main()

@@ -29,16 +29,16 @@ def run(capsys, *argv):
 def test_build_quantized_engine_with_a_cache(dtype, data, tmp_path, capsys):
     cache, plan = tmp_path / "c.json", tmp_path / "y.plan"
     code, out, err = run(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
-                         "minmax", "--calib-cache", cache, "-o", plan)
+                         "minmax", "--calib-cache", cache, "--int8-budget", "off", "-o", plan)
     assert code == 0, err
     assert plan.stat().st_size > 0 and f"wrote {plan}" in out
     saved = json.loads(cache.read_text())
     assert saved["method"] == "minmax" and "inc.double_conv.1" in saved["amax"]  # module paths (conv folded into bn)
     code, _, err = run(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
-                       "entropy", "--calib-cache", cache, "-o", plan)
+                       "entropy", "--calib-cache", cache, "--int8-budget", "off", "-o", plan)
     assert code == 2 and "method changed (cache: minmax, now: entropy)" in err  # a stale cache is refused...
     code, _, err = run(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
-                       "entropy", "--calib-cache", cache, "--recalibrate", "-o", plan)
+                       "entropy", "--calib-cache", cache, "--recalibrate", "--int8-budget", "off", "-o", plan)
     assert code == 0, err  # ...or overwritten on request
     assert json.loads(cache.read_text())["method"] == "entropy"
 
@@ -48,8 +48,20 @@ def test_calibrate_command_writes_the_cache(data, tmp_path, capsys):
     code, out, err = run(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-method", "percentile",
                          "--calib-cache", cache)
     assert code == 0, err
-    assert out.startswith(f"wrote {cache}: ") and "method percentile" in out
+    assert out.startswith("INT8 policy (percentile calibration, budget 25 dB SQNR per task output")
+    assert f"\nwrote {cache}: " in out and "method percentile" in out and "p.policy.json" in out
     assert json.loads(cache.read_text())["method_args"]["percentile"] == 99.99
+    policy = json.loads((tmp_path / "p.policy.json").read_text())
+    assert policy["budget"] == 25 and "output" in policy["sqnr"]  # a UNet's one output is one part
+    code, out, err = run(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-method", "percentile",
+                         "--calib-cache", cache)
+    assert code == 0 and out.startswith(f"reused {tmp_path / 'p.policy.json'}: INT8 policy") and f"reused {cache}" in out
+
+
+def test_int8_budget_flag_is_checked(data, tmp_path, capsys):
+    code, _, err = run(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-cache", tmp_path / "c.json",
+                       "--int8-budget", "-3")
+    assert code == 2 and "--int8-budget: expected a number of dB in (0, 200) or 'off', got -3" in err
 
 
 def test_end2end_names_follow_the_wrapper():

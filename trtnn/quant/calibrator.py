@@ -180,7 +180,8 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
     amax of every floating activation tensor (or of `tensors`) and, by default, the INT8/FP8 policy measured on it.
 
     method: 'auto' (default: DEFAULT_METHOD, the best fixed method on the real checkpoints, with another method per
-    tensor where the sensitivity step measures that it helps), or one method for every tensor: 'minmax',
+    tensor where the sensitivity step measures that it helps; DEFAULT_METHOD alone when budget is None), or one
+    method for every tensor: 'minmax',
     'percentile' (`percentile` of |x|), 'entropy' (KL divergence, as TensorRT's IInt8EntropyCalibrator2), 'mse'.
     budget: the least SQNR (dB) of every task output (boxes, scores, mask coefficients, keypoints; other models:
     each output) vs fp32 on the first `sensitivity_images` calibration images; the most sensitive layers are kept in
@@ -205,8 +206,8 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
     from ..compile import define
     from ..io.files import check_output_path
 
-    per_tensor = method == "auto"
-    method = DEFAULT_METHOD if per_tensor else method
+    per_tensor = method == "auto" and budget is not None
+    method = DEFAULT_METHOD if method == "auto" else method
     if method not in METHODS:
         raise ConfigError(f"unknown calibration method {method!r}; expected 'auto' or one of {', '.join(METHODS)}")
     if num_bins < FIRST_CANDIDATE or num_bins % 2:
@@ -241,7 +242,7 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
     key = {"dtype": dtype, "budget": budget, "per_tensor": per_tensor, "exclude": defaults + user,
            "images": sensitivity_images, "network_hash": expected.network_hash, "weights_hash": expected.weights_hash,
            "data": expected.preprocess}
-    want_policy = budget is not None or per_tensor
+    want_policy = budget is not None
     if cache_exists(cache) and not recalibrate:
         cached = read_cache(cache)
         changed = cached.mismatch(expected)

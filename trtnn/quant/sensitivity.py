@@ -39,7 +39,7 @@ from ..reference.executor import run_steps
 from .methods import compute_amax
 
 log = logging.getLogger("trtnn.quant")
-DEFAULT_BUDGET = 30.0  # dB: the least SQNR of every task output part vs fp32 (see benchmarks/results/int8_policy.md)
+DEFAULT_BUDGET = 25.0  # dB: the least SQNR of every task output part vs fp32 (see benchmarks/results/int8_policy.md)
 SENSITIVITY_IMAGES = 8  # calibration images the probe and the checks run on
 SCORE_FLOOR = 0.1  # boxes / coefficients count where the fp32 class score reaches this
 _WEIGHTED = ("CONVOLUTION", "DECONVOLUTION", "MATRIX_MULTIPLY")
@@ -75,6 +75,14 @@ class Policy:
     @property
     def exclude(self) -> List[str]:
         return list(self.defaults) + list(self.kept)
+
+    def for_end2end(self) -> "Policy":
+        """This policy of a raw model for its end-to-end wrapper (the model sits under `model.` there)."""
+        def wrap(name: str) -> str:
+            return " + ".join(f"model.{part}" for part in name.split(" + "))
+        return Policy(**{**asdict(self), "defaults": [wrap(p) for p in self.defaults],
+                         "kept": [wrap(k) for k in self.kept], "reasons": {wrap(k): v for k, v in self.reasons.items()},
+                         "methods": {f"model.{t}": v for t, v in self.methods.items()}})
 
     def apply(self, amax: Dict[str, float]) -> Dict[str, float]:
         """`amax` with the per-tensor method choices put in."""
@@ -122,8 +130,8 @@ def policy_path(cache: str) -> str:
 
 
 @dataclass
-class _Trial:
-    """A calibration with a policy, as trtnn.define takes it (for the measured checks)."""
+class WithPolicy:
+    """amax per tensor with an INT8/FP8 policy, as trtnn.define's `calibration=` takes it."""
 
     amax: Dict[str, float]
     policy: Policy
@@ -410,7 +418,7 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
 
     def measure(kept: Sequence[str]) -> Dict[str, float]:
         full = Policy(dtype, budget, method, defaults=[], kept=list(kept), methods=methods)
-        cal = _Trial({**amax, **{t: v[1] for t, v in methods.items()}}, full)
+        cal = WithPolicy({**amax, **{t: v[1] for t, v in methods.items()}}, full)
         n = define(model, inputs, dtype=dtype, calibration=cal, exclude=fixed, base_dtype="fp32")
         ex = Executor(n)
         steps = _needed(ex, targets)

@@ -15,6 +15,7 @@ from ..options.metadata import add_metadata_args, check_metadata_args, cli_metad
 from ...compile.quantize.ranges import for_end2end
 from ...compile.quantize.selection import paths_for_end2end
 from ..options.quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args
+from ...quant.sensitivity import WithPolicy
 
 E2E_FLAGS = {"conf": "--conf", "iou": "--iou", "max_det": "--max-det", "pre_nms_topk": "--pre-nms-topk", "head": "--head",
              "mask_resolution": "--mask-resolution", "src_size": "--src-size"}
@@ -106,7 +107,7 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
     return opts
 
 
-def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[str, float]]]:
+def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[WithPolicy]]:
     """Check every argument, then make the (possibly end-to-end) model, its inputs and (int8/fp8) its calibration."""
     spec = check_model_args(args)
     check_range("--workspace", args.workspace, 1)
@@ -118,11 +119,14 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     check_output_path(sidecar_path(args.output), what="engine metadata (-o/--output + .json)")
     model, inputs = load_model(args, spec)
     names_arg(args, num_classes(model))  # a wrong --names file is refused before calibrating and building
-    amax = calibrate(args, model, inputs, spec) if quantized else None
+    cal = calibrate(args, model, inputs, spec) if quantized else None
+    amax = WithPolicy(dict(cal.amax), cal.policy) if cal is not None else None
     if e2e is not None:
         _, _, h, w = inputs[0].shape
         model = spec.end2end(model, {**e2e, "imgsz": (h, w)})
-        amax = for_end2end(amax, model, inputs[0].name) if amax is not None else None
+        if amax is not None:
+            amax = WithPolicy(for_end2end(amax.amax, model, inputs[0].name),
+                              amax.policy.for_end2end() if amax.policy is not None else None)
         inputs = model.inputs((h, w), args.batch or 1, args.max_batch)
     return model, inputs, amax
 

@@ -17,21 +17,30 @@ CALIB_FLAGS = {"calib_data": "--calib-data", "calib_cache": "--calib-cache", "ex
                "recalibrate": "--recalibrate"}
 
 
-def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
-    from ...quant import METHODS
+def add_quant_args(p: argparse.ArgumentParser, required: bool = False, policy: bool = True) -> None:
+    """The INT8/FP8 flags; `policy`: also --int8-budget (the sensitivity step of trtnn.quant.calibrate)."""
+    from ...quant import DEFAULT_BUDGET, DEFAULT_METHOD, METHODS
 
     g = p.add_argument_group("INT8/FP8 (--dtype int8|fp8): explicit Q/DQ, calibrated on the CPU executor")
     g.add_argument("--calib-data", required=required, metavar="DIR|FILE",
                    help="calibration data: a folder of images (the model's own preprocessing: letterbox, resize, "
                         "affine warp), or .npy/.npz file(s) holding the network input")
-    g.add_argument("--calib-method", default="entropy", choices=sorted(METHODS), help="default entropy")
+    g.add_argument("--calib-method", "--method", default="auto", choices=["auto", *sorted(METHODS)],
+                   help=f"default auto: {DEFAULT_METHOD} (the best fixed method on the real checkpoints), another "
+                        "method per tensor where the sensitivity step measures that it helps")
+    if policy:
+        g.add_argument("--int8-budget", type=_budget, default=DEFAULT_BUDGET, metavar="DB|off",
+                       help=f"least SQNR (dB) of every task output (boxes, scores, mask coefficients, keypoints) vs "
+                            f"fp32 on the first calibration images; the most sensitive layers stay in --base-dtype "
+                            f"until it is met (default {DEFAULT_BUDGET:g}; off: quantize every quantizable layer)")
     g.add_argument("--calib-cache", required=required, metavar="FILE.json",
                    help="calibration cache (readable JSON): reused when network, weights, data and method match")
     g.add_argument("--recalibrate", action="store_true", help="overwrite a --calib-cache that does not match")
     g.add_argument("--calib-images", type=int, default=256, help="images used for calibration (default 256)")
     g.add_argument("--calib-batch", type=int, default=8, help="calibration batch size (default 8)")
     g.add_argument("--exclude", action="append", default=[], metavar="PATH",
-                   help="module path, module class or TensorRT layer type left unquantized (repeatable)")
+                   help="module path, module class or TensorRT layer type left unquantized (repeatable), besides "
+                        "the model's defaults (YOLO: the DFL convolution)")
     g.add_argument("--keep-fp32", action="append", default=[], metavar="PATH", help="compute this module in fp32")
     g.add_argument("--keep-fp16", action="append", default=[], metavar="PATH", help="compute this module in fp16")
     g.add_argument("--base-dtype", default="fp16", choices=("fp16", "bf16", "fp32"),
@@ -56,8 +65,21 @@ def check_quant_args(args: argparse.Namespace, quantized: bool) -> None:
         check_output_path(args.calib_cache, what="--calib-cache", not_same_as=[args.weights] if args.weights else [])
 
 
-def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: Optional[ModelSpec]) -> Dict[str, float]:
-    """amax per tensor of `model`'s network for `inputs` (the batch replaced by --calib-batch)."""
+def _budget(text: str) -> Optional[float]:
+    if text.lower() == "off":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of dB or 'off', got {text!r}") from None
+    if not 0 < value < 200:
+        raise argparse.ArgumentTypeError(f"expected a number of dB in (0, 200) or 'off', got {text}")
+    return value
+
+
+def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: Optional[ModelSpec]) -> Any:
+    """The trtnn.quant.Calibration of `model`'s network for `inputs` (the batch replaced by --calib-batch): amax
+    per tensor and, with --int8-budget (build, calibrate), the INT8/FP8 policy, printed."""
     from ... import quant
 
     if len(inputs) != 1 and _is_image_folder(args.calib_data):
@@ -77,9 +99,19 @@ def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: O
         data = quant.image_data(data, args.target, tuple(shaped[0].shape[2:]), args.calib_batch,
                                 input_name=shaped[0].name, limit=args.calib_images)
     batches = max(1, args.calib_images // args.calib_batch) if isinstance(data, str) else None
+    budget = getattr(args, "int8_budget", None)
     cal = quant.calibrate(model, shaped, data, method=args.calib_method, cache=args.calib_cache, batches=batches,
-                          recalibrate=args.recalibrate)
-    return dict(cal.amax)
+                          recalibrate=args.recalibrate, budget=budget, dtype=args.dtype, exclude=_excluded(args, model))
+    if cal.policy is not None:
+        print(("reused " + quant.policy_path(args.calib_cache) + ": " if cal.reused else "") + cal.policy.summary())
+    return cal
+
+
+def _excluded(args: argparse.Namespace, model: Any) -> Optional[List[str]]:
+    """None (the model's defaults) plus --exclude, as trtnn.quant.calibrate takes them."""
+    from ...models.registry import quant_defaults
+
+    return quant_defaults(model) + list(args.exclude) if args.exclude else None
 
 
 def _is_image_folder(path: str) -> bool:
