@@ -146,3 +146,12 @@ def test_end2end_wrapper_calibrates_directly_and_its_nms_needs_no_range():
     net = trtnn.define(e2e, inputs, dtype="int8", calibration=cal, exclude=["DFL"])
     out = Executor(net)(data[0])
     assert out["num_dets"].shape == (2, 1)
+
+
+def test_spec_defaults_name_the_dfl_convolution_where_the_model_has_one():
+    from trtnn.models.registry import SPECS, quant_defaults
+
+    assert SPECS["yolov8n"].quant_exclude == ("DFL",)
+    assert quant_defaults(trtnn.models.yolov8("n", nc=3)) == ["model.22.dfl"]
+    assert quant_defaults(trtnn.models.yolo26("n", nc=3)) == []  # YOLO26 has no DFL
+    assert quant_defaults(ruined_model()) == []
