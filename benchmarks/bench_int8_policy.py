@@ -41,11 +41,11 @@ def main() -> None:
             fmt = lambda d: ", ".join(f"{k} {v:.1f}" for k, v in d.items())  # noqa: E731
             rows.append([name, dtype, len(p.kept), ", ".join(p.kept) or "-", ", ".join(p.defaults) or "-",
                          f"{p.int8_flops:.1%}", fmt(p.sqnr_all), fmt(p.sqnr), len(p.methods),
-                         f"{total - p.seconds:.0f}", f"{p.seconds:.0f}"])
+                         f"{total - p.seconds:.0f}", f"{p.seconds:.0f} (CPU {p.cpu_seconds:.0f})"])
             report(args.results, "trtnn.quant.calibrate's default INT8/FP8 policy on the real checkpoints (CPU)",
                    ["checkpoint", "dtype", "kept", "layers kept in fp16", "never quantized (spec)",
                     "conv/matmul FLOPs in INT8/FP8", "SQNR dB, all quantized", "SQNR dB, policy",
-                    "tensors with another method", "calibration s", "sensitivity step s"], rows,
+                    "tensors with another method", "calibration s", "sensitivity step s (CPU s, all threads)"], rows,
                    notes=f"Raw models at 320, calibrated on {args.calib_images} shapes train images (batches of 8), "
                          f"minmax + per-tensor method, budget {args.budget:g} dB per task output part (boxes and "
                          "mask coefficients where the fp32 score >= 0.1, scores everywhere), measured on the first 8 "

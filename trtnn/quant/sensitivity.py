@@ -69,7 +69,8 @@ class Policy:
     sqnr_all: Dict[str, float] = field(default_factory=dict)
     int8_flops: float = 1.0
     images: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall
+    cpu_seconds: float = 0.0  # process CPU time, all threads
     key: Dict[str, Any] = field(default_factory=dict)  # what it was computed for (cache reuse)
 
     @property
@@ -93,7 +94,7 @@ class Policy:
         fmt = self.dtype.upper()
         lines = [f"{fmt} policy ({self.method} calibration" + (f", budget {self.budget:g} dB SQNR per task output"
                  if self.budget is not None else ", no sensitivity budget") + f", measured on {self.images} images"
-                 f" in {self.seconds:.0f}s): {self.int8_flops:.1%} of conv/matmul FLOPs in {fmt}"]
+                 f" in {self.seconds:.0f}s, CPU {self.cpu_seconds:.0f}s): {self.int8_flops:.1%} of conv/matmul FLOPs in {fmt}"]
         if self.defaults:
             lines.append(f"  never quantized (model defaults): {', '.join(self.defaults)}")
         for path in self.kept:
@@ -336,7 +337,7 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
     from ..compile import define
     from ..reference import Executor
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fmt = quant_format(dtype)
     if fmt is None:
         raise ConfigError(f"INT8/FP8 policy: dtype must be 'int8' or 'fp8', got {dtype!r}")
@@ -460,7 +461,7 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
     return Policy(dtype=dtype, budget=budget, method=method, defaults=_paths(net8, fixed), kept=kept,
                   reasons={u: _db(score[u]) for u in kept}, methods=methods, sqnr=_rounded(measured),
                   sqnr_all=_rounded(measured_all), int8_flops=flops_in / total_flops if total_flops else 1.0,
-                  images=n_img, seconds=time.perf_counter() - t0)
+                  images=n_img, seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0)
 
 
 def _db(nsr: float) -> float:
