@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 from ...compile import Input
 from ...eval.yolo_data import image_files
