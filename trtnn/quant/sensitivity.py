@@ -94,7 +94,8 @@ class Policy:
         fmt = self.dtype.upper()
         lines = [f"{fmt} policy ({self.method} calibration" + (f", budget {self.budget:g} dB SQNR per task output"
                  if self.budget is not None else ", no sensitivity budget") + f", measured on {self.images} images"
-                 f" in {self.seconds:.0f}s, CPU {self.cpu_seconds:.0f}s): {self.int8_flops:.1%} of conv/matmul FLOPs in {fmt}"]
+                 f" in {self.seconds:.0f}s, CPU {self.cpu_seconds:.0f}s): {self.int8_flops:.1%} of conv/matmul "
+                 f"FLOPs in {fmt}"]
         if self.defaults:
             lines.append(f"  never quantized (model defaults): {', '.join(self.defaults)}")
         for path in self.kept:
