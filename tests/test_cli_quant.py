@@ -3,13 +3,10 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from harness import run_cli
 import trtnn
-from trtnn.quant import for_end2end, paths_for_end2end
-from trtnn.models.yolo.tasks import End2End
-from trtnn.models.vision import Preprocess
+from trtnn import cli
 
 BASE = ["--random-weights", "--imgsz", "64"]
 
@@ -25,49 +22,44 @@ def data(tmp_path):
 def test_build_quantized_engine_with_a_cache(dtype, data, tmp_path, capsys):
     cache, plan = tmp_path / "c.json", tmp_path / "y.plan"
     code, out, err = run_cli(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
-                         "minmax", "--calib-cache", cache, "-o", plan)
+                             "minmax", "--calib-cache", cache, "--int8-budget", "off", "-o", plan)
     assert code == 0, err
     assert plan.stat().st_size > 0 and f"wrote {plan}" in out
     saved = json.loads(cache.read_text())
     assert saved["method"] == "minmax" and "inc.double_conv.1" in saved["amax"]  # module paths (conv folded into bn)
     code, _, err = run_cli(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
-                       "entropy", "--calib-cache", cache, "-o", plan)
+                       "entropy", "--calib-cache", cache, "--int8-budget", "off", "-o", plan)
     assert code == 2 and "method changed (cache: minmax, now: entropy)" in err  # a stale cache is refused...
     code, _, err = run_cli(capsys, "build", "unet", *BASE, "--dtype", dtype, "--calib-data", data, "--calib-method",
-                       "entropy", "--calib-cache", cache, "--recalibrate", "-o", plan)
+                       "entropy", "--calib-cache", cache, "--recalibrate", "--int8-budget", "off", "-o", plan)
     assert code == 0, err  # ...or overwritten on request
     assert json.loads(cache.read_text())["method"] == "entropy"
 
 
-def test_calibrate_command_writes_the_cache(data, tmp_path, capsys):
+def test_calibrate_command_writes_the_cache_and_policy_then_reuses_them(data, tmp_path, capsys):
+    import torch
+
+    weights = tmp_path / "unet.pt"
+    torch.save({k: torch.randn(v.shape) * 0.1 if k.endswith("weight") else v
+                for k, v in trtnn.models.get("unet")().state_dict().items()}, weights)
     cache = tmp_path / "p.json"
-    code, out, err = run_cli(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-method", "percentile",
-                         "--calib-cache", cache)
+    argv = ["calibrate", "unet", "--weights", weights, "--imgsz", "64", "--calib-data", data, "--calib-method",
+            "percentile", "--calib-cache", cache]
+    code, out, err = run_cli(capsys, *argv)
     assert code == 0, err
-    assert out.startswith(f"wrote {cache}: ") and "method percentile" in out
+    assert out.startswith("INT8 policy (percentile calibration, budget 25 dB SQNR per task output")
+    assert f"\nwrote {cache}: " in out and "method percentile" in out and "p.policy.json" in out
     assert json.loads(cache.read_text())["method_args"]["percentile"] == 99.99
-    torch.manual_seed(0)  # the same random weights as below
-    code, out, err = run_cli(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-cache", cache,
-                         "--recalibrate")
-    torch.manual_seed(0)
-    code, out, err = run_cli(capsys, "calibrate", "unet", *BASE, "--calib-data", data, "--calib-cache", cache)
-    assert code == 0 and out.startswith(f"reused {cache}: "), err  # says so when the cache matched
+    policy = json.loads((tmp_path / "p.policy.json").read_text())
+    assert policy["budget"] == 25 and "output" in policy["sqnr"]  # a UNet's one output is one part
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    assert out.startswith(f"reused {tmp_path / 'p.policy.json'}: INT8 policy") and f"\nreused {cache}: " in out
 
 
-def test_end2end_names_follow_the_wrapper():
-    """The raw model's calibration and --exclude paths are renamed for the end-to-end wrapper: every convolution of
-    the raw model is quantized inside End2End, except the excluded DFL."""
-    model = trtnn.models.yolov8("n", nc=2)
-    net = trtnn.define(model, [trtnn.Input("images", (1, 3, 64, 64))], dtype="fp32")
-    from trtnn.reference import Executor
-
-    values = Executor(net.network)({"images": np.random.default_rng(1).random((1, 3, 64, 64), dtype=np.float32)},
-                                   keep_all=True)
-    amax = {k: float(v.abs().max()) for k, v in values.items() if v.dtype.is_floating_point}
-    amax["images"] = 1.0
-    e2e = End2End(model, preprocess=Preprocess("NHWC", bgr=True))
-    assert paths_for_end2end(["model.22.dfl", "Detect"]) == ["model.model.22.dfl", "Detect"]
-    q = trtnn.define(e2e, e2e.inputs((64, 64)), dtype="int8", calibration=for_end2end(amax, e2e, "images"),
-                     exclude=paths_for_end2end(["model.22.dfl"]))
-    assert "model.model.0.conv" in " ".join(q.quantized) and not any("dfl" in p for p in q.quantized)
-    assert len(q.quantized) >= len([p for p in net.folded]) > 50
+def test_int8_budget_flag_is_checked(data, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["calibrate", "unet", *BASE, "--calib-data", data, "--calib-cache", str(tmp_path / "c.json"),
+                  "--int8-budget=-3"])
+    assert e.value.code == 2
+    assert "--int8-budget: expected a number of dB in (0, 200) or 'off', got -3" in capsys.readouterr().err

@@ -231,7 +231,9 @@ def define(model: Any, inputs: Sequence[Input], precision: Union[Precision, str,
     "fp16")`). The compute dtype defaults to the model's
     parameter dtype. Floating inputs are cast to it on entry; outputs in the compute dtype are cast back to the first
     floating input's dtype, or all floating outputs to `output_dtype` when given. dtype='int8'|'fp8': explicit
-    quantization (trtnn.compile.quantize.placement), the rest computed in base_dtype.
+    quantization (trtnn.compile.quantize.placement), the rest computed in base_dtype; `calibration` is tensor name ->
+    amax, an object with `.amax` (a trtnn.quant.calibrate result: its INT8 policy's kept layers stay unquantized), or
+    trtnn.quant.from_qat's ranges.
     debug_outputs: module paths whose outputs become extra network outputs (named by the path).
     """
     t0 = time.perf_counter()
@@ -243,8 +245,12 @@ def define(model: Any, inputs: Sequence[Input], precision: Union[Precision, str,
     with ctx.capture.active():
         ctx.register_model(model)
         kept = keep_precision(ctx, keep_fp32=precision.keep_fp32, keep_fp16=precision.keep_fp16)
-        quantizer = make_quantizer(ctx, precision.format, as_ranges(precision.calibration), precision.exclude,
-                                   list(kept)) if precision.quantized else None
+        ranges = as_ranges(precision.calibration) if precision.quantized else None
+        exclude = list(precision.exclude)
+        if ranges is not None:  # a calibration's INT8 policy: its kept modules and layers stay unquantized
+            exclude += [e for e in getattr(ranges, "exclude", ()) if e not in exclude]
+        quantizer = make_quantizer(ctx, precision.format, ranges, exclude, list(kept),
+                                   getattr(ranges, "layers", ())) if ranges is not None else None
         net = _emit(ctx, model, inputs, compute, output_names, output_dtype, debug_outputs, quantizer)
     ctx.raise_logged_errors("the network definition")
     net.define_seconds = time.perf_counter() - t0

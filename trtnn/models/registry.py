@@ -11,7 +11,7 @@ import fnmatch
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Dict, Iterator, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Collection, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -106,6 +106,15 @@ class ModelSpec:
     def preprocess(self) -> HostPreprocess:
         """The host preprocessing of the raw model's image input (the task's)."""
         return self.task.preprocess
+    quant_exclude: Sequence[str] = ("DFL",)  # module types / paths never quantized by default, where the model has them
+
+
+def quant_defaults(model: Module) -> List[str]:
+    """The module paths of `model` that registered specs' `quant_exclude` name (by type or path): kept out of
+    INT8/FP8 by default (YOLO's DFL convolution, whose 16 fixed weights read a softmax that per-tensor INT8 cannot
+    resolve)."""
+    names = {e for s in SPECS.values() for e in s.quant_exclude}
+    return [path for path, m in model.named_modules() if path and (type(m).__name__ in names or path in names)]
 
 
 def drop_keys(state: Mapping[str, Any], patterns: Sequence[str], name: str, keep: Collection[str] = ()) -> Dict[str, Any]:

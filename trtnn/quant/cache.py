@@ -15,7 +15,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Collection, Dict, Mapping, Optional, Sequence
+from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -45,6 +45,13 @@ class Calibration:
     preprocess: Any = None
     trtnn_version: str = ""
     stats: Optional[Dict[str, TensorStats]] = field(default=None, repr=False, compare=False)
+    policy: Optional[Any] = field(default=None, compare=False)  # trtnn.quant.sensitivity.Policy (not in the cache)
+    reused: bool = field(default=False, repr=False, compare=False)  # read from the cache file
+
+    @property
+    def exclude(self) -> List[str]:
+        """Module paths and layer names the policy keeps out of INT8/FP8 (trtnn.define applies them)."""
+        return list(self.policy.exclude) if self.policy is not None else []
 
     def to_json(self) -> str:
         doc = {"trtnn_version": self.trtnn_version, "method": self.method, "method_args": self.method_args,

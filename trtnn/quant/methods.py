@@ -98,6 +98,7 @@ def mse(stats: TensorStats) -> float:
 
 
 METHODS: Dict[str, Callable[..., float]] = {"minmax": minmax, "percentile": percentile, "entropy": entropy, "mse": mse}
+DEFAULT_METHOD = "minmax"  # the best fixed method across the real checkpoints (benchmarks/results/int8_defaults.md)
 
 
 def compute_amax(stats: TensorStats, method: str, percentile: float = 99.99) -> float:

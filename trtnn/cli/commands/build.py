@@ -19,6 +19,7 @@ from ..options.engine import add_engine_args, engine_options, save_engine
 from ..options.metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ...compile.quantize.ranges import for_end2end
 from ...compile.quantize.selection import paths_for_end2end
+from ...quant.sensitivity import WithPolicy
 from ..options.quant import QUANT_DTYPES, add_quant_args, calibrate, check_quant_args, precision_of
 from . import SUMMARIES
 
@@ -131,7 +132,7 @@ def check_engine_path(path: str) -> None:
                           ".engine, e.g. -o " + os.path.splitext(path)[0] + ".plan")
 
 
-def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[str, float]]]:
+def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[WithPolicy]]:
     """Check every argument, then make the (possibly end-to-end) model, its inputs and (int8/fp8) its calibration."""
     spec = check_model_args(args)
     check_range("--workspace", args.workspace, 1)
@@ -148,11 +149,14 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[Dict[s
     check_output_path(sidecar_path(args.output), what="engine metadata (-o/--output + .json)")
     model, inputs = load_model(args, spec)
     names_arg(args, spec.num_classes(model) if spec is not None else None)  # a wrong --names file is refused before calibrating and building
-    amax = calibrate(args, model, inputs, spec) if quantized else None
+    cal = calibrate(args, model, inputs, spec) if quantized else None
+    amax = WithPolicy(dict(cal.amax), cal.policy) if cal is not None else None
     if e2e is not None:
         _, _, h, w = inputs[0].shape if not args.dynamic else inputs[0].profile()[2]
         model = spec.end2end(model, {**e2e, "imgsz": (h, w)})
-        amax = for_end2end(amax, model, inputs[0].name) if amax is not None else None
+        if amax is not None:
+            amax = WithPolicy(for_end2end(amax.amax, model, inputs[0].name),
+                              amax.policy.for_end2end() if amax.policy is not None else None)
         dyn = {"min_imgsz": dynamic_min_imgsz(spec)} if args.dynamic else {}
         inputs = model.inputs((h, w), args.batch or 1, args.max_batch, **dyn)
     return model, inputs, amax

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from typing import Any, List
 
 from ...errors import ConfigError
 from ..args import add_model_args, check_model_args, load_model
 from ..options.quant import add_quant_args, calibrate, check_quant_args
+from ...quant.sensitivity import policy_path
 from . import SUMMARIES
 
 # flags `trtnn calibrate` shares with build/inspect but does not use: refused rather than ignored
@@ -25,7 +25,9 @@ _UNUSED = (("dtype", "--dtype", "the ranges are computed on the fp32 network, th
 def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("calibrate", parents=parents, help=SUMMARIES["calibrate"],
                        description="Run calibration data through the fp32 network on the CPU executor and write "
-                                   "the per-tensor ranges to --calib-cache (reused by `trtnn build --dtype int8`).")
+                                   "the per-tensor ranges to --calib-cache and the INT8 policy (layers kept in fp16, "
+                                   "methods per tensor; --int8-budget) beside it, both reused by `trtnn build "
+                                   "--dtype int8`.")
     add_model_args(p)
     add_quant_args(p, required=True)
     p.set_defaults(func=run)
@@ -46,13 +48,14 @@ def run(args: argparse.Namespace) -> int:
     spec = check_model_args(args)
     check_quant_args(args, quantized=True)
     model, inputs = load_model(args, spec)
-    reuse = os.path.exists(args.calib_cache) and not args.recalibrate
     t0 = time.perf_counter()
-    amax = calibrate(args, model, inputs, spec)
-    if reuse:  # calibrate refuses a cache that does not match: this one matched
-        print(f"reused {args.calib_cache}: {len(amax)} tensors, method {args.calib_method} (network, weights, data "
-              f"and method match; --recalibrate to compute it again)")
+    cal = calibrate(args, model, inputs, spec)
+    method = args.calib_method + (f" ({cal.method})" if args.calib_method == "auto" else "")
+    policy = f"; policy {policy_path(args.calib_cache)}" if cal.policy is not None else ""
+    if cal.reused:  # calibrate refuses a cache that does not match: this one matched
+        print(f"reused {args.calib_cache}: {len(cal.amax)} tensors, method {method} (network, weights, data and "
+              f"method match; --recalibrate to compute it again){policy}")
     else:
-        print(f"wrote {args.calib_cache}: {len(amax)} tensors, method {args.calib_method}, "
-              f"{time.perf_counter() - t0:.1f}s")
+        print(f"wrote {args.calib_cache}: {len(cal.amax)} tensors, method {method}, {time.perf_counter() - t0:.1f}s"
+              f"{policy}")
     return 0

@@ -30,7 +30,7 @@ def add_parser(sub: Any, parents: List[argparse.ArgumentParser]) -> None:
                                    "--keep-fp32 flags for `trtnn build`. Exit "
                                    "code 1 when a --target-sqnr is not met.")
     add_model_args(p)
-    add_quant_args(p)
+    add_quant_args(p, policy=False)  # the precision report searches what to keep itself
     g = p.add_argument_group("report")
     g.add_argument("--images", type=int, default=4, help="inputs (images or .npy samples) compared (default 4)")
     g.add_argument("--top", type=int, default=10, help="rows printed: the N modules with the lowest SQNR (default 10)")

@@ -3,38 +3,49 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 from ... import quant
 from ...compile import Input, Precision
 from ...models.vision.data import IMAGE_SUFFIXES, image_files
 from ...errors import ConfigError
 from ...io.files import check_output_path
-from ...models.registry import ModelSpec
+from ...models.registry import ModelSpec, quant_defaults
 from ..args import check_range
 
 QUANT_DTYPES = ("int8", "fp8")
 CALIB_FLAGS = {"calib_data": "--calib-data", "calib_cache": "--calib-cache", "exclude": "--exclude",
                "recalibrate": "--recalibrate", "base_dtype": "--base-dtype", "calib_method": "--calib-method",
-               "calib_images": "--calib-images", "calib_batch": "--calib-batch"}
+               "calib_images": "--calib-images", "calib_batch": "--calib-batch", "int8_budget": "--int8-budget"}
 BASE_DTYPE = "fp16"  # --base-dtype when not given (None until then: an explicit one is told apart)
 # the calibration flags' defaults, filled in for --dtype int8/fp8 (None until then, like --base-dtype)
-QUANT_DEFAULTS = {"calib_method": "entropy", "calib_images": 256, "calib_batch": 8, "base_dtype": BASE_DTYPE}
+QUANT_DEFAULTS = {"calib_method": "auto", "calib_images": 256, "calib_batch": 8, "base_dtype": BASE_DTYPE,
+                  "int8_budget": quant.DEFAULT_BUDGET}
 
 
-def add_quant_args(p: argparse.ArgumentParser, required: bool = False) -> None:
+def add_quant_args(p: argparse.ArgumentParser, required: bool = False, policy: bool = True) -> None:
+    """The INT8/FP8 flags; `policy`: also --int8-budget (the sensitivity step of trtnn.quant.calibrate)."""
     g = p.add_argument_group("INT8/FP8 (--dtype int8|fp8): explicit Q/DQ, calibrated on the CPU executor")
     g.add_argument("--calib-data", required=required, metavar="DIR|FILE",
                    help="calibration data: a folder of images (the model's own preprocessing: letterbox, resize, "
                         "affine warp), or .npy/.npz file(s) holding the network input")
-    g.add_argument("--calib-method", choices=sorted(quant.METHODS), help="default entropy")
+    g.add_argument("--calib-method", "--method", choices=["auto", *sorted(quant.METHODS)],
+                   help=f"default auto: {quant.DEFAULT_METHOD} (the best fixed method on the real checkpoints), "
+                        "another method per tensor where the sensitivity step measures that it helps")
+    if policy:
+        g.add_argument("--int8-budget", type=_budget, metavar="DB|off",
+                       help=f"least SQNR (dB) of every task output (boxes, scores, mask coefficients, keypoints) vs "
+                            f"fp32 on the first calibration images; the most sensitive layers stay in --base-dtype "
+                            f"until it is met (default {quant.DEFAULT_BUDGET:g}; off: quantize every quantizable "
+                            f"layer)")
     g.add_argument("--calib-cache", required=required, metavar="FILE.json",
                    help="calibration cache (readable JSON): reused when network, weights, data and method match")
     g.add_argument("--recalibrate", action="store_true", help="overwrite a --calib-cache that does not match")
     g.add_argument("--calib-images", type=int, help="images used for calibration (default 256)")
     g.add_argument("--calib-batch", type=int, help="calibration batch size (default 8)")
     g.add_argument("--exclude", action="append", default=[], metavar="PATH",
-                   help="module path, module class or TensorRT layer type left unquantized (repeatable)")
+                   help="module path, module class or TensorRT layer type left unquantized (repeatable), besides "
+                        "the model's defaults (YOLO: the DFL convolution)")
     g.add_argument("--keep-fp32", action="append", default=[], metavar="PATH", help="compute this module in fp32")
     g.add_argument("--keep-fp16", action="append", default=[], metavar="PATH", help="compute this module in fp16")
     g.add_argument("--base-dtype", default=None, choices=("fp16", "bf16", "fp32"),
@@ -47,7 +58,7 @@ def check_quant_args(args: argparse.Namespace, quantized: bool) -> None:
         refuse_calib_flags(args)
         return
     for dest, default in QUANT_DEFAULTS.items():
-        if getattr(args, dest) is None:
+        if hasattr(args, dest) and getattr(args, dest) is None:
             setattr(args, dest, default)
     check_range("--calib-images", args.calib_images, 1)
     check_range("--calib-batch", args.calib_batch, 1)
@@ -83,8 +94,22 @@ def precision_of(args: argparse.Namespace, calibration: Any = None,
                      keep_fp16=paths(args.keep_fp16), fold_bn=not args.no_fold_bn)
 
 
-def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: Optional[ModelSpec]) -> Dict[str, float]:
-    """amax per tensor of `model`'s network for `inputs` (the batch replaced by --calib-batch)."""
+def _budget(text: str) -> Any:
+    """--int8-budget: dB in (0, 200), or 'off'."""
+    if text.lower() == "off":
+        return "off"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of dB or 'off', got {text!r}") from None
+    if not 0 < value < 200:
+        raise argparse.ArgumentTypeError(f"expected a number of dB in (0, 200) or 'off', got {text}")
+    return value
+
+
+def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: Optional[ModelSpec]) -> Any:
+    """The trtnn.quant.Calibration of `model`'s network for `inputs` (the batch replaced by --calib-batch): amax
+    per tensor and, with --int8-budget (build, calibrate), the INT8/FP8 policy, printed."""
     if len(inputs) != 1 and is_image_folder(args.calib_data):
         raise ConfigError("--calib-data: an image folder feeds one input; give .npy/.npz files for several inputs")
     shaped = []
@@ -102,9 +127,18 @@ def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: O
         data = quant.image_data(data, args.target, tuple(shaped[0].shape[2:]), args.calib_batch,
                                 input_name=shaped[0].name, limit=args.calib_images)
     batches = max(1, args.calib_images // args.calib_batch) if isinstance(data, str) else None
+    budget = getattr(args, "int8_budget", None)
+    budget = None if budget == "off" else budget
     cal = quant.calibrate(model, shaped, data, method=args.calib_method, cache=args.calib_cache, batches=batches,
-                          recalibrate=args.recalibrate)
-    return dict(cal.amax)
+                          recalibrate=args.recalibrate, budget=budget, dtype=args.dtype, exclude=_excluded(args, model))
+    if cal.policy is not None:
+        print(("reused " + quant.policy_path(args.calib_cache) + ": " if cal.reused else "") + cal.policy.summary())
+    return cal
+
+
+def _excluded(args: argparse.Namespace, model: Any) -> Optional[List[str]]:
+    """None (the model's defaults) plus --exclude, as trtnn.quant.calibrate takes them."""
+    return quant_defaults(model) + list(args.exclude) if args.exclude else None
 
 
 def check_calib_path(path: str) -> None:

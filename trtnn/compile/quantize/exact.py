@@ -234,8 +234,10 @@ def _per_channel(amax: torch.Tensor, channels: int) -> torch.Tensor:
     return amax.flatten().expand(channels).clone() if amax.numel() == 1 else amax
 
 
-def make_quantizer(ctx: Any, fmt: torch.dtype, ranges: Any, exclude: Any = (), skip_paths: Any = ()) -> Quantizer:
+def make_quantizer(ctx: Any, fmt: torch.dtype, ranges: Any, exclude: Any = (), skip_paths: Any = (),
+                   skip_layers: Any = ()) -> Quantizer:
     """The Q/DQ placement for `ranges`: exactly a QAT checkpoint's (QATRanges), else where calibrated INT8 runs
-    fastest (Quantizer)."""
-    cls = ExactQuantizer if isinstance(ranges, QATRanges) else Quantizer
-    return cls(ctx, fmt, ranges, exclude, skip_paths)
+    fastest (Quantizer; `skip_layers`: an INT8 policy's layers kept unquantized)."""
+    if isinstance(ranges, QATRanges):
+        return ExactQuantizer(ctx, fmt, ranges, exclude, skip_paths)
+    return Quantizer(ctx, fmt, ranges, exclude, skip_paths, skip_layers)

@@ -39,10 +39,11 @@ class Quantizer:
     inputs were quantized; `missing` the tensors that had no amax (left in float)."""
 
     def __init__(self, ctx: Any, fmt: torch.dtype, ranges: Ranges, exclude: Sequence[str] = (),
-                 skip_paths: Sequence[str] = ()) -> None:
+                 skip_paths: Sequence[str] = (), skip_layers: Sequence[str] = ()) -> None:
         self.ctx, self.fmt, self.ranges = ctx, fmt, ranges
         paths, self.exclude_types = resolve_paths(ctx, exclude, "exclude", layer_types=True)
         self.skip_paths = paths + list(skip_paths)
+        self.skip_layers = set(skip_layers)  # layer names (an INT8 policy's kept layers)
         self.quantized: List[str] = []
         self.missing: List[str] = []
         self._convs: Set[str] = set()  # convolution layers whose kernel became a DQ tensor
@@ -112,7 +113,7 @@ class Quantizer:
     def _wanted(self, kind: str, layer: Any) -> bool:
         """Not excluded, not in a kept module, not inside a loop or conditional (Q/DQ would be added outside it)."""
         return (kind not in self.exclude_types and not under(module_path(layer.name), self.skip_paths)
-                and layer.name not in self._in_regions)
+                and layer.name not in self._in_regions and layer.name not in self.skip_layers)
 
     def _residual_add(self, layer: Any) -> bool:
         if layer.op != self.ctx.trt.ElementWiseOperation.SUM:

@@ -17,6 +17,8 @@ class Ranges(NamedTuple):
 
     amax: Dict[str, float]
     weight_amax: Dict[str, torch.Tensor]
+    exclude: Tuple[str, ...] = ()  # module paths a calibration's INT8 policy keeps unquantized
+    layers: Tuple[str, ...] = ()  # and layer names
 
 
 @dataclass
@@ -92,7 +94,10 @@ def as_ranges(calibration: Any) -> Any:
     amax = {}
     for name, v in dict(act).items():
         amax[str(name)] = _checked(name, v)
-    return Ranges(amax, {str(k): torch.as_tensor(v, dtype=torch.float32).flatten() for k, v in dict(weights).items()})
+    policy = getattr(calibration, "policy", None) if not isinstance(calibration, Mapping) else None
+    exclude, layers = (tuple(policy.defaults), tuple(policy.kept)) if policy is not None else ((), ())
+    return Ranges(amax, {str(k): torch.as_tensor(v, dtype=torch.float32).flatten() for k, v in dict(weights).items()},
+                  exclude, layers)
 
 
 def _checked(name: str, v: Any) -> float:

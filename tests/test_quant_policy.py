@@ -1,0 +1,157 @@
+"""trtnn.quant's INT8 policy by measured sensitivity (issue 23): a network with one layer that INT8 ruins keeps
+exactly that layer in the base dtype, none with a relaxed budget; the policy is saved beside the cache and reused,
+applied by define, and an end-to-end wrapper (NMS loop inside) calibrates directly."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import trtnn
+import trtnn.nn as nn
+from trtnn.quant import Policy, policy_path
+from trtnn.quant.sensitivity import fake_quant, task_parts
+from trtnn.reference import Executor
+
+
+class Ruined(trtnn.Module):
+    """conv1 -> relu -> conv2 -> relu -> conv3: conv1's channel 0 is a constant 60 that conv2 ignores (zero
+    weights), so conv2's input range is 60 while its useful channels are ~1: per-tensor INT8 on that input ruins
+    conv2 alone."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.act1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.act2 = nn.ReLU()
+        self.conv3 = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        return self.conv3(self.act2(self.conv2(self.act1(self.conv1(x)))))
+
+
+def ruined_model():
+    torch.manual_seed(0)
+    m = Ruined()
+    state = {k: torch.randn(v.shape) * 0.3 for k, v in m.state_dict().items()}
+    state["conv1.weight"][0] = 0.0
+    state["conv1.bias"][0] = 60.0
+    state["conv2.weight"][:, 0] = 0.0
+    m.load_state_dict(state)
+    return m
+
+
+INPUTS = [trtnn.Input("x", (4, 3, 16, 16))]
+
+
+def batches(n=2, seed=1):
+    g = np.random.default_rng(seed)
+    return [{"x": g.uniform(0, 1, (4, 3, 16, 16)).astype(np.float32)} for _ in range(n)]
+
+
+def test_the_policy_keeps_exactly_the_layer_int8_ruins():
+    cal = trtnn.quant.calibrate(ruined_model(), INPUTS, batches(), method="minmax", budget=30)
+    p = cal.policy
+    assert p.kept == ["conv2"]
+    assert 10 < p.sqnr_all["output"] < 20 and p.sqnr["output"] >= 30  # measured: ruined, then within the budget
+    assert p.reasons["conv2"] < 20  # its estimated cost alone says why
+    assert p.int8_flops == pytest.approx((3 * 9 * 8 + 8 * 4) / (3 * 9 * 8 + 8 * 9 * 8 + 8 * 4))  # MACs per pixel
+    assert "kept in the base dtype: conv2" in p.summary()
+    net = trtnn.define(ruined_model(), INPUTS, dtype="int8", calibration=cal)
+    assert sorted(net.quantized) == ["conv1", "conv3"]  # define applies the policy
+
+
+def test_a_relaxed_budget_keeps_nothing():
+    cal = trtnn.quant.calibrate(ruined_model(), INPUTS, batches(), method="minmax", budget=10)
+    assert cal.policy.kept == [] and cal.policy.int8_flops == 1.0
+    net = trtnn.define(ruined_model(), INPUTS, dtype="int8", calibration=cal)
+    assert sorted(net.quantized) == ["conv1", "conv2", "conv3"]
+
+
+def test_no_budget_is_plain_calibration_and_a_dict_quantizes_everything():
+    cal = trtnn.quant.calibrate(ruined_model(), INPUTS, batches(), method="minmax", budget=None)
+    assert cal.policy is None
+    net = trtnn.define(ruined_model(), INPUTS, dtype="int8", calibration=dict(cal.amax))
+    assert len(net.quantized) == 3
+
+
+def test_auto_method_fixes_the_outlier_tensor_by_its_method_instead():
+    """method 'auto' (the default) may give the ruined tensor another method; whatever it chooses, the measured
+    SQNR meets the budget and nothing more than conv2 is kept."""
+    cal = trtnn.quant.calibrate(ruined_model(), INPUTS, batches(), budget=30)
+    assert cal.policy.sqnr["output"] >= 30
+    assert set(cal.policy.kept) <= {"conv2"}
+
+
+def test_policy_is_saved_beside_the_cache_and_reused(tmp_path, monkeypatch):
+    cache = str(tmp_path / "calib.json")
+    first = trtnn.quant.calibrate(ruined_model(), INPUTS, batches(), method="minmax", budget=30, cache=cache)
+    doc = json.loads(open(policy_path(cache)).read())
+    assert doc["kept"] == ["conv2"] and doc["budget"] == 30
+    import trtnn.quant.calibrator as calibrator
+
+    monkeypatch.setattr(calibrator, "choose_policy", lambda *a, **k: pytest.fail("policy recomputed"))
+    monkeypatch.setattr(calibrator, "collect", lambda *a, **k: pytest.fail("recalibrated"))
+    again = trtnn.quant.calibrate(ruined_model(), INPUTS, batches(), method="minmax", budget=30, cache=cache)
+    assert again.reused and again.policy.kept == ["conv2"] and again.amax == first.amax
+
+
+def test_policy_json_round_trip_and_corrupt_file():
+    p = Policy("int8", 30.0, "minmax", defaults=["m.dfl"], kept=["a"], reasons={"a": 12.5})
+    assert Policy.from_json(p.to_json(), "x") == p
+    assert p.exclude == ["m.dfl", "a"]
+    with pytest.raises(trtnn.TrtnnError, match="not a trtnn INT8 policy"):
+        Policy.from_json("{\"nope\": 1}", "policy 'p.json'")
+
+
+@pytest.mark.parametrize("kw, message", [({"budget": -1}, "budget must be"), ({"budget": "30"}, "budget must be"),
+                                         ({"dtype": "fp16"}, "dtype must be 'int8' or 'fp8'"),
+                                         ({"exclude": "conv2"}, "exclude must be a list")])
+def test_bad_policy_arguments(kw, message):
+    with pytest.raises(trtnn.TrtnnError, match=message):
+        trtnn.quant.calibrate(ruined_model(), INPUTS, batches(), **kw)
+
+
+def test_fake_quant_matches_the_executors_qdq():
+    x = torch.linspace(-3, 3, 101)
+    got = fake_quant(x, 2.0, torch.int8)
+    scale = 2.0 / 127
+    assert torch.allclose(got, torch.round(x / scale).clamp(-128, 127) * scale)
+    fp8 = fake_quant(x, 3.0, torch.float8_e4m3fn)
+    assert torch.equal(fp8, (x / (3.0 / 448)).to(torch.float8_e4m3fn).float() * (3.0 / 448))
+
+
+def test_task_parts_of_a_yolo_head():
+    y = torch.zeros(1, 4 + 3 + 2, 10)
+    y[0, 4, :5] = 0.9
+    parts = task_parts({"out": y}, nc=3, extra="mask coefficients")
+    assert [p[0] for p in parts] == ["boxes", "scores", "mask coefficients"]
+    assert parts[0][3].sum() == 5  # boxes count where the score reaches the floor
+
+
+def test_end2end_wrapper_calibrates_directly_and_its_nms_needs_no_range():
+    from trtnn.models.detect import End2End, Preprocess
+
+    torch.manual_seed(0)
+    model = trtnn.models.yolov8("n", nc=3)
+    e2e = End2End(model, conf=0.001, preprocess=Preprocess("NHWC", bgr=True))
+    inputs = e2e.inputs((64, 64), batch=2)
+    data = [{"images": np.random.default_rng(0).integers(0, 255, (2, 64, 64, 3), dtype=np.uint8)}]
+    cal = trtnn.quant.calibrate(e2e, inputs, data, budget=None, method="minmax")
+    assert "model.model.0.act" in cal.amax and "preprocess" in cal.amax
+    net32 = trtnn.define(e2e, inputs, dtype="fp32")
+    assert set(cal.amax) == set(trtnn.quant.activation_tensors(net32.network))
+    assert not any("nms" in t.lower() and ":loop" in t for t in cal.amax)
+    net = trtnn.define(e2e, inputs, dtype="int8", calibration=cal, exclude=["DFL"])
+    out = Executor(net)(data[0])
+    assert out["num_dets"].shape == (2, 1)
+
+
+def test_spec_defaults_name_the_dfl_convolution_where_the_model_has_one():
+    from trtnn.models.registry import SPECS, quant_defaults
+
+    assert SPECS["yolov8n"].quant_exclude == ("DFL",)
+    assert quant_defaults(trtnn.models.yolov8("n", nc=3)) == ["model.22.dfl"]
+    assert quant_defaults(trtnn.models.yolo26("n", nc=3)) == []  # YOLO26 has no DFL
+    assert quant_defaults(ruined_model()) == []
