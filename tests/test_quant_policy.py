@@ -131,7 +131,8 @@ def test_task_parts_of_a_yolo_head():
 
 
 def test_end2end_wrapper_calibrates_directly_and_its_nms_needs_no_range():
-    from trtnn.models.detect import End2End, Preprocess
+    from trtnn.models.vision import Preprocess
+    from trtnn.models.yolo.tasks import End2End
 
     torch.manual_seed(0)
     model = trtnn.models.yolov8("n", nc=3)

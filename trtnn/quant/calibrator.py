@@ -22,12 +22,12 @@ from ..errors import ConfigError, UnsupportedError
 from ..graph.module import Module
 from ..io.files import atomic_write_bytes, check_output_path
 from ..models.registry import quant_defaults
-from ..models.vision.host import letterbox
+from ..models.vision.host import letterbox, yolo_preprocess
 from ..reference import Executor, control
 from ..reference.common import read_node
 from ..version import __version__
 from .cache import Calibration, cache_exists, network_hash, read_cache, select, weights_hash, write_cache
-from .data import ImageData, as_batches, describe, named_feed, yolo_preprocess
+from .data import ImageData, as_batches, describe, named_feed
 from .methods import DEFAULT_METHOD, FIRST_CANDIDATE, METHODS, compute_amax
 from .sensitivity import DEFAULT_BUDGET, SENSITIVITY_IMAGES, Policy, choose_policy, policy_path
 from .stats import DEFAULT_SAMPLES, TensorStats
