@@ -127,7 +127,7 @@ def test_build_options_are_checked(kw, fragments):
 
 def test_tensorrt_rejecting_a_profile_is_surfaced_with_its_message():
     net = trtnn.define(Plain(), [trtnn.Input("x", (-1, 3), min_shape=(1, 3), max_shape=(4, 3))])
-    net.inputs[0].max_shape = (2 ** 31, 3)  # past Input's own check (dims above int32 are refused there)
+    net.inputs[0].profiles = [((1, 3), (4, 3), (2 ** 31, 3))]  # past Input's own check (dims above int32 refused)
     with raises(trtnn.ShapeError, "TensorRT rejected the profile of input 'x'", "max (2147483648, 3)",
                 "IOptimizationProfile::setDimensions", "API Usage Error"):
         trtnn.build_network(net)

@@ -30,10 +30,11 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         raise ShapeError(f"too many indices for tensor '{x.name}' of rank {x.ndim}")
     shp = x.shape
     start, size, stride, out_shape, gathers = [], [], [], [], []
-    d = 0
+    d, regroup = 0, False  # regroup: an int dropped a dim or None added one
     for i in idx:
         if i is None:
             out_shape.append(1)
+            regroup = True
             continue
         n = shp[d]
         if n < 0 and isinstance(i, slice) and i == slice(None):
@@ -44,6 +45,7 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         elif n < 0 and not isinstance(i, (Tensor, list, np.ndarray, torch.Tensor)):
             k = int(i)
             start.append(k if k >= 0 else dims.add(dims.sym_size(x, d), k)), size.append(1), stride.append(1)
+            regroup = True
         elif n < 0:
             gathers.append((d, i, len(out_shape)))
             start.append(0), size.append(("d", d)), stride.append(1), out_shape.append(("d", d))
@@ -61,11 +63,12 @@ def getitem(x: Tensor, index: Any) -> Tensor:
             if not -n <= k < n:
                 raise ShapeError(f"index {k} is out of bounds for dimension {d} with size {n} of tensor '{x.name}'")
             start.append(k % n), size.append(1), stride.append(1)
+            regroup = True
         d += 1
     y = x
     if not (_same(start, [0] * x.ndim) and _same(size, shape_spec(x)) and _same(stride, [1] * x.ndim)):
         y = slice_layer(x, "getitem", start, size, stride)
-    if len(out_shape) != y.ndim:  # ints dropped dims or None added some (else the shapes are equal)
+    if regroup:  # ints dropped dims or None added some (they can cancel out in the rank: x[0, :, None])
         y = reshape_spec(y, out_shape)
     for dim, i, pos in gathers:
         y = index_select(y, pos, i)
