@@ -287,7 +287,8 @@ def test_model_end_to_end_uint8_dynamic_batch():
     model.load_state_dict(r.state_dict(), strict=True)
     e2e = OBBEnd2End(model, preprocess=Preprocess("NHWC", bgr=True), runtime_thresholds=True, scale_to_orig=True)
     net = trtnn.define(e2e, e2e.inputs((64, 96), max_batch=3))
-    images = torch.randint(0, 256, (2, 64, 96, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(5))
+    # seed 5 gave pairs of equal-score rotated boxes whose suppression flipped with the CPU's rounding (15 vs 16 kept)
+    images = torch.randint(0, 256, (2, 64, 96, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(6))
     orig = torch.tensor([[120, 200], [64, 96]], dtype=torch.int32)
     out = Executor(net.network)({"images": images, "conf_thres": torch.tensor([0.4]),
                                  "iou_thres": torch.tensor([0.5]), "orig_size": orig})
