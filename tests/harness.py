@@ -10,8 +10,22 @@ from typing import Any, Callable, List, Sequence, Tuple
 import torch
 
 import trtnn
+import trtnn.functional as F
+import trtnn.nn as nn
 from trtnn import cli
 from trtnn.reference import Executor
+
+
+class Tiny(trtnn.Module):
+    """Conv-BN-ReLU, 3 -> 4 channels: the small network the catalogue and the soak tests build."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
 
 
 class Fn(trtnn.Module):

@@ -23,7 +23,7 @@ import trtnn
 import trtnn.functional as F
 import trtnn.nn as nn
 import trtnn.eval  # read_polygons (trtnn does not import its eval package itself)
-from harness import Fn
+from harness import Fn, Tiny
 from trtnn import errors as E
 from trtnn.reference import Executor
 
@@ -78,16 +78,6 @@ def cli_case(id: str, argv: Sequence[str], *fragments: str, setup: Callable[[Pat
 
 
 # ---- fixtures written by set-ups ---------------------------------------------------------------------------------
-class Tiny(trtnn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 3, padding=1)
-        self.bn = nn.BatchNorm2d(4)
-
-    def forward(self, x):
-        return F.relu(self.bn(self.conv(x)))
-
-
 def tiny_state() -> Dict[str, torch.Tensor]:
     torch.manual_seed(0)
     ref = torch.nn.Sequential()

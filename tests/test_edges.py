@@ -19,23 +19,12 @@ import torch
 
 import trtnn
 import trtnn.functional as F
-import trtnn.nn as nn
-from harness import Fn
+from harness import Fn, Tiny
 from trtnn.io.sidecar import engine_metadata
 from trtnn.reference import Executor
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-
-
-class Tiny(trtnn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 3, padding=1)
-        self.bn = nn.BatchNorm2d(4)
-
-    def forward(self, x):
-        return F.relu(self.bn(self.conv(x)))
 
 
 # ---- torch parity: what works as in torch ------------------------------------------------------------------------
