@@ -126,8 +126,24 @@ def test_task_parts_of_a_yolo_head():
     y = torch.zeros(1, 4 + 3 + 2, 10)
     y[0, 4, :5] = 0.9
     parts = task_parts({"out": y}, nc=3, extra="mask coefficients")
-    assert [p[0] for p in parts] == ["boxes", "scores", "mask coefficients"]
-    assert parts[0][3].sum() == 5  # boxes count where the score reaches the floor
+    assert [p.name for p in parts] == ["boxes", "scores", "mask coefficients"]
+    assert parts[0].weight.sum() == 5  # boxes count where the score reaches the floor
+
+
+def test_segmentation_prototypes_count_as_the_mask_logits_of_the_best_anchors():
+    torch.manual_seed(0)
+    y = torch.rand(2, 4 + 3 + 2, 50) * 0.05
+    y[:, 4, 7], y[1, 5, 9] = 0.9, 0.95
+    protos = torch.randn(2, 2, 4, 4)
+    parts = task_parts({"out": y, "protos": protos}, nc=3, extra="mask coefficients")
+    assert [p.name for p in parts] == ["boxes", "scores", "mask coefficients", "masks"]
+    masks = parts[3]
+    assert masks.anchors.shape == (2, 32) and masks.anchors[0, 0] == 7 and masks.anchors[1, 0] == 9
+    logits = masks.of({"out": y, "protos": protos})
+    assert logits.shape == (2, 32, 16)
+    want = y[1, 7:, 9] @ protos[1].flatten(1)  # the best anchor of image 1: its coefficients x the prototypes
+    assert torch.allclose(logits[1, 0], want)
+    assert float(logits[0, 1:].abs().max()) == 0  # anchors under the score floor do not count
 
 
 def test_end2end_wrapper_calibrates_directly_and_its_nms_needs_no_range():
@@ -141,6 +157,7 @@ def test_end2end_wrapper_calibrates_directly_and_its_nms_needs_no_range():
     data = [{"images": np.random.default_rng(0).integers(0, 255, (2, 64, 64, 3), dtype=np.uint8)}]
     cal = trtnn.quant.calibrate(e2e, inputs, data, budget=None, method="minmax")
     assert "model.model.0.act" in cal.amax and "preprocess" in cal.amax
+    assert cal.policy is None and cal.exclude == ["model.model.22.dfl"]  # no policy: the spec's list still applies
     net32 = trtnn.define(e2e, inputs, dtype="fp32")
     assert set(cal.amax) == set(trtnn.quant.activation_tensors(net32.network))
     assert not any("nms" in t.lower() and ":loop" in t for t in cal.amax)

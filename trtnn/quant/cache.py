@@ -46,12 +46,14 @@ class Calibration:
     trtnn_version: str = ""
     stats: Optional[Dict[str, TensorStats]] = field(default=None, repr=False, compare=False)
     policy: Optional[Any] = field(default=None, compare=False)  # trtnn.quant.sensitivity.Policy (not in the cache)
+    defaults: List[str] = field(default_factory=list, compare=False)  # the model's never-quantize module paths
     reused: bool = field(default=False, repr=False, compare=False)  # read from the cache file
 
     @property
     def exclude(self) -> List[str]:
-        """Module paths and layer names the policy keeps out of INT8/FP8 (trtnn.define applies them)."""
-        return list(self.policy.exclude) if self.policy is not None else []
+        """Module paths and layer names kept out of INT8/FP8 (trtnn.define applies them): the policy's, or without
+        one (budget=None) the model's never-quantize defaults."""
+        return list(self.policy.exclude) if self.policy is not None else list(self.defaults)
 
     def to_json(self) -> str:
         doc = {"trtnn_version": self.trtnn_version, "method": self.method, "method_args": self.method_args,

@@ -233,7 +233,7 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
         cal = select(cached, None if tensors is None else names, cache, known)
         policy = _read_policy(cache, key) if want_policy else None
         if policy is not None or not want_policy:
-            cal.policy = policy
+            cal.policy, cal.defaults = policy, defaults
             cal.amax = policy.apply(cal.amax) if policy is not None else cal.amax
             cal.reused = True
             return cal
@@ -250,6 +250,7 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
         if cache:
             write_cache(cache, expected)
         cal, feeds, stats = expected, run.feeds, run.stats
+    cal.defaults = defaults
     if want_policy:
         targets = net.module_outputs.get("model") if wrapped else None
         inner = model.model if wrapped else model

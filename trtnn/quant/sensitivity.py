@@ -8,13 +8,14 @@ on a GPU; this is the CPU counterpart):
 2. Probe: one forward of that network with every Q/DQ as identity (fp32 values) and the fp32 weights, on a few
    calibration images, then one backward of <v, y> per probe, v random per image and output part, scaled by
    1 / ||y_part|| (task parts: boxes and mask coefficients / keypoints where the fp32 score is >= SCORE_FLOOR,
-   scores everywhere; any other output whole). For an edge with quantization error d (fake_quant(x) - x), g . d
+   scores everywhere, mask logits (coefficients x prototypes) at the best-scoring anchors; any other output whole). For an edge with quantization error d (fake_quant(x) - x), g . d
    is an unbiased estimate of the output error d causes, relative to the output (first order): its square summed
    over images and probes is that edge's noise-to-signal ratio. Each activation tensor takes the calibration method
    whose amax gives it the smallest such error (where several would be placed on it, as for concat groups, the
    placed amax stays).
 3. Units = the quantized layers; a layer's estimated error is that of its edges together. Layers are
-   kept in the base dtype, most sensitive first, until the remaining estimate meets the budget; then the network
+   kept in the base dtype, most error removed per FLOP kept first (a layer without FLOPs, e.g. an add or concat,
+   costs FLOP_FLOOR of the network), until the remaining estimate meets the budget; then the network
    with that policy is *measured* (fake-quantized forward vs fp32, SQNR per task part) and more units are kept
    while a part misses the budget.
 The `Policy` says what was kept and why, the share of convolution / matrix-multiply FLOPs left in INT8/FP8, and the
@@ -47,6 +48,8 @@ _QDQ = ("QUANTIZE", "DEQUANTIZE")
 CANDIDATES = ("minmax", "percentile", "mse")  # per-tensor methods tried (entropy: the worst on every checkpoint)
 CHOICE_IMAGES = 2  # images of the first batch the per-tensor method choice is made on
 MIN_GAIN = 0.25  # another method replaces the calibration's own only when it cuts the estimated error by this
+FLOP_FLOOR = 0.005  # a unit's cost when kept: its conv/matmul FLOPs, at least this share of the network's
+PRUNE_TRIES = 3  # after the budget is met, the largest kept layers tried back in INT8/FP8, one measurement each
 
 
 @dataclass
@@ -216,38 +219,71 @@ def _flops(kind: str, args: Sequence[Any], res: Any) -> float:
 
 
 # ---- task output parts ------------------------------------------------------------------------------------------
-def task_parts(outputs: Dict[str, torch.Tensor], nc: Optional[int], extra: str = "extra"
-               ) -> List[Tuple[str, str, slice, Optional[torch.Tensor]]]:
-    """(part name, output, rows, anchor weights or None): a YOLO head output [B, 4 + nc + k, A] splits into boxes,
-    scores and `extra` (mask coefficients, keypoints, angle), the boxes and extra counted where the fp32 class score
-    is >= SCORE_FLOOR; every other output is one part."""
-    parts = []
+MASK_ANCHORS = 32  # mask logits are measured at this many highest-scoring anchors per image
+
+
+@dataclass
+class Part:
+    """One task output part whose SQNR counts: rows `rows` of output `output`, times `weight` (anchors whose fp32
+    score reaches SCORE_FLOOR) where given; with `protos`, the mask logits (those rows, mask coefficients, times
+    the prototypes output `protos`) at the fp32 reference's `anchors` [B, K]."""
+
+    name: str
+    output: str
+    rows: slice = field(default_factory=lambda: slice(None))
+    weight: Optional[torch.Tensor] = None
+    protos: Optional[str] = None
+    anchors: Optional[torch.Tensor] = None
+
+    def of(self, outputs: Dict[str, torch.Tensor]) -> torch.Tensor:
+        y = outputs[self.output].float()
+        if y.dim() >= 2:
+            y = y[:, self.rows]
+        if self.weight is not None:
+            y = y * self.weight
+        if self.protos is None:
+            return y
+        coef = torch.gather(y, 2, self.anchors[:, None, :].expand(-1, y.shape[1], -1))  # [B, k, K]
+        return torch.einsum("bkn,bkp->bnp", coef, outputs[self.protos].float().flatten(2))
+
+
+def task_parts(outputs: Dict[str, torch.Tensor], nc: Optional[int], extra: str = "extra") -> List[Part]:
+    """The parts of `outputs` (fp32 reference) whose SQNR counts: a YOLO head output [B, 4 + nc + k, A] splits into
+    boxes, scores and `extra` (mask coefficients, keypoints, angle), the boxes and extra counted where the fp32
+    class score is >= SCORE_FLOOR; a segmentation head's prototypes [B, k, h, w] count as the mask logits they make
+    with the coefficients of the best-scoring anchors (what the masks are cut from); every other output is one part."""
+    parts: List[Part] = []
+    heads = {}
     for name, y in outputs.items():
         if nc and y.dim() == 3 and y.shape[1] >= 4 + nc and y.shape[2] > y.shape[1]:
             score = y[:, 4:4 + nc].amax(dim=1, keepdim=True)
-            mask = (score >= SCORE_FLOOR).float()
-            parts.append(("boxes", name, slice(0, 4), mask))
-            parts.append(("scores", name, slice(4, 4 + nc), None))
+            weight = (score >= SCORE_FLOOR).float()
+            parts.append(Part("boxes", name, slice(0, 4), weight))
+            parts.append(Part("scores", name, slice(4, 4 + nc)))
             if y.shape[1] > 4 + nc:
-                parts.append((extra, name, slice(4 + nc, None), mask))
-        else:
-            parts.append((name, name, slice(None), None))
+                parts.append(Part(extra, name, slice(4 + nc, None), weight))
+                heads[y.shape[1] - 4 - nc] = (name, score, weight)
+    for name, y in outputs.items():
+        if any(p.output == name for p in parts):
+            continue
+        head = heads.get(y.shape[1]) if y.dim() == 4 and extra == "mask coefficients" else None
+        if head is None:
+            parts.append(Part(name, name))
+            continue
+        out, score, weight = head
+        k = min(MASK_ANCHORS, score.shape[2])
+        anchors = score[:, 0].topk(k, dim=1).indices
+        parts.append(Part("masks", out, slice(4 + nc, None), weight, protos=name, anchors=anchors))
     return parts
 
 
-def _part(y: torch.Tensor, rows: slice, mask: Optional[torch.Tensor]) -> torch.Tensor:
-    if y.dim() >= 2:
-        y = y[:, rows]
-    return y * mask if mask is not None else y
-
-
-def sqnr(ref: Dict[str, torch.Tensor], got: Dict[str, torch.Tensor], parts: Sequence[Any]) -> Dict[str, float]:
+def sqnr(ref: Dict[str, torch.Tensor], got: Dict[str, torch.Tensor], parts: Sequence[Part]) -> Dict[str, float]:
     """10 log10(sum ref^2 / sum (ref - got)^2) per part (inf when equal)."""
     out = {}
-    for pname, name, rows, mask in parts:
-        a, b = _part(ref[name].float(), rows, mask), _part(got[name].float(), rows, mask)
+    for part in parts:
+        a, b = part.of(ref), part.of(got)
         noise = float(((a - b) ** 2).sum())
-        out[pname] = math.inf if noise == 0 else 10 * math.log10(max(float((a ** 2).sum()), 1e-30) / noise)
+        out[part.name] = math.inf if noise == 0 else 10 * math.log10(max(float((a ** 2).sum()), 1e-30) / noise)
     return out
 
 
@@ -299,11 +335,11 @@ def _probe(ex: Any, feeds: List[Dict[str, Any]], edges: List[Edge], weights32: D
             order = list(taps)
             for p in range(probes):
                 total = 0
-                for pname, name, rows, mask in parts:
-                    yp = _part(ref[name], rows, mask)
+                for part in parts:
+                    yp = part.of(ref)
                     norm = yp.reshape(yp.shape[0], -1).norm(dim=1).clamp(min=1e-12)
                     v = torch.randn(yp.shape, generator=gen) / norm.reshape([-1] + [1] * (yp.dim() - 1))
-                    total = total + (_part(ys[name].float(), rows, mask) * v).sum()
+                    total = total + (part.of(ys) * v).sum()
                 gs = torch.autograd.grad(total, [taps[k] for k in order], retain_graph=p + 1 < probes,
                                          allow_unused=True)
                 for k, g in zip(order, gs):
@@ -436,7 +472,8 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
         cat_parts = task_parts(cat_ref, nc, extra)
         return sqnr(cat_ref, cat_got, cat_parts)
 
-    order = sorted(units, key=lambda u: -score[u])
+    floor = FLOP_FLOOR * total_flops
+    order = sorted(units, key=lambda u: -score[u] / (flops_of[u] + floor))  # most error removed per FLOP kept
     measured_all = measure([])
     measured, kept = measured_all, []
     if budget is not None and min(measured_all.values()) < budget:
@@ -458,6 +495,13 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
             measured = measure(kept)
             if min(measured.values()) >= budget or len(kept) == len(order):
                 break
+        if min(measured.values()) >= budget:
+            big = sorted((u for u in kept if flops_of[u] > floor), key=lambda u: -flops_of[u])
+            for u in big[:PRUNE_TRIES]:
+                trial = [k for k in kept if k != u]
+                got = measure(trial)
+                if min(got.values()) >= budget:
+                    kept, measured = trial, got
     flops_in = total_flops - sum(flops_of[u] for u in kept)
     return Policy(dtype=dtype, budget=budget, method=method, defaults=_paths(net8, fixed), kept=kept,
                   reasons={u: _db(score[u]) for u in kept}, methods=methods, sqnr=_rounded(measured),
