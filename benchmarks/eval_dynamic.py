@@ -1,9 +1,10 @@
-"""One dynamic end-to-end YOLOv8n engine (real ultralytics checkpoint ../shared/data/yolov8n_shapes.pt) at two image
-sizes, 320x320 and 256x416, on the shapes val images: its detections against static networks built at each size, and
-the mAP (ultralytics' validator protocol: conf 0.001, iou 0.7, multi-label NMS, letterbox without scale-up), on the
-CPU executor. The dynamic network has a dynamic batch 1..10 and height/width 32..416.
+"""One dynamic end-to-end engine per real ultralytics checkpoint (../shared/data) at two image sizes, 320x320 and
+256x416, on the shapes val images: its outputs against static networks built at each size, and the box (and mask)
+mAP (ultralytics' validator protocol: conf 0.001, iou 0.7, multi-label NMS, letterbox without scale-up), on the CPU
+executor. Each dynamic network has a dynamic batch 1..10 and height/width 32..416 in one profile.
 
-Run: python benchmarks/eval_dynamic.py [--limit N]
+Run: python benchmarks/eval_dynamic.py [NAME=CKPT[:TASK] ...] [--limit N] [--jobs 2]
+     (default: the six checkpoints in ../shared/data)
 """
 from __future__ import annotations
 
@@ -11,39 +12,58 @@ import argparse
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Dict, List
 
 sys.path.insert(0, os.path.dirname(__file__))
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import trtnn  # noqa: E402
 from common import SHARED, report, shapes_dataset  # noqa: E402
+from eval_int8_defaults import wrapper  # noqa: E402
 from trtnn.eval import YoloImages  # noqa: E402
 from trtnn.eval.detection import DetectionMetrics  # noqa: E402
 from trtnn.eval.run import unletterbox  # noqa: E402
-from trtnn.models.vision import Preprocess  # noqa: E402
-from trtnn.models.yolo.tasks import End2End  # noqa: E402
+from trtnn.eval.segmentation import SegmentationMetrics, ground_truth  # noqa: E402
 from trtnn.reference import Executor  # noqa: E402
 
 BATCH = 10
+SIZES = ((320, 320), (256, 416))
+CHECKPOINTS = ("yolov8n=yolov8n_shapes.pt", "yolov8s=yolov8s_shapes.pt", "yolov10s=yolov10s_shapes.pt",
+               "yolov8n-seg=yolov8n-seg_shapes.pt:segment", "yolo11n-seg=yolo11n-seg_shapes.pt:segment",
+               "yolo26s-seg=yolo26s-seg_shapes.pt:segment")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--limit", type=int, default=0, help="only the first N validation images")
-    args = ap.parse_args()
-    model = trtnn.models.yolov8("n", nc=3)
-    model.load_state_dict(trtnn.load_checkpoint(os.path.join(SHARED, "data", "yolov8n_shapes.pt")))
-    e2e = End2End(model, conf=0.001, iou=0.7, max_det=300, preprocess=Preprocess("NHWC", bgr=True),
-                  pre_nms_topk=3840, multi_label=True)
+def score(metrics: Any, out: Dict[str, torch.Tensor], i: int, data: YoloImages, index: int, size: np.ndarray,
+          ratio_pad: Any, target: Any, hw: Any) -> None:
+    """Add image i of a batch's end-to-end outputs to the metrics."""
+    k = int(out["num_dets"][i, 0])
+    boxes = unletterbox(out["det_boxes"][i, :k].double().numpy(), ratio_pad, size)
+    scores, classes = out["det_scores"][i, :k].double().numpy(), out["det_classes"][i, :k].numpy()
+    if isinstance(metrics, SegmentationMetrics):
+        stem = os.path.splitext(os.path.basename(data.files[index]))[0]
+        gt_cls, gt_boxes, gt_masks = ground_truth(os.path.join(data.label_dir, stem + ".txt"), size, ratio_pad, hw)
+        metrics.update(boxes, scores, classes, out["det_masks"][i, :k].numpy(), gt_boxes, gt_cls, gt_masks)
+    else:
+        metrics.update(boxes, scores, classes, target[1], target[0])
+
+
+def run_checkpoint(job: Dict[str, Any]) -> List[List[Any]]:
+    torch.set_num_threads(1)
+    name, path, task = job["name"], job["path"], job["task"]
+    e2e = wrapper(name, path, task, 416, job["topk"])
     dynamic = Executor(trtnn.define(e2e, e2e.inputs((416, 416), max_batch=BATCH, min_imgsz=(32, 32))))
-    data = YoloImages(shapes_dataset(), "val", limit=args.limit)
+    seg = task == "segment"
+    data = YoloImages(shapes_dataset(), "val", labels="labels_seg" if seg else "labels", limit=job["limit"])
     rows = []
-    for hw in ((320, 320), (256, 416)):
+    for hw in SIZES:
         static = Executor(trtnn.define(e2e, e2e.inputs(hw, batch=BATCH)))
-        metrics = {"static": DetectionMetrics(3), "dynamic": DetectionMetrics(3)}
+        metrics = {kind: (SegmentationMetrics(3) if seg else DetectionMetrics(3)) for kind in ("static", "dynamic")}
         seconds = {"static": 0.0, "dynamic": 0.0}
         differ = 0
-        for images, sizes, targets, ratio_pads in data.batches(BATCH, hw, False):
+        for start, (images, sizes, targets, ratio_pads) in zip(range(0, len(data), BATCH),
+                                                                data.batches(BATCH, hw, False)):
             n = len(images)
             outs = {}
             for kind, ex in (("static", static), ("dynamic", dynamic)):
@@ -53,23 +73,44 @@ def main() -> int:
                 t0 = time.perf_counter()
                 outs[kind] = ex({"images": x})
                 seconds[kind] += time.perf_counter() - t0
-                for i, (gt_cls, gt_boxes) in enumerate(targets):
-                    k = int(outs[kind]["num_dets"][i, 0])
-                    boxes = unletterbox(outs[kind]["det_boxes"][i, :k].double().numpy(), ratio_pads[i], sizes[i])
-                    metrics[kind].update(boxes, outs[kind]["det_scores"][i, :k].double().numpy(),
-                                         outs[kind]["det_classes"][i, :k].numpy(), gt_boxes, gt_cls)
+                for i in range(n):
+                    score(metrics[kind], outs[kind], i, data, start + i, sizes[i], ratio_pads[i], targets[i], hw)
             differ += sum(not torch.equal(outs["static"][k][:n], outs["dynamic"][k]) for k in outs["dynamic"])
         for kind in ("static", "dynamic"):
             r = metrics[kind].results()
-            rows.append([f"{hw[0]}x{hw[1]}", kind, f"{r['mAP50-95']:.4f}", f"{r['mAP50']:.4f}",
+            box, mask = (r["box"], r["mask"]) if seg else (r, None)
+            rows.append([name, f"{hw[0]}x{hw[1]}", kind, f"{box['mAP50-95']:.4f}",
+                         "-" if mask is None else f"{mask['mAP50-95']:.4f}",
                          f"{1000 * seconds[kind] / len(data):.0f}",
                          "" if kind == "static" else ("identical" if not differ else f"{differ} outputs differ")])
-    report("eval_dynamic", f"YOLOv8n end to end, one dynamic network vs static ones, {len(data)} shapes val images",
-           ["imgsz", "network", "mAP50-95", "mAP50", "ms/image", "detections vs static"], rows,
-           notes="Real checkpoint (ultralytics 8.4, ../shared/data/yolov8n_shapes.pt); ultralytics' own val at 320 "
-                 "(rect batches padded to 352): mAP50-95 0.9645, mAP50 0.994. Dynamic: batch 1..10, height/width "
-                 "32..416 in one profile; the last batch runs at its real size on the dynamic network (the static "
-                 "one pads it). `python benchmarks/eval_dynamic.py`")
+    print(rows, flush=True)
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("checkpoints", nargs="*", metavar="NAME=CKPT[:TASK]")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N validation images")
+    ap.add_argument("--topk", type=int, default=1000, help="pre-NMS top-k (as eval_int8_defaults.py)")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    jobs = []
+    for item in args.checkpoints or CHECKPOINTS:
+        name, rest = item.split("=", 1)
+        path, _, task = rest.partition(":")
+        path = path if os.path.exists(path) else os.path.join(SHARED, "data", path)
+        jobs.append({"name": name, "path": path, "task": task or "detect", "limit": args.limit, "topk": args.topk})
+    with ProcessPoolExecutor(args.jobs) as pool:
+        rows = [r for rows in pool.map(run_checkpoint, jobs) for r in rows]
+    n = args.limit or 300
+    report("eval_dynamic", f"One dynamic end-to-end network per real checkpoint vs static ones, {n} shapes val images",
+           ["checkpoint", "imgsz", "network", "box mAP50-95", "mask mAP50-95", "ms/image", "outputs vs static"], rows,
+           notes="Real checkpoints (ultralytics 8.4.190, ../shared/data), fp32, end to end (uint8 NHWC BGR in, "
+                 "letterbox as the validator, multi-label NMS conf 0.001 iou 0.7 max_det 300, pre-NMS top-k "
+                 f"{args.topk}; NMS-free ones: the branch their flag selects; segmentation: masks at the prototypes' "
+                 "resolution). Dynamic: batch 1..10, height/width 32..416 in one profile; the last batch runs at its "
+                 "real size on the dynamic network (the static one pads it). ultralytics' own val (imgsz 320, rect "
+                 "batches padded to 352) is in ../shared/data/README.md. `python benchmarks/eval_dynamic.py`")
     return 0
 
 

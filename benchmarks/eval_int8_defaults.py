@@ -75,6 +75,10 @@ def run_checkpoint(job: Dict[str, Any]) -> List[Dict[str, Any]]:
     calib_in = e2e.inputs((320, 320), batch=8)
     images = os.path.join(shapes_dataset(), "images", "train")
     rows, cals = [], {}
+    done = {}
+    if os.path.exists(job["log"]):  # rows of an earlier, interrupted run of this checkpoint are kept
+        with open(job["log"]) as f:
+            done = {r["row"]: r for r in map(json.loads, f) if r["checkpoint"] == name}
 
     def calibration(dtype: str) -> Any:
         if dtype not in cals:
@@ -86,6 +90,9 @@ def run_checkpoint(job: Dict[str, Any]) -> List[Dict[str, Any]]:
         return cals[dtype]
 
     for row in job["rows"]:
+        if row in done:
+            rows.append(done[row])
+            continue
         info: Dict[str, Any] = {"checkpoint": name, "row": row, "kept": "-", "flops": "-", "calib_s": 0.0}
         if row in ("fp32", "fp16"):
             got = evaluate(e2e, task, imgsz, job["limit"], dtype=row)

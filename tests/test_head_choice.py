@@ -53,6 +53,16 @@ def test_the_checkpoint_flag_selects_the_raw_models_branch(ckpts, flag, branch):
     assert models.from_checkpoint("yolo26n", ckpts[flag], head="one2one").model[-1].end2end is True  # head= wins
 
 
+@pytest.mark.parametrize("flag, wrapper", [(True, "TopKEnd2End"), (False, "End2End")])
+def test_the_python_end2end_wrapper_follows_the_models_branch(ckpts, flag, wrapper):
+    spec = models.registry.spec("yolo26n")
+    opts = {**spec.end2end_defaults, "layout": None, "bgr": False, "runtime_thresholds": False, "scale_to_orig": False}
+    model = models.from_checkpoint("yolo26n", ckpts[flag])
+    assert type(spec.end2end(model, opts)).__name__ == wrapper  # head None: the branch the model runs
+    asked = spec.end2end(models.from_checkpoint("yolo26n", ckpts[flag]), {**opts, "head": "one2one"})
+    assert type(asked).__name__ == "TopKEnd2End" and asked.model.model[-1].end2end is True
+
+
 def test_head_branch_reasons():
     assert head_branch("yolov10n", False) == ("one2many", "from the checkpoint (its head's end2end flag is off)")
     assert head_branch("yolov10n", True) == ("one2one", "from the checkpoint (its head's end2end flag is on)")

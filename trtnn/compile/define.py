@@ -233,7 +233,8 @@ def define(model: Any, inputs: Sequence[Input], precision: Union[Precision, str,
     floating input's dtype, or all floating outputs to `output_dtype` when given. dtype='int8'|'fp8': explicit
     quantization (trtnn.compile.quantize.placement), the rest computed in base_dtype; `calibration` is tensor name ->
     amax, an object with `.amax` (a trtnn.quant.calibrate result: its INT8 policy's kept layers stay unquantized), or
-    trtnn.quant.from_qat's ranges.
+    trtnn.quant.from_qat's ranges. A model with a `QUANT_SCOPE` (a module path; the end-to-end wrappers: 'model')
+    is quantized inside that module only.
     debug_outputs: module paths whose outputs become extra network outputs (named by the path).
     """
     t0 = time.perf_counter()
@@ -249,8 +250,8 @@ def define(model: Any, inputs: Sequence[Input], precision: Union[Precision, str,
         exclude = list(precision.exclude)
         if ranges is not None:  # a calibration's INT8 policy: its kept modules and layers stay unquantized
             exclude += [e for e in getattr(ranges, "exclude", ()) if e not in exclude]
-        quantizer = make_quantizer(ctx, precision.format, ranges, exclude, list(kept),
-                                   getattr(ranges, "layers", ())) if ranges is not None else None
+        quantizer = make_quantizer(ctx, precision.format, ranges, exclude, list(kept), getattr(ranges, "layers", ()),
+                                   getattr(model, "QUANT_SCOPE", None)) if ranges is not None else None
         net = _emit(ctx, model, inputs, compute, output_names, output_dtype, debug_outputs, quantizer)
     ctx.raise_logged_errors("the network definition")
     net.define_seconds = time.perf_counter() - t0

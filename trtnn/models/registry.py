@@ -196,10 +196,10 @@ def head_branch(name: str, end2end: Optional[bool] = None, head: Optional[str] =
     else the checkpoint's flag `end2end` (trtnn.io.checkpoint.read_metadata's), read as ultralytics 8.4 reads it
     (`predict` runs the one-to-one branch only when it is on); else the family's default. (None, '') for models
     with a single head (a `head` is then refused)."""
-    default = spec(name).end2end_defaults.get("head")
+    defaults = spec(name).end2end_defaults
     if head is not None and head not in HEADS:
         raise ConfigError(f"head={head!r}: expected one of {', '.join(HEADS)}")
-    if default is None:
+    if "head" not in defaults:
         if head is not None:
             raise ConfigError(f"head={head!r}: {name} has a single detection head; head selects one of the two "
                               "heads of the YOLOv10 / YOLO26 models")
@@ -209,7 +209,7 @@ def head_branch(name: str, end2end: Optional[bool] = None, head: Optional[str] =
     if end2end is not None:
         return ("one2one" if end2end else "one2many"), \
             f"from the checkpoint (its head's end2end flag is {'on' if end2end else 'off'})"
-    return default, "the family's default (no end2end flag in the checkpoint)"
+    return defaults["head"] or "one2one", "the family's default (no end2end flag in the checkpoint)"
 
 
 def describe_head(branch: str, why: str) -> str:

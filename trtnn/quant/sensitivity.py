@@ -386,7 +386,8 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
     ex8 = Executor(net8)
     if targets is None:
         targets = [o.name for o in net8.outputs]
-    edges = _edges(ex8, fmt)
+    needed = {step[4] for step in _needed(ex8, targets)}
+    edges = [e for e in _edges(ex8, fmt) if e.layer in needed]  # a quantized layer the targets do not read: no cost
     refs, xs, grads, flops, parts = _probe(ex8, feeds, edges, _fp32_weights(net32), targets, nc, extra, probes, seed)
     edges_of: Dict[str, List[int]] = {}
     for k, e in enumerate(edges):

@@ -235,9 +235,10 @@ def _per_channel(amax: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 def make_quantizer(ctx: Any, fmt: torch.dtype, ranges: Any, exclude: Any = (), skip_paths: Any = (),
-                   skip_layers: Any = ()) -> Quantizer:
+                   skip_layers: Any = (), scope: Any = None) -> Quantizer:
     """The Q/DQ placement for `ranges`: exactly a QAT checkpoint's (QATRanges), else where calibrated INT8 runs
-    fastest (Quantizer; `skip_layers`: an INT8 policy's layers kept unquantized)."""
+    fastest (Quantizer; `skip_layers`: an INT8 policy's layers kept unquantized; `scope`: the module path whose
+    layers alone are quantized)."""
     if isinstance(ranges, QATRanges):
         return ExactQuantizer(ctx, fmt, ranges, exclude, skip_paths)
-    return Quantizer(ctx, fmt, ranges, exclude, skip_paths, skip_layers)
+    return Quantizer(ctx, fmt, ranges, exclude, skip_paths, skip_layers, scope)

@@ -39,8 +39,9 @@ class Quantizer:
     inputs were quantized; `missing` the tensors that had no amax (left in float)."""
 
     def __init__(self, ctx: Any, fmt: torch.dtype, ranges: Ranges, exclude: Sequence[str] = (),
-                 skip_paths: Sequence[str] = (), skip_layers: Sequence[str] = ()) -> None:
+                 skip_paths: Sequence[str] = (), skip_layers: Sequence[str] = (), scope: Optional[str] = None) -> None:
         self.ctx, self.fmt, self.ranges = ctx, fmt, ranges
+        self.scope = scope  # a module path: only its layers are quantized (an end-to-end wrapper's raw model)
         paths, self.exclude_types = resolve_paths(ctx, exclude, "exclude", layer_types=True)
         self.skip_paths = paths + list(skip_paths)
         self.skip_layers = set(skip_layers)  # layer names (an INT8 policy's kept layers)
@@ -111,8 +112,11 @@ class Quantizer:
                               f"{self.missing[:6]}); it has {len(self.ranges.amax)} entries, e.g. {have}")
 
     def _wanted(self, kind: str, layer: Any) -> bool:
-        """Not excluded, not in a kept module, not inside a loop or conditional (Q/DQ would be added outside it)."""
-        return (kind not in self.exclude_types and not under(module_path(layer.name), self.skip_paths)
+        """In scope, not excluded, not in a kept module, not inside a loop or conditional (Q/DQ would be added
+        outside it)."""
+        path = module_path(layer.name)
+        return ((self.scope is None or under(path, [self.scope])) and kind not in self.exclude_types
+                and not under(path, self.skip_paths)
                 and layer.name not in self._in_regions and layer.name not in self.skip_layers)
 
     def _residual_add(self, layer: Any) -> bool:

@@ -25,6 +25,7 @@ class ImageEnd2End(Module):
     """
 
     THRESHOLD_INPUTS: Tuple[str, ...] = ()
+    QUANT_SCOPE = "model"  # INT8/FP8 quantize the raw model only: pre- and post-processing (mask assembly) stay float
     preprocess: Optional[Preprocess]  # set by each wrapper (a submodule, or None)
     runtime_thresholds: bool = False
     scale_to_orig: bool = False

@@ -14,7 +14,8 @@ from ..vision.preprocess import Preprocess
 SCALES = "nsmlx"
 LETTERBOXED = "image batch, letterboxed to imgsz (keep aspect, pad 114) by the caller"
 NMS_DEFAULTS: Mapping[str, Any] = {"conf": 0.25, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000}
-NMS_FREE_DEFAULTS: Mapping[str, Any] = {**NMS_DEFAULTS, "head": "one2one"}  # --head one2one | one2many
+# head: 'one2one' | 'one2many' (--head); None: the model's own branch, which from_checkpoint reads off the checkpoint
+NMS_FREE_DEFAULTS: Mapping[str, Any] = {**NMS_DEFAULTS, "head": None}
 BOXES = "cx, cy, w, h (network-input pixels), class scores (sigmoid)"
 ONE2ONE_BOXES = "x1, y1, x2, y2 (network-input pixels), class scores (sigmoid)"
 
@@ -63,13 +64,13 @@ def topk_options(o: Mapping[str, Any]) -> Dict[str, Any]:
 
 def by_head(one2one: Callable[[Module, Dict[str, Any]], Module],
             one2many: Callable[[Module, Dict[str, Any]], Module]) -> Callable[[Module, Dict[str, Any]], Module]:
-    """The end-to-end wrapper of an NMS-free (YOLOv10 / YOLO26) family: --head one2one (the default) = the one-to-one
-    branch and ultralytics' top-k; one2many = the other branch + NMS."""
+    """The end-to-end wrapper of an NMS-free (YOLOv10 / YOLO26) family: head 'one2one' = the one-to-one branch and
+    ultralytics' top-k; 'one2many' = the other branch + NMS; None = the branch the model runs (from_checkpoint sets
+    it from the checkpoint's end2end flag, as `yolo predict` reads it)."""
     def end2end(model: Module, o: Dict[str, Any]) -> Module:
-        if o["head"] == "one2many":
-            model.model[-1].end2end = False
-            return one2many(model, o)
-        return one2one(model, o)
+        head = o.get("head") or ("one2one" if model.model[-1].end2end else "one2many")
+        model.model[-1].end2end = head == "one2one"
+        return one2many(model, o) if head == "one2many" else one2one(model, o)
     return end2end
 
 
