@@ -235,7 +235,7 @@ def test_registry_and_task_table(tmp_path):
     assert [n for n in models.SPECS if n.startswith("yolo26") and n.endswith("-seg")] == [
         f"yolo26{s}-seg" for s in "nsmlx"]
     s = models.spec("yolo26n-seg")
-    assert s.task.name == "segment" and s.end2end_defaults["head"] == "one2one"
+    assert s.task.name == "segment" and s.end2end_defaults["head"] is None  # the model's own branch
     assert s.end2end_defaults["mask_resolution"] == "input"
     trtnn.save_checkpoint(yolo26_seg("n", nc=2).state_dict(), str(tmp_path / "seg.pt"))
     trtnn.save_checkpoint(models.yolo26("n", nc=2).state_dict(), str(tmp_path / "det.pt"))
