@@ -225,3 +225,20 @@ def test_generated_code_is_shape_generic_and_builds_dynamic() -> None:
         for k, ref in zip(got, want):
             assert got[k].shape == ref.shape and torch.allclose(got[k], ref, rtol=1e-4, atol=1e-5), (shape, k)
     trtnn.build_network(net)  # TensorRT-RTX builds it with the dynamic profile
+
+
+def test_generated_vit_runs_with_a_dynamic_batch() -> None:
+    """The corpus ViT (class token `expand(x.shape[0], -1, -1)`, patch tokens `reshape(x.shape[0], c, -1)`):
+    generated code defines with a dynamic batch and equals torch at batches 1 and 3."""
+    from trtnn.reference import Executor
+
+    model, inputs = corpus("vit")
+    generated = load_source(generate(model, inputs)).make_model()
+    generated.load_state_dict(model.state_dict(), strict=True)
+    c, h, w = inputs.shape[1:] if isinstance(inputs, torch.Tensor) else inputs[0].shape[1:]
+    net = trtnn.define(generated, [trtnn.Input("x", (-1, c, h, w), min_shape=(1, c, h, w), max_shape=(4, c, h, w))])
+    run = Executor(net)
+    for b in (1, 3):
+        x = torch.randn(b, c, h, w)
+        got, want = next(iter(run({"x": x}).values())), model(x)
+        assert got.shape == want.shape and torch.allclose(got, want, rtol=1e-4, atol=1e-5), b

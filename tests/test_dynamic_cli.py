@@ -223,3 +223,23 @@ def test_cli_int8_build_and_precision_of_a_dynamic_registered_model(tmp_path, ca
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["batches"] == 2 and report["inputs"] == [[-1, 3, -1, -1]]
     assert 40 < report["output_sqnr_db"] < 200, out  # fp16 of an untrained yolov8n: about 74 dB
+
+
+def test_cli_calibrates_an_image_folder_at_the_profile_opt_size(tmp_path, capsys):
+    import cv2
+
+    from trtnn.io.checkpoint import save_checkpoint
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "images").mkdir()
+    for k, size in enumerate(((50, 70), (90, 40))):
+        cv2.imwrite(str(tmp_path / "images" / f"{k}.png"), rng.integers(0, 256, (*size, 3), dtype=np.uint8))
+    save_checkpoint(trtnn.models.get("yolov8n")(nc=3).state_dict(), str(tmp_path / "y.safetensors"))
+    code, out, err = run_cli(capsys, "calibrate", "yolov8n", "--weights", tmp_path / "y.safetensors", "--min",
+                             "images:1x3x32x32", "--opt", "images:1x3x64x96", "--max", "images:4x3x96x96",
+                             "--calib-data", tmp_path / "images", "--calib-cache", tmp_path / "c.json",
+                             "--calib-batch", "2", "--int8-budget", "off")
+    assert code == 0, err
+    assert "calibrating at 2x3x64x96 (--calib-batch and the opt shape of input 'images'" in out
+    cache = json.loads((tmp_path / "c.json").read_text())
+    assert cache["preprocess"]["imgsz"] == [64, 96] and cache["num_batches"] == 1
