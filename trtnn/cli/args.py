@@ -365,7 +365,6 @@ def dynamic_min_imgsz(spec: registry.ModelSpec) -> Tuple[int, int]:
     return (max(spec.stride, 32),) * 2
 
 
-
 # ---- trtexec-style shapes for a registered model's image input ------------------------------------------------
 class ImageLayout(NamedTuple):
     """A registered model's image input as the engine takes it: name, NHWC or NCHW, dtype and the flag behind it."""

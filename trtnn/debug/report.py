@@ -38,8 +38,9 @@ def precision_report(model: Any, inputs: Sequence[Input], data: Any, precision: 
     what it loses itself).
 
     inputs: trtnn.Input; a dynamic one (-1 dims, profiles) runs at the shapes of the data's batches, each inside a
-    profile (an InputError names the input, dim, value and range otherwise). data: what trtnn.quant.calibrate accepts (trtnn.quant.image_data(...),
-    a .npy/.npz path or folder, an iterable of input dicts); read once, `batches` at most.
+    profile (an InputError names the input, dim, value and range otherwise). data: what trtnn.quant.calibrate
+    accepts (trtnn.quant.image_data(...), a .npy/.npz path or folder, an iterable of input dicts); read once,
+    `batches` at most.
     int8/fp8 without `calibration`: calibrated here on the same data with `method` (and `calib_cache`).
     Automatic mode (a trtnn.debug.Goal, or its fields as keywords: target_sqnr=dB and/or metric=callable with
     target=score, max_rounds): finds modules to keep in fp32 until the lowest network-output SQNR >= target_sqnr and
