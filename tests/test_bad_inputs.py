@@ -111,6 +111,7 @@ def defined(model: trtnn.Module, *inputs: trtnn.Input) -> trtnn.Network:
 
 
 X = trtnn.Input("x", (1, 3, 8, 8))
+DYN_X = trtnn.Input("x", (-1, 3, -1, -1), min_shape=(1, 3, 8, 8), max_shape=(4, 3, 32, 32))
 
 
 def in_forward(fn: Callable[[trtnn.Tensor], Any], shape: Tuple[int, ...] = (1, 3, 8, 8)) -> Callable[[Path], Any]:
@@ -188,6 +189,14 @@ case("Input min of zero", E.TrtnnError, "'x'", "0")(
     lambda tmp: trtnn.Input("x", (-1, 3), min_shape=(0, 3), max_shape=(2, 3)))
 case("Input static dim differs in range", E.ShapeError, "'x'", "4")(
     lambda tmp: trtnn.Input("x", (-1, 3), min_shape=(1, 4), max_shape=(2, 3)))
+case("Input min above opt", E.ShapeError, "'x'", "dimension 0", "min 4", "opt 2")(
+    lambda tmp: trtnn.Input("x", (-1, 3), min_shape=(4, 3), opt_shape=(2, 3), max_shape=(8, 3)))
+case("Input profiles that do not nest", E.ShapeError, "'x'", "profile 1", "dimension 2", "min 64", "opt 32")(
+    lambda tmp: trtnn.Input("x", (1, 3, -1, -1), profiles=[((1, 3, 8, 8), (1, 3, 16, 16)),
+                                                           ((1, 3, 64, 64), (1, 3, 32, 32), (1, 3, 96, 96))]))
+case("Input image range off the stride", E.ShapeError, "'images'", "dim 3 (width)", "max 150", "stride 32",
+     "next valid value is 160")(
+    lambda tmp: trtnn.models.tasks.End2End(trtnn.models.get("yolov8n")(nc=3)).inputs((128, 150), min_imgsz=(32, 32)))
 case("Input unknown dtype", E.TrtnnError, "'x'", "fp33")(lambda tmp: trtnn.Input("x", (1, 3), dtype="fp33"))
 case("Input shape as a string", E.ConfigError, "'x'", "shape")(lambda tmp: trtnn.Input("x", "1x3"))
 case("duplicate input names", E.TrtnnError, "duplicate", "'x'")(
@@ -356,6 +365,12 @@ case("executor unknown input", E.InputError, "'y'")(
     lambda tmp: Executor(defined(Tiny(), X).network)({"x": torch.zeros(1, 3, 8, 8), "y": torch.zeros(1)}))
 case("executor input not a tensor", E.InputError, "'x'", "str")(
     lambda tmp: Executor(defined(Tiny(), X).network)({"x": "image.png"}))
+case("executor shape outside the profile", E.InputError, "'x'", "dim 0 is 5", "allowed 1..4")(
+    lambda tmp: Executor(defined(Tiny(), DYN_X))({"x": torch.zeros(5, 3, 16, 16)}))
+case("executor shape outside every profile", E.InputError, "2 optimization profiles", "profile 0", "dim 0 is 2",
+     "allowed 1..1", "profile 1", "dim 2 is 8", "allowed 16..32")(
+    lambda tmp: Executor(defined(Tiny(), trtnn.Input("x", (-1, 3, -1, -1), profiles=[
+        ((1, 3, 8, 8), (1, 3, 8, 8)), ((2, 3, 16, 16), (4, 3, 32, 32))])))({"x": torch.zeros(2, 3, 8, 8)}))
 case("executor on something else", E.ConfigError, "Tiny", "Executor(trtnn.define(model")(lambda tmp: Executor(Tiny()))
 
 # ---- shipped models --------------------------------------------------------------------------------------------------------------
@@ -380,6 +395,22 @@ cli_case("cli min above max", ("inspect", "yolov8n", "--random-weights", "--inpu
                                "images:4x3x64x64", "--max", "images:2x3x64x64"), "images", "4", "2")
 cli_case("cli min for an unknown input", ("inspect", "yolov8n", "--random-weights", "--input", "images:-1x3x64x64",
                                           "--min", "other:1x3x64x64", "--max", "images:2x3x64x64"), "other")
+cli_case("cli min above opt", ("inspect", "yolov8n", "--random-weights", "--min", "images:1x3x96x96", "--opt",
+                               "images:1x3x64x64", "--max", "images:1x3x128x128"), "images", "dim 2", "min 96",
+         "opt 64")
+cli_case("cli range off the stride", ("inspect", "yolov8n", "--random-weights", "--min", "images:1x3x64x64", "--max",
+                                      "images:1x3x64x100"), "--max", "images", "dim 3 (width) 100", "stride 32",
+         "next valid value is 128")
+cli_case("cli duplicate min for one input", ("inspect", "yolov8n", "--random-weights", "--min", "images:1x3x64x64",
+                                             "--min", "images:2x3x64x64", "--max", "images:2x3x96x96"), "images",
+         "2 --min and 1 --max")
+cli_case("cli NCHW shape for NHWC uint8 images", E2E[:3] + E2E[5:] + ("--preprocess", "--min", "images:1x3x64x64",
+                                                                     "--max", "images:1x3x64x64"), "--min", "images",
+         "NHWC uint8", "NCHW order", "images:1x64x64x3")
+cli_case("cli min for an input the model lacks", ("inspect", "yolov8n", "--random-weights", "--min", "x:1x3x64x64",
+                                                  "--max", "x:1x3x64x64"), "'x'", "yolov8n", "'images'")
+cli_case("cli dynamic with explicit ranges", ("inspect", "yolov8n", "--random-weights", "--dynamic", "--min",
+                                              "images:1x3x64x64", "--max", "images:1x3x64x64"), "--dynamic", "--min")
 cli_case("cli dynamic input without a range", ("inspect", "yolov8n", "--random-weights", "--input",
                                                "images:-1x3x64x64"), "images", "--min")
 cli_case("cli end2end for unet", ("build", "unet", "--random-weights", "--imgsz", "64", "--end2end", "-o",
@@ -541,9 +572,14 @@ case("precision report empty data", E.ConfigError, "no batch")(
     lambda tmp: trtnn.debug.precision_report(Tiny(), [X], [], dtype="fp16"))
 case("precision report calibration for fp16", E.ConfigError, "calibration=", "'fp16'")(
     lambda tmp: trtnn.debug.precision_report(Tiny(), [X], ONES, dtype="fp16", calibration={"x": 1.0}))
-case("precision report dynamic input", E.ConfigError, "'x'", "dynamic")(
+case("precision report batch outside the profile", E.InputError, "'x'", "dim 0 is 3", "allowed 1..2")(
     lambda tmp: trtnn.debug.precision_report(Tiny(), [trtnn.Input("x", (-1, 3, 8, 8), min_shape=(1, 3, 8, 8),
-                                                                  max_shape=(2, 3, 8, 8))], ONES))
+                                                                  max_shape=(2, 3, 8, 8))],
+                                             [{"x": np.ones((3, 3, 8, 8), np.float32)}]))
+case("calibration batch outside the profile", E.InputError, "calibration batch 1", "'x'", "dim 3 is 40",
+     "allowed 8..32")(
+    lambda tmp: trtnn.quant.calibrate(Tiny(), [DYN_X], [{"x": np.ones((1, 3, 8, 8), np.float32)},
+                                                      {"x": np.ones((1, 3, 8, 40), np.float32)}], budget=None))
 case("precision report keep_fp32 names nothing", E.ConfigError, "keep_fp32", "nope")(
     lambda tmp: trtnn.debug.precision_report(Tiny(), [X], ONES, keep_fp32=["nope"]))
 case("precision report row not there", E.ConfigError, "'nope'", "bn")(

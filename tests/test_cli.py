@@ -167,7 +167,7 @@ BAD = [
     (D + ["--min", "x:0x3x8x8", "--max", "x:2x3x8x8"], "dimension 0 in '0x3x8x8'"),
     (F + ["--min", "x:1x3x8x8"], "input 'x' is static (1x3x8x8)"),
     (["build", "test_cli:tiny", "--min", "x:1x3x8x8", "--input", "y:1x3x8x8"], "no input 'x'; inputs: y"),
-    (Y + ["--min", "images:1x3x64x64"], "--min/--opt/--max are for dynamic --input shapes"),
+    (Y + ["--min", "images:1x3x64x64"], "--imgsz and --min/--opt/--max: give one"),
     (["compare", "test_cli:tiny", "test_cli:tiny_torch", "--input", "x:1x3x8x8", "--rtol", "-1"], "--rtol -1: must "
                                                                                                    "be >= 0"),
     (["compare", "test_cli:tiny", "test_cli:tiny_torch", "--input", "x:-1x3x8x8"], "compare runs one shape"),

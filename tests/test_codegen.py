@@ -179,3 +179,66 @@ def test_module_list_loops_and_subclassed_torch_layers() -> None:
     # a user subclass of nn.LayerNorm with its own forward is traced like any user module
     assert "class LayerNorm2d(nn.Module):\n" in src and "self.weight = nn.Parameter((8,))" in src
     assert "layer_norm = F.layer_norm(permute, (8,), weight=self.weight, bias=self.bias, eps=1e-06)" in src
+
+
+class _SizeDependent(tnn.Module):
+    """Sizes read from the input in every way torch code does: unpacked x.shape, x.size(d), x.shape[d],
+    x.shape[-2:], in view, reshape and interpolate(size=)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = tnn.Conv2d(3, 8, 3, padding=1)
+        self.proj = tnn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        y = torch.nn.functional.max_pool2d(torch.relu(self.conv(x)), 2)
+        y = torch.nn.functional.interpolate(y, size=x.shape[-2:], mode="nearest")
+        z = self.proj(y)
+        att = torch.softmax(z.view(b, z.shape[1], -1), dim=-1).reshape(b, 4, h, w) + z
+        tokens = att.flatten(2).transpose(1, 2)
+        return att * 2, tokens.mean(1), att.view(att.size(0), -1).sum(1)
+
+
+def test_generated_code_is_shape_generic_and_builds_dynamic() -> None:
+    """Sizes are read from the tensors at define time (F.sym_size / F.sym_shape), not frozen at the example's: the
+    generated network defines with a dynamic batch, height and width and equals torch at two sizes."""
+    from trtnn.reference import Executor
+
+    torch.manual_seed(0)
+    model = _SizeDependent().eval()
+    code = generate_code(model, torch.randn(1, 3, 16, 24))
+    assert "16" not in code.source.split("def forward")[1] and "24" not in code.source.split("def forward")[1]
+    assert "size=F.sym_shape(x)[-2:]" in code.source
+    assert "reshape = softmax.reshape(F.sym_size(x, 0), 4, F.sym_size(x, 2), F.sym_size(x, 3))" in code.source
+    assert "view_1 = add.view(F.sym_size(add, 0), -1)" in code.source
+    generated = load_source(code.source).make_model()
+    generated.load_state_dict(model.state_dict(), strict=True)
+    spec = trtnn.Input("x", (-1, 3, -1, -1), min_shape=(1, 3, 8, 8), max_shape=(3, 3, 32, 40))
+    net = trtnn.define(generated, [spec])
+    assert [tuple(o.shape) for o in net.outputs] == [(-1, 4, -1, -1), (-1, 4), (-1,)]
+    run = Executor(net)
+    for shape in ((2, 3, 16, 24), (3, 3, 32, 8)):
+        x = torch.randn(*shape)
+        want = model(x)
+        got = run({"x": x})
+        for k, ref in zip(got, want):
+            assert got[k].shape == ref.shape and torch.allclose(got[k], ref, rtol=1e-4, atol=1e-5), (shape, k)
+    trtnn.build_network(net)  # TensorRT-RTX builds it with the dynamic profile
+
+
+def test_generated_vit_runs_with_a_dynamic_batch() -> None:
+    """The corpus ViT (class token `expand(x.shape[0], -1, -1)`, patch tokens `reshape(x.shape[0], c, -1)`):
+    generated code defines with a dynamic batch and equals torch at batches 1 and 3."""
+    from trtnn.reference import Executor
+
+    model, inputs = corpus("vit")
+    generated = load_source(generate(model, inputs)).make_model()
+    generated.load_state_dict(model.state_dict(), strict=True)
+    c, h, w = inputs.shape[1:] if isinstance(inputs, torch.Tensor) else inputs[0].shape[1:]
+    net = trtnn.define(generated, [trtnn.Input("x", (-1, c, h, w), min_shape=(1, c, h, w), max_shape=(4, c, h, w))])
+    run = Executor(net)
+    for b in (1, 3):
+        x = torch.randn(b, c, h, w)
+        got, want = next(iter(run({"x": x}).values())), model(x)
+        assert got.shape == want.shape and torch.allclose(got, want, rtol=1e-4, atol=1e-5), b

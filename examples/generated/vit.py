@@ -62,10 +62,10 @@ class VisionTransformer(nn.Module):
 
     def forward(self, x):
         conv_proj = self.conv_proj(x)
-        reshape = conv_proj.reshape(x.shape[0], conv_proj.shape[1], -1)
+        reshape = conv_proj.reshape(F.sym_size(x, 0), F.sym_size(conv_proj, 1), -1)
         permute = reshape.permute(0, 2, 1)
         class_token = F.constant(self.class_token, x)
-        expand = class_token.expand(x.shape[0], -1, -1)
+        expand = class_token.expand(F.sym_size(x, 0), -1, -1)
         cat = F.cat([expand, permute], dim=1)
         add = cat + self.pos_embedding
         layers = self.layers(add)

@@ -300,9 +300,13 @@ def check_model_args(args: argparse.Namespace) -> Optional[registry.ModelSpec]:
                               "input dynamic; --input with -1 dims and --min/--max sets them yourself)")
         if args.imgsz:
             parse_imgsz(args.imgsz, spec.stride, args.target)
-    if not args.input and (args.min or args.opt or args.max):
-        raise ConfigError("--min/--opt/--max are for dynamic --input shapes (e.g. --input x:-1x3x-1x-1)")
-    with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)
+        shaped = [f for f, v in (("--imgsz", args.imgsz), ("--batch", args.batch), ("--max-batch", args.max_batch),
+                                 ("--dynamic", args.dynamic)) if v not in (None, False)]
+        if shaped and not args.input and (args.min or args.opt or args.max):
+            raise ConfigError(f"{', '.join(shaped)} and --min/--opt/--max: give one (--min/--opt/--max "
+                              f"{image_layout(args, spec).name}:SHAPE set the batch, height and width themselves)")
+    if args.input:
+        with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)
     return spec
 
 
@@ -341,7 +345,13 @@ def load_model(args: argparse.Namespace, spec: Optional[registry.ModelSpec]) -> 
             state = registry.drop_keys(state, args.ignore_keys, args.target)
             model.load_state_dict(state, strict=True, assign=True)  # the checkpoint's tensors become the weights
     if args.input:
-        return model, with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)
+        inputs = with_profiles([parse_input(s) for s in args.input], args.min, args.opt, args.max)
+        if spec is not None:
+            check_stride(inputs, spec, args.target)
+        return model, inputs
+    shaped = image_ranges(args, spec, spec.in_channels(model))
+    if shaped is not None:
+        return model, [raw_image_input(shaped, spec.input_name, image_layout(args, spec).nhwc)]
     h, w = parse_imgsz(args.imgsz, spec.stride, args.target) if args.imgsz else spec.imgsz
     shape = (spec.in_channels(model), h, w)
     images = batched_input(spec.input_name, shape, "fp32", args.batch or 1, args.max_batch)
@@ -354,3 +364,127 @@ def dynamic_min_imgsz(spec: registry.ModelSpec) -> Tuple[int, int]:
     """--dynamic's smallest image: one stride (ultralytics' rule for dynamic=True exports), at least 32."""
     return (max(spec.stride, 32),) * 2
 
+
+# ---- trtexec-style shapes for a registered model's image input ------------------------------------------------
+class ImageLayout(NamedTuple):
+    """A registered model's image input as the engine takes it: name, NHWC or NCHW, dtype and the flag behind it."""
+
+    name: str
+    nhwc: bool
+    dtype: str
+    source: str
+
+    def form(self, channels: Optional[int]) -> str:
+        c = str(channels or "C")
+        return f"Bx{'HxWx' + c if self.nhwc else c + 'xHxW'}"
+
+    def describe(self, channels: Optional[int]) -> str:
+        return f"{self.name!r} ({'NHWC' if self.nhwc else 'NCHW'} {self.dtype}, {self.form(channels)}{self.source})"
+
+
+def image_layout(args: argparse.Namespace, spec: registry.ModelSpec) -> ImageLayout:
+    """The image input of a registered model's engine: the raw model's (NCHW fp32, `spec.input_name`), or with
+    --end2end 'images' (uint8 in the --preprocess layout when given)."""
+    if not getattr(args, "end2end", False):
+        return ImageLayout(spec.input_name, False, "fp32", "")
+    pre = getattr(args, "preprocess", None)
+    if pre is None:
+        return ImageLayout("images", False, "fp32", "")
+    return ImageLayout("images", pre.startswith("nhwc"), "uint8", f", from --preprocess {pre}")
+
+
+def image_ranges(args: argparse.Namespace, spec: registry.ModelSpec, channels: Optional[int]) -> Optional[Input]:
+    """The image input of a registered model from trtexec-style `--min/--opt/--max NAME:SHAPE` (None without them),
+    in the engine input's own name and layout (e.g. NHWC uint8 with --preprocess): dims that vary become -1, each
+    repeated group another optimization profile. Refused, naming the flag and dim: another input name, a shape in the
+    other layout, another channel count (`channels`; None: not checked), a height or width not a multiple of the
+    model's stride (with the next valid value), unpaired or crossing ranges."""
+    given = [(kind, text) for kind in ("min", "opt", "max") for text in getattr(args, kind)]
+    if not given:
+        return None
+    lay = image_layout(args, spec)
+    c_axis, hw_axes = (3, (1, 2)) if lay.nhwc else (1, (2, 3))
+    for kind, text in given:
+        where = f"--{kind} {text!r}"
+        name, shape_text, _ = split_named(text, f"--{kind}", with_dtype=False)
+        if name != lay.name:
+            follows = ", and the batch of 'orig_size' follows it" if getattr(args, "orig_size", False) else ""
+            raise ConfigError(f"{where}: {args.target} has no input {name!r}; its image input is "
+                              f"{lay.describe(channels)}{follows}")
+        shape = parse_shape(shape_text, where)
+        if len(shape) != 4:
+            raise ConfigError(f"{where}: input {name!r} has 4 dims ({lay.form(channels)}), got {len(shape)}")
+        if channels is not None and shape[c_axis] != channels:
+            other = 1 if lay.nhwc else 3
+            if shape[other] == channels:
+                order = (0, 2, 3, 1) if lay.nhwc else (0, 3, 1, 2)
+                raise ConfigError(f"{where}: input {lay.describe(channels)} takes {lay.form(channels)}; "
+                                  f"{_fmt(shape)} is in {'NCHW' if lay.nhwc else 'NHWC'} order: give "
+                                  f"{name}:{_fmt([shape[i] for i in order])}")
+            raise ConfigError(f"{where}: input {name!r} dim {c_axis} (channels): {args.target} takes {channels}, "
+                              f"got {shape[c_axis]}")
+        for side, a in zip(("height", "width"), hw_axes):
+            if shape[a] % spec.stride:
+                raise ConfigError(f"{where}: input {name!r} dim {a} ({side}) {shape[a]} is not a multiple of "
+                                  f"{args.target}'s stride {spec.stride}; the next valid value is "
+                                  f"{-(-shape[a] // spec.stride) * spec.stride}")
+    template = [-1] * 4
+    template[c_axis] = channels if channels is not None else -1
+    ranged = with_profiles([InputSpec(lay.name, tuple(template), dtypes.to_torch(lay.dtype))],
+                           args.min, args.opt, args.max)[0]
+    profiles = ranged.profiles
+    shape = tuple(-1 if len({s[i] for p in profiles for s in p}) > 1 else profiles[0][0][i] for i in range(4))
+    if -1 not in shape:
+        return Input(lay.name, shape, ranged.dtype)
+    return Input(lay.name, shape, ranged.dtype, profiles=profiles)
+
+
+def image_hw(inp: Input, nhwc: bool) -> Tuple[int, int]:
+    """The largest (height, width) an image input takes (over its profiles)."""
+    axes = (1, 2) if nhwc else (2, 3)
+    shapes = [p[2] for p in inp.profiles] if inp.is_dynamic else [inp.shape]
+    return max(s[axes[0]] for s in shapes), max(s[axes[1]] for s in shapes)
+
+
+def raw_image_input(images: Input, name: str, nhwc: bool) -> Input:
+    """The raw model's float NCHW input `name` for engine images of the same batch and sizes (NHWC or NCHW)."""
+    order = (0, 3, 1, 2) if nhwc else (0, 1, 2, 3)
+    perm = lambda s: tuple(s[i] for i in order)  # noqa: E731
+    if not images.is_dynamic:
+        return Input(name, perm(images.shape), "fp32")
+    return Input(name, perm(images.shape), "fp32", profiles=[tuple(perm(s) for s in p) for p in images.profiles])
+
+
+BATCH_INPUTS = ("orig_size",)  # end-to-end inputs whose dim 0 is the image batch (trtnn.models.vision.inputs)
+
+
+def with_image_input(inputs: Sequence[Input], images: Input) -> List[Input]:
+    """An end-to-end wrapper's `inputs()` with the image input replaced by `images` (--min/--opt/--max) and the
+    batch of the per-image inputs (orig_size) following it."""
+    out = [images]
+    for inp in inputs[1:]:
+        if inp.name not in BATCH_INPUTS:
+            out.append(inp)
+            continue
+        rest = tuple(inp.shape[1:])
+        if images.shape[0] != -1:
+            out.append(Input(inp.name, (images.shape[0], *rest), inp.dtype, cast=inp.cast))
+        else:
+            out.append(Input(inp.name, (-1, *rest), inp.dtype, cast=inp.cast,
+                             profiles=[tuple((s[0], *rest) for s in p) for p in images.profiles]))
+    return out
+
+
+def check_stride(inputs: Sequence[Input], spec: registry.ModelSpec, target: str) -> None:
+    """ConfigError unless the height and width of a registered model's image input (--input, NCHW), static or in
+    every profile, are multiples of its stride; names the dim and the next valid value."""
+    for inp in inputs:
+        if inp.name != spec.input_name or len(inp.shape) != 4 or spec.stride == 1:
+            continue
+        shapes = [s for p in inp.profiles for s in p] if inp.is_dynamic else [inp.shape]
+        for s in shapes:
+            for side, a in (("height", 2), ("width", 3)):
+                if s[a] % spec.stride:
+                    raise ConfigError(f"input {inp.name!r} dim {a} ({side}) {s[a]} is not a multiple of {target}'s "
+                                      f"stride {spec.stride}; the next valid value is "
+                                      f"{-(-s[a] // spec.stride) * spec.stride}")

@@ -1,5 +1,6 @@
 """One captured forward -> the body of a trtnn forward(): statements in the original order, fx's node names as
-variables, F.* calls and Tensor methods; shape arithmetic inline (trtnn shapes are Python ints at define time)."""
+variables, F.* calls and Tensor methods; shape arithmetic inline, the sizes of network tensors read with
+`F.sym_size` / `F.sym_shape` (Python ints where static, runtime values where dynamic)."""
 from __future__ import annotations
 
 import inspect
@@ -392,8 +393,23 @@ class ForwardEmitter:
                 code.extend(self._arg(arguments[field], f"{n.name}_{field}"))
         return code
 
+    def _net_shape(self, n: Any) -> bool:
+        """`n` is `x.shape` of a network tensor `x`."""
+        return isinstance(n, fx.Node) and n.op == "call_function" and n.target is getattr and \
+            n.args[1] == "shape" and isinstance(n.args[0], fx.Node) and self.kind.get(n.args[0].name) == "net"
+
+    def _size(self, x: fx.Node, dim: Any) -> Code:
+        """A network tensor's size read at define time (shape-generic: an int where it is static, else its runtime
+        value, so the generated network also builds with dynamic dims): `F.sym_size(x, d)`, `F.sym_shape(x)`."""
+        if isinstance(dim, int):
+            return Code().text("F.sym_size(").extend(self._ref(x)).text(f", {dim})")
+        code = Code().text("F.sym_shape(").extend(self._ref(x)).text(")")
+        return code if dim is None else code.text("[").extend(self._index(dim, x.name)).text("]")
+
     def _method(self, n: fx.Node, net: bool) -> Code:
         recv, rest = n.args[0], n.args[1:]
+        if n.target == "size" and not n.kwargs and isinstance(recv, fx.Node) and self.kind.get(recv.name) == "net":
+            return self._size(recv, rest[0] if rest else None)
         if net and self.kind.get(recv.name if isinstance(recv, fx.Node) else "") == "net":
             how, name = trtnn_method(n.target)
             if how == "function":
@@ -404,8 +420,12 @@ class ForwardEmitter:
 
     def _function(self, n: fx.Node, net: bool) -> Code:
         t = n.target
+        if t is getattr and self._net_shape(n):
+            return self._size(n.args[0], None)
         if t is getattr:
             return self._ref(n.args[0]).text(f".{n.args[1]}")
+        if t is operator.getitem and self._net_shape(n.args[0]) and not isinstance(n.args[1], fx.Node):
+            return self._size(n.args[0].args[0], n.args[1])
         if t is operator.getitem:
             return self._ref(n.args[0]).text("[").extend(self._index(n.args[1], n.name)).text("]")
         if t in BINARY or t in UNARY:

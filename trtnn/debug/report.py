@@ -37,8 +37,10 @@ def precision_report(model: Any, inputs: Sequence[Input], data: Any, precision: 
     error against fp32, fp16/bf16 overflow and underflow, and the SQNR of the module's inputs (what it inherits vs
     what it loses itself).
 
-    inputs: trtnn.Input with static shapes. data: what trtnn.quant.calibrate accepts (trtnn.quant.image_data(...),
-    a .npy/.npz path or folder, an iterable of input dicts); read once, `batches` at most.
+    inputs: trtnn.Input; a dynamic one (-1 dims, profiles) runs at the shapes of the data's batches, each inside a
+    profile (an InputError names the input, dim, value and range otherwise). data: what trtnn.quant.calibrate
+    accepts (trtnn.quant.image_data(...), a .npy/.npz path or folder, an iterable of input dicts); read once,
+    `batches` at most.
     int8/fp8 without `calibration`: calibrated here on the same data with `method` (and `calib_cache`).
     Automatic mode (a trtnn.debug.Goal, or its fields as keywords: target_sqnr=dB and/or metric=callable with
     target=score, max_rounds): finds modules to keep in fp32 until the lowest network-output SQNR >= target_sqnr and
@@ -64,7 +66,7 @@ def precision_report(model: Any, inputs: Sequence[Input], data: Any, precision: 
     if not precision.quantized and (precision.calibration is not None or calib_cache or precision.exclude):
         raise ConfigError(f"precision report: calibration=, calib_cache= and exclude= are for dtype 'int8' or 'fp8', "
                           f"got dtype={precision.dtype!r}")
-    inputs = _static(inputs)
+    inputs = _inputs(inputs)
     feeds = as_feeds(data, inputs, batches)
     if precision.quantized and precision.calibration is None:
         precision = precision.replace(calibration=calibrate(model, inputs, feeds, method=method, cache=calib_cache))
@@ -111,12 +113,8 @@ def _goal(goal: Optional[Goal], fields: Dict[str, Any]) -> Goal:
     return goal
 
 
-def _static(inputs: Sequence[Input]) -> List[Input]:
+def _inputs(inputs: Sequence[Input]) -> List[Input]:
     if isinstance(inputs, Input) or not isinstance(inputs, (list, tuple)) or \
             not all(isinstance(i, Input) for i in inputs):
         raise ConfigError(f"precision report: inputs must be a list of trtnn.Input, got {inputs!r}")
-    dynamic = [i.name for i in inputs if i.is_dynamic]
-    if dynamic:
-        raise ConfigError(f"precision report: input(s) {dynamic} have dynamic dims; give the shapes of the data "
-                          "batches (every dim fixed)")
     return list(inputs)

@@ -128,11 +128,11 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 def expand(input: Tensor, sizes: Sequence[int]) -> Tensor:
     x = unsqueeze_front(input, len(sizes) - input.ndim)
     shp = x.shape
-    out = [v if n == -1 else n for v, n in zip(shape_spec(x), sizes)]
-    for s, n in zip(shp, out):
-        if s != 1 and s != n and not is_dim_ref(n):
+    out = [v if isinstance(n, int) and n == -1 else n for v, n in zip(shape_spec(x), sizes)]
+    for s, n in zip(shp, out):  # a runtime size (F.sym_size) is the engine's to check
+        if isinstance(n, int) and s != 1 and s != n:
             raise ShapeError(f"expand of '{input.name}' {input.shape} to {tuple(sizes)}: size {s} cannot become {n}")
-    stride = tuple(0 if s == 1 and n != 1 else 1 for s, n in zip(shp, out))
+    stride = tuple(0 if s == 1 and not (isinstance(n, int) and n == 1) else 1 for s, n in zip(shp, out))
     return slice_layer(x, "expand", (0,) * x.ndim, out, stride)
 
 

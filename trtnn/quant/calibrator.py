@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from ..compile import define
-from ..errors import ConfigError, UnsupportedError
+from ..errors import ConfigError, InputError, UnsupportedError
 from ..graph.module import Module
 from ..io.files import atomic_write_bytes, check_output_path
 from ..models.registry import quant_defaults
@@ -39,22 +39,30 @@ log = logging.getLogger("trtnn.quant")
 def activation_tensors(network: Any) -> List[str]:
     """Every floating tensor of a TensorRT network that depends on its inputs: the floating network inputs and the
     floating outputs of every layer except constants, layers that read only constants (weights, reshaped weights)
-    and layers inside loops or conditionals (never quantized, so they need no range; an end-to-end wrapper's NMS)."""
+    or runtime shapes (a dynamic network's anchor grids: their values do not depend on the data) and layers inside
+    loops or conditionals (never quantized, so they need no range; an end-to-end wrapper's NMS)."""
     names = [network.get_input(k).name for k in range(network.num_inputs)
              if network.get_input(k).dtype.name in _FLOATING]
     constant: set = set()
     nodes = [read_node(network.get_layer(k), k) for k in range(network.num_layers)]
     inside = {m.index for r in control.group(nodes) if isinstance(r, control.Region) for m in r.members}
+    layers = []
     for k in range(network.num_layers):
         if k in inside:
             continue
         layer = network.get_layer(k)
         ins = [layer.get_input(j) for j in range(layer.num_inputs)]
-        ins = [t.name for t in ins if t is not None]
-        outs = [layer.get_output(j) for j in range(layer.num_outputs)]
-        if layer.type.name == "CONSTANT" or (ins and all(n in constant for n in ins)):
-            constant.update(o.name for o in outs)
-        else:
+        layers.append((layer.type.name, [t.name for t in ins if t is not None],
+                       [layer.get_output(j) for j in range(layer.num_outputs)]))
+    grown = True
+    while grown:  # to a fixed point: a layer's inputs may be set after it was added (a fill's start and step)
+        before = len(constant)
+        for kind, ins, outs in layers:
+            if kind in ("CONSTANT", "SHAPE") or (ins and all(n in constant for n in ins)):
+                constant.update(o.name for o in outs)
+        grown = len(constant) > before
+    for kind, ins, outs in layers:
+        if outs and outs[0].name not in constant:
             names += [o.name for o in outs if o.dtype.name in _FLOATING]
     return names
 
@@ -103,7 +111,10 @@ def collect(net: Any, data: Any, tensors: Sequence[str], num_bins: int = 2048, b
             if kept_images < keep_images:
                 kept.append(feed)
                 kept_images += len(next(iter(feed.values())))
-            ex(feed, observe=observe)
+            try:
+                ex(feed, observe=observe)
+            except InputError as e:  # a batch outside the profile: say which
+                raise InputError(f"calibration batch {count}: {e.message}") from None
             if count == 0 and len(seen) < len(stats):
                 hidden = [t for t in stats if t not in seen]
                 raise UnsupportedError(f"tensors {hidden[:5]} are computed inside a loop or conditional, which the "
@@ -157,8 +168,10 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
               samples: Optional[int] = DEFAULT_SAMPLES, dtype: str = "int8",
               budget: Optional[float] = DEFAULT_BUDGET, exclude: Optional[Sequence[str]] = None,
               sensitivity_images: int = SENSITIVITY_IMAGES) -> Calibration:
-    """Calibrate `model` (defined in fp32 for `inputs`, trtnn.Input with static shapes) on `data` and return the
-    amax of every floating activation tensor (or of `tensors`) and, by default, the INT8/FP8 policy measured on it.
+    """Calibrate `model` (defined in fp32 for `inputs`, trtnn.Input) on `data` and return the amax of every floating
+    activation tensor (or of `tensors`) and, by default, the INT8/FP8 policy measured on it. Dynamic inputs (-1 dims
+    with profiles) are calibrated at the shapes the data has: each batch must fit a profile (an InputError names the
+    batch, input, dim, value and range otherwise); a .npy/.npz array is one batch along a dynamic batch dim.
 
     method: 'auto' (default: DEFAULT_METHOD, the best fixed method on the real checkpoints, with another method per
     tensor where the sensitivity step measures that it helps; DEFAULT_METHOD alone when budget is None), or one

@@ -162,10 +162,14 @@ def image_data(folder: str, spec_or_preprocess: Union[str, Preprocess], imgsz: U
 
 
 def _split(name: str, array: np.ndarray, shape: Sequence[int], source: str) -> List[np.ndarray]:
-    """One batch if `array` has the input's shape; else samples [N, *shape[1:]] cut into batches (rest dropped)."""
+    """One batch if `array` has the input's shape (-1 dims: any size; a dynamic batch: the whole array, the network's
+    profile checks it); else samples [N, *shape[1:]] cut into batches (rest dropped)."""
     shape = tuple(int(d) for d in shape)
-    if array.shape == shape:
+    fits = array.ndim == len(shape) and all(d in (-1, v) for d, v in zip(shape[1:], array.shape[1:]))
+    if array.shape == shape or (fits and shape[0] == -1):
         return [array]
+    if fits:
+        shape = (shape[0], *array.shape[1:])  # dynamic sizes: the array's own
     if array.ndim != len(shape) or array.shape[1:] != shape[1:] or array.shape[0] < shape[0]:
         raise ConfigError(f"calibration data {source}: array for input '{name}' has shape {array.shape}; expected "
                           f"{shape} or [N >= {shape[0]}, {', '.join(map(str, shape[1:]))}]")

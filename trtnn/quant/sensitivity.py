@@ -287,6 +287,19 @@ def sqnr(ref: Dict[str, torch.Tensor], got: Dict[str, torch.Tensor], parts: Sequ
     return out
 
 
+def _sqnr_per_feed(refs: Sequence[Dict[str, torch.Tensor]], got: Dict[str, List[torch.Tensor]],
+                   nc: Optional[int], extra: str) -> Dict[str, float]:
+    """`sqnr` over feeds whose outputs differ in size (a dynamic network): signal and noise summed per part."""
+    signal: Dict[str, float] = {}
+    noise: Dict[str, float] = {}
+    for f, ref in enumerate(refs):
+        for pname, name, rows, mask in task_parts(ref, nc, extra):
+            a, b = _part(ref[name].float(), rows, mask), _part(got[name][f].float(), rows, mask)
+            signal[pname] = signal.get(pname, 0.0) + float((a ** 2).sum())
+            noise[pname] = noise.get(pname, 0.0) + float(((a - b) ** 2).sum())
+    return {p: math.inf if noise[p] == 0 else 10 * math.log10(max(signal[p], 1e-30) / noise[p]) for p in signal}
+
+
 # ---- the probe ----------------------------------------------------------------------------------------------------
 def _probe(ex: Any, feeds: List[Dict[str, Any]], edges: List[Edge], weights32: Dict[str, torch.Tensor],
            targets: Sequence[str], nc: Optional[int], extra: str, probes: int, seed: int):
@@ -468,6 +481,8 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
                 run_steps(steps, env)
                 for t in targets:
                     got[t].append(env[t].float())
+        if any(r[t].shape[1:] != refs[0][t].shape[1:] for r in refs for t in targets):  # dynamic input sizes
+            return _sqnr_per_feed(refs, got, nc, extra)
         cat_ref = {t: torch.cat([r[t] for r in refs]) for t in targets}
         cat_got = {t: torch.cat(v) for t, v in got.items()}
         cat_parts = task_parts(cat_ref, nc, extra)

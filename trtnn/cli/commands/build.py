@@ -14,7 +14,7 @@ from ...io.sidecar import sidecar_path
 from ...models.registry import ModelSpec, describe_head, describe_model
 from ...models.vision.nms import MAX_PRE_NMS
 from ..args import (add_model_args, check_model_args, check_range, describe_ranges, dynamic_min_imgsz, head_choice,
-                    load_model, parse_imgsz, registered)
+                    image_hw, image_layout, image_ranges, load_model, parse_imgsz, registered, with_image_input)
 from ..options.engine import add_engine_args, engine_options, save_engine
 from ..options.metadata import add_metadata_args, check_metadata_args, cli_metadata, names_arg
 from ...compile.quantize.ranges import for_end2end
@@ -102,6 +102,9 @@ def end2end_options(args: argparse.Namespace, spec: Optional[ModelSpec]) -> Opti
     check_range("--max-det", opts.get("max_det"), 1)
     check_range("--pre-nms-topk", opts.get("pre_nms_topk"), 1, MAX_PRE_NMS)
     if opts.get("src_size"):
+        if args.min or args.opt or args.max:
+            raise ConfigError("--src-size and --min/--opt/--max: the engine resizes images of one fixed size; drop "
+                              "--src-size to take images of the network's (dynamic) size")
         opts["src_size"] = parse_imgsz(opts["src_size"], flag="--src-size")
     if opts.get("head") == "one2one":
         nms = [E2E_FLAGS[dest] for dest in NMS_FLAGS if getattr(args, dest) is not None]
@@ -152,13 +155,19 @@ def prepare(args: argparse.Namespace) -> Tuple[Any, List[Input], Optional[WithPo
     cal = calibrate(args, model, inputs, spec) if quantized else None
     amax = WithPolicy(dict(cal.amax), cal.policy) if cal is not None else None
     if e2e is not None:
-        _, _, h, w = inputs[0].shape if not args.dynamic else inputs[0].profile()[2]
+        shaped = image_ranges(args, spec, spec.in_channels(model))  # --min/--opt/--max: the engine input's layout
+        if shaped is not None:
+            h, w = image_hw(shaped, image_layout(args, spec).nhwc)
+        else:
+            _, _, h, w = inputs[0].shape if not args.dynamic else inputs[0].profile()[2]
         model = spec.end2end(model, {**e2e, "imgsz": (h, w)})
         if amax is not None:
             amax = WithPolicy(for_end2end(amax.amax, model, inputs[0].name),
                               amax.policy.for_end2end() if amax.policy is not None else None)
         dyn = {"min_imgsz": dynamic_min_imgsz(spec)} if args.dynamic else {}
         inputs = model.inputs((h, w), args.batch or 1, args.max_batch, **dyn)
+        if shaped is not None:
+            inputs = with_image_input(inputs, shaped)
     return model, inputs, amax
 
 

@@ -15,7 +15,7 @@ from ...debug.evaluate import Goal
 from ...debug.report import STRATEGIES, precision_report
 from ..args import add_model_args, check_model_args, check_range, load_model
 from ..options.quant import (QUANT_DTYPES, add_quant_args, calibrate, check_calib_data, check_quant_args,
-                             is_image_folder, precision_of, refuse_calib_flags)
+                             is_image_folder, opt_input, precision_of, refuse_calib_flags)
 from . import SUMMARIES
 
 DTYPES = ("fp16", "bf16", "int8", "fp8")
@@ -96,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
     spec = check_args(args)
     model, inputs = load_model(args, spec)
     amax = calibrate(args, model, inputs, spec) if args.dtype in QUANT_DTYPES else None
-    batch = inputs[0].shape[0]
+    if is_image_folder(args.calib_data):  # letterboxed to one size: a dynamic input's opt shape
+        inputs = [opt_input(i) for i in inputs]
+    batch = max(inputs[0].shape[0], 1)  # a dynamic batch: the .npy/.npz batches as they come
     report = precision_report(model, inputs, report_data(args, inputs, spec), precision_of(args, amax),
                               goal=Goal(args.target_sqnr, max_rounds=args.max_rounds),
                               batches=max(1, args.images // batch), strategy=args.strategy or "bisect",

@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 
 from ...errors import ConfigError
 from ...models.registry import ModelSpec, sidecar_meanings
-from ..args import check_readable, head_choice, parse_imgsz, weights_metadata
+from ..args import check_readable, head_choice, image_hw, image_layout, image_ranges, parse_imgsz, weights_metadata
 
 
 def add_metadata_args(p: argparse.ArgumentParser) -> None:
@@ -49,7 +49,9 @@ def cli_metadata(args: argparse.Namespace, spec: Optional[ModelSpec], facts: Dic
     names = names_arg(args, facts["nc"]) or checkpoint.get("names")
     imgsz = None
     if spec is not None:
-        imgsz = parse_imgsz(args.imgsz, spec.stride, args.target) if args.imgsz else spec.imgsz
+        shaped = image_ranges(args, spec, None)  # --min/--opt/--max: the largest size they give
+        imgsz = parse_imgsz(args.imgsz, spec.stride, args.target) if args.imgsz else \
+            image_hw(shaped, image_layout(args, spec).nhwc) if shaped is not None else spec.imgsz
     precision = args.dtype or "fp32"
     if precision in ("int8", "fp8"):
         precision += f" (rest {args.base_dtype})"

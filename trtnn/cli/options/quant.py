@@ -112,15 +112,13 @@ def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: O
     per tensor and, with --int8-budget (build, calibrate), the INT8/FP8 policy, printed."""
     if len(inputs) != 1 and is_image_folder(args.calib_data):
         raise ConfigError("--calib-data: an image folder feeds one input; give .npy/.npz files for several inputs")
-    shaped = []
-    for inp in inputs:
-        shape = (args.calib_batch, *inp.shape[1:])
-        if any(d < 1 for d in shape):
-            raise ConfigError(f"--dtype {args.dtype}: input {inp.name!r} has dynamic dims {tuple(inp.shape)} besides "
-                              "the batch; calibration needs the other dims fixed")
-        shaped.append(Input(inp.name, shape, inp.dtype))
+    folder = is_image_folder(args.calib_data)
+    shaped = [calibration_input(opt_input(inp) if folder else inp, args.calib_batch) for inp in inputs]
+    if folder and any(i.is_dynamic for i in inputs):
+        print(f"calibrating at {'x'.join(map(str, shaped[0].shape))} (--calib-batch and the opt shape of input "
+              f"{inputs[0].name!r}: the images are letterboxed to one size)")
     data: Any = args.calib_data
-    if is_image_folder(data):
+    if folder:
         if spec is None:
             raise ConfigError("--calib-data: an image folder needs a registered model's preprocessing; for "
                               "PACKAGE.MODULE:FACTORY targets give .npy/.npz files of network inputs")
@@ -134,6 +132,21 @@ def calibrate(args: argparse.Namespace, model: Any, inputs: List[Input], spec: O
     if cal.policy is not None:
         print(("reused " + quant.policy_path(args.calib_cache) + ": " if cal.reused else "") + cal.policy.summary())
     return cal
+
+
+def opt_input(inp: Input) -> Input:
+    """A dynamic input fixed at the opt shape of its first profile (what images resized to one size feed)."""
+    return Input(inp.name, inp.profile(0)[1], inp.dtype, cast=inp.cast) if inp.is_dynamic else inp
+
+
+def calibration_input(inp: Input, batch: int) -> Input:
+    """`inp` with the batch `batch` (--calib-batch); its other dynamic dims keep their ranges (the .npy/.npz data's
+    sizes are calibrated as they come, each inside a profile)."""
+    shape = (batch, *inp.shape[1:])
+    if -1 not in shape:
+        return Input(inp.name, shape, inp.dtype, cast=inp.cast)
+    profiles = dict.fromkeys(tuple((batch, *s[1:]) for s in p) for p in inp.profiles)
+    return Input(inp.name, shape, inp.dtype, cast=inp.cast, profiles=list(profiles))
 
 
 def _excluded(args: argparse.Namespace, model: Any) -> Optional[List[str]]:
