@@ -33,9 +33,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from ..compile import define
 from ..compile.quantize.qdq import QMAX, quant_format
 from ..errors import CheckpointError, ConfigError
 from ..reference.common import read_node
+from ..reference import Executor
 from ..reference.executor import run_steps
 from .methods import compute_amax
 
@@ -293,10 +295,10 @@ def _sqnr_per_feed(refs: Sequence[Dict[str, torch.Tensor]], got: Dict[str, List[
     signal: Dict[str, float] = {}
     noise: Dict[str, float] = {}
     for f, ref in enumerate(refs):
-        for pname, name, rows, mask in task_parts(ref, nc, extra):
-            a, b = _part(ref[name].float(), rows, mask), _part(got[name][f].float(), rows, mask)
-            signal[pname] = signal.get(pname, 0.0) + float((a ** 2).sum())
-            noise[pname] = noise.get(pname, 0.0) + float(((a - b) ** 2).sum())
+        for part in task_parts(ref, nc, extra):
+            a, b = part.of(ref), part.of({t: v[f] for t, v in got.items()})
+            signal[part.name] = signal.get(part.name, 0.0) + float((a ** 2).sum())
+            noise[part.name] = noise.get(part.name, 0.0) + float(((a - b) ** 2).sum())
     return {p: math.inf if noise[p] == 0 else 10 * math.log10(max(signal[p], 1e-30) / noise[p]) for p in signal}
 
 
@@ -384,9 +386,6 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
     None: no per-tensor method choice). defaults: module paths / types never quantized (the model's spec); exclude:
     more, the user's. targets: tensors whose error counts (default: the network outputs; an end-to-end wrapper's
     raw model outputs). budget: least SQNR in dB per task output part (None: measure only, keep nothing more)."""
-    from ..compile import define
-    from ..reference import Executor
-
     t0, c0 = time.perf_counter(), time.process_time()
     fmt = quant_format(dtype)
     if fmt is None:
