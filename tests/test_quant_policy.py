@@ -10,7 +10,7 @@ import torch
 import trtnn
 import trtnn.nn as nn
 from trtnn.quant import Policy, policy_path
-from trtnn.quant.sensitivity import fake_quant, task_parts
+from trtnn.quant.sensitivity import fake_quant, keep_order, task_parts
 from trtnn.reference import Executor
 
 
@@ -120,6 +120,13 @@ def test_fake_quant_matches_the_executors_qdq():
     assert torch.allclose(got, torch.round(x / scale).clamp(-128, 127) * scale)
     fp8 = fake_quant(x, 3.0, torch.float8_e4m3fn)
     assert torch.equal(fp8, (x / (3.0 / 448)).to(torch.float8_e4m3fn).float() * (3.0 / 448))
+
+
+def test_layers_are_kept_by_error_removed_per_flop():
+    flops = {"big": 900.0, "small": 90.0, "add": 0.0, "quiet": 10.0}
+    score = {"big": 1.0, "small": 0.5, "add": 0.02, "quiet": 1e-4}  # estimated noise-to-signal each adds
+    # per FLOP: small 0.5 / 95, add 0.02 / 5 (FLOP_FLOOR of 1000), big 1 / 905, quiet 1e-4 / 15
+    assert keep_order(score, flops) == ["small", "add", "big", "quiet"]
 
 
 def test_task_parts_of_a_yolo_head():

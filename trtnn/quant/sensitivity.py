@@ -488,7 +488,7 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
         return sqnr(cat_ref, cat_got, cat_parts)
 
     floor = FLOP_FLOOR * total_flops
-    order = sorted(units, key=lambda u: -score[u] / (flops_of[u] + floor))  # most error removed per FLOP kept
+    order = keep_order(score, flops_of)
     measured_all = measure([])
     measured, kept = measured_all, []
     if budget is not None and min(measured_all.values()) < budget:
@@ -524,6 +524,13 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
                   images=n_img, seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0)
 
 
+def keep_order(score: Dict[str, float], flops: Dict[str, float]) -> List[str]:
+    """Units in the order they are kept in the base dtype: most estimated error removed per FLOP kept first; a unit
+    costs its FLOPs, at least FLOP_FLOOR of the total (an add or a concat is not free: it splits an INT8 region)."""
+    floor = FLOP_FLOOR * sum(flops.values())
+    return sorted(score, key=lambda u: -score[u] / (flops.get(u, 0.0) + floor))
+
+
 def _db(nsr: float) -> float:
     return round(-10 * math.log10(nsr), 2) if nsr > 0 else math.inf
 
@@ -542,5 +549,5 @@ def _paths(net: Any, entries: Sequence[str]) -> List[str]:
     return out
 
 
-__all__ = ["DEFAULT_BUDGET", "Policy", "SENSITIVITY_IMAGES", "choose_policy", "fake_quant", "policy_path", "sqnr",
-           "task_parts"]
+__all__ = ["DEFAULT_BUDGET", "Policy", "SENSITIVITY_IMAGES", "choose_policy", "fake_quant", "keep_order", "policy_path",
+           "sqnr", "task_parts"]
