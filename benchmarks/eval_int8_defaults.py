@@ -127,13 +127,15 @@ def write(rows: List[Dict[str, Any]], args: argparse.Namespace) -> None:
         label = label if r["row"] in ("fp32", "fp16", "int8", "fp8") else f"int8 ({r['row']})"
         kept = "-" if r["kept"] == "-" else (f"{len(r['kept'])}: " + ", ".join(r["kept"]) if r["kept"] else "0")
         flops = "-" if r["flops"] == "-" else f"{r['flops']:.1%}"
+        policy = f"{r['policy_s']:.0f}" if r.get("policy_s") else "-"
         table.append([r["checkpoint"], label, f"{r['box']:.4f}", d_box,
                       "-" if r["mask"] is None else f"{r['mask']:.4f}", d_mask, flops, kept,
-                      f"{r['calib_s']:.0f}", f"{r['eval_s']:.2f}"])
+                      f"{r['calib_s']:.0f}", policy, f"{r['eval_s']:.2f}"])
     n = args.limit or 300
     report(args.results, f"INT8/FP8 on the real checkpoints: mAP50-95 on {n} shapes val images, CPU executor",
            ["checkpoint", "dtype", "box mAP50-95", "vs fp32", "mask mAP50-95", "vs fp32",
-            "conv/matmul FLOPs in INT8/FP8", "kept in fp16", "calibration+policy s", "eval s/image"], table,
+            "conv/matmul FLOPs in INT8/FP8", "kept in fp16", "calibration+policy s", "of it, sensitivity step s",
+            "eval s/image"], table,
            notes="End-to-end engines (multi-label NMS, conf 0.001, iou 0.7, max_det 300, pre-NMS top-k "
                  f"{args.topk}; NMS-free checkpoints: the branch their flag selects, one2many + NMS for all trained "
                  "by ultralytics 8.4.190), letterboxed to 352 as ultralytics' validator. Calibration: the "
@@ -156,8 +158,16 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="torch threads per job")
     ap.add_argument("--results", default="int8_defaults")
+    ap.add_argument("--report", action="store_true", help="only write the table from the rows logged so far")
     args = ap.parse_args()
     log = os.path.join(os.path.dirname(__file__), "results", f"{args.results}.jsonl")
+    if args.report:
+        names = [c.split("=", 1)[0] for c in args.checkpoints]
+        with open(log) as f:
+            rows = [r for r in map(json.loads, f) if r["checkpoint"].split(" ")[0] in names]
+        rows.sort(key=lambda r: (names.index(r["checkpoint"].split(" ")[0]), r["checkpoint"], ROWS.index(r["row"])))
+        write(rows, args)
+        return
     jobs = []
     for item in args.checkpoints:
         name, rest = item.split("=", 1)
@@ -168,7 +178,11 @@ def main() -> None:
     rows: List[Dict[str, Any]] = []
     with ProcessPoolExecutor(args.jobs) as pool:
         for done in as_completed([pool.submit(run_checkpoint, j) for j in jobs]):
-            rows += done.result()
+            try:
+                rows += done.result()
+            except Exception as e:  # noqa: BLE001 - one checkpoint failing keeps the others' rows
+                print(f"a checkpoint failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+                continue
             order = {j["name"]: i for i, j in enumerate(jobs)}
             rows.sort(key=lambda r: (order[r["checkpoint"]], ROWS.index(r["row"])))
             write(rows, args)
