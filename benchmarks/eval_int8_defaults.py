@@ -3,7 +3,7 @@ each checkpoint's end-to-end engine (preprocess, model, decode, NMS or top-k, ma
 
 Rows per checkpoint: fp32, fp16, INT8 per fixed method (the spec's never-quantize list applied, nothing else
 kept), INT8 with all defaults (trtnn.quant.calibrate's policy: method 'auto', budget DEFAULT_BUDGET dB; what it
-kept in fp16, the share of conv/matmul FLOPs in INT8), FP8 with all defaults. Calibration: the end-to-end wrapper
+kept in fp16, the share of conv/matmul FLOPs in INT8), FP8 with all defaults, FP8 minmax with nothing else kept. Calibration: the end-to-end wrapper
 itself (trtnn.quant.calibrate(End2End(...), ...), uint8 letterboxed train images), 64 train images in batches of 8,
 once per checkpoint and dtype: the fixed-method rows take their amax from the same statistics.
 NMS-free checkpoints (YOLOv10, YOLO26): the branch trtnn builds by default (the checkpoint's); fp32 of that branch
@@ -29,7 +29,7 @@ from trtnn.eval import YoloImages, evaluate_end2end, evaluate_segment_end2end  #
 from trtnn.models.registry import spec  # noqa: E402
 from trtnn.quant.methods import compute_amax  # noqa: E402
 
-ROWS = ("fp32", "fp16", "minmax", "percentile", "entropy", "mse", "int8", "fp8")
+ROWS = ("fp32", "fp16", "minmax", "percentile", "entropy", "mse", "int8", "fp8", "fp8-minmax")
 FIXED = ("minmax", "percentile", "entropy", "mse")
 # the validator's protocol; pre-NMS top-k 1000 instead of 3840: NMS cost grows with its square on the CPU, and no
 # image has more candidates over conf 0.001 (checked: every fp32 and INT8 row of yolov8n equal at 3840, see notes)
@@ -96,12 +96,12 @@ def run_checkpoint(job: Dict[str, Any]) -> List[Dict[str, Any]]:
         info: Dict[str, Any] = {"checkpoint": name, "row": row, "kept": "-", "flops": "-", "calib_s": 0.0}
         if row in ("fp32", "fp16"):
             got = evaluate(e2e, task, imgsz, job["limit"], dtype=row)
-        elif row in FIXED:
-            cal, seconds = calibration("int8")
-            amax = {t: compute_amax(s, row, 99.99) for t, s in cal.stats.items()}
+        elif row in FIXED or row == "fp8-minmax":
+            cal, seconds = calibration("int8")  # the statistics; FP8's minmax amax is INT8's
+            amax = {t: compute_amax(s, row.split("-")[-1], 99.99) for t, s in cal.stats.items()}
             info["calib_s"] = seconds
-            got = evaluate(e2e, task, imgsz, job["limit"], dtype="int8", calibration=amax,
-                           exclude=list(cal.policy.defaults))
+            got = evaluate(e2e, task, imgsz, job["limit"], dtype=row.split("-")[0] if "-" in row else "int8",
+                           calibration=amax, exclude=list(cal.policy.defaults))
         else:
             cal, seconds = calibration(row)
             p = cal.policy
@@ -123,8 +123,8 @@ def write(rows: List[Dict[str, Any]], args: argparse.Namespace) -> None:
         base = ref.get(r["checkpoint"])
         d_box = f"{r['box'] - base['box']:+.4f}" if base else "-"
         d_mask = f"{r['mask'] - base['mask']:+.4f}" if base and r["mask"] is not None else "-"
-        label = {"int8": "int8 (defaults)", "fp8": "fp8 (defaults)"}.get(r["row"], r["row"])
-        label = label if r["row"] in ("fp32", "fp16", "int8", "fp8") else f"int8 ({r['row']})"
+        label = {"int8": "int8 (defaults)", "fp8": "fp8 (defaults)", "fp8-minmax": "fp8 (minmax)"}.get(r["row"])
+        label = label or (r["row"] if r["row"] in ("fp32", "fp16") else f"int8 ({r['row']})")
         kept = "-" if r["kept"] == "-" else (f"{len(r['kept'])}: " + ", ".join(r["kept"]) if r["kept"] else "0")
         flops = "-" if r["flops"] == "-" else f"{r['flops']:.1%}"
         policy = f"{r['policy_s']:.0f}" if r.get("policy_s") else "-"
@@ -140,8 +140,8 @@ def write(rows: List[Dict[str, Any]], args: argparse.Namespace) -> None:
                  f"{args.topk}; NMS-free checkpoints: the branch their flag selects, one2many + NMS for all trained "
                  "by ultralytics 8.4.190), letterboxed to 352 as ultralytics' validator. Calibration: the "
                  f"end-to-end wrapper itself on {args.calib_images} train images (uint8, preprocessed inside the "
-                 "engine), once per checkpoint: int8 (<method>) rows take that method's amax from the same "
-                 "statistics and apply the spec's never-quantize list (YOLO's DFL) only. int8 (defaults) / fp8 "
+                 "engine), once per checkpoint: int8 (<method>) and fp8 (minmax) rows take that method's amax from "
+                 "the same statistics and apply the spec's never-quantize list (YOLO's DFL) only. int8 (defaults) / fp8 "
                  "(defaults): trtnn.quant.calibrate with every default (minmax + per-tensor method where it "
                  f"measurably helps, layers kept in fp16 for the {trtnn.quant.DEFAULT_BUDGET:g} dB budget, most "
                  "error per FLOP first). Seconds: wall, two checkpoints at a time on the machine below.")
