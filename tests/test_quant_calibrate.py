@@ -86,6 +86,13 @@ def test_non_finite_values_name_the_tensor_and_batch():
 
 
 # ---- methods on known distributions ----------------------------------------------------------------------
+@pytest.mark.parametrize("dtype, method", [("int8", "mse"), ("fp8", "minmax")])
+def test_the_default_method_is_the_best_measured_per_format(dtype, method):
+    calib = trtnn.quant.calibrate(small_model(), INPUTS, random_batches(), dtype=dtype, budget=None, progress=False)
+    assert calib.method == method  # benchmarks/results/int8_defaults.md
+    assert calib.amax["act"] == compute_amax(calib.stats["act"], method)
+
+
 def test_minmax_of_uniform_is_its_bound():
     assert compute_amax(stats_of(np.linspace(-2.5, 2.5, 1001)), "minmax") == 2.5
 

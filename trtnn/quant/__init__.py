@@ -11,7 +11,7 @@ from .calibrator import Collected, activation_tensors, calibrate, collect, is_en
 from .data import ImageData, image_data
 from ..models.vision.host import (PREPROCESS, centernet_preprocess, classify_preprocess, unet_preprocess,
                                   yolo_preprocess)
-from .methods import DEFAULT_METHOD, METHODS, compute_amax
+from .methods import DEFAULT_METHODS, METHODS, compute_amax
 from .sensitivity import DEFAULT_BUDGET, Policy, choose_policy, policy_path
 from ..compile.quantize.placement import Quantizer
 from .qat import QAT_KEYS, QATRanges, from_qat, qat_calibration
@@ -20,7 +20,7 @@ from ..compile.quantize.ranges import Ranges, as_ranges, for_end2end
 from ..compile.quantize.selection import paths_for_end2end
 from .stats import TensorStats
 
-__all__ = ["Calibration", "Collected", "DEFAULT_BUDGET", "DEFAULT_METHOD", "Policy", "choose_policy", "is_end2end", "policy_path", "ImageData", "METHODS", "PREPROCESS", "QAT_KEYS", "QATRanges", "Quantizer", "Ranges",
+__all__ = ["Calibration", "Collected", "DEFAULT_BUDGET", "DEFAULT_METHODS", "Policy", "choose_policy", "is_end2end", "policy_path", "ImageData", "METHODS", "PREPROCESS", "QAT_KEYS", "QATRanges", "Quantizer", "Ranges",
            "TensorStats", "activation_tensors", "as_ranges", "calibrate", "centernet_preprocess", "collect",
            "classify_preprocess", "compute_amax", "for_end2end", "from_qat", "image_data", "paths_for_end2end", "qat_calibration",
            "quantize", "scale_of", "unet_preprocess", "weight_amax",

@@ -28,7 +28,7 @@ from ..reference.common import read_node
 from ..version import __version__
 from .cache import Calibration, cache_exists, network_hash, read_cache, select, weights_hash, write_cache
 from .data import ImageData, as_batches, describe, named_feed
-from .methods import DEFAULT_METHOD, FIRST_CANDIDATE, METHODS, compute_amax
+from .methods import DEFAULT_METHODS, FIRST_CANDIDATE, METHODS, compute_amax
 from .sensitivity import DEFAULT_BUDGET, SENSITIVITY_IMAGES, Policy, choose_policy, policy_path
 from .stats import DEFAULT_SAMPLES, TensorStats
 
@@ -173,8 +173,9 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
     with profiles) are calibrated at the shapes the data has: each batch must fit a profile (an InputError names the
     batch, input, dim, value and range otherwise); a .npy/.npz array is one batch along a dynamic batch dim.
 
-    method: 'auto' (default: DEFAULT_METHOD, the best fixed method on the real checkpoints, with another method per
-    tensor where the sensitivity step measures that it helps; DEFAULT_METHOD alone when budget is None), or one
+    method: 'auto' (default: DEFAULT_METHODS[dtype], the best fixed method on the real checkpoints, mse for INT8 and
+    minmax for FP8, with another method per tensor where the sensitivity step measures that it helps; that method
+    alone when budget is None), or one
     method for every tensor: 'minmax',
     'percentile' (`percentile` of |x|), 'entropy' (KL divergence, as TensorRT's IInt8EntropyCalibrator2), 'mse'.
     budget: the least SQNR (dB) of every task output (boxes, scores, mask coefficients, keypoints; other models:
@@ -196,8 +197,10 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
     recalibrate=True ignores an existing cache and overwrites both. samples: histogram at most about this many
     values per tensor and batch (None: all; the abs-max always sees all; see trtnn.quant.stats).
     """
+    if dtype not in DEFAULT_METHODS:
+        raise ConfigError(f"calibrate: dtype must be 'int8' or 'fp8', got {dtype!r}")
     per_tensor = method == "auto" and budget is not None
-    method = DEFAULT_METHOD if method == "auto" else method
+    method = DEFAULT_METHODS[dtype] if method == "auto" else method
     if method not in METHODS:
         raise ConfigError(f"unknown calibration method {method!r}; expected 'auto' or one of {', '.join(METHODS)}")
     if num_bins < FIRST_CANDIDATE or num_bins % 2:
@@ -208,8 +211,6 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
         raise ConfigError(f"samples must be >= 1 (or None for every value), got {samples}")
     if isinstance(percentile, bool) or not isinstance(percentile, Real) or not 0 < percentile <= 100:
         raise ConfigError(f"percentile must be a number in (0, 100], got {percentile!r}")
-    if dtype not in ("int8", "fp8"):
-        raise ConfigError(f"calibrate: dtype must be 'int8' or 'fp8', got {dtype!r}")
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
                                or not 0 < budget < 200):
         raise ConfigError(f"budget must be a number of dB in (0, 200) or None, got {budget!r}")

@@ -30,7 +30,8 @@ def add_quant_args(p: argparse.ArgumentParser, required: bool = False, policy: b
                    help="calibration data: a folder of images (the model's own preprocessing: letterbox, resize, "
                         "affine warp), or .npy/.npz file(s) holding the network input")
     g.add_argument("--calib-method", "--method", choices=["auto", *sorted(quant.METHODS)],
-                   help=f"default auto: {quant.DEFAULT_METHOD} (the best fixed method on the real checkpoints), "
+                   help=f"default auto: {quant.DEFAULT_METHODS['int8']} for INT8, {quant.DEFAULT_METHODS['fp8']} for FP8 (the "
+                        "best fixed methods on the real checkpoints), "
                         "another method per tensor where the sensitivity step measures that it helps")
     if policy:
         g.add_argument("--int8-budget", type=_budget, metavar="DB|off",
