@@ -10,7 +10,8 @@ NMS-free checkpoints (YOLOv10, YOLO26): the branch trtnn builds by default (the 
 is the reference.
 
 Run: python benchmarks/eval_int8_defaults.py NAME=CKPT[:TASK] ... [--limit 0] [--rows fp32 fp16 minmax ...]
-     [--jobs 2] [--results int8_defaults]   (TASK: detect | segment; checkpoints run in N processes)
+     [--jobs 2] [--results int8_defaults] [--report]   (TASK: detect | segment; checkpoints run in N processes;
+     NAME 'yolov10s one2one': that NMS-free branch instead of the checkpoint's; rows already in the .jsonl are kept)
 """
 from __future__ import annotations
 
@@ -40,9 +41,10 @@ EVAL = {"conf": 0.001, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "layout
         "runtime_thresholds": False, "scale_to_orig": False}
 
 
-def wrapper(name: str, path: str, task: str, imgsz: int, topk: int) -> Any:
+def wrapper(name: str, path: str, task: str, imgsz: int, topk: int, head: Any = None) -> Any:
+    """The checkpoint's end-to-end wrapper in the validator's protocol (head: the NMS-free branch; None: the file's)."""
     s = spec(name)
-    model = trtnn.models.from_checkpoint(name, path)
+    model = trtnn.models.from_checkpoint(name, path, head=head)
     opts = {**s.end2end_defaults, **EVAL, "imgsz": (imgsz, imgsz), "pre_nms_topk": topk}
     if task == "segment":
         opts["mask_resolution"] = "proto"
@@ -73,15 +75,16 @@ def run_checkpoint(job: Dict[str, Any]) -> List[Dict[str, Any]]:
     import torch
 
     torch.set_num_threads(job["threads"])
-    name, path, task, imgsz = job["name"], job["path"], job["task"], job["imgsz"]
-    e2e = wrapper(name, path, task, imgsz, job["topk"])
+    label, path, task, imgsz = job["name"], job["path"], job["task"], job["imgsz"]
+    name, _, head = label.partition(" ")  # 'yolov10s one2one': that branch instead of the checkpoint's
+    e2e = wrapper(name, path, task, imgsz, job["topk"], head or None)
     calib_in = e2e.inputs((320, 320), batch=8)
     images = os.path.join(shapes_dataset(), "images", "train")
     rows, cals = [], {}
     done = {}
     if os.path.exists(job["log"]):  # rows of an earlier, interrupted run of this checkpoint are kept
         with open(job["log"]) as f:
-            done = {r["row"]: r for r in map(json.loads, f) if r["checkpoint"] == name}
+            done = {r["row"]: r for r in map(json.loads, f) if r["checkpoint"] == label}
 
     def calibration(dtype: str) -> Any:
         if dtype not in cals:
@@ -89,7 +92,7 @@ def run_checkpoint(job: Dict[str, Any]) -> List[Dict[str, Any]]:
             data = trtnn.quant.image_data(images, name, 320, 8, limit=job["calib_images"])
             cal = trtnn.quant.calibrate(e2e, calib_in, data, dtype=dtype)
             cals[dtype] = (cal, time.perf_counter() - t0)
-            print(f"{name}: {cal.policy}", flush=True)
+            print(f"{label}: {cal.policy}", flush=True)
         return cals[dtype]
 
     rows += [done[row] for row in RECORD if row in done]
@@ -97,7 +100,7 @@ def run_checkpoint(job: Dict[str, Any]) -> List[Dict[str, Any]]:
         if row in done:
             rows.append(done[row])
             continue
-        info: Dict[str, Any] = {"checkpoint": name, "row": row, "kept": "-", "flops": "-", "calib_s": 0.0}
+        info: Dict[str, Any] = {"checkpoint": label, "row": row, "kept": "-", "flops": "-", "calib_s": 0.0}
         if row in ("fp32", "fp16"):
             got = evaluate(e2e, task, imgsz, job["limit"], dtype=row)
         elif row in FIXED or row == "fp8-minmax":
