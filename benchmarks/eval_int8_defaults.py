@@ -90,7 +90,8 @@ def run_checkpoint(job: Dict[str, Any]) -> List[Dict[str, Any]]:
         if dtype not in cals:
             t0 = time.perf_counter()
             data = trtnn.quant.image_data(images, name, 320, 8, limit=job["calib_images"])
-            cal = trtnn.quant.calibrate(e2e, calib_in, data, dtype=dtype)
+            budget = {} if job["budget"] is None else {"budget": job["budget"]}
+            cal = trtnn.quant.calibrate(e2e, calib_in, data, dtype=dtype, **budget)
             cals[dtype] = (cal, time.perf_counter() - t0)
             print(f"{label}: {cal.policy}", flush=True)
         return cals[dtype]
@@ -166,6 +167,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="torch threads per job")
     ap.add_argument("--results", default="int8_defaults")
+    ap.add_argument("--budget", type=float, default=None, help="the policy's budget (default: trtnn's)")
     ap.add_argument("--report", action="store_true", help="only write the table from the rows logged so far")
     args = ap.parse_args()
     log = os.path.join(os.path.dirname(__file__), "results", f"{args.results}.jsonl")
@@ -183,7 +185,7 @@ def main() -> None:
         path, _, task = rest.partition(":")
         jobs.append({"name": name, "path": path, "task": task or "detect", "rows": args.rows, "imgsz": args.imgsz,
                      "limit": args.limit, "threads": args.threads, "topk": args.topk,
-                     "calib_images": args.calib_images, "log": log})
+                     "calib_images": args.calib_images, "log": log, "budget": args.budget})
     rows: List[Dict[str, Any]] = []
     with ProcessPoolExecutor(args.jobs) as pool:
         for done in as_completed([pool.submit(run_checkpoint, j) for j in jobs]):
