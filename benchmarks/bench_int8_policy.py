@@ -47,9 +47,11 @@ def main() -> None:
                     "conv/matmul FLOPs in INT8/FP8", "SQNR dB, all quantized", "SQNR dB, policy",
                     "tensors with another method", "calibration s", "sensitivity step s (CPU s, all threads)"], rows,
                    notes=f"Raw models at 320, calibrated on {args.calib_images} shapes train images (batches of 8), "
-                         f"minmax + per-tensor method, budget {args.budget:g} dB per task output part (boxes and "
-                         "mask coefficients where the fp32 score >= 0.1, scores everywhere), measured on the first 8 "
-                         "calibration images. Times: wall seconds on the machine below, shared with other jobs.")
+                         f"the default method (INT8 mse, FP8 minmax) + per-tensor method, budget {args.budget:g} dB per "
+                         "task output part (boxes and mask coefficients where the fp32 score >= 0.1, scores "
+                         "everywhere, mask logits at the 32 best anchors), measured on the first 8 calibration "
+                         "images; layers kept by error removed per FLOP. Times: wall seconds on the machine below, "
+                         "shared with other jobs.")
 
 
 if __name__ == "__main__":
