@@ -36,7 +36,7 @@ ROWS = ("fp32", "fp16", "minmax", "percentile", "entropy", "mse", "int8", "fp8",
 RECORD = ("int8-minmax-auto",)
 FIXED = ("minmax", "percentile", "entropy", "mse")
 # the validator's protocol; pre-NMS top-k 1000 instead of 3840: NMS cost grows with its square on the CPU, and no
-# image has more candidates over conf 0.001 (checked: every fp32 and INT8 row of yolov8n equal at 3840, see notes)
+# val image has more than 268 candidates over conf 0.001 (benchmarks/count_candidates.py, pre_nms_candidates.md)
 EVAL = {"conf": 0.001, "iou": 0.7, "max_det": 300, "pre_nms_topk": 1000, "layout": "NHWC", "bgr": True,
         "runtime_thresholds": False, "scale_to_orig": False}
 
