@@ -79,9 +79,12 @@ def test_argument_errors_are_one_line_that_points_at_the_help(argv, text) -> Non
 
 # ---- CLI: Ctrl-C ------------------------------------------------------------------------------------------------------
 def _interrupt_when(tmp: Path, loaded: str, argv: list) -> subprocess.CompletedProcess:
-    """Start `python -m trtnn.cli ARGV` in `tmp`; send SIGINT once its memory maps show `loaded` (a shared library)."""
+    """Start `python -m trtnn.cli ARGV` in `tmp`; send SIGINT once its memory maps show `loaded` (a shared library).
+    The child gets SIGINT's default disposition: a suite started as a background job (`pytest &` in a script)
+    ignores SIGINT, and a child would inherit that."""
     p = subprocess.Popen([sys.executable, "-m", "trtnn.cli", *argv], cwd=tmp, env=ENV, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while p.poll() is None and time.monotonic() < deadline:
         try:
