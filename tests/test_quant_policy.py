@@ -153,6 +153,19 @@ def test_segmentation_prototypes_count_as_the_mask_logits_of_the_best_anchors():
     assert float(logits[0, 1:].abs().max()) == 0  # anchors under the score floor do not count
 
 
+def test_an_end2end_wrapper_quantizes_its_raw_model_only():
+    """QUANT_SCOPE: a segmentation wrapper's mask assembly (coefficients x prototypes, a matmul after NMS) stays
+    float; every quantized layer is the raw model's."""
+    from trtnn.models.yolo.tasks import SegmentEnd2End
+
+    torch.manual_seed(0)
+    e2e = SegmentEnd2End(trtnn.models.yolov8_seg("n", nc=2), conf=0.001)
+    inputs = e2e.inputs((64, 64), batch=1)
+    amax = {t: 4.0 for t in trtnn.quant.activation_tensors(trtnn.define(e2e, inputs, dtype="fp32").network)}
+    net = trtnn.define(e2e, inputs, dtype="int8", calibration=amax, exclude=[])
+    assert len(net.quantized) > 50 and all(name.startswith("model.") for name in net.quantized)
+
+
 def test_end2end_wrapper_calibrates_directly_and_its_nms_needs_no_range():
     from trtnn.models.vision import Preprocess
     from trtnn.models.yolo.tasks import End2End
