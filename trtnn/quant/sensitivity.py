@@ -284,9 +284,13 @@ def sqnr(ref: Dict[str, torch.Tensor], got: Dict[str, torch.Tensor], parts: Sequ
     out = {}
     for part in parts:
         a, b = part.of(ref), part.of(got)
-        noise = float(((a - b) ** 2).sum())
-        out[part.name] = math.inf if noise == 0 else 10 * math.log10(max(float((a ** 2).sum()), 1e-30) / noise)
+        out[part.name] = _ratio_db(float((a ** 2).sum()), float(((a - b) ** 2).sum()))
     return out
+
+
+def _ratio_db(signal: float, noise: float) -> float:
+    """10 log10(signal / noise), inf when the noise is 0."""
+    return math.inf if noise == 0 else 10 * math.log10(max(signal, 1e-30) / noise)
 
 
 def _sqnr_per_feed(refs: Sequence[Dict[str, torch.Tensor]], got: Dict[str, List[torch.Tensor]],
@@ -299,7 +303,7 @@ def _sqnr_per_feed(refs: Sequence[Dict[str, torch.Tensor]], got: Dict[str, List[
             a, b = part.of(ref), part.of({t: v[f] for t, v in got.items()})
             signal[part.name] = signal.get(part.name, 0.0) + float((a ** 2).sum())
             noise[part.name] = noise.get(part.name, 0.0) + float(((a - b) ** 2).sum())
-    return {p: math.inf if noise[p] == 0 else 10 * math.log10(max(signal[p], 1e-30) / noise[p]) for p in signal}
+    return {p: _ratio_db(signal[p], noise[p]) for p in signal}
 
 
 # ---- the probe ----------------------------------------------------------------------------------------------------
