@@ -174,3 +174,25 @@ def test_example_reads_the_class_count_and_names_off_the_checkpoint(tmp_path) ->
     assert meta["names"] == {"0": "circle", "1": "rectangle", "2": "triangle"}
     assert [o["name"] for o in meta["outputs"]] == ["num_dets", "det_boxes", "det_scores", "det_classes"]
     assert "x1, y1, x2, y2" in meta["outputs"][1]["meaning"]
+
+
+def test_ctrl_c_while_tensorrt_initialises_is_a_keyboard_interrupt_not_a_missing_package(tmp_path, monkeypatch):
+    """TensorRT's native initialisation turns an interrupt into ImportError('initialization failed'): the backend
+    holds Ctrl-C over the import and raises it after, instead of reporting TensorRT as not installed."""
+    from trtnn.backend import _import_holding_ctrl_c
+
+    (tmp_path / "fake_tensorrt_init.py").write_text(
+        "import os, signal, time\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    time.sleep(0.2)\n"
+        "except KeyboardInterrupt:\n"
+        "    raise ImportError('initialization failed')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # also when the suite runs as a background job
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _import_holding_ctrl_c("fake_tensorrt_init")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert "fake_tensorrt_init" in sys.modules  # the import itself completed

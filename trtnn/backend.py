@@ -9,6 +9,8 @@ import ctypes
 import importlib
 import logging
 import os
+import signal
+import threading
 from importlib import metadata
 from importlib.util import find_spec
 from contextlib import contextmanager
@@ -38,10 +40,26 @@ def get() -> ModuleType:
     errors = []
     for name in (forced,) if forced else NAMES:
         try:
-            return importlib.import_module(name)
+            return _import_holding_ctrl_c(name)
         except ImportError as e:  # pragma: no cover - depends on the machine
             errors.append(f"{name}: {e}")
     raise BackendError("no TensorRT Python package could be imported (" + "; ".join(errors) + "); " + INSTALL_HINT)
+
+
+def _import_holding_ctrl_c(name: str) -> ModuleType:
+    """import `name`, a Ctrl-C during it raised as KeyboardInterrupt once the import is over: TensorRT's native
+    initialisation, interrupted, fails as ImportError('initialization failed'), which would read as not installed."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return importlib.import_module(name)
+    pressed: List[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        module = importlib.import_module(name)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pressed:
+            raise KeyboardInterrupt
+    return module
 
 
 def installed() -> Tuple[str, str]:
