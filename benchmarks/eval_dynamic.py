@@ -16,16 +16,12 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Dict, List
 
 sys.path.insert(0, os.path.dirname(__file__))
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import trtnn  # noqa: E402
 from common import SHARED, report, shapes_dataset  # noqa: E402
 from eval_int8_defaults import wrapper  # noqa: E402
-from trtnn.eval import YoloImages  # noqa: E402
-from trtnn.eval.detection import DetectionMetrics  # noqa: E402
-from trtnn.eval.run import unletterbox  # noqa: E402
-from trtnn.eval.segmentation import SegmentationMetrics, ground_truth  # noqa: E402
+from trtnn.eval import DetectionMetrics, SegmentationMetrics, YoloImages, score_batch  # noqa: E402
 from trtnn.reference import Executor  # noqa: E402
 
 BATCH = 10
@@ -33,20 +29,6 @@ SIZES = ((320, 320), (256, 416))
 CHECKPOINTS = ("yolov8n=yolov8n_shapes.pt", "yolov8s=yolov8s_shapes.pt", "yolov10s=yolov10s_shapes.pt",
                "yolov8n-seg=yolov8n-seg_shapes.pt:segment", "yolo11n-seg=yolo11n-seg_shapes.pt:segment",
                "yolo26s-seg=yolo26s-seg_shapes.pt:segment")
-
-
-def score(metrics: Any, out: Dict[str, torch.Tensor], i: int, data: YoloImages, index: int, size: np.ndarray,
-          ratio_pad: Any, target: Any, hw: Any) -> None:
-    """Add image i of a batch's end-to-end outputs to the metrics."""
-    k = int(out["num_dets"][i, 0])
-    boxes = unletterbox(out["det_boxes"][i, :k].double().numpy(), ratio_pad, size)
-    scores, classes = out["det_scores"][i, :k].double().numpy(), out["det_classes"][i, :k].numpy()
-    if isinstance(metrics, SegmentationMetrics):
-        stem = os.path.splitext(os.path.basename(data.files[index]))[0]
-        gt_cls, gt_boxes, gt_masks = ground_truth(os.path.join(data.label_dir, stem + ".txt"), size, ratio_pad, hw)
-        metrics.update(boxes, scores, classes, out["det_masks"][i, :k].numpy(), gt_boxes, gt_cls, gt_masks)
-    else:
-        metrics.update(boxes, scores, classes, target[1], target[0])
 
 
 def run_checkpoint(job: Dict[str, Any]) -> List[List[Any]]:
@@ -73,8 +55,7 @@ def run_checkpoint(job: Dict[str, Any]) -> List[List[Any]]:
                 t0 = time.perf_counter()
                 outs[kind] = ex({"images": x})
                 seconds[kind] += time.perf_counter() - t0
-                for i in range(n):
-                    score(metrics[kind], outs[kind], i, data, start + i, sizes[i], ratio_pads[i], targets[i], hw)
+                score_batch(metrics[kind], outs[kind], data, start, sizes, targets, ratio_pads, hw)
             differ += sum(not torch.equal(outs["static"][k][:n], outs["dynamic"][k]) for k in outs["dynamic"])
         for kind in ("static", "dynamic"):
             r = metrics[kind].results()

@@ -2,6 +2,7 @@
 exactly that layer in the base dtype, none with a relaxed budget; the policy is saved beside the cache and reused,
 applied by define, and an end-to-end wrapper (NMS loop inside) calibrates directly."""
 import json
+import math
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import torch
 import trtnn
 import trtnn.nn as nn
 from trtnn.quant import Policy, policy_path
-from trtnn.quant.sensitivity import fake_quant, keep_order, task_parts
+from trtnn.quant.sensitivity import HeadLayout, fake_quant, keep_order, sqnr, task_parts
 from trtnn.reference import Executor
 
 
@@ -60,6 +61,34 @@ def test_the_policy_keeps_exactly_the_layer_int8_ruins():
     assert "kept in the base dtype: conv2" in p.summary()
     net = trtnn.define(ruined_model(), INPUTS, dtype="int8", calibration=cal)
     assert sorted(net.quantized) == ["conv1", "conv3"]  # define applies the policy
+
+
+class TwoOutputs(trtnn.Module):
+    """Ruined's first two layers as output 0 (INT8 ruins conv2) beside a clean 1x1 tap of the input as output 1."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.act1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(8, 32, 3, padding=1)
+        self.tap = nn.Conv2d(3, 2, 1)
+
+    def forward(self, x):
+        return self.conv2(self.act1(self.conv1(x))), self.tap(x)
+
+
+def test_only_the_parts_at_risk_decide_what_is_kept():
+    torch.manual_seed(0)
+    m = TwoOutputs()
+    state = {k: torch.randn(v.shape) * 0.3 for k, v in m.state_dict().items()}
+    state["conv1.weight"][0], state["conv1.bias"][0], state["conv2.weight"][:, 0] = 0.0, 60.0, 0.0
+    m.load_state_dict(state)
+    p = trtnn.quant.calibrate(m, INPUTS, batches(), method="minmax", budget=30).policy
+    assert p.sqnr_all["output0"] < 20 and p.sqnr_all["output1"] > 33  # the tap is far above the budget
+    assert p.at_risk == ["output0"] and p.kept == ["conv2"]
+    assert "kept for: output0 (the other parts stay above the budget + 3 dB" in p.summary()
+    relaxed = trtnn.quant.calibrate(m, INPUTS, batches(), method="minmax", budget=10).policy
+    assert relaxed.kept == [] and relaxed.at_risk == []
 
 
 def test_a_relaxed_budget_keeps_nothing():
@@ -132,9 +161,49 @@ def test_layers_are_kept_by_error_removed_per_flop():
 def test_task_parts_of_a_yolo_head():
     y = torch.zeros(1, 4 + 3 + 2, 10)
     y[0, 4, :5] = 0.9
-    parts = task_parts({"out": y}, nc=3, extra="mask coefficients")
+    parts = task_parts({"out": y}, HeadLayout(3, "mask coefficients"))
     assert [p.name for p in parts] == ["boxes", "scores", "mask coefficients"]
     assert parts[0].weight.sum() == 5  # boxes count where the score reaches the floor
+
+
+def _box_sqnr(ref_boxes: torch.Tensor, got_boxes: torch.Tensor, box_format: str = "xywh") -> float:
+    """SQNR of the boxes part of a one-class head output whose anchors all score 0.9."""
+    def out(boxes):
+        return {"out": torch.cat((boxes.T[None], torch.full((1, 1, boxes.shape[0]), 0.9)), 1)}
+    ref = out(ref_boxes)
+    return sqnr(ref, out(got_boxes), task_parts(ref, HeadLayout(1, box_format=box_format)))["boxes"]
+
+
+def test_boxes_count_by_their_edges_error_relative_to_their_size():
+    """What IoU sees: moving a box by 1 px costs a small box more than a big one, and where the box sits in the
+    image does not matter (in absolute coordinates a box far from the origin hid the same error)."""
+    small, big = torch.tensor([[50.0, 50, 10, 10]] * 10), torch.tensor([[50.0, 50, 100, 100]] * 10)
+    shift = torch.tensor([1.0, 0, 0, 0])
+    assert _box_sqnr(small, small + shift) == pytest.approx(10 * math.log10(4 * 5 ** 2 / 2), abs=1e-3)  # 17.0 dB
+    assert _box_sqnr(big, big + shift) == pytest.approx(_box_sqnr(small, small + shift) + 20, abs=1e-3)
+    far = small + torch.tensor([500.0, 500, 0, 0])
+    assert _box_sqnr(far, far + shift) == pytest.approx(_box_sqnr(small, small + shift), abs=1e-3)
+    xyxy = torch.cat((small[:, :2] - small[:, 2:] / 2, small[:, :2] + small[:, 2:] / 2), 1)
+    moved = xyxy + torch.tensor([1.0, 0, 1, 0])  # the same 1 px shift in corner form
+    assert _box_sqnr(xyxy, moved, "xyxy") == pytest.approx(_box_sqnr(small, small + shift), abs=1e-3)
+    with pytest.raises(trtnn.ConfigError, match="box_format must be 'xywh' or 'xyxy', got 'cxcywh'"):
+        HeadLayout(1, box_format="cxcywh")
+
+
+@pytest.mark.parametrize("make, end2end, want", [
+    (lambda: trtnn.models.yolov8("n", nc=3), None, HeadLayout(3, "extra", "xywh")),
+    (lambda: trtnn.models.yolov10("n", nc=3), None, HeadLayout(3, "extra", "xyxy")),  # one-to-one: corners
+    (lambda: trtnn.models.yolov10("n", nc=3), False, HeadLayout(3, "extra", "xywh")),
+    (lambda: trtnn.models.yolov8_seg("n", nc=2), None, HeadLayout(2, "mask coefficients", "xywh")),
+    (lambda: trtnn.models.yolo26_obb("n", nc=2), None, HeadLayout(2, "angle", "xywh")),  # OBB: xywh from both
+])
+def test_the_policy_reads_the_heads_layout(make, end2end, want):
+    from trtnn.quant.calibrator import head_layout
+
+    model = make()
+    if end2end is not None:
+        model.model[-1].end2end = end2end
+    assert head_layout(model) == want
 
 
 def test_segmentation_prototypes_count_as_the_mask_logits_of_the_best_anchors():
@@ -142,7 +211,7 @@ def test_segmentation_prototypes_count_as_the_mask_logits_of_the_best_anchors():
     y = torch.rand(2, 4 + 3 + 2, 50) * 0.05
     y[:, 4, 7], y[1, 5, 9] = 0.9, 0.95
     protos = torch.randn(2, 2, 4, 4)
-    parts = task_parts({"out": y, "protos": protos}, nc=3, extra="mask coefficients")
+    parts = task_parts({"out": y, "protos": protos}, HeadLayout(3, "mask coefficients"))
     assert [p.name for p in parts] == ["boxes", "scores", "mask coefficients", "masks"]
     masks = parts[3]
     assert masks.anchors.shape == (2, 32) and masks.anchors[0, 0] == 7 and masks.anchors[1, 0] == 9

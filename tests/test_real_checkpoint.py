@@ -131,3 +131,33 @@ def test_segment_end2end_equals_ultralytics_own_validator(shapes):
         got = out["det_masks"][i, :k].numpy().astype(bool)
         differing, total = differing + int((got != masks).sum()), total + masks.size
     assert total > 800_000 and differing <= total * 1e-5, (differing, total)  # measured 0 of 859,584
+
+
+def test_segment_evaluator_scores_the_engine_as_ultralytics_detections_score(shapes):
+    """evaluate_segment_end2end on the first 10 val images gives the box and mask mAP that ultralytics' own
+    validator's detections and masks of the same images (tests/data/ultralytics_val) get from SegmentationMetrics."""
+    from trtnn.eval import SegmentationMetrics, evaluate_segment_end2end
+    from trtnn.eval.segmentation import ground_truth
+    from trtnn.models.yolo.tasks import SegmentEnd2End
+
+    z = np.load(os.path.join(os.path.dirname(__file__), "data", "ultralytics_val", "yolov8n-seg_shapes.npz"))
+    starts, hw = np.concatenate([[0], np.cumsum(z["n_pred"])]), tuple(z["masks_hw"])
+    data = YoloImages(os.path.dirname(os.path.dirname(shapes.label_dir)), "val", labels="labels_seg", limit=10)
+    want = SegmentationMetrics(3)
+    _, sizes, _, ratio_pads = next(data.batches(10, (352, 352), False))
+    for i in range(10):
+        sel = slice(starts[i], starts[i + 1])
+        stem = os.path.splitext(os.path.basename(data.files[i]))[0]
+        gt_cls, gt_boxes, gt_masks = ground_truth(os.path.join(data.label_dir, stem + ".txt"), sizes[i], ratio_pads[i],
+                                                  (352, 352))
+        masks = np.unpackbits(z["masks"][sel], axis=1, count=hw[0] * hw[1]).reshape((-1,) + hw).astype(bool)
+        want.update(unletterbox(z["boxes"][sel], ratio_pads[i], sizes[i]), z["conf"][sel], z["cls"][sel], masks,
+                    gt_boxes, gt_cls, gt_masks)
+    e2e = SegmentEnd2End(trtnn.models.from_checkpoint("yolov8n-seg", SEG_CKPT), conf=0.001, iou=0.7, max_det=300,
+                         preprocess=Preprocess("NHWC", bgr=True), pre_nms_topk=3840, multi_label=True,
+                         mask_resolution="proto")
+    got = evaluate_segment_end2end(trtnn.define(e2e, e2e.inputs((352, 352), batch=10)), data, nc=3).results()
+    for kind in ("box", "mask"):
+        assert got[kind]["images"] == 10 and got[kind]["detections"] == int(z["n_pred"][:10].sum())
+        assert got[kind]["mAP50-95"] == pytest.approx(want.results()[kind]["mAP50-95"], abs=2e-3), kind
+    assert 0.5 < got["mask"]["mAP50-95"] < got["box"]["mAP50-95"]

@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
-import torch
-from tqdm import tqdm
 
 from ..errors import FileError, ShapeError
 from .detection import DetectionMetrics, by_confidence, match_predictions
-from .run import unletterbox
-from ..models.vision.data import YoloImages
-from ..reference import Executor
 from ..models.vision.host import opencv
 
 RESAMPLE_POINTS = 1000
@@ -116,37 +111,6 @@ class SegmentationMetrics:
 
     def results(self) -> Dict[str, Dict[str, float]]:
         return {"box": self.box.results(), "mask": self.mask.results()}
-
-
-def evaluate_segment_end2end(network: Any, data: YoloImages, nc: int, input_name: str = "images",
-                             progress: Optional[bool] = None) -> SegmentationMetrics:
-    """Box and mask mAP of a defined SegmentEnd2End network (mask_resolution='proto', uint8 NHWC BGR input of static
-    batch B) over `data` (polygons from its label folder, e.g. YoloImages(root, labels='labels_seg')), images
-    letterboxed as ultralytics' validator (scaleup=False). The last batch is padded."""
-    run = Executor(network.network)
-    shape = next(tuple(i.shape) for i in network.inputs if i.name == input_name)
-    batch, input_hw = shape[0], tuple(shape[1:3])
-    metrics = SegmentationMetrics(nc)
-    bar = tqdm(total=len(data), desc="evaluating", disable=not progress if progress is not None else None)
-    for start, (images, sizes, _, ratio_pads) in zip(range(0, len(data), batch), data.batches(batch, input_hw, False)):
-        n = len(images)
-        if n < batch:
-            images = np.concatenate([images, np.zeros((batch - n,) + images.shape[1:], images.dtype)])
-        out = run({input_name: torch.from_numpy(images)})
-        for i in range(n):
-            stem = os.path.splitext(os.path.basename(data.files[start + i]))[0]
-            gt_cls, gt_boxes, gt_masks = ground_truth(os.path.join(data.label_dir, stem + ".txt"), sizes[i],
-                                                      ratio_pads[i], input_hw)
-            if out["det_masks"].shape[2:] != gt_masks.shape[1:]:
-                raise ShapeError(f"det_masks {tuple(out['det_masks'].shape[2:])}: the network must output masks at "
-                                 f"the prototypes' resolution {gt_masks.shape[1:]} (mask_resolution='proto')")
-            k = int(out["num_dets"][i, 0])
-            metrics.update(unletterbox(out["det_boxes"][i, :k].double().numpy(), ratio_pads[i], sizes[i]),
-                           out["det_scores"][i, :k].double().numpy(), out["det_classes"][i, :k].numpy(),
-                           out["det_masks"][i, :k].numpy(), gt_boxes, gt_cls, gt_masks)
-        bar.update(n)
-    bar.close()
-    return metrics
 
 
 def ground_truth(label_file: str, orig_hw: Sequence[int], ratio_pad: Tuple[Tuple[float, float], Tuple[int, int]],

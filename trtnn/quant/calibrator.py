@@ -29,7 +29,7 @@ from ..version import __version__
 from .cache import Calibration, cache_exists, network_hash, read_cache, select, weights_hash, write_cache
 from .data import ImageData, as_batches, describe, named_feed
 from .methods import DEFAULT_METHODS, FIRST_CANDIDATE, METHODS, compute_amax
-from .sensitivity import DEFAULT_BUDGET, SENSITIVITY_IMAGES, Policy, choose_policy, policy_path
+from .sensitivity import DEFAULT_BUDGET, SENSITIVITY_IMAGES, HeadLayout, Policy, choose_policy, policy_path
 from .stats import DEFAULT_SAMPLES, TensorStats
 
 _FLOATING = ("FLOAT", "HALF", "BF16")
@@ -178,8 +178,8 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
     alone when budget is None), or one
     method for every tensor: 'minmax',
     'percentile' (`percentile` of |x|), 'entropy' (KL divergence, as TensorRT's IInt8EntropyCalibrator2), 'mse'.
-    budget: the least SQNR (dB) of every task output (boxes, scores, mask coefficients, keypoints; other models:
-    each output) vs fp32 on the first `sensitivity_images` calibration images; the most sensitive layers are kept in
+    budget: the least SQNR (dB) of every task output (boxes, relative to their size; scores, mask coefficients,
+    keypoints; other models: each output) vs fp32 on the first `sensitivity_images` calibration images; the most sensitive layers are kept in
     the base dtype until it is met (trtnn.quant.sensitivity). None: no sensitivity step. The result's `policy`
     says what was kept and why; `trtnn.build(..., calibration=result)` applies it. dtype: 'int8' or 'fp8' (the
     build the policy is for). exclude: module paths / types never quantized; None: the model's defaults (its
@@ -270,7 +270,7 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
         inner = model.model if wrapped else model
         policy = choose_policy(model, inputs, feeds, cal.amax, stats, dtype=dtype, method=method,
                                per_tensor=per_tensor, budget=budget, defaults=defaults, exclude=user, targets=targets,
-                               nc=_class_count(inner), extra=_extra_name(inner), percentile=percentile)
+                               head=head_layout(inner), percentile=percentile)
         policy.key = key
         log.info("%s", policy.summary())
         if cache:
@@ -302,22 +302,14 @@ def _read_policy(cache: str, key: Dict[str, Any]) -> Optional[Policy]:
     return policy
 
 
-def _class_count(model: Any) -> Optional[int]:
-    """A YOLO head's class count (its `nc`), for splitting its outputs into boxes, scores and the rest."""
-    return next((m.nc for m in model.modules() if isinstance(getattr(m, "nc", None), int)), None)
-
-
-def _extra_name(model: Any) -> str:
-    """What a YOLO head's rows past the class scores hold, for the printed policy."""
-    for module in model.modules():
-        kind = type(module).__name__
-        if kind.startswith("Segment"):
-            return "mask coefficients"
-        if kind.startswith("Pose"):
-            return "keypoints"
-        if kind.startswith("OBB"):
-            return "angle"
-    return "extra"
+def head_layout(model: Any) -> Optional[HeadLayout]:
+    """How `model`'s YOLO head output reads (class count, box format, extra rows), for splitting it into task parts;
+    None without such a head."""
+    head = next((m for m in model.modules() if isinstance(getattr(m, "nc", None), int)
+                 and hasattr(m, "box_format")), None)
+    if head is None:
+        return None
+    return HeadLayout(head.nc, head.EXTRA, head.box_format)
 
 
 def _all_tensor_names(network: Any) -> List[str]:

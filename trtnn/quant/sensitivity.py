@@ -7,8 +7,12 @@ on a GPU; this is the CPU counterpart):
    `exclude`): each *edge* is one quantized input of one layer (an activation behind a Q/DQ pair, or a weight).
 2. Probe: one forward of that network with every Q/DQ as identity (fp32 values) and the fp32 weights, on a few
    calibration images, then one backward of <v, y> per probe, v random per image and output part, scaled by
-   1 / ||y_part|| (task parts: boxes and mask coefficients / keypoints where the fp32 score is >= SCORE_FLOOR,
-   scores everywhere, mask logits (coefficients x prototypes) at the best-scoring anchors; any other output whole). For an edge with quantization error d (fake_quant(x) - x), g . d
+   1 / ||y_part||. Task parts: boxes (as the distances of their edges from the fp32 box's center: an error
+   relative to the box's size, as IoU sees it) and mask coefficients / keypoints where the fp32 score is >=
+   SCORE_FLOOR, scores everywhere, mask logits (coefficients x prototypes) at the best-scoring anchors; any other
+   output whole. Only the parts *at risk* are probed: those under budget + AT_RISK_MARGIN dB when everything is
+   quantized (measured first; every part when none is, or without a budget), so that a part far above the budget
+   does not decide what is kept. For an edge with quantization error d (fake_quant(x) - x), g . d
    is an unbiased estimate of the output error d causes, relative to the output (first order): its square summed
    over images and probes is that edge's noise-to-signal ratio. Each activation tensor takes the calibration method
    whose amax gives it the smallest such error (where several would be placed on it, as for concat groups, the
@@ -52,6 +56,7 @@ CHOICE_IMAGES = 2  # images of the first batch the per-tensor method choice is m
 MIN_GAIN = 0.25  # another method replaces the calibration's own only when it cuts the estimated error by this
 FLOP_FLOOR = 0.005  # a unit's cost when kept: its conv/matmul FLOPs, at least this share of the network's
 PRUNE_TRIES = 3  # after the budget is met, the largest kept layers tried back in INT8/FP8, one measurement each
+AT_RISK_MARGIN = 3.0  # dB: a part this far above the budget with everything quantized does not steer what is kept
 
 
 @dataclass
@@ -60,8 +65,9 @@ class Policy:
     module paths, then `kept`, layer names, most sensitive first, each with its estimated SQNR alone in `reasons`),
     `methods`
     (tensor -> [method, amax] where it differs from `method`), and what it measured: `sqnr` (dB per task output
-    part, this policy) and `sqnr_all` (everything but the defaults quantized), `int8_flops` (share of convolution /
-    matrix-multiply FLOPs in INT8/FP8)."""
+    part, this policy) and `sqnr_all` (everything but the defaults quantized), `at_risk` (the parts whose error
+    decided what was kept: those under budget + AT_RISK_MARGIN dB with everything quantized), `int8_flops` (share of
+    convolution / matrix-multiply FLOPs in INT8/FP8)."""
 
     dtype: str
     budget: Optional[float]
@@ -72,6 +78,7 @@ class Policy:
     methods: Dict[str, List[Any]] = field(default_factory=dict)
     sqnr: Dict[str, float] = field(default_factory=dict)
     sqnr_all: Dict[str, float] = field(default_factory=dict)
+    at_risk: List[str] = field(default_factory=list)  # the parts under budget + AT_RISK_MARGIN, all quantized
     int8_flops: float = 1.0
     images: int = 0
     seconds: float = 0.0  # wall
@@ -105,6 +112,9 @@ class Policy:
             lines.append(f"  never quantized (model defaults): {', '.join(self.defaults)}")
         for path in self.kept:
             lines.append(f"  kept in the base dtype: {path} (alone it costs the outputs {self.reasons[path]:.1f} dB)")
+        if self.kept and self.at_risk:
+            lines.append(f"  kept for: {', '.join(self.at_risk)} (the other parts stay above the budget "
+                         f"+ {AT_RISK_MARGIN:g} dB with everything quantized)")
         if self.methods:
             changed = ", ".join(f"{t} -> {m}" for t, (m, _) in list(self.methods.items())[:6])
             lines.append(f"  method changed on {len(self.methods)} tensor(s): {changed}"
@@ -198,6 +208,19 @@ def _needed(ex: Any, targets: Sequence[str]) -> List[Any]:
     return keep[::-1]
 
 
+def _run(ex: Any, feeds: List[Dict[str, Any]], targets: Sequence[str]) -> Dict[str, List[torch.Tensor]]:
+    """Tensors `targets` (fp32) per feed of the executor's plan, computing only what they need."""
+    steps = _needed(ex, targets)
+    got: Dict[str, List[torch.Tensor]] = {t: [] for t in targets}
+    with torch.inference_mode():
+        for feed in feeds:
+            env = ex._bind(feed)
+            run_steps(steps, env)
+            for t in targets:
+                got[t].append(env[t].float())
+    return got
+
+
 def _fp32_weights(net32: Any) -> Dict[str, torch.Tensor]:
     """Layer name -> fp32 kernel (after BatchNorm folding) of the fp32 network's convolutions / deconvolutions."""
     out = {}
@@ -221,14 +244,31 @@ def _flops(kind: str, args: Sequence[Any], res: Any) -> float:
 
 
 # ---- task output parts ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HeadLayout:
+    """How a YOLO head's output [B, 4 + nc + k, A] reads: `nc` class scores after 4 box rows in `box_format`
+    ('xywh': center and size; 'xyxy': corners, NMS-free one-to-one branches), then k rows of `extra` (its name in
+    the printed policy: mask coefficients, keypoints, angle)."""
+
+    nc: int
+    extra: str = "extra"
+    box_format: str = "xywh"
+
+    def __post_init__(self) -> None:
+        if self.box_format not in ("xywh", "xyxy"):
+            raise ConfigError(f"box_format must be 'xywh' or 'xyxy', got {self.box_format!r}")
+
+
 MASK_ANCHORS = 32  # mask logits are measured at this many highest-scoring anchors per image
 
 
 @dataclass
 class Part:
     """One task output part whose SQNR counts: rows `rows` of output `output`, times `weight` (anchors whose fp32
-    score reaches SCORE_FLOOR) where given; with `protos`, the mask logits (those rows, mask coefficients, times
-    the prototypes output `protos`) at the fp32 reference's `anchors` [B, K]."""
+    score reaches SCORE_FLOOR) where given; with `centers` (boxes in `box_format`), each box as the distances of its
+    four edges from the fp32 box's center [B, 2, A], so that the signal is the box's size and the noise its edges'
+    displacement (what IoU sees), not its position in the image; with `protos`, the mask logits (those rows, mask
+    coefficients, times the prototypes output `protos`) at the fp32 reference's `anchors` [B, K]."""
 
     name: str
     output: str
@@ -236,11 +276,16 @@ class Part:
     weight: Optional[torch.Tensor] = None
     protos: Optional[str] = None
     anchors: Optional[torch.Tensor] = None
+    centers: Optional[torch.Tensor] = None
+    box_format: str = "xywh"
 
     def of(self, outputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         y = outputs[self.output].float()
         if y.dim() >= 2:
             y = y[:, self.rows]
+        if self.centers is not None:
+            lo, hi = _corners(y, self.box_format)
+            y = torch.cat((self.centers - lo, hi - self.centers), 1)
         if self.weight is not None:
             y = y * self.weight
         if self.protos is None:
@@ -249,18 +294,29 @@ class Part:
         return torch.einsum("bkn,bkp->bnp", coef, outputs[self.protos].float().flatten(2))
 
 
-def task_parts(outputs: Dict[str, torch.Tensor], nc: Optional[int], extra: str = "extra") -> List[Part]:
-    """The parts of `outputs` (fp32 reference) whose SQNR counts: a YOLO head output [B, 4 + nc + k, A] splits into
-    boxes, scores and `extra` (mask coefficients, keypoints, angle), the boxes and extra counted where the fp32
-    class score is >= SCORE_FLOOR; a segmentation head's prototypes [B, k, h, w] count as the mask logits they make
-    with the coefficients of the best-scoring anchors (what the masks are cut from); every other output is one part."""
+def _corners(boxes: torch.Tensor, box_format: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(x1, y1), (x2, y2) [B, 2, A] of boxes [B, 4, A] in 'xywh' (center, size) or 'xyxy'."""
+    if box_format == "xyxy":
+        return boxes[:, :2], boxes[:, 2:4]
+    return boxes[:, :2] - boxes[:, 2:4] / 2, boxes[:, :2] + boxes[:, 2:4] / 2
+
+
+def task_parts(outputs: Dict[str, torch.Tensor], head: Optional[HeadLayout]) -> List[Part]:
+    """The parts of `outputs` (fp32 reference) whose SQNR counts: with a `head`, a YOLO head output [B, 4 + nc + k, A]
+    splits into boxes (measured relative to their size, see Part), scores and the extra rows (mask coefficients,
+    keypoints, angle), the boxes and extra counted where the fp32 class score is >= SCORE_FLOOR; a segmentation
+    head's prototypes [B, k, h, w] count as the mask logits they make with the coefficients of the best-scoring
+    anchors (what the masks are cut from); every other output is one part."""
+    nc, extra = (head.nc, head.extra) if head is not None else (None, "")
     parts: List[Part] = []
     heads = {}
     for name, y in outputs.items():
         if nc and y.dim() == 3 and y.shape[1] >= 4 + nc and y.shape[2] > y.shape[1]:
             score = y[:, 4:4 + nc].amax(dim=1, keepdim=True)
             weight = (score >= SCORE_FLOOR).float()
-            parts.append(Part("boxes", name, slice(0, 4), weight))
+            lo, hi = _corners(y[:, :4].float(), head.box_format)
+            parts.append(Part("boxes", name, slice(0, 4), weight, centers=(lo + hi) / 2,
+                              box_format=head.box_format))
             parts.append(Part("scores", name, slice(4, 4 + nc)))
             if y.shape[1] > 4 + nc:
                 parts.append(Part(extra, name, slice(4 + nc, None), weight))
@@ -268,11 +324,11 @@ def task_parts(outputs: Dict[str, torch.Tensor], nc: Optional[int], extra: str =
     for name, y in outputs.items():
         if any(p.output == name for p in parts):
             continue
-        head = heads.get(y.shape[1]) if y.dim() == 4 and extra == "mask coefficients" else None
-        if head is None:
+        seg = heads.get(y.shape[1]) if y.dim() == 4 and extra == "mask coefficients" else None
+        if seg is None:
             parts.append(Part(name, name))
             continue
-        out, score, weight = head
+        out, score, weight = seg
         k = min(MASK_ANCHORS, score.shape[2])
         anchors = score[:, 0].topk(k, dim=1).indices
         parts.append(Part("masks", out, slice(4 + nc, None), weight, protos=name, anchors=anchors))
@@ -294,12 +350,12 @@ def _ratio_db(signal: float, noise: float) -> float:
 
 
 def _sqnr_per_feed(refs: Sequence[Dict[str, torch.Tensor]], got: Dict[str, List[torch.Tensor]],
-                   nc: Optional[int], extra: str) -> Dict[str, float]:
+                   head: Optional[HeadLayout]) -> Dict[str, float]:
     """`sqnr` over feeds whose outputs differ in size (a dynamic network): signal and noise summed per part."""
     signal: Dict[str, float] = {}
     noise: Dict[str, float] = {}
     for f, ref in enumerate(refs):
-        for part in task_parts(ref, nc, extra):
+        for part in task_parts(ref, head):
             a, b = part.of(ref), part.of({t: v[f] for t, v in got.items()})
             signal[part.name] = signal.get(part.name, 0.0) + float((a ** 2).sum())
             noise[part.name] = noise.get(part.name, 0.0) + float(((a - b) ** 2).sum())
@@ -308,16 +364,17 @@ def _sqnr_per_feed(refs: Sequence[Dict[str, torch.Tensor]], got: Dict[str, List[
 
 # ---- the probe ----------------------------------------------------------------------------------------------------
 def _probe(ex: Any, feeds: List[Dict[str, Any]], edges: List[Edge], weights32: Dict[str, torch.Tensor],
-           targets: Sequence[str], nc: Optional[int], extra: str, probes: int, seed: int):
-    """Float forward(s) of the Q/DQ plan with taps on every edge, backward(s) with random output probes. Returns
-    (fp32 outputs per feed, edge -> (x per feed, grad per feed), FLOPs per weighted layer, parts)."""
+           targets: Sequence[str], head: Optional[HeadLayout], at_risk: Optional[Sequence[str]], probes: int,
+           seed: int):
+    """Float forward(s) of the Q/DQ plan with taps on every edge, backward(s) with random probes of the task parts
+    named `at_risk` (None: every part). Returns (edge -> x per feed, edge -> grads per feed, FLOPs per weighted
+    layer)."""
     by_layer: Dict[str, List[int]] = {}
     for k, e in enumerate(edges):
         by_layer.setdefault(e.layer, []).append(k)
     steps = _needed(ex, targets)
     gen = torch.Generator().manual_seed(seed)
-    refs, xs, grads, flops = [], [[] for _ in edges], [[] for _ in edges], {}
-    parts: List[Any] = []
+    xs, grads, flops = [[] for _ in edges], [[] for _ in edges], {}
     for feed in feeds:
         env = {k: (v.clone() if isinstance(v, torch.Tensor) and v.is_inference() else v)
                for k, v in ex._bind(feed).items()}
@@ -349,8 +406,7 @@ def _probe(ex: Any, feeds: List[Dict[str, Any]], edges: List[Edge], weights32: D
                     env.update(zip(outs, res))
             ys = {t: env[t] for t in targets}
             ref = {t: y.detach().float() for t, y in ys.items()}
-            refs.append(ref)
-            parts = task_parts(ref, nc, extra)
+            parts = [p for p in task_parts(ref, head) if at_risk is None or p.name in at_risk]
             order = list(taps)
             for p in range(probes):
                 total = 0
@@ -367,7 +423,7 @@ def _probe(ex: Any, feeds: List[Dict[str, Any]], edges: List[Edge], weights32: D
                         grads[k].append([g])
                     else:
                         grads[k][-1].append(g)
-    return refs, xs, grads, flops, parts
+    return xs, grads, flops
 
 
 def _dots(x: torch.Tensor, gs: List[torch.Tensor], delta: torch.Tensor, weight: bool) -> torch.Tensor:
@@ -381,8 +437,8 @@ def _dots(x: torch.Tensor, gs: List[torch.Tensor], delta: torch.Tensor, weight: 
 def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]], amax: Dict[str, float],
                   stats: Optional[Dict[str, Any]], *, dtype: str = "int8", method: str = "minmax",
                   per_tensor: bool = True, budget: Optional[float] = DEFAULT_BUDGET, defaults: Sequence[str] = (),
-                  exclude: Sequence[str] = (), targets: Optional[Sequence[str]] = None, nc: Optional[int] = None,
-                  extra: str = "extra", percentile: float = 99.99, probes: int = 1, seed: int = 0,
+                  exclude: Sequence[str] = (), targets: Optional[Sequence[str]] = None,
+                  head: Optional[HeadLayout] = None, percentile: float = 99.99, probes: int = 1, seed: int = 0,
                   max_rounds: int = 4) -> Policy:
     """The INT8/FP8 policy of `model` for `inputs` (see the module docstring), measured on `feeds` (input dicts).
 
@@ -404,7 +460,22 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
         targets = [o.name for o in net8.outputs]
     needed = {step[4] for step in _needed(ex8, targets)}
     edges = [e for e in _edges(ex8, fmt) if e.layer in needed]  # a quantized layer the targets do not read: no cost
-    refs, xs, grads, flops, parts = _probe(ex8, feeds, edges, _fp32_weights(net32), targets, nc, extra, probes, seed)
+    refs = [dict(zip(targets, outs)) for outs in zip(*_run(Executor(net32), feeds, targets).values())]
+
+    def measure(kept: Sequence[str], methods: Dict[str, List[Any]]) -> Dict[str, float]:
+        full = Policy(dtype, budget, method, defaults=[], kept=list(kept), methods=methods)
+        cal = WithPolicy({**amax, **{t: v[1] for t, v in methods.items()}}, full)
+        got = _run(Executor(define(model, inputs, dtype=dtype, calibration=cal, exclude=fixed, base_dtype="fp32")),
+                   feeds, targets)
+        if any(r[t].shape[1:] != refs[0][t].shape[1:] for r in refs for t in targets):  # dynamic input sizes
+            return _sqnr_per_feed(refs, got, head)
+        cat_ref = {t: torch.cat([r[t] for r in refs]) for t in targets}
+        return sqnr(cat_ref, {t: torch.cat(v) for t, v in got.items()}, task_parts(cat_ref, head))
+
+    # the parts that steer what is kept: those near or under the budget with everything quantized
+    plain = measure([], {})
+    at_risk = None if budget is None else [p for p, v in plain.items() if v < budget + AT_RISK_MARGIN] or None
+    xs, grads, flops = _probe(ex8, feeds, edges, _fp32_weights(net32), targets, head, at_risk, probes, seed)
     edges_of: Dict[str, List[int]] = {}
     for k, e in enumerate(edges):
         if not e.weight:
@@ -471,36 +542,16 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
     total_flops = sum(flops.values())
     flops_of = {u: flops.get(u, 0.0) for u in units}
 
-    def measure(kept: Sequence[str]) -> Dict[str, float]:
-        full = Policy(dtype, budget, method, defaults=[], kept=list(kept), methods=methods)
-        cal = WithPolicy({**amax, **{t: v[1] for t, v in methods.items()}}, full)
-        n = define(model, inputs, dtype=dtype, calibration=cal, exclude=fixed, base_dtype="fp32")
-        ex = Executor(n)
-        steps = _needed(ex, targets)
-        got: Dict[str, List[torch.Tensor]] = {t: [] for t in targets}
-        with torch.inference_mode():
-            for feed in feeds:
-                env = ex._bind(feed)
-                run_steps(steps, env)
-                for t in targets:
-                    got[t].append(env[t].float())
-        if any(r[t].shape[1:] != refs[0][t].shape[1:] for r in refs for t in targets):  # dynamic input sizes
-            return _sqnr_per_feed(refs, got, nc, extra)
-        cat_ref = {t: torch.cat([r[t] for r in refs]) for t in targets}
-        cat_got = {t: torch.cat(v) for t, v in got.items()}
-        cat_parts = task_parts(cat_ref, nc, extra)
-        return sqnr(cat_ref, cat_got, cat_parts)
-
     floor = FLOP_FLOOR * total_flops
     order = keep_order(score, flops_of)
-    measured_all = measure([])
+    measured_all = measure([], methods) if methods else plain
     measured, kept = measured_all, []
     if budget is not None and min(measured_all.values()) < budget:
         target = 10 ** (-budget / 10)
         predicted = sum(score.values())
         ratio = 1.0
         for _ in range(max_rounds):
-            measured_nsr = sum(10 ** (-v / 10) for v in measured.values())
+            measured_nsr = sum(10 ** (-v / 10) for p, v in measured.items() if at_risk is None or p in at_risk)
             rest = predicted - sum(score[u] for u in kept)
             if kept:
                 ratio = max(ratio, measured_nsr / max(rest, 1e-30))
@@ -511,20 +562,20 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
                 n += 1
             n = max(n, len(kept) + 1)
             kept = order[:min(n, len(order))]
-            measured = measure(kept)
+            measured = measure(kept, methods)
             if min(measured.values()) >= budget or len(kept) == len(order):
                 break
         if min(measured.values()) >= budget:
             big = sorted((u for u in kept if flops_of[u] > floor), key=lambda u: -flops_of[u])
             for u in big[:PRUNE_TRIES]:
                 trial = [k for k in kept if k != u]
-                got = measure(trial)
+                got = measure(trial, methods)
                 if min(got.values()) >= budget:
                     kept, measured = trial, got
     flops_in = total_flops - sum(flops_of[u] for u in kept)
     return Policy(dtype=dtype, budget=budget, method=method, defaults=_paths(net8, fixed), kept=kept,
                   reasons={u: _db(score[u]) for u in kept}, methods=methods, sqnr=_rounded(measured),
-                  sqnr_all=_rounded(measured_all), int8_flops=flops_in / total_flops if total_flops else 1.0,
+                  sqnr_all=_rounded(measured_all), at_risk=list(at_risk or []), int8_flops=flops_in / total_flops if total_flops else 1.0,
                   images=n_img, seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0)
 
 
@@ -553,5 +604,5 @@ def _paths(net: Any, entries: Sequence[str]) -> List[str]:
     return out
 
 
-__all__ = ["DEFAULT_BUDGET", "Policy", "SENSITIVITY_IMAGES", "choose_policy", "fake_quant", "keep_order", "policy_path",
+__all__ = ["DEFAULT_BUDGET", "HeadLayout", "Policy", "SENSITIVITY_IMAGES", "choose_policy", "fake_quant", "keep_order", "policy_path",
            "sqnr", "task_parts"]

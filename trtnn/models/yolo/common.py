@@ -309,6 +309,7 @@ class Detect(Module):
     """
 
     BRANCHES: Dict[str, str] = {}  # forward_head keyword -> attribute of the task's extra branches (e.g. cv4)
+    EXTRA = "extra"  # what the output rows after the class scores hold (named in INT8 policies)
 
     def __init__(self, nc=80, ch=(), legacy=True, reg_max=16, end2end=False):
         super().__init__()
@@ -350,6 +351,11 @@ class Detect(Module):
                               "YOLOv10 and YOLO26 heads can select end2end")
         self._end2end = bool(value)
 
+    @property
+    def box_format(self) -> str:
+        """The output's box rows: 'xyxy' (corners) from the one-to-one branch, 'xywh' (center, size) otherwise."""
+        return "xyxy" if self._end2end else "xywh"
+
     def add_branch(self, name: str, branch: nn.ModuleList, end2end: bool) -> None:
         """A task's extra per-level branch as attribute `name` and, when end2end, its copy `one2one_<name>`."""
         setattr(self, name, branch)
@@ -389,6 +395,8 @@ class Detect(Module):
 class Segment(Detect):
     """YOLOv8 / YOLO11 Segment head; forward returns the export outputs (pred [B, 4 + nc + nm, A], protos [B, nm,
     H/4, W/4]): Detect's boxes and class scores followed by each anchor's nm mask coefficients."""
+
+    EXTRA = "mask coefficients"
 
     def __init__(self, nc=80, nm=32, npr=256, ch=(), legacy=True):
         super().__init__(nc, ch, legacy)

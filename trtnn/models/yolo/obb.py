@@ -33,6 +33,8 @@ class OBB(Detect):
     boxes are xywh from either branch (ultralytics' OBB decodes with dist2rbox only)."""
 
     BRANCHES = {"angle_head": "cv4"}
+    EXTRA = "angle"
+    box_format = "xywh"  # from either branch
 
     def __init__(self, nc=80, ne=1, ch=(), legacy=True, reg_max=16, end2end=False):
         super().__init__(nc, ch, legacy, reg_max, end2end)

@@ -31,6 +31,7 @@ class Pose(Detect):
     keypoint branch has its one-to-one copy `one2one_cv4`, as the box and class branches."""
 
     BRANCHES = {"pose_head": "cv4"}
+    EXTRA = "keypoints"
 
     def __init__(self, nc=80, kpt_shape=(17, 3), ch=(), legacy=True, reg_max=16, end2end=False):
         super().__init__(nc, ch, legacy, reg_max, end2end)

@@ -42,6 +42,7 @@ class Segment26(Detect):
     coefficients as its extra channels."""
 
     BRANCHES = {"mask_head": "cv4"}
+    EXTRA = "mask coefficients"
 
     def __init__(self, nc=80, nm=32, npr=256, ch=(), legacy=True, reg_max=16, end2end=False):
         super().__init__(nc, ch, legacy, reg_max, end2end)
