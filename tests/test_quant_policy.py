@@ -190,12 +190,30 @@ def test_boxes_count_by_their_edges_error_relative_to_their_size():
         HeadLayout(1, box_format="cxcywh")
 
 
+def test_keypoints_count_by_their_offsets_from_the_box_center():
+    """As OKS: a keypoint's error relative to the object's size, wherever the object sits; visibility as it is."""
+    def out(dx, x0):  # one class, 2 keypoints (x, y, visibility) on 20 anchors, boxes 20 px wide centered at x0
+        y = torch.zeros(1, 4 + 1 + 6, 20)
+        y[0, :4] = torch.tensor([x0, 50.0, 20, 20])[:, None]
+        y[0, 4] = 0.9
+        y[0, 5:] = torch.tensor([x0 - 5 + dx, 50, 0.8, x0 + 5, 55, 0.6])[:, None]
+        return {"out": y}
+
+    def kpt_sqnr(x0):
+        ref = out(0.0, x0)
+        return sqnr(ref, out(1.0, x0), task_parts(ref, HeadLayout(1, "keypoints", keypoint_dims=3)))["keypoints"]
+    signal = 5 ** 2 + 0 + 0.8 ** 2 + 5 ** 2 + 5 ** 2 + 0.6 ** 2  # offsets from the center and the visibilities
+    assert kpt_sqnr(50.0) == pytest.approx(10 * math.log10(signal), abs=1e-3)  # noise 1 px per anchor
+    assert kpt_sqnr(500.0) == pytest.approx(kpt_sqnr(50.0), abs=1e-3)
+
+
 @pytest.mark.parametrize("make, end2end, want", [
     (lambda: trtnn.models.yolov8("n", nc=3), None, HeadLayout(3, "extra", "xywh")),
     (lambda: trtnn.models.yolov10("n", nc=3), None, HeadLayout(3, "extra", "xyxy")),  # one-to-one: corners
     (lambda: trtnn.models.yolov10("n", nc=3), False, HeadLayout(3, "extra", "xywh")),
     (lambda: trtnn.models.yolov8_seg("n", nc=2), None, HeadLayout(2, "mask coefficients", "xywh")),
     (lambda: trtnn.models.yolo26_obb("n", nc=2), None, HeadLayout(2, "angle", "xywh")),  # OBB: xywh from both
+    (lambda: trtnn.models.yolov8_pose("n", nc=1), None, HeadLayout(1, "keypoints", "xywh", 3)),
 ])
 def test_the_policy_reads_the_heads_layout(make, end2end, want):
     from trtnn.quant.calibrator import head_layout

@@ -309,7 +309,7 @@ def head_layout(model: Any) -> Optional[HeadLayout]:
                  and hasattr(m, "box_format")), None)
     if head is None:
         return None
-    return HeadLayout(head.nc, head.EXTRA, head.box_format)
+    return HeadLayout(head.nc, head.EXTRA, head.box_format, getattr(head, "kpt_shape", (0, 0))[1])
 
 
 def _all_tensor_names(network: Any) -> List[str]:

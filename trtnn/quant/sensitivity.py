@@ -248,15 +248,18 @@ def _flops(kind: str, args: Sequence[Any], res: Any) -> float:
 class HeadLayout:
     """How a YOLO head's output [B, 4 + nc + k, A] reads: `nc` class scores after 4 box rows in `box_format`
     ('xywh': center and size; 'xyxy': corners, NMS-free one-to-one branches), then k rows of `extra` (its name in
-    the printed policy: mask coefficients, keypoints, angle)."""
+    the printed policy: mask coefficients, keypoints, angle); keypoints: `keypoint_dims` values each."""
 
     nc: int
     extra: str = "extra"
     box_format: str = "xywh"
+    keypoint_dims: int = 0  # pose: values per keypoint (x, y[, visibility]) in the extra rows
 
     def __post_init__(self) -> None:
         if self.box_format not in ("xywh", "xyxy"):
             raise ConfigError(f"box_format must be 'xywh' or 'xyxy', got {self.box_format!r}")
+        if self.keypoint_dims not in (0, 2, 3):
+            raise ConfigError(f"keypoint_dims must be 0, 2 or 3, got {self.keypoint_dims!r}")
 
 
 MASK_ANCHORS = 32  # mask logits are measured at this many highest-scoring anchors per image
@@ -267,7 +270,8 @@ class Part:
     """One task output part whose SQNR counts: rows `rows` of output `output`, times `weight` (anchors whose fp32
     score reaches SCORE_FLOOR) where given; with `centers` (boxes in `box_format`), each box as the distances of its
     four edges from the fp32 box's center [B, 2, A], so that the signal is the box's size and the noise its edges'
-    displacement (what IoU sees), not its position in the image; with `protos`, the mask logits (those rows, mask
+    displacement (what IoU sees), not its position in the image; keypoints (`keypoint_dims` values each) likewise
+    as their x, y offsets from that center (relative to the object's size, as OKS); with `protos`, the mask logits (those rows, mask
     coefficients, times the prototypes output `protos`) at the fp32 reference's `anchors` [B, K]."""
 
     name: str
@@ -278,12 +282,16 @@ class Part:
     anchors: Optional[torch.Tensor] = None
     centers: Optional[torch.Tensor] = None
     box_format: str = "xywh"
+    keypoint_dims: int = 0
 
     def of(self, outputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         y = outputs[self.output].float()
         if y.dim() >= 2:
             y = y[:, self.rows]
-        if self.centers is not None:
+        if self.centers is not None and self.keypoint_dims:
+            k = y.reshape(y.shape[0], -1, self.keypoint_dims, y.shape[-1])  # [B, K, D, A]
+            y = torch.cat((k[:, :, :2] - self.centers[:, None], k[:, :, 2:]), 2).flatten(1, 2)
+        elif self.centers is not None:
             lo, hi = _corners(y, self.box_format)
             y = torch.cat((self.centers - lo, hi - self.centers), 1)
         if self.weight is not None:
@@ -304,7 +312,7 @@ def _corners(boxes: torch.Tensor, box_format: str) -> Tuple[torch.Tensor, torch.
 def task_parts(outputs: Dict[str, torch.Tensor], head: Optional[HeadLayout]) -> List[Part]:
     """The parts of `outputs` (fp32 reference) whose SQNR counts: with a `head`, a YOLO head output [B, 4 + nc + k, A]
     splits into boxes (measured relative to their size, see Part), scores and the extra rows (mask coefficients,
-    keypoints, angle), the boxes and extra counted where the fp32 class score is >= SCORE_FLOOR; a segmentation
+    keypoints (offsets from the box center, see Part), angle), the boxes and extra counted where the fp32 class score is >= SCORE_FLOOR; a segmentation
     head's prototypes [B, k, h, w] count as the mask logits they make with the coefficients of the best-scoring
     anchors (what the masks are cut from); every other output is one part."""
     nc, extra = (head.nc, head.extra) if head is not None else (None, "")
@@ -315,11 +323,12 @@ def task_parts(outputs: Dict[str, torch.Tensor], head: Optional[HeadLayout]) -> 
             score = y[:, 4:4 + nc].amax(dim=1, keepdim=True)
             weight = (score >= SCORE_FLOOR).float()
             lo, hi = _corners(y[:, :4].float(), head.box_format)
-            parts.append(Part("boxes", name, slice(0, 4), weight, centers=(lo + hi) / 2,
-                              box_format=head.box_format))
+            centers = (lo + hi) / 2
+            parts.append(Part("boxes", name, slice(0, 4), weight, centers=centers, box_format=head.box_format))
             parts.append(Part("scores", name, slice(4, 4 + nc)))
             if y.shape[1] > 4 + nc:
-                parts.append(Part(extra, name, slice(4 + nc, None), weight))
+                parts.append(Part(extra, name, slice(4 + nc, None), weight, centers=centers if head.keypoint_dims
+                                  else None, keypoint_dims=head.keypoint_dims))
                 heads[y.shape[1] - 4 - nc] = (name, score, weight)
     for name, y in outputs.items():
         if any(p.output == name for p in parts):
