@@ -40,16 +40,20 @@ def main() -> None:
             print(p, flush=True)
             fmt = lambda d: ", ".join(f"{k} {v:.1f}" for k, v in d.items())  # noqa: E731
             rows.append([name, dtype, len(p.kept), ", ".join(p.kept) or "-", ", ".join(p.defaults) or "-",
-                         f"{p.int8_flops:.1%}", fmt(p.sqnr_all), fmt(p.sqnr), len(p.methods),
+                         f"{p.int8_flops:.1%}", fmt(p.sqnr_all), ", ".join(p.at_risk) if p.kept else "-",
+                         fmt(p.sqnr), len(p.methods),
                          f"{total - p.seconds:.0f}", f"{p.seconds:.0f} (CPU {p.cpu_seconds:.0f})"])
             report(args.results, "trtnn.quant.calibrate's default INT8/FP8 policy on the real checkpoints (CPU)",
                    ["checkpoint", "dtype", "kept", "layers kept in fp16", "never quantized (spec)",
-                    "conv/matmul FLOPs in INT8/FP8", "SQNR dB, all quantized", "SQNR dB, policy",
+                    "conv/matmul FLOPs in INT8/FP8", "SQNR dB, all quantized", "kept for (parts at risk)",
+                    "SQNR dB, policy",
                     "tensors with another method", "calibration s", "sensitivity step s (CPU s, all threads)"], rows,
                    notes=f"Raw models at 320, calibrated on {args.calib_images} shapes train images (batches of 8), "
                          f"the default method (INT8 mse, FP8 minmax) + per-tensor method, budget {args.budget:g} dB per "
-                         "task output part (boxes and mask coefficients where the fp32 score >= 0.1, scores "
-                         "everywhere, mask logits at the 32 best anchors), measured on the first 8 calibration "
+                         "task output part (boxes, by their edges' error relative to their size, and mask "
+                         "coefficients where the fp32 score >= 0.1, scores everywhere, mask logits at the 32 best "
+                         "anchors; the parts within AT_RISK_MARGIN dB of the budget with everything quantized "
+                         "decide what is kept), measured on the first 8 calibration "
                          "images; layers kept by error removed per FLOP. Times: wall seconds on the machine below, "
                          "shared with other jobs.")
 

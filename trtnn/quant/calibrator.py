@@ -29,7 +29,8 @@ from ..version import __version__
 from .cache import Calibration, cache_exists, network_hash, read_cache, select, weights_hash, write_cache
 from .data import ImageData, as_batches, describe, named_feed
 from .methods import DEFAULT_METHODS, FIRST_CANDIDATE, METHODS, compute_amax
-from .sensitivity import DEFAULT_BUDGET, SENSITIVITY_IMAGES, HeadLayout, Policy, choose_policy, policy_path
+from .parts import HeadLayout
+from .sensitivity import DEFAULT_BUDGET, POLICY_VERSION, SENSITIVITY_IMAGES, Policy, choose_policy, policy_path
 from .stats import DEFAULT_SAMPLES, TensorStats
 
 _FLOATING = ("FLOAT", "HALF", "BF16")
@@ -234,7 +235,7 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
                            network_hash(net.network), weights_hash(model.state_dict()), describe(source), __version__)
     key = {"dtype": dtype, "budget": budget, "per_tensor": per_tensor, "exclude": defaults + user,
            "images": sensitivity_images, "network_hash": expected.network_hash, "weights_hash": expected.weights_hash,
-           "data": expected.preprocess}
+           "data": expected.preprocess, "policy_version": POLICY_VERSION}
     want_policy = budget is not None
     if cache_exists(cache) and not recalibrate:
         cached = read_cache(cache)

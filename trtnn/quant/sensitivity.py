@@ -32,7 +32,7 @@ import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -44,11 +44,12 @@ from ..reference.common import read_node
 from ..reference import Executor
 from ..reference.executor import run_steps
 from .methods import compute_amax
+from .parts import HeadLayout, sqnr, sqnr_per_feed, task_parts
 
 log = logging.getLogger("trtnn.quant")
+POLICY_VERSION = 2  # a policy saved by another version of this algorithm is recomputed (2: boxes relative, at risk)
 DEFAULT_BUDGET = 25.0  # dB: the least SQNR of every task output part vs fp32 (see benchmarks/results/int8_policy.md)
 SENSITIVITY_IMAGES = 8  # calibration images the probe and the checks run on
-SCORE_FLOOR = 0.1  # boxes / coefficients count where the fp32 class score reaches this
 _WEIGHTED = ("CONVOLUTION", "DECONVOLUTION", "MATRIX_MULTIPLY")
 _QDQ = ("QUANTIZE", "DEQUANTIZE")
 CANDIDATES = ("minmax", "percentile", "mse")  # per-tensor methods tried (entropy: the worst on every checkpoint)
@@ -56,7 +57,7 @@ CHOICE_IMAGES = 2  # images of the first batch the per-tensor method choice is m
 MIN_GAIN = 0.25  # another method replaces the calibration's own only when it cuts the estimated error by this
 FLOP_FLOOR = 0.005  # a unit's cost when kept: its conv/matmul FLOPs, at least this share of the network's
 PRUNE_TRIES = 3  # after the budget is met, the largest kept layers tried back in INT8/FP8, one measurement each
-AT_RISK_MARGIN = 3.0  # dB: a part this far above the budget with everything quantized does not steer what is kept
+AT_RISK_MARGIN = 10.0  # dB: a part this far above the budget with everything quantized does not steer what is kept
 
 
 @dataclass
@@ -243,134 +244,6 @@ def _flops(kind: str, args: Sequence[Any], res: Any) -> float:
     return 2.0 * res.numel() * a.shape[-1] if a.dim() >= 1 else 0.0
 
 
-# ---- task output parts ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class HeadLayout:
-    """How a YOLO head's output [B, 4 + nc + k, A] reads: `nc` class scores after 4 box rows in `box_format`
-    ('xywh': center and size; 'xyxy': corners, NMS-free one-to-one branches), then k rows of `extra` (its name in
-    the printed policy: mask coefficients, keypoints, angle); keypoints: `keypoint_dims` values each."""
-
-    nc: int
-    extra: str = "extra"
-    box_format: str = "xywh"
-    keypoint_dims: int = 0  # pose: values per keypoint (x, y[, visibility]) in the extra rows
-
-    def __post_init__(self) -> None:
-        if self.box_format not in ("xywh", "xyxy"):
-            raise ConfigError(f"box_format must be 'xywh' or 'xyxy', got {self.box_format!r}")
-        if self.keypoint_dims not in (0, 2, 3):
-            raise ConfigError(f"keypoint_dims must be 0, 2 or 3, got {self.keypoint_dims!r}")
-
-
-MASK_ANCHORS = 32  # mask logits are measured at this many highest-scoring anchors per image
-
-
-@dataclass
-class Part:
-    """One task output part whose SQNR counts: rows `rows` of output `output`, times `weight` (anchors whose fp32
-    score reaches SCORE_FLOOR) where given; with `centers` (boxes in `box_format`), each box as the distances of its
-    four edges from the fp32 box's center [B, 2, A], so that the signal is the box's size and the noise its edges'
-    displacement (what IoU sees), not its position in the image; keypoints (`keypoint_dims` values each) likewise
-    as their x, y offsets from that center (relative to the object's size, as OKS); with `protos`, the mask logits (those rows, mask
-    coefficients, times the prototypes output `protos`) at the fp32 reference's `anchors` [B, K]."""
-
-    name: str
-    output: str
-    rows: slice = field(default_factory=lambda: slice(None))
-    weight: Optional[torch.Tensor] = None
-    protos: Optional[str] = None
-    anchors: Optional[torch.Tensor] = None
-    centers: Optional[torch.Tensor] = None
-    box_format: str = "xywh"
-    keypoint_dims: int = 0
-
-    def of(self, outputs: Dict[str, torch.Tensor]) -> torch.Tensor:
-        y = outputs[self.output].float()
-        if y.dim() >= 2:
-            y = y[:, self.rows]
-        if self.centers is not None and self.keypoint_dims:
-            k = y.reshape(y.shape[0], -1, self.keypoint_dims, y.shape[-1])  # [B, K, D, A]
-            y = torch.cat((k[:, :, :2] - self.centers[:, None], k[:, :, 2:]), 2).flatten(1, 2)
-        elif self.centers is not None:
-            lo, hi = _corners(y, self.box_format)
-            y = torch.cat((self.centers - lo, hi - self.centers), 1)
-        if self.weight is not None:
-            y = y * self.weight
-        if self.protos is None:
-            return y
-        coef = torch.gather(y, 2, self.anchors[:, None, :].expand(-1, y.shape[1], -1))  # [B, k, K]
-        return torch.einsum("bkn,bkp->bnp", coef, outputs[self.protos].float().flatten(2))
-
-
-def _corners(boxes: torch.Tensor, box_format: str) -> Tuple[torch.Tensor, torch.Tensor]:
-    """(x1, y1), (x2, y2) [B, 2, A] of boxes [B, 4, A] in 'xywh' (center, size) or 'xyxy'."""
-    if box_format == "xyxy":
-        return boxes[:, :2], boxes[:, 2:4]
-    return boxes[:, :2] - boxes[:, 2:4] / 2, boxes[:, :2] + boxes[:, 2:4] / 2
-
-
-def task_parts(outputs: Dict[str, torch.Tensor], head: Optional[HeadLayout]) -> List[Part]:
-    """The parts of `outputs` (fp32 reference) whose SQNR counts: with a `head`, a YOLO head output [B, 4 + nc + k, A]
-    splits into boxes (measured relative to their size, see Part), scores and the extra rows (mask coefficients,
-    keypoints (offsets from the box center, see Part), angle), the boxes and extra counted where the fp32 class score is >= SCORE_FLOOR; a segmentation
-    head's prototypes [B, k, h, w] count as the mask logits they make with the coefficients of the best-scoring
-    anchors (what the masks are cut from); every other output is one part."""
-    nc, extra = (head.nc, head.extra) if head is not None else (None, "")
-    parts: List[Part] = []
-    heads = {}
-    for name, y in outputs.items():
-        if nc and y.dim() == 3 and y.shape[1] >= 4 + nc and y.shape[2] > y.shape[1]:
-            score = y[:, 4:4 + nc].amax(dim=1, keepdim=True)
-            weight = (score >= SCORE_FLOOR).float()
-            lo, hi = _corners(y[:, :4].float(), head.box_format)
-            centers = (lo + hi) / 2
-            parts.append(Part("boxes", name, slice(0, 4), weight, centers=centers, box_format=head.box_format))
-            parts.append(Part("scores", name, slice(4, 4 + nc)))
-            if y.shape[1] > 4 + nc:
-                parts.append(Part(extra, name, slice(4 + nc, None), weight, centers=centers if head.keypoint_dims
-                                  else None, keypoint_dims=head.keypoint_dims))
-                heads[y.shape[1] - 4 - nc] = (name, score, weight)
-    for name, y in outputs.items():
-        if any(p.output == name for p in parts):
-            continue
-        seg = heads.get(y.shape[1]) if y.dim() == 4 and extra == "mask coefficients" else None
-        if seg is None:
-            parts.append(Part(name, name))
-            continue
-        out, score, weight = seg
-        k = min(MASK_ANCHORS, score.shape[2])
-        anchors = score[:, 0].topk(k, dim=1).indices
-        parts.append(Part("masks", out, slice(4 + nc, None), weight, protos=name, anchors=anchors))
-    return parts
-
-
-def sqnr(ref: Dict[str, torch.Tensor], got: Dict[str, torch.Tensor], parts: Sequence[Part]) -> Dict[str, float]:
-    """10 log10(sum ref^2 / sum (ref - got)^2) per part (inf when equal)."""
-    out = {}
-    for part in parts:
-        a, b = part.of(ref), part.of(got)
-        out[part.name] = _ratio_db(float((a ** 2).sum()), float(((a - b) ** 2).sum()))
-    return out
-
-
-def _ratio_db(signal: float, noise: float) -> float:
-    """10 log10(signal / noise), inf when the noise is 0."""
-    return math.inf if noise == 0 else 10 * math.log10(max(signal, 1e-30) / noise)
-
-
-def _sqnr_per_feed(refs: Sequence[Dict[str, torch.Tensor]], got: Dict[str, List[torch.Tensor]],
-                   head: Optional[HeadLayout]) -> Dict[str, float]:
-    """`sqnr` over feeds whose outputs differ in size (a dynamic network): signal and noise summed per part."""
-    signal: Dict[str, float] = {}
-    noise: Dict[str, float] = {}
-    for f, ref in enumerate(refs):
-        for part in task_parts(ref, head):
-            a, b = part.of(ref), part.of({t: v[f] for t, v in got.items()})
-            signal[part.name] = signal.get(part.name, 0.0) + float((a ** 2).sum())
-            noise[part.name] = noise.get(part.name, 0.0) + float(((a - b) ** 2).sum())
-    return {p: _ratio_db(signal[p], noise[p]) for p in signal}
-
-
 # ---- the probe ----------------------------------------------------------------------------------------------------
 def _probe(ex: Any, feeds: List[Dict[str, Any]], edges: List[Edge], weights32: Dict[str, torch.Tensor],
            targets: Sequence[str], head: Optional[HeadLayout], at_risk: Optional[Sequence[str]], probes: int,
@@ -477,7 +350,7 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
         got = _run(Executor(define(model, inputs, dtype=dtype, calibration=cal, exclude=fixed, base_dtype="fp32")),
                    feeds, targets)
         if any(r[t].shape[1:] != refs[0][t].shape[1:] for r in refs for t in targets):  # dynamic input sizes
-            return _sqnr_per_feed(refs, got, head)
+            return sqnr_per_feed(refs, got, head)
         cat_ref = {t: torch.cat([r[t] for r in refs]) for t in targets}
         return sqnr(cat_ref, {t: torch.cat(v) for t, v in got.items()}, task_parts(cat_ref, head))
 
@@ -613,5 +486,4 @@ def _paths(net: Any, entries: Sequence[str]) -> List[str]:
     return out
 
 
-__all__ = ["DEFAULT_BUDGET", "HeadLayout", "Policy", "SENSITIVITY_IMAGES", "choose_policy", "fake_quant", "keep_order", "policy_path",
-           "sqnr", "task_parts"]
+__all__ = ["DEFAULT_BUDGET", "Policy", "SENSITIVITY_IMAGES", "choose_policy", "fake_quant", "keep_order", "policy_path"]
