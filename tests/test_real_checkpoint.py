@@ -109,15 +109,16 @@ def test_end2end_equals_ultralytics_own_validator(model, shapes):
     assert seen == N_IMAGES and worst < 2e-3, worst
 
 
-def test_segment_end2end_equals_ultralytics_own_validator(shapes):
-    """YOLOv8n-seg on the first 10 val images: the engine's detections and masks (at the prototypes' resolution)
-    equal the ones ultralytics 8.4.190's own validator made (tests/data/ultralytics_val)."""
+@pytest.mark.parametrize("family", ["yolov8n-seg", "yolo11n-seg"])
+def test_segment_end2end_equals_ultralytics_own_validator(shapes, family):
+    """The first 10 val images: the engine's detections and masks (at the prototypes' resolution) equal the ones
+    ultralytics 8.4.190's own validator made on the CPU (tests/data/ultralytics_val)."""
     from trtnn.models.yolo.tasks import SegmentEnd2End
 
-    z = np.load(os.path.join(os.path.dirname(__file__), "data", "ultralytics_val", "yolov8n-seg_shapes.npz"))
+    z = np.load(os.path.join(os.path.dirname(__file__), "data", "ultralytics_val", f"{family}_shapes.npz"))
     starts = np.concatenate([[0], np.cumsum(z["n_pred"])])
     hw = tuple(z["masks_hw"])
-    model = trtnn.models.from_checkpoint("yolov8n-seg", SEG_CKPT)
+    model = trtnn.models.from_checkpoint(family, os.path.join(SHARED, f"{family}_shapes.pt"))
     e2e = SegmentEnd2End(model, conf=0.001, iou=0.7, max_det=300, preprocess=Preprocess("NHWC", bgr=True),
                          pre_nms_topk=3840, multi_label=True, mask_resolution="proto")
     images = next(shapes.batches(10, (352, 352), scaleup=False))[0]
@@ -130,7 +131,7 @@ def test_segment_end2end_equals_ultralytics_own_validator(shapes):
         masks = np.unpackbits(z["masks"][want], axis=1, count=hw[0] * hw[1]).reshape((-1,) + hw).astype(bool)
         got = out["det_masks"][i, :k].numpy().astype(bool)
         differing, total = differing + int((got != masks).sum()), total + masks.size
-    assert total > 800_000 and differing <= total * 1e-5, (differing, total)  # measured 0 of 859,584
+    assert total > 500_000 and differing <= total * 1e-5, (differing, total)  # measured 0 of 859,584 (v8n-seg)
 
 
 def test_segment_evaluator_scores_the_engine_as_ultralytics_detections_score(shapes):
