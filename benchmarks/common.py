@@ -33,6 +33,21 @@ SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared")
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "trtnn")
 
 
+def heldout_shapes() -> str:
+    """300 more shapes val images from another seed (1), none of them in the training or validation split above:
+    data that no default was chosen on. Generated once into ~/.cache/trtnn/shapes-heldout by ../shared/data/shapes.py
+    (its `write`, with no training images)."""
+    import runpy
+
+    root = os.path.join(CACHE, "shapes-heldout")
+    if not os.path.exists(os.path.join(root, "shapes-detect.yaml")):
+        script = os.path.join(SHARED, "data", "shapes.py")
+        if not os.path.exists(script):
+            raise SystemExit(f"needs {script} (the project's shared data)")
+        runpy.run_path(script)["write"](root, 0, 300, 320, 1)
+    return root
+
+
 def shapes_dataset() -> str:
     """The procedural 'shapes' data set the real checkpoints in ../shared/data were trained on (1500 train, 300 val
     images, seed 0), generated once into ~/.cache/trtnn/shapes by ../shared/data/shapes.py (needs OpenCV)."""

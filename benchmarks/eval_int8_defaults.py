@@ -10,7 +10,7 @@ NMS-free checkpoints (YOLOv10, YOLO26): the branch trtnn builds by default (the 
 is the reference.
 
 Run: python benchmarks/eval_int8_defaults.py NAME=CKPT[:TASK] ... [--limit 0] [--rows fp32 fp16 minmax ...]
-     [--jobs 2] [--results int8_defaults] [--report]   (TASK: detect | segment; checkpoints run in N processes;
+     [--jobs 2] [--results int8_defaults] [--val shapes|heldout] [--report]   (TASK: detect | segment; checkpoints run in N processes;
      NAME 'yolov10s one2one': that NMS-free branch instead of the checkpoint's; rows already in the .jsonl are kept)
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, Dict, List
 
 sys.path.insert(0, os.path.dirname(__file__))
 import trtnn  # noqa: E402
-from common import report, shapes_dataset  # noqa: E402
+from common import heldout_shapes, report, shapes_dataset  # noqa: E402
 from trtnn.eval import YoloImages, evaluate_end2end, evaluate_segment_end2end  # noqa: E402
 from trtnn.models.registry import spec  # noqa: E402
 from trtnn.quant.methods import compute_amax  # noqa: E402
@@ -56,10 +56,9 @@ def wrapper(name: str, path: str, task: str, imgsz: int, topk: int, head: Any = 
     return e2e
 
 
-def evaluate(e2e: Any, task: str, imgsz: int, limit: int, **quant: Any) -> Dict[str, Any]:
+def evaluate(e2e: Any, task: str, imgsz: int, limit: int, root: str, **quant: Any) -> Dict[str, Any]:
     dtype = quant.pop("dtype")
     net = trtnn.define(e2e, e2e.inputs((imgsz, imgsz), batch=10), dtype=dtype, output_dtype="fp32", **quant)
-    root = shapes_dataset()
     t0 = time.perf_counter()
     if task == "segment":
         data = YoloImages(root, "val", labels="labels_seg", limit=limit)
@@ -104,19 +103,20 @@ def run_checkpoint(job: Dict[str, Any]) -> List[Dict[str, Any]]:
             continue
         info: Dict[str, Any] = {"checkpoint": label, "row": row, "kept": "-", "flops": "-", "calib_s": 0.0}
         if row in ("fp32", "fp16"):
-            got = evaluate(e2e, task, imgsz, job["limit"], dtype=row)
+            got = evaluate(e2e, task, imgsz, job["limit"], job["val"], dtype=row)
         elif row in FIXED or row == "fp8-minmax":
             cal, seconds = calibration("int8")  # the statistics; FP8's minmax amax is INT8's
             amax = {t: compute_amax(s, row.split("-")[-1], 99.99) for t, s in cal.stats.items()}
             info["calib_s"] = seconds
-            got = evaluate(e2e, task, imgsz, job["limit"], dtype=row.split("-")[0] if "-" in row else "int8",
-                           calibration=amax, exclude=list(cal.policy.defaults))
+            got = evaluate(e2e, task, imgsz, job["limit"], job["val"],
+                           dtype=row.split("-")[0] if "-" in row else "int8", calibration=amax,
+                           exclude=list(cal.policy.defaults))
         else:
             cal, seconds = calibration(row)
             p = cal.policy
             info.update(calib_s=seconds, policy_s=p.seconds, kept=p.kept, flops=p.int8_flops,
                         methods=len(p.methods), sqnr=p.sqnr)
-            got = evaluate(e2e, task, imgsz, job["limit"], dtype=row, calibration=cal)
+            got = evaluate(e2e, task, imgsz, job["limit"], job["val"], dtype=row, calibration=cal)
         info.update(got)
         rows.append(info)
         with open(job["log"], "a") as f:
@@ -142,7 +142,8 @@ def write(rows: List[Dict[str, Any]], args: argparse.Namespace) -> None:
                       "-" if r["mask"] is None else f"{r['mask']:.4f}", d_mask, flops, kept,
                       f"{r['calib_s']:.0f}", policy, f"{r['eval_s']:.2f}"])
     n = args.limit or 300
-    report(args.results, f"INT8/FP8 on the real checkpoints: mAP50-95 on {n} shapes val images, CPU executor",
+    which = "held-out shapes images (seed 1)" if args.val == "heldout" else "shapes val images"
+    report(args.results, f"INT8/FP8 on the real checkpoints: mAP50-95 on {n} {which}, CPU executor",
            ["checkpoint", "dtype", "box mAP50-95", "vs fp32", "mask mAP50-95", "vs fp32",
             "conv/matmul FLOPs in INT8/FP8", "kept in fp16", "calibration+policy s", "of it, sensitivity step s",
             "eval s/image"], table,
@@ -170,6 +171,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads per job")
     ap.add_argument("--results", default="int8_defaults")
     ap.add_argument("--budget", type=float, default=None, help="the policy's budget (default: trtnn's)")
+    ap.add_argument("--val", default="shapes", choices=["shapes", "heldout"],
+                    help="the val images scored: the shapes val split, or 300 of another seed (heldout_shapes)")
     ap.add_argument("--report", action="store_true", help="only write the table from the rows logged so far")
     args = ap.parse_args()
     log = os.path.join(os.path.dirname(__file__), "results", f"{args.results}.jsonl")
@@ -187,7 +190,8 @@ def main() -> None:
         path, _, task = rest.partition(":")
         jobs.append({"name": name, "path": path, "task": task or "detect", "rows": args.rows, "imgsz": args.imgsz,
                      "limit": args.limit, "threads": args.threads, "topk": args.topk,
-                     "calib_images": args.calib_images, "log": log, "budget": args.budget})
+                     "calib_images": args.calib_images, "log": log, "budget": args.budget,
+                     "val": heldout_shapes() if args.val == "heldout" else shapes_dataset()})
     rows: List[Dict[str, Any]] = []
     with ProcessPoolExecutor(args.jobs) as pool:
         for done in as_completed([pool.submit(run_checkpoint, j) for j in jobs]):
