@@ -180,8 +180,8 @@ def calibrate(model: Any, inputs: Sequence[Any], data: Any, method: str = "auto"
     method for every tensor: 'minmax',
     'percentile' (`percentile` of |x|), 'entropy' (KL divergence, as TensorRT's IInt8EntropyCalibrator2), 'mse'.
     budget: the least SQNR (dB) of every task output (boxes, relative to their size; scores, mask coefficients,
-    keypoints; other models: each output) vs fp32 on the first `sensitivity_images` calibration images; the most sensitive layers are kept in
-    the base dtype until it is met (trtnn.quant.sensitivity). None: no sensitivity step. The result's `policy`
+    keypoints; other models: each output) vs fp32 on the first `sensitivity_images` calibration images; the most
+    sensitive layers are kept in the base dtype until it is met (trtnn.quant.sensitivity). None: no sensitivity step. The result's `policy`
     says what was kept and why; `trtnn.build(..., calibration=result)` applies it. dtype: 'int8' or 'fp8' (the
     build the policy is for). exclude: module paths / types never quantized; None: the model's defaults (its
     registry spec's `quant_exclude`, e.g. YOLO's DFL convolution).

@@ -13,6 +13,7 @@ from ..errors import ConfigError
 
 SCORE_FLOOR = 0.1  # boxes / coefficients count where the fp32 class score reaches this
 
+
 @dataclass(frozen=True)
 class HeadLayout:
     """How a YOLO head's output [B, 4 + nc + k, A] reads: `nc` class scores after 4 box rows in `box_format`
@@ -40,8 +41,8 @@ class Part:
     score reaches SCORE_FLOOR) where given; with `centers` (boxes in `box_format`), each box as the distances of its
     four edges from the fp32 box's center [B, 2, A], so that the signal is the box's size and the noise its edges'
     displacement (what IoU sees), not its position in the image; keypoints (`keypoint_dims` values each) likewise
-    as their x, y offsets from that center (relative to the object's size, as OKS); with `protos`, the mask logits (those rows, mask
-    coefficients, times the prototypes output `protos`) at the fp32 reference's `anchors` [B, K]."""
+    as their x, y offsets from that center (relative to the object's size, as OKS); with `protos`, the mask logits
+    (those rows, mask coefficients, times the prototypes output `protos`) at the fp32 reference's `anchors` [B, K]."""
 
     name: str
     output: str
@@ -81,8 +82,8 @@ def _corners(boxes: torch.Tensor, box_format: str) -> Tuple[torch.Tensor, torch.
 def task_parts(outputs: Dict[str, torch.Tensor], head: Optional[HeadLayout]) -> List[Part]:
     """The parts of `outputs` (fp32 reference) whose SQNR counts: with a `head`, a YOLO head output [B, 4 + nc + k, A]
     splits into boxes (measured relative to their size, see Part), scores and the extra rows (mask coefficients,
-    keypoints (offsets from the box center, see Part), angle), the boxes and extra counted where the fp32 class score is >= SCORE_FLOOR; a segmentation
-    head's prototypes [B, k, h, w] count as the mask logits they make with the coefficients of the best-scoring
+    keypoints (offsets from the box center, see Part), angle), the boxes and extra counted where the fp32 class
+    score is >= SCORE_FLOOR; a segmentation head's prototypes [B, k, h, w] count as the mask logits they make with the coefficients of the best-scoring
     anchors (what the masks are cut from); every other output is one part."""
     nc, extra = (head.nc, head.extra) if head is not None else (None, "")
     parts: List[Part] = []
@@ -128,7 +129,7 @@ def ratio_db(signal: float, noise: float) -> float:
 
 
 def sqnr_per_feed(refs: Sequence[Dict[str, torch.Tensor]], got: Dict[str, List[torch.Tensor]],
-                   head: Optional[HeadLayout]) -> Dict[str, float]:
+                  head: Optional[HeadLayout]) -> Dict[str, float]:
     """`sqnr` over feeds whose outputs differ in size (a dynamic network): signal and noise summed per part."""
     signal: Dict[str, float] = {}
     noise: Dict[str, float] = {}

@@ -457,7 +457,8 @@ def choose_policy(model: Any, inputs: Sequence[Any], feeds: List[Dict[str, Any]]
     flops_in = total_flops - sum(flops_of[u] for u in kept)
     return Policy(dtype=dtype, budget=budget, method=method, defaults=_paths(net8, fixed), kept=kept,
                   reasons={u: _db(score[u]) for u in kept}, methods=methods, sqnr=_rounded(measured),
-                  sqnr_all=_rounded(measured_all), at_risk=list(at_risk or []), int8_flops=flops_in / total_flops if total_flops else 1.0,
+                  sqnr_all=_rounded(measured_all), at_risk=list(at_risk or []),
+                  int8_flops=flops_in / total_flops if total_flops else 1.0,
                   images=n_img, seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0)
 
 
