@@ -356,6 +356,10 @@ case("calibration cache corrupt", E.CheckpointError, "bad.json", setup=write_byt
                                       cache=str(tmp / "bad.json")))
 case("exclude names nothing", E.ConfigError, "nope")(
     lambda tmp: trtnn.define(Tiny(), [X], dtype="int8", calibration={"x": 1.0, "bn": 1.0}, exclude=["nope"]))
+case("policy head box format unknown", E.ConfigError, "box_format", "'xywh' or 'xyxy'", "'cxcywh'")(
+    lambda tmp: trtnn.quant.parts.HeadLayout(3, box_format="cxcywh"))
+case("policy head keypoint dims out of range", E.ConfigError, "keypoint_dims", "0, 2 or 3", "got 4")(
+    lambda tmp: trtnn.quant.parts.HeadLayout(1, "keypoints", keypoint_dims=4))
 
 # ---- CPU executor -----------------------------------------------------------------------------------------------------------------
 case("executor missing input", E.InputError, "'x'")(lambda tmp: Executor(defined(Tiny(), X).network)({}))
